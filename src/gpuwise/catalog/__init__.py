@@ -1,0 +1,77 @@
+"""The card catalogue: packaged card files, feature rules, the user's own cards, name lookup."""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from gpuwise.catalog.card import MIB, Card
+from gpuwise.catalog.load import load_cards, user_catalog_path
+from gpuwise.catalog.names import NameIndex
+
+__all__ = ["Card", "Catalog", "load_catalog", "usable_memory"]
+
+
+@functools.lru_cache(maxsize=1)
+def catalog_meta() -> dict[str, Any]:
+    text = resources.files("gpuwise.catalog").joinpath("data/catalog.json").read_text()
+    meta: dict[str, Any] = json.loads(text)
+    return meta
+
+
+@dataclass(frozen=True)
+class UsableMemory:
+    """What PyTorch can see on a card, and whether it was measured or estimated."""
+
+    bytes: int
+    measured: bool
+    how: str
+
+
+def usable_memory(card: Card) -> UsableMemory:
+    """``torch.cuda.get_device_properties().total_memory`` of the card: the printout where the
+    catalogue has one, else the fitted estimate from data/catalog.json (said so in ``how``)."""
+    if card.pytorch_total_memory_mib is not None:
+        return UsableMemory(card.pytorch_total_memory_mib * MIB, True,
+                            "reported by PyTorch on a real card (catalogue)")
+    est = catalog_meta()["usable_memory_estimate"]
+    total_mib = card.memory_gb * 1024
+    reserve_mib = max(est["min_reserve_mib"], est["reserve_fraction"] * total_mib)
+    return UsableMemory(int((total_mib - reserve_mib) * MIB), False,
+                        f"estimated: {card.memory_gb:g} GiB less a driver reserve of "
+                        f"{reserve_mib:.0f} MiB (fit in data/catalog.json)")
+
+
+class Catalog:
+    """Every known card, looked up by forgiving names."""
+
+    def __init__(self, cards: list[Card], user_file: Path | None = None) -> None:
+        self.cards = cards
+        self.user_file = user_file
+        self.date: str = catalog_meta()["catalog_date"]
+        self._index = NameIndex(cards)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.cards)
+
+    def __len__(self) -> int:
+        return len(self.cards)
+
+    def find(self, name: str) -> Card:
+        """The card ``name`` names ("3090", "rtx 4060 ti 16gb", "4090d"), or GpuwiseError."""
+        return self._index.find(name)
+
+    def closest(self, name: str, n: int = 5) -> list[str]:
+        return self._index.closest(name, n)
+
+
+def load_catalog(user_file: str | None = None) -> Catalog:
+    """The packaged catalogue plus the user's card file (``--catalog``, ``$GPUWISE_CATALOG``,
+    or ``~/.config/gpuwise/cards.json``)."""
+    path = user_catalog_path(user_file)
+    return Catalog(load_cards(path), path)
+

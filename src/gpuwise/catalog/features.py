@@ -1,0 +1,60 @@
+"""Feature rules: what a card supports, from its compute capability (data/features.json)."""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+
+@dataclass(frozen=True)
+class FeatureRule:
+    """One feature and the conditions under which a card has it."""
+
+    id: str
+    label: str
+    source: dict[str, str | None]
+    min_cc: tuple[int, int] | None = None
+    cc_in: tuple[tuple[int, int], ...] = ()
+    requires: str | None = None
+
+    def applies(self, cc: tuple[int, int], card_fields: dict[str, Any]) -> bool:
+        if self.min_cc is not None and cc < self.min_cc:
+            return False
+        if self.cc_in and cc not in self.cc_in:
+            return False
+        return not (self.requires is not None and card_fields.get(self.requires) is None)
+
+
+def parse_cc(text: str) -> tuple[int, int]:
+    major, minor = text.split(".")
+    return int(major), int(minor)
+
+
+@functools.lru_cache(maxsize=1)
+def feature_rules() -> tuple[FeatureRule, ...]:
+    """The rules in data/features.json, in file order."""
+    raw = json.loads(resources.files("gpuwise.catalog").joinpath("data/features.json").read_text())
+    sources = raw["sources"]
+    return tuple(
+        FeatureRule(
+            id=r["id"],
+            label=r["label"],
+            source=sources[r["source"]],
+            min_cc=parse_cc(r["min_cc"]) if "min_cc" in r else None,
+            cc_in=tuple(parse_cc(c) for c in r.get("cc_in", ())),
+            requires=r.get("requires"),
+        )
+        for r in raw["features"]
+    )
+
+
+def features_of(cc: tuple[int, int], card_fields: dict[str, Any]) -> tuple[str, ...]:
+    """Feature ids a card with this CC and these fields has."""
+    return tuple(r.id for r in feature_rules() if r.applies(cc, card_fields))
+
+
+def feature_ids() -> tuple[str, ...]:
+    return tuple(r.id for r in feature_rules())

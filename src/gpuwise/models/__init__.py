@@ -1,0 +1,18 @@
+"""Model shapes and exact parameter counts from Hugging Face configs, without torch."""
+
+from __future__ import annotations
+
+from gpuwise.models.build import spec_from_config
+from gpuwise.models.families import SUPPORTED_MODEL_TYPES
+from gpuwise.models.resolve import preset_names, resolve
+from gpuwise.models.spec import ModelSpec, ParamBlock
+
+__all__ = ["SUPPORTED_MODEL_TYPES", "ModelSpec", "ParamBlock", "load_model", "preset_names"]
+
+
+def load_model(name: str, *, trust_remote_code: bool = False) -> ModelSpec:
+    """The ModelSpec for a config.json path, a model folder, a preset, a size or a cached HF id."""
+    found = resolve(name)
+    return spec_from_config(found.config, name=found.name, source=found.source,
+                            where=found.where, trust_remote_code=trust_remote_code,
+                            assumptions=found.assumptions)

@@ -1,0 +1,133 @@
+"""The domain types for a model: its parameter blocks and its shapes."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+#: Parts a parameter can belong to, in display order.
+PARTS = (
+    "embedding",
+    "position_embedding",
+    "attention",
+    "mlp",
+    "router",
+    "experts",
+    "norm",
+    "lm_head",
+    "pooler",
+    "mlm_head",
+)
+
+
+@dataclass(frozen=True)
+class ParamBlock:
+    """One parameter tensor of the model, repeated ``count`` times (once per layer, say).
+
+    ``shape`` is the weight's shape as transformers creates it (``(out, in)`` for ``nn.Linear``,
+    ``(in, out)`` for GPT-2's ``Conv1D``, ``(experts, out, in)`` for fused expert weights).
+    ``bias`` is the number of bias elements that go with it (0 when there is none).
+    ``linear`` marks an ``nn.Linear`` / ``Conv1D`` module: what LoRA's ``all-linear`` targets and
+    what bitsandbytes quantizes (fused 3-D expert tensors are plain parameters, so are not).
+    ``experts`` is the number of experts stacked in dimension 0 (0 for a dense tensor); a token
+    uses ``num_experts_per_tok`` of them. ``dtype`` is set when transformers fixes the
+    tensor's dtype whatever the model's (DeepSeek-V3's router is always float32).
+    """
+
+    name: str
+    part: str
+    shape: tuple[int, ...]
+    count: int = 1
+    bias: int = 0
+    linear: bool = False
+    experts: int = 0
+    dtype: str | None = None
+
+    @property
+    def weight_numel(self) -> int:
+        """Elements of one instance's weight (no bias)."""
+        return math.prod(self.shape)
+
+    @property
+    def numel(self) -> int:
+        """Elements of all instances, weights and biases."""
+        return (self.weight_numel + self.bias) * self.count
+
+    def active_numel(self, experts_per_token: int) -> int:
+        """Elements one token uses: all of a dense block, ``k`` of ``E`` experts of an expert block."""
+        if not self.experts:
+            return self.numel
+        return self.numel // self.experts * min(experts_per_token, self.experts)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model's shapes and exact parameter blocks, as transformers would build it.
+
+    ``blocks`` is the model that ``AutoModelForCausalLM`` builds (``AutoModel`` for encoder-only
+    models); ``train_blocks`` is the model a plan trains (the same for decoders; with the
+    masked-LM head and without the pooler for encoders).
+    """
+
+    name: str
+    model_type: str
+    source: str
+    kind: str  # "decoder" or "encoder"
+    vocab_size: int
+    hidden_size: int
+    num_layers: int
+    num_attention_heads: int
+    num_kv_heads: int
+    head_dim: int
+    intermediate_size: int
+    max_position_embeddings: int | None
+    tie_word_embeddings: bool
+    attention: str  # "mha", "gqa", "mqa" or "mla"
+    mlp: str  # "gated" or "plain"
+    norm: str  # "rmsnorm" or "layernorm"
+    activation: str
+    blocks: tuple[ParamBlock, ...]
+    train_blocks: tuple[ParamBlock, ...]
+    num_experts: int = 0
+    num_experts_per_tok: int = 0
+    moe_layers: int = 0
+    sliding_window: int | None = None
+    layer_types: tuple[str, ...] = ()
+    kv_lora_rank: int | None = None
+    qk_rope_head_dim: int | None = None
+    v_head_dim: int | None = None
+    dtype: str | None = None
+    assumptions: tuple[str, ...] = ()
+    counted_by: str = "gpuwise rules"
+    extra: dict[str, object] = field(default_factory=dict, compare=False)
+
+    @property
+    def params(self) -> int:
+        """Exact parameter count, as ``sum(p.numel() for p in model.parameters())``."""
+        return sum(b.numel for b in self.blocks)
+
+    @property
+    def trained_params(self) -> int:
+        """Parameters of the model a plan trains (masked-LM model for encoders)."""
+        return sum(b.numel for b in self.train_blocks)
+
+    @property
+    def active_params(self) -> int:
+        """Parameters one token passes through (MoE: only its ``num_experts_per_tok`` experts)."""
+        return sum(b.active_numel(self.num_experts_per_tok) for b in self.blocks)
+
+    @property
+    def is_moe(self) -> bool:
+        return self.num_experts > 0 and self.moe_layers > 0
+
+    def params_by_part(self, blocks: tuple[ParamBlock, ...] | None = None) -> dict[str, int]:
+        """Parameter count per part, in :data:`PARTS` order, parts with no parameters left out."""
+        totals = dict.fromkeys(PARTS, 0)
+        for b in self.blocks if blocks is None else blocks:
+            totals[b.part] += b.numel
+        return {part: n for part, n in totals.items() if n}
+
+    def linear_params(self, blocks: tuple[ParamBlock, ...] | None = None) -> int:
+        """Parameters inside ``nn.Linear`` / ``Conv1D`` weights (not their biases)."""
+        return sum(b.weight_numel * b.count for b in (self.blocks if blocks is None else blocks)
+                   if b.linear)
