@@ -19,11 +19,14 @@ class FeatureRule:
     min_cc: tuple[int, int] | None = None
     cc_in: tuple[tuple[int, int], ...] = ()
     requires: str | None = None
+    not_series: tuple[str, ...] = ()
 
     def applies(self, cc: tuple[int, int], card_fields: dict[str, Any]) -> bool:
         if self.min_cc is not None and cc < self.min_cc:
             return False
         if self.cc_in and cc not in self.cc_in:
+            return False
+        if card_fields.get("series") in self.not_series:
             return False
         return not (self.requires is not None and card_fields.get(self.requires) is None)
 
@@ -46,6 +49,7 @@ def feature_rules() -> tuple[FeatureRule, ...]:
             min_cc=parse_cc(r["min_cc"]) if "min_cc" in r else None,
             cc_in=tuple(parse_cc(c) for c in r.get("cc_in", ())),
             requires=r.get("requires"),
+            not_series=tuple(r.get("not_series", ())),
         )
         for r in raw["features"]
     )

@@ -427,7 +427,7 @@ def _gpt2(c: ConfigReader) -> Shape:
     p = "transformer.h.*"
 
     def conv1d(name: str, part: str, in_f: int, out_f: int) -> ParamBlock:
-        return ParamBlock(name, part, (in_f, out_f), layers, out_f, linear=True)
+        return ParamBlock(name, part, (in_f, out_f), layers, out_f, linear=True, transposed=True)
 
     blocks = [
         ParamBlock("transformer.wte", "embedding", (vocab, hidden)),

@@ -42,6 +42,12 @@ class ParamBlock:
     linear: bool = False
     experts: int = 0
     dtype: str | None = None
+    transposed: bool = False  # GPT-2's Conv1D stores its weight as (in, out)
+
+    @property
+    def out_features(self) -> int:
+        """Output rows of a linear weight (per expert for stacked experts)."""
+        return self.shape[-1] if self.transposed else self.shape[-2]
 
     @property
     def weight_numel(self) -> int:

@@ -1,0 +1,1 @@
+"""Memory terms, one module per term (weights now; gradients, optimizer, activations with plan)."""

@@ -1,0 +1,37 @@
+"""Shared fixtures: run the CLI in-process and capture its streams."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pytest
+
+from gpuwise.cli.main import main
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    def json(self):
+        return json.loads(self.out)
+
+
+@pytest.fixture
+def cli(capsys, monkeypatch, tmp_path):
+    """Run ``gpuwise ARGS`` in-process with no user card file; returns code, stdout, stderr."""
+    monkeypatch.delenv("GPUWISE_CATALOG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "no-config"))
+
+    def run(*args: str) -> Result:
+        try:
+            code = main(list(args))
+        except SystemExit as e:  # argparse exits itself on usage errors
+            code = int(e.code or 0)
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return run
