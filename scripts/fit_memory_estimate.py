@@ -25,8 +25,9 @@ def points() -> list[tuple[str, float, int]]:
     for path in sorted((DATA / "cards").glob("*.json")):
         for card in json.loads(path.read_text())["cards"]:
             if card.get("pytorch_total_memory_mib") and card["slug"] not in ECC_GDDR:
-                out.append((card["slug"], card["memory_gb"] * 1024,
-                            card["pytorch_total_memory_mib"]))
+                out.append(
+                    (card["slug"], card["memory_gb"] * 1024, card["pytorch_total_memory_mib"])
+                )
     return out
 
 
@@ -36,8 +37,9 @@ def main() -> None:
     for min_reserve in range(0, 1001, 10):
         for frac_milli in range(0, 40):
             frac = frac_milli / 1000
-            errors = [(total - max(min_reserve, frac * total)) - measured
-                      for _, total, measured in pts]
+            errors = [
+                (total - max(min_reserve, frac * total)) - measured for _, total, measured in pts
+            ]
             if max(errors) > 0:  # would overstate usable memory somewhere
                 continue
             score = max(abs(e) for e in errors)
@@ -47,12 +49,19 @@ def main() -> None:
     score, min_reserve, frac = best
     meta = json.loads((DATA / "catalog.json").read_text())
     est = meta["usable_memory_estimate"]
-    est.update(reserve_fraction=frac, min_reserve_mib=min_reserve, fitted_on_cards=len(pts),
-               fitted_on=[slug for slug, _, _ in pts], max_abs_error_mib=round(score),
-               left_out="ECC-on GDDR data-centre cards (" + ", ".join(sorted(ECC_GDDR)) + ")")
+    est.update(
+        reserve_fraction=frac,
+        min_reserve_mib=min_reserve,
+        fitted_on_cards=len(pts),
+        fitted_on=[slug for slug, _, _ in pts],
+        max_abs_error_mib=round(score),
+        left_out="ECC-on GDDR data-centre cards (" + ", ".join(sorted(ECC_GDDR)) + ")",
+    )
     (DATA / "catalog.json").write_text(json.dumps(meta, indent=2) + "\n")
-    print(f"min_reserve_mib={min_reserve} reserve_fraction={frac} on {len(pts)} cards; "
-          f"largest error {score:.0f} MiB (never overstating)")
+    print(
+        f"min_reserve_mib={min_reserve} reserve_fraction={frac} on {len(pts)} cards; "
+        f"largest error {score:.0f} MiB (never overstating)"
+    )
 
 
 if __name__ == "__main__":

@@ -19,17 +19,61 @@ def catalog():
 
 # The cards issue #2 names, as a user would type them, with the memory that identifies the variant.
 WANTED = [
-    ("1050", 2), ("1050 ti", 4), ("1060 3gb", 3), ("1060 6gb", 6), ("1070", 8), ("1070 ti", 8),
-    ("1080", 8), ("1080 ti", 11), ("titan xp", 12), ("1650", 4), ("1660 super", 6),
-    ("1660 ti", 6), ("2060", 6), ("2060 12gb", 12), ("2060 super", 8), ("2070 super", 8),
-    ("2080 super", 8), ("2080 ti", 11), ("titan rtx", 24), ("3050 6gb", 6), ("3050 8gb", 8),
-    ("3060 8gb", 8), ("3060 12gb", 12), ("3060 ti", 8), ("3070 ti", 8), ("3080 10gb", 10),
-    ("3080 12gb", 12), ("3080 ti", 12), ("3090", 24), ("3090 ti", 24), ("4060", 8),
-    ("4060 ti 8gb", 8), ("4060 ti 16gb", 16), ("4070 super", 12), ("4070 ti super", 16),
-    ("4080 super", 16), ("4090", 24), ("4090d", 24), ("5060 ti 8gb", 8), ("5060 ti 16gb", 16),
-    ("5070", 12), ("5080", 16), ("5090", 32), ("5090 d", 32), ("5090 d v2", 24),
-    ("v100 sxm2 16gb", 16), ("v100 sxm2 32gb", 32), ("t4", 16), ("a10", 24), ("l4", 24),
-    ("l40s", 48), ("a100 40gb", 40), ("a100 80gb", 80), ("h100 pcie", 80), ("h100 sxm", 80),
+    ("1050", 2),
+    ("1050 ti", 4),
+    ("1060 3gb", 3),
+    ("1060 6gb", 6),
+    ("1070", 8),
+    ("1070 ti", 8),
+    ("1080", 8),
+    ("1080 ti", 11),
+    ("titan xp", 12),
+    ("1650", 4),
+    ("1660 super", 6),
+    ("1660 ti", 6),
+    ("2060", 6),
+    ("2060 12gb", 12),
+    ("2060 super", 8),
+    ("2070 super", 8),
+    ("2080 super", 8),
+    ("2080 ti", 11),
+    ("titan rtx", 24),
+    ("3050 6gb", 6),
+    ("3050 8gb", 8),
+    ("3060 8gb", 8),
+    ("3060 12gb", 12),
+    ("3060 ti", 8),
+    ("3070 ti", 8),
+    ("3080 10gb", 10),
+    ("3080 12gb", 12),
+    ("3080 ti", 12),
+    ("3090", 24),
+    ("3090 ti", 24),
+    ("4060", 8),
+    ("4060 ti 8gb", 8),
+    ("4060 ti 16gb", 16),
+    ("4070 super", 12),
+    ("4070 ti super", 16),
+    ("4080 super", 16),
+    ("4090", 24),
+    ("4090d", 24),
+    ("5060 ti 8gb", 8),
+    ("5060 ti 16gb", 16),
+    ("5070", 12),
+    ("5080", 16),
+    ("5090", 32),
+    ("5090 d", 32),
+    ("5090 d v2", 24),
+    ("v100 sxm2 16gb", 16),
+    ("v100 sxm2 32gb", 32),
+    ("t4", 16),
+    ("a10", 24),
+    ("l4", 24),
+    ("l40s", 48),
+    ("a100 40gb", 40),
+    ("a100 80gb", 80),
+    ("h100 pcie", 80),
+    ("h100 sxm", 80),
     ("h200", 141),
 ]
 
@@ -39,12 +83,15 @@ def test_every_wanted_card_is_found(catalog, name, memory_gb):
     assert catalog.find(name).memory_gb == memory_gb
 
 
-@pytest.mark.parametrize("typed,expected", [
-    ("NVIDIA GeForce RTX 3090", "GeForce RTX 3090"),
-    ("rtx-3090", "GeForce RTX 3090"),
-    ("RTX 4060 Ti 16GB", "GeForce RTX 4060 Ti 16 GB"),
-    ("rtx 4060 ti 16 gb", "GeForce RTX 4060 Ti 16 GB"),
-])
+@pytest.mark.parametrize(
+    "typed,expected",
+    [
+        ("NVIDIA GeForce RTX 3090", "GeForce RTX 3090"),
+        ("rtx-3090", "GeForce RTX 3090"),
+        ("RTX 4060 Ti 16GB", "GeForce RTX 4060 Ti 16 GB"),
+        ("rtx 4060 ti 16 gb", "GeForce RTX 4060 Ti 16 GB"),
+    ],
+)
 def test_forgiving_names(catalog, typed, expected):
     assert catalog.find(typed).name == expected
 
@@ -76,17 +123,23 @@ def test_slugs_are_unique():
     assert len(slugs) == len(set(slugs))
 
 
-@pytest.mark.parametrize("name,has,lacks", [
-    ("1080 ti", {"bnb_4bit", "bnb_8bit_optimizers"},
-     {"tensor_cores", "bf16", "torch_compile", "flash_attention_2", "bnb_int8_matmul"}),
-    ("1660 ti", {"torch_compile", "bnb_int8_matmul"}, {"tensor_cores", "bf16"}),
-    ("2080 ti", {"tensor_cores", "torch_compile", "nvlink"}, {"bf16", "flash_attention_2"}),
-    ("3090", {"bf16", "tf32", "flash_attention_2", "nvlink"}, {"fp8", "flash_attention_3"}),
-    ("4090", {"fp8", "flash_attention_2"}, {"nvlink", "flash_attention_3"}),
-    ("5090 d", {"tensor_cores", "bf16", "fp8"}, {"flash_attention_3"}),
-    ("h100 sxm", {"fp8", "flash_attention_3", "nvlink"}, set()),
-    ("v100 sxm2 16gb", {"tensor_cores", "torch_compile"}, {"bf16", "tf32"}),
-])
+@pytest.mark.parametrize(
+    "name,has,lacks",
+    [
+        (
+            "1080 ti",
+            {"bnb_4bit", "bnb_8bit_optimizers"},
+            {"tensor_cores", "bf16", "torch_compile", "flash_attention_2", "bnb_int8_matmul"},
+        ),
+        ("1660 ti", {"torch_compile", "bnb_int8_matmul"}, {"tensor_cores", "bf16"}),
+        ("2080 ti", {"tensor_cores", "torch_compile", "nvlink"}, {"bf16", "flash_attention_2"}),
+        ("3090", {"bf16", "tf32", "flash_attention_2", "nvlink"}, {"fp8", "flash_attention_3"}),
+        ("4090", {"fp8", "flash_attention_2"}, {"nvlink", "flash_attention_3"}),
+        ("5090 d", {"tensor_cores", "bf16", "fp8"}, {"flash_attention_3"}),
+        ("h100 sxm", {"fp8", "flash_attention_3", "nvlink"}, set()),
+        ("v100 sxm2 16gb", {"tensor_cores", "torch_compile"}, {"bf16", "tf32"}),
+    ],
+)
 def test_features(catalog, name, has, lacks):
     card = catalog.find(name)
     assert has <= set(card.features), card.features
@@ -127,6 +180,7 @@ def test_estimate_never_overstates_a_measured_card(catalog):
 
 # -- the user's own card file ---------------------------------------------------------------------
 
+
 def write(tmp_path, doc) -> str:
     path = tmp_path / "cards.json"
     path.write_text(json.dumps(doc))
@@ -134,12 +188,24 @@ def write(tmp_path, doc) -> str:
 
 
 def test_user_file_adds_a_modded_card_and_overrides_a_price(tmp_path):
-    path = write(tmp_path, {"cards": [
-        {"slug": "rtx-2080-ti-22gb", "name": "RTX 2080 Ti 22 GB (modded)", "aliases": ["2080 ti 22gb"],
-         "compute_capability": "7.5", "memory_gb": 22, "bandwidth_gb_s": 616, "fp32_tflops": 13.4,
-         "tdp_w": 250},
-        {"slug": "rtx-3090", "launch_price_usd": 700},
-    ]})
+    path = write(
+        tmp_path,
+        {
+            "cards": [
+                {
+                    "slug": "rtx-2080-ti-22gb",
+                    "name": "RTX 2080 Ti 22 GB (modded)",
+                    "aliases": ["2080 ti 22gb"],
+                    "compute_capability": "7.5",
+                    "memory_gb": 22,
+                    "bandwidth_gb_s": 616,
+                    "fp32_tflops": 13.4,
+                    "tdp_w": 250,
+                },
+                {"slug": "rtx-3090", "launch_price_usd": 700},
+            ]
+        },
+    )
     catalog = load_catalog(path)
     modded = catalog.find("2080 ti 22gb")
     assert modded.memory_gb == 22 and "tensor_cores" in modded.features
@@ -157,15 +223,18 @@ def test_user_file_from_environment(tmp_path, monkeypatch):
     assert load_catalog().find("3090").launch_price_usd == 650
 
 
-@pytest.mark.parametrize("doc,says", [
-    ({"cards": [{"slug": "x", "name": "X"}]}, "must give"),
-    ({"cards": [{"slug": "rtx-3090", "memory_gb": -24}]}, "positive"),
-    ({"cards": [{"slug": "rtx-3090", "memory_gb": "24"}]}, "a number"),
-    ({"cards": [{"slug": "rtx-3090", "compute_capability": "eight"}]}, "compute capability"),
-    ({"cards": [{"slug": "rtx-3090", "colour": "green"}]}, "unknown field"),
-    ({"cards": "all of them"}, "'cards' list"),
-    ([1, 2], "'cards' list"),
-])
+@pytest.mark.parametrize(
+    "doc,says",
+    [
+        ({"cards": [{"slug": "x", "name": "X"}]}, "must give"),
+        ({"cards": [{"slug": "rtx-3090", "memory_gb": -24}]}, "positive"),
+        ({"cards": [{"slug": "rtx-3090", "memory_gb": "24"}]}, "a number"),
+        ({"cards": [{"slug": "rtx-3090", "compute_capability": "eight"}]}, "compute capability"),
+        ({"cards": [{"slug": "rtx-3090", "colour": "green"}]}, "unknown field"),
+        ({"cards": "all of them"}, "'cards' list"),
+        ([1, 2], "'cards' list"),
+    ],
+)
 def test_bad_user_file_is_one_clear_error(tmp_path, doc, says):
     with pytest.raises(GpuwiseError) as e:
         load_catalog(write(tmp_path, doc))

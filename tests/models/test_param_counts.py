@@ -68,53 +68,121 @@ def check(config: dict) -> None:
     assert real == marked, (sorted(real - marked), sorted(marked - real))
 
 
-SMALL = dict(vocab_size=211, hidden_size=64, intermediate_size=96, num_hidden_layers=3,
-             num_attention_heads=8, num_key_value_heads=2, pad_token_id=0, bos_token_id=1,
-             eos_token_id=2)
+SMALL = dict(
+    vocab_size=211,
+    hidden_size=64,
+    intermediate_size=96,
+    num_hidden_layers=3,
+    num_attention_heads=8,
+    num_key_value_heads=2,
+    pad_token_id=0,
+    bos_token_id=1,
+    eos_token_id=2,
+)
 
 VARIANTS: dict[str, list[dict]] = {
-    "llama": [{}, {"tie_word_embeddings": True}, {"attention_bias": True, "mlp_bias": True},
-              {"head_dim": 24}, {"num_key_value_heads": None}, {"num_key_value_heads": 8}],
+    "llama": [
+        {},
+        {"tie_word_embeddings": True},
+        {"attention_bias": True, "mlp_bias": True},
+        {"head_dim": 24},
+        {"num_key_value_heads": None},
+        {"num_key_value_heads": 8},
+    ],
     "mistral": [{}, {"head_dim": 16, "sliding_window": 64}, {"tie_word_embeddings": True}],
-    "mixtral": [{"num_local_experts": 4, "num_experts_per_tok": 2},
-                {"num_local_experts": 3, "num_experts_per_tok": 1, "head_dim": 12}],
+    "mixtral": [
+        {"num_local_experts": 4, "num_experts_per_tok": 2},
+        {"num_local_experts": 3, "num_experts_per_tok": 1, "head_dim": 12},
+    ],
     "qwen2": [{}, {"tie_word_embeddings": True}, {"head_dim": 16}],
     "qwen2_moe": [
-        {"num_experts": 4, "num_experts_per_tok": 2, "moe_intermediate_size": 40,
-         "shared_expert_intermediate_size": 72},
-        {"num_experts": 4, "num_experts_per_tok": 2, "moe_intermediate_size": 40,
-         "shared_expert_intermediate_size": 72, "decoder_sparse_step": 2, "mlp_only_layers": [0]},
-        {"num_experts": 5, "num_experts_per_tok": 3, "moe_intermediate_size": 24,
-         "shared_expert_intermediate_size": 48, "qkv_bias": False, "tie_word_embeddings": True},
+        {
+            "num_experts": 4,
+            "num_experts_per_tok": 2,
+            "moe_intermediate_size": 40,
+            "shared_expert_intermediate_size": 72,
+        },
+        {
+            "num_experts": 4,
+            "num_experts_per_tok": 2,
+            "moe_intermediate_size": 40,
+            "shared_expert_intermediate_size": 72,
+            "decoder_sparse_step": 2,
+            "mlp_only_layers": [0],
+        },
+        {
+            "num_experts": 5,
+            "num_experts_per_tok": 3,
+            "moe_intermediate_size": 24,
+            "shared_expert_intermediate_size": 48,
+            "qkv_bias": False,
+            "tie_word_embeddings": True,
+        },
     ],
     "qwen3": [{}, {"head_dim": 40}, {"attention_bias": True, "tie_word_embeddings": True}],
     "qwen3_moe": [
         {"num_experts": 6, "num_experts_per_tok": 2, "moe_intermediate_size": 32},
-        {"num_experts": 6, "num_experts_per_tok": 2, "moe_intermediate_size": 32,
-         "mlp_only_layers": [1], "head_dim": 8},
+        {
+            "num_experts": 6,
+            "num_experts_per_tok": 2,
+            "moe_intermediate_size": 32,
+            "mlp_only_layers": [1],
+            "head_dim": 8,
+        },
     ],
     "gemma": [{}, {"tie_word_embeddings": False}, {"head_dim": 8, "attention_bias": True}],
     "gemma2": [{}, {"head_dim": 16}, {"tie_word_embeddings": False}],
     "gemma3_text": [{}, {"head_dim": 16, "tie_word_embeddings": False}],
     "phi3": [{}, {"tie_word_embeddings": True}, {"num_key_value_heads": 8}],
-    "gpt2": [{"n_embd": 64, "n_layer": 2, "n_head": 4, "vocab_size": 300, "n_positions": 128},
-             {"n_embd": 48, "n_layer": 3, "n_head": 6, "vocab_size": 99, "n_positions": 64,
-              "n_inner": 100},
-             {"n_embd": 32, "n_layer": 1, "n_head": 2, "tie_word_embeddings": False,
-              "vocab_size": 50}],
+    "gpt2": [
+        {"n_embd": 64, "n_layer": 2, "n_head": 4, "vocab_size": 300, "n_positions": 128},
+        {
+            "n_embd": 48,
+            "n_layer": 3,
+            "n_head": 6,
+            "vocab_size": 99,
+            "n_positions": 64,
+            "n_inner": 100,
+        },
+        {"n_embd": 32, "n_layer": 1, "n_head": 2, "tie_word_embeddings": False, "vocab_size": 50},
+    ],
     "gpt_neox": [{}, {"attention_bias": False}, {"tie_word_embeddings": True}],
-    "bert": [{}, {"type_vocab_size": 4, "max_position_embeddings": 128},
-             {"tie_word_embeddings": False}],
+    "bert": [
+        {},
+        {"type_vocab_size": 4, "max_position_embeddings": 128},
+        {"tie_word_embeddings": False},
+    ],
     "glm4": [{}, {"attention_bias": False, "head_dim": 16}, {"tie_word_embeddings": True}],
     "deepseek_v3": [
-        {"n_routed_experts": 4, "num_experts_per_tok": 2, "moe_intermediate_size": 24,
-         "first_k_dense_replace": 1, "n_shared_experts": 1, "q_lora_rank": 16,
-         "kv_lora_rank": 8, "qk_rope_head_dim": 4, "qk_nope_head_dim": 8, "v_head_dim": 8,
-         "n_group": 1, "topk_group": 1},
-        {"n_routed_experts": 4, "num_experts_per_tok": 2, "moe_intermediate_size": 24,
-         "first_k_dense_replace": 0, "n_shared_experts": 2, "q_lora_rank": None,
-         "kv_lora_rank": 8, "qk_rope_head_dim": 4, "qk_nope_head_dim": 8, "v_head_dim": 12,
-         "attention_bias": True, "n_group": 1, "topk_group": 1},
+        {
+            "n_routed_experts": 4,
+            "num_experts_per_tok": 2,
+            "moe_intermediate_size": 24,
+            "first_k_dense_replace": 1,
+            "n_shared_experts": 1,
+            "q_lora_rank": 16,
+            "kv_lora_rank": 8,
+            "qk_rope_head_dim": 4,
+            "qk_nope_head_dim": 8,
+            "v_head_dim": 8,
+            "n_group": 1,
+            "topk_group": 1,
+        },
+        {
+            "n_routed_experts": 4,
+            "num_experts_per_tok": 2,
+            "moe_intermediate_size": 24,
+            "first_k_dense_replace": 0,
+            "n_shared_experts": 2,
+            "q_lora_rank": None,
+            "kv_lora_rank": 8,
+            "qk_rope_head_dim": 4,
+            "qk_nope_head_dim": 8,
+            "v_head_dim": 12,
+            "attention_bias": True,
+            "n_group": 1,
+            "topk_group": 1,
+        },
     ],
 }
 
@@ -146,7 +214,9 @@ def llama_like(draw, model_type: str):
         "num_hidden_layers": draw(st.integers(1, 4)),
         "num_attention_heads": heads,
         "num_key_value_heads": kv,
-        "pad_token_id": 0, "bos_token_id": 0, "eos_token_id": 0,
+        "pad_token_id": 0,
+        "bos_token_id": 0,
+        "eos_token_id": 0,
     }
     if draw(st.booleans()):
         config["head_dim"] = draw(st.sampled_from([4, 8, 20]))
@@ -166,8 +236,9 @@ def llama_like(draw, model_type: str):
         if model_type != "mixtral":
             config["decoder_sparse_step"] = draw(st.integers(1, 3))
             layers = config["num_hidden_layers"]
-            config["mlp_only_layers"] = draw(st.lists(st.integers(0, layers - 1), max_size=2,
-                                                      unique=True))
+            config["mlp_only_layers"] = draw(
+                st.lists(st.integers(0, layers - 1), max_size=2, unique=True)
+            )
     return config
 
 

@@ -36,14 +36,20 @@ def usable_memory(card: Card) -> UsableMemory:
     """``torch.cuda.get_device_properties().total_memory`` of the card: the printout where the
     catalogue has one, else the fitted estimate from data/catalog.json (said so in ``how``)."""
     if card.pytorch_total_memory_mib is not None:
-        return UsableMemory(card.pytorch_total_memory_mib * MIB, True,
-                            "reported by PyTorch on a real card (catalogue)")
+        return UsableMemory(
+            card.pytorch_total_memory_mib * MIB,
+            True,
+            "reported by PyTorch on a real card (catalogue)",
+        )
     est = catalog_meta()["usable_memory_estimate"]
     total_mib = card.memory_gb * 1024
     reserve_mib = max(est["min_reserve_mib"], est["reserve_fraction"] * total_mib)
-    return UsableMemory(int((total_mib - reserve_mib) * MIB), False,
-                        f"estimated: {card.memory_gb:g} GiB less a driver reserve of "
-                        f"{reserve_mib:.0f} MiB (fit in data/catalog.json)")
+    return UsableMemory(
+        int((total_mib - reserve_mib) * MIB),
+        False,
+        f"estimated: {card.memory_gb:g} GiB less a driver reserve of "
+        f"{reserve_mib:.0f} MiB (fit in data/catalog.json)",
+    )
 
 
 class Catalog:
@@ -74,4 +80,3 @@ def load_catalog(user_file: str | None = None) -> Catalog:
     or ``~/.config/gpuwise/cards.json``)."""
     path = user_catalog_path(user_file)
     return Catalog(load_cards(path), path)
-

@@ -79,7 +79,7 @@ class Card:
     @property
     def memory_bytes(self) -> int:
         """Memory as sold, in bytes (GDDR/HBM capacities are binary: 24 GB = 24 GiB of DRAM)."""
-        return int(round(self.memory_gb * GIB))
+        return round(self.memory_gb * GIB)
 
     def has(self, feature: str) -> bool:
         return feature in self.features

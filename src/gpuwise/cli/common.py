@@ -9,14 +9,18 @@ from gpuwise.render.json_doc import dumps
 
 
 def add_json(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true",
-                        help="print one JSON document on stdout (keys in the README)")
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON document on stdout (keys in the README)"
+    )
 
 
 def add_catalog(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--catalog", metavar="FILE",
-                        help="your own card file: adds or overrides cards "
-                             "(default ~/.config/gpuwise/cards.json or $GPUWISE_CATALOG)")
+    parser.add_argument(
+        "--catalog",
+        metavar="FILE",
+        help="your own card file: adds or overrides cards "
+        "(default ~/.config/gpuwise/cards.json or $GPUWISE_CATALOG)",
+    )
 
 
 def emit(args: argparse.Namespace, doc: dict[str, Any], tables: Any) -> int:

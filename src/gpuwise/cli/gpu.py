@@ -12,11 +12,13 @@ from gpuwise.render.json_doc import card_doc
 
 def add_parser(sub: Any) -> None:
     p = sub.add_parser(
-        "gpu", help="one card in detail, with sources",
+        "gpu",
+        help="one card in detail, with sources",
         description="Show one card: every figure with its source, its features, and the memory "
-                    "PyTorch can use on it.",
+        "PyTorch can use on it.",
         epilog="Names are forgiving: gpuwise gpu 3090 | gpuwise gpu 'rtx 4060 ti 16gb' | "
-               "gpuwise gpu 4090d")
+        "gpuwise gpu 4090d",
+    )
     p.add_argument("name", help="card name: '3090', 'RTX 4060 Ti 16GB', 'h100', ...")
     add_catalog(p)
     add_json(p)

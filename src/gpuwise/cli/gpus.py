@@ -16,20 +16,34 @@ SORT_KEYS = tuple(k for k in CARD_KEYS if k not in ("features",))
 
 def add_parser(sub: Any) -> None:
     p = sub.add_parser(
-        "gpus", help="list catalogued cards (filter, sort)",
+        "gpus",
+        help="list catalogued cards (filter, sort)",
         description="List the card catalogue. Figures are dense; FP16/BF16 tensor rates are with "
-                    "FP32 accumulate (what training uses).",
+        "FP32 accumulate (what training uses).",
         epilog="Example: gpuwise gpus --series 'RTX 40' --min-memory 16 --feature bf16 "
-               "--sort bf16_tensor_tflops --desc")
-    p.add_argument("--series", action="append", metavar="TEXT",
-                   help="keep cards whose series contains TEXT ('RTX 30', 'GTX 10', 'Data "
-                        "centre'); repeatable")
+        "--sort bf16_tensor_tflops --desc",
+    )
+    p.add_argument(
+        "--series",
+        action="append",
+        metavar="TEXT",
+        help="keep cards whose series contains TEXT ('RTX 30', 'GTX 10', 'Data "
+        "centre'); repeatable",
+    )
     p.add_argument("--min-memory", type=float, metavar="GB", help="at least this much memory")
-    p.add_argument("--feature", action="append", metavar="ID",
-                   help=f"keep cards with this feature; one of {', '.join(feature_ids())}")
-    p.add_argument("--sort", default=None, metavar="FIELD",
-                   help="sort by any card field (memory_gb, bf16_tensor_tflops, "
-                        "launch_price_usd, ...); unknown values last")
+    p.add_argument(
+        "--feature",
+        action="append",
+        metavar="ID",
+        help=f"keep cards with this feature; one of {', '.join(feature_ids())}",
+    )
+    p.add_argument(
+        "--sort",
+        default=None,
+        metavar="FIELD",
+        help="sort by any card field (memory_gb, bf16_tensor_tflops, "
+        "launch_price_usd, ...); unknown values last",
+    )
     p.add_argument("--desc", action="store_true", help="sort descending")
     add_catalog(p)
     add_json(p)
@@ -44,16 +58,16 @@ def select(cards: list[Card], args: argparse.Namespace) -> list[Card]:
         out = [c for c in out if any(w in c.series.lower() for w in wanted)]
         if not out:
             known = sorted({c.series for c in cards})
-            raise GpuwiseError(f"no series matches {', '.join(args.series)}; series: "
-                               f"{', '.join(known)}")
+            raise GpuwiseError(
+                f"no series matches {', '.join(args.series)}; series: {', '.join(known)}"
+            )
     if args.min_memory is not None:
         if not args.min_memory >= 0:
             raise GpuwiseError(f"--min-memory must be a number of GB >= 0, got {args.min_memory}")
         out = [c for c in out if c.memory_gb >= args.min_memory]
     for feature in args.feature or ():
         if feature not in feature_ids():
-            raise GpuwiseError(f"unknown feature '{feature}'; features: "
-                               f"{', '.join(feature_ids())}")
+            raise GpuwiseError(f"unknown feature '{feature}'; features: {', '.join(feature_ids())}")
         out = [c for c in out if c.has(feature)]
     if args.sort is not None:
         if args.sort not in SORT_KEYS:

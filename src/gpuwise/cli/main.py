@@ -26,11 +26,12 @@ def build_parser() -> argparse.ArgumentParser:
         prog="gpuwise",
         description="Which NVIDIA card for which model: catalogue, exact model shapes, plans.",
         epilog="Examples: gpuwise gpus --series 'RTX 40' | gpuwise gpu 3090 | "
-               "gpuwise model llama-3.1-8b --json",
+        "gpuwise model llama-3.1-8b --json",
     )
     parser.add_argument("--version", action="version", version=f"gpuwise {__version__}")
-    parser.add_argument("--debug", action="store_true",
-                        help="show a traceback on errors (for bug reports)")
+    parser.add_argument(
+        "--debug", action="store_true", help="show a traceback on errors (for bug reports)"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for command in COMMANDS:
         command.add_parser(sub)

@@ -12,17 +12,22 @@ from gpuwise.render.json_doc import dumps, envelope, model_doc
 
 def add_parser(sub: Any) -> None:
     p = sub.add_parser(
-        "model", help="a model's exact shapes and parameter count",
+        "model",
+        help="a model's exact shapes and parameter count",
         description="Read a model's config and show its shapes, its exact parameter count (as "
-                    "transformers counts model.parameters()), parameters by part and the bytes "
-                    "of its weights in each dtype. No torch needed for supported model types.",
+        "transformers counts model.parameters()), parameters by part and the bytes "
+        "of its weights in each dtype. No torch needed for supported model types.",
         epilog="MODEL is a config.json path, a model folder, a preset (gpuwise model --list), a "
-               "size such as 7b, or a Hugging Face id in your local HF cache. Example: "
-               "gpuwise model qwen3-30b-a3b --json")
+        "size such as 7b, or a Hugging Face id in your local HF cache. Example: "
+        "gpuwise model qwen3-30b-a3b --json",
+    )
     p.add_argument("model", nargs="?", help="config.json, folder, preset, size or HF id")
     p.add_argument("--list", action="store_true", help="list the built-in presets")
-    p.add_argument("--trust-remote-code", action="store_true",
-                   help="allow transformers to run code shipped with the model (off by default)")
+    p.add_argument(
+        "--trust-remote-code",
+        action="store_true",
+        help="allow transformers to run code shipped with the model (off by default)",
+    )
     add_json(p)
     p.set_defaults(run=run)
 
@@ -32,8 +37,10 @@ def run(args: argparse.Namespace) -> int:
         if not args.list:
             from gpuwise.errors import GpuwiseError
 
-            raise GpuwiseError("give a MODEL (config.json, folder, preset, size or HF id), or "
-                               "--list for the presets")
+            raise GpuwiseError(
+                "give a MODEL (config.json, folder, preset, size or HF id), or "
+                "--list for the presets"
+            )
         names = preset_names()
         if args.json:
             print(dumps(envelope(presets=names)))

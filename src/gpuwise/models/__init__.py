@@ -13,6 +13,11 @@ __all__ = ["SUPPORTED_MODEL_TYPES", "ModelSpec", "ParamBlock", "load_model", "pr
 def load_model(name: str, *, trust_remote_code: bool = False) -> ModelSpec:
     """The ModelSpec for a config.json path, a model folder, a preset, a size or a cached HF id."""
     found = resolve(name)
-    return spec_from_config(found.config, name=found.name, source=found.source,
-                            where=found.where, trust_remote_code=trust_remote_code,
-                            assumptions=found.assumptions)
+    return spec_from_config(
+        found.config,
+        name=found.name,
+        source=found.source,
+        where=found.where,
+        trust_remote_code=trust_remote_code,
+        assumptions=found.assumptions,
+    )

@@ -22,62 +22,128 @@ def spec_from_config(
 ) -> ModelSpec:
     """The ModelSpec of a parsed config.json (``where`` names it in error messages)."""
     if not isinstance(config, dict):
-        raise GpuwiseError(f"{where}: expected a JSON object (a Hugging Face config.json), "
-                           f"got {type(config).__name__}")
+        raise GpuwiseError(
+            f"{where}: expected a JSON object (a Hugging Face config.json), "
+            f"got {type(config).__name__}"
+        )
     model_type = config.get("model_type")
     if not isinstance(model_type, str) or not model_type:
-        raise GpuwiseError(f"{where}: no 'model_type'; a Hugging Face config.json names its "
-                           f"architecture there (e.g. \"llama\")")
+        raise GpuwiseError(
+            f"{where}: no 'model_type'; a Hugging Face config.json names its "
+            f'architecture there (e.g. "llama")'
+        )
     if model_type in RULES:
         reader = ConfigReader(config, model_type, where)
         try:
             shape = RULES[model_type](reader)
         except UnsupportedVariant as e:
-            return _fallback(config, model_type, name, source, where, trust_remote_code,
-                             assumptions, reason=f"{e} is not modelled by gpuwise's rules")
+            return _fallback(
+                config,
+                model_type,
+                name,
+                source,
+                where,
+                trust_remote_code,
+                assumptions,
+                reason=f"{e} is not modelled by gpuwise's rules",
+            )
         return _spec(shape, config, model_type, name, source, assumptions)
-    return _fallback(config, model_type, name, source, where, trust_remote_code, assumptions,
-                     reason=f"model_type '{model_type}' has no gpuwise rule")
-
-
-def _spec(shape: Shape, config: dict[str, Any], model_type: str, name: str, source: str,
-          assumptions: tuple[str, ...], counted_by: str = "gpuwise rules") -> ModelSpec:
-    dtype = config.get("torch_dtype") or config.get("dtype")
-    blocks = tuple(shape.blocks)
-    return ModelSpec(
-        name=name, model_type=model_type, source=source, kind=shape.kind,
-        vocab_size=shape.vocab_size, hidden_size=shape.hidden_size, num_layers=shape.num_layers,
-        num_attention_heads=shape.num_attention_heads, num_kv_heads=shape.num_kv_heads,
-        head_dim=shape.head_dim, intermediate_size=shape.intermediate_size,
-        max_position_embeddings=shape.max_position_embeddings,
-        tie_word_embeddings=shape.tie_word_embeddings, attention=shape.attention, mlp=shape.mlp,
-        norm=shape.norm, activation=shape.activation, blocks=blocks,
-        train_blocks=tuple(shape.train_blocks) if shape.train_blocks is not None else blocks,
-        num_experts=shape.num_experts, num_experts_per_tok=shape.num_experts_per_tok,
-        moe_layers=shape.moe_layers, sliding_window=shape.sliding_window,
-        layer_types=shape.layer_types, kv_lora_rank=shape.kv_lora_rank,
-        qk_rope_head_dim=shape.qk_rope_head_dim, v_head_dim=shape.v_head_dim,
-        dtype=dtype if isinstance(dtype, str) else None, assumptions=assumptions,
-        counted_by=counted_by, extra=shape.extra,
+    return _fallback(
+        config,
+        model_type,
+        name,
+        source,
+        where,
+        trust_remote_code,
+        assumptions,
+        reason=f"model_type '{model_type}' has no gpuwise rule",
     )
 
 
-def _fallback(config: dict[str, Any], model_type: str, name: str, source: str, where: str,
-              trust_remote_code: bool, assumptions: tuple[str, ...], reason: str) -> ModelSpec:
+def _spec(
+    shape: Shape,
+    config: dict[str, Any],
+    model_type: str,
+    name: str,
+    source: str,
+    assumptions: tuple[str, ...],
+    counted_by: str = "gpuwise rules",
+) -> ModelSpec:
+    dtype = config.get("torch_dtype") or config.get("dtype")
+    blocks = tuple(shape.blocks)
+    return ModelSpec(
+        name=name,
+        model_type=model_type,
+        source=source,
+        kind=shape.kind,
+        vocab_size=shape.vocab_size,
+        hidden_size=shape.hidden_size,
+        num_layers=shape.num_layers,
+        num_attention_heads=shape.num_attention_heads,
+        num_kv_heads=shape.num_kv_heads,
+        head_dim=shape.head_dim,
+        intermediate_size=shape.intermediate_size,
+        max_position_embeddings=shape.max_position_embeddings,
+        tie_word_embeddings=shape.tie_word_embeddings,
+        attention=shape.attention,
+        mlp=shape.mlp,
+        norm=shape.norm,
+        activation=shape.activation,
+        blocks=blocks,
+        train_blocks=tuple(shape.train_blocks) if shape.train_blocks is not None else blocks,
+        num_experts=shape.num_experts,
+        num_experts_per_tok=shape.num_experts_per_tok,
+        moe_layers=shape.moe_layers,
+        sliding_window=shape.sliding_window,
+        layer_types=shape.layer_types,
+        kv_lora_rank=shape.kv_lora_rank,
+        qk_rope_head_dim=shape.qk_rope_head_dim,
+        v_head_dim=shape.v_head_dim,
+        dtype=dtype if isinstance(dtype, str) else None,
+        assumptions=assumptions,
+        counted_by=counted_by,
+        extra=shape.extra,
+    )
+
+
+def _fallback(
+    config: dict[str, Any],
+    model_type: str,
+    name: str,
+    source: str,
+    where: str,
+    trust_remote_code: bool,
+    assumptions: tuple[str, ...],
+    reason: str,
+) -> ModelSpec:
     if config.get("auto_map") and not trust_remote_code:
-        raise GpuwiseError(f"{where}: {reason}, and its config points at code shipped with the "
-                           f"model (auto_map); gpuwise runs such code only with "
-                           f"--trust-remote-code")
+        raise GpuwiseError(
+            f"{where}: {reason}, and its config points at code shipped with the "
+            f"model (auto_map); gpuwise runs such code only with "
+            f"--trust-remote-code"
+        )
     from gpuwise.models import hf_fallback
 
     if not hf_fallback.available():
-        raise GpuwiseError(f"{where}: {reason}; install transformers and torch "
-                           f"(pip install 'gpuwise[hf]') to count it on the meta device, or use "
-                           f"one of: {', '.join(sorted(RULES))}")
-    print(f"gpuwise: {reason}; counting with transformers on the meta device (slow path)",
-          file=sys.stderr)
-    shape, version = hf_fallback.shape_from_transformers(config, model_type, where,
-                                                         trust_remote_code)
+        raise GpuwiseError(
+            f"{where}: {reason}; install transformers and torch "
+            f"(pip install 'gpuwise[hf]') to count it on the meta device, or use "
+            f"one of: {', '.join(sorted(RULES))}"
+        )
+    print(
+        f"gpuwise: {reason}; counting with transformers on the meta device (slow path)",
+        file=sys.stderr,
+    )
+    shape, version = hf_fallback.shape_from_transformers(
+        config, model_type, where, trust_remote_code
+    )
     note = f"{reason}: parameters counted by transformers {version} on the meta device"
-    return _spec(shape, config, model_type, name, source, (*assumptions, note),
-                 counted_by=f"transformers {version} (meta device)")
+    return _spec(
+        shape,
+        config,
+        model_type,
+        name,
+        source,
+        (*assumptions, note),
+        counted_by=f"transformers {version} (meta device)",
+    )

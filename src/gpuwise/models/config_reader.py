@@ -71,7 +71,7 @@ class ConfigReader:
         )
 
     # -- typed getters ----------------------------------------------------------------------
-    def int(self, key: str, *, minimum: int = 1, default: Any = _MISSING) -> int:
+    def get_int(self, key: str, *, minimum: int = 1, default: Any = _MISSING) -> int:
         """A required integer >= ``minimum``; ``default`` when missing or null (if given)."""
         value = self._get(key)
         if value is None or value is _MISSING:
@@ -102,7 +102,7 @@ class ConfigReader:
             raise self._fail(key, f"an integer from {minimum} to {MAX_DIM}", value)
         return value
 
-    def bool(self, key: str, default: bool = False) -> bool:
+    def get_bool(self, key: str, default: bool = False) -> bool:
         value = self._get(key)
         if value is None or value is _MISSING:
             return default
@@ -110,7 +110,7 @@ class ConfigReader:
             raise self._fail(key, "true or false", value)
         return value
 
-    def str(self, key: str, default: str = "") -> str:
+    def get_str(self, key: str, default: str = "") -> str:
         value = self._get(key)
         if value is None or value is _MISSING:
             return default

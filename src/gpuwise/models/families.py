@@ -79,9 +79,9 @@ def _attention_kind(heads: int, kv_heads: int) -> str:
 
 def _heads(c: ConfigReader) -> tuple[int, int, int, int]:
     """hidden, heads, kv_heads, head_dim with transformers' defaults and checks."""
-    hidden = c.int("hidden_size")
-    heads = c.int("num_attention_heads")
-    kv_heads = c.int("num_key_value_heads", default=heads)
+    hidden = c.get_int("hidden_size")
+    heads = c.get_int("num_attention_heads")
+    kv_heads = c.get_int("num_key_value_heads", default=heads)
     if heads % kv_heads:
         raise GpuwiseError(
             f"{c.where}: num_attention_heads ({heads}) must be a multiple of "
@@ -89,7 +89,7 @@ def _heads(c: ConfigReader) -> tuple[int, int, int, int]:
         )
     # transformers: config.head_dim when given, else the class default (Qwen3 128, Gemma 256,
     # GLM-4 128), else hidden_size // num_attention_heads.
-    head_dim = c.int("head_dim", default=hidden // heads if hidden >= heads else 0)
+    head_dim = c.get_int("head_dim", default=hidden // heads if hidden >= heads else 0)
     if head_dim < 1:
         raise GpuwiseError(
             f"{c.where}: hidden_size ({hidden}) is smaller than num_attention_heads ({heads}) "
@@ -101,14 +101,15 @@ def _heads(c: ConfigReader) -> tuple[int, int, int, int]:
 def _embedding_and_head(
     c: ConfigReader, vocab: int, hidden: int, tie_default: bool, prefix: str = "model"
 ) -> tuple[ParamBlock, ParamBlock | None, bool]:
-    tie = c.bool("tie_word_embeddings", tie_default)
+    tie = c.get_bool("tie_word_embeddings", tie_default)
     embed = ParamBlock(f"{prefix}.embed_tokens", "embedding", (vocab, hidden))
     head = None if tie else ParamBlock("lm_head", "lm_head", (vocab, hidden), linear=True)
     return embed, head, tie
 
 
-def _gated_mlp(prefix: str, hidden: int, inter: int, count: int, bias: bool = False,
-               part: str = "mlp") -> list[ParamBlock]:
+def _gated_mlp(
+    prefix: str, hidden: int, inter: int, count: int, bias: bool = False, part: str = "mlp"
+) -> list[ParamBlock]:
     return [
         _linear(f"{prefix}.gate_proj", part, hidden, inter, count, bias),
         _linear(f"{prefix}.up_proj", part, hidden, inter, count, bias),
@@ -116,18 +117,34 @@ def _gated_mlp(prefix: str, hidden: int, inter: int, count: int, bias: bool = Fa
     ]
 
 
-def _fused_experts(prefix: str, experts: int, hidden: int, inter: int, count: int) -> list[ParamBlock]:
+def _fused_experts(
+    prefix: str, experts: int, hidden: int, inter: int, count: int
+) -> list[ParamBlock]:
     """transformers 5 stacks experts: ``gate_up_proj (E, 2I, H)`` and ``down_proj (E, H, I)``."""
     return [
-        ParamBlock(f"{prefix}.gate_up_proj", "experts", (experts, 2 * inter, hidden), count,
-                   experts=experts),
-        ParamBlock(f"{prefix}.down_proj", "experts", (experts, hidden, inter), count,
-                   experts=experts),
+        ParamBlock(
+            f"{prefix}.gate_up_proj",
+            "experts",
+            (experts, 2 * inter, hidden),
+            count,
+            experts=experts,
+        ),
+        ParamBlock(
+            f"{prefix}.down_proj", "experts", (experts, hidden, inter), count, experts=experts
+        ),
     ]
 
 
-def _qkvo(prefix: str, hidden: int, heads: int, kv_heads: int, head_dim: int, count: int,
-          qkv_bias: bool, o_bias: bool) -> list[ParamBlock]:
+def _qkvo(
+    prefix: str,
+    hidden: int,
+    heads: int,
+    kv_heads: int,
+    head_dim: int,
+    count: int,
+    qkv_bias: bool,
+    o_bias: bool,
+) -> list[ParamBlock]:
     q_out, kv_out = heads * head_dim, kv_heads * head_dim
     return [
         _linear(f"{prefix}.q_proj", "attention", hidden, q_out, count, qkv_bias),
@@ -141,7 +158,7 @@ def _sparse_layers(c: ConfigReader, layers: int, experts: int) -> int:
     """Qwen-MoE rule: layer i is sparse unless in mlp_only_layers or (i+1) % step != 0."""
     if experts == 0:
         return 0
-    step = c.int("decoder_sparse_step")
+    step = c.get_int("decoder_sparse_step")
     dense_only = set(c.int_list("mlp_only_layers"))
     return sum(1 for i in range(layers) if i not in dense_only and (i + 1) % step == 0)
 
@@ -187,26 +204,32 @@ def _flag(c: ConfigReader, rule: str) -> bool:
         return True
     if rule == "never":
         return False
-    return c.bool(rule)
+    return c.get_bool(rule)
 
 
-def _decoder(c: ConfigReader, lay: _Layout, moe: Callable[..., tuple[list[ParamBlock], dict]] | None = None) -> Shape:
-    vocab = c.int("vocab_size")
-    layers = c.int("num_hidden_layers")
+def _decoder(
+    c: ConfigReader, lay: _Layout, moe: Callable[..., tuple[list[ParamBlock], dict]] | None = None
+) -> Shape:
+    vocab = c.get_int("vocab_size")
+    layers = c.get_int("num_hidden_layers")
     hidden, heads, kv_heads, head_dim = _heads(c)
-    inter = c.int("intermediate_size")
+    inter = c.get_int("intermediate_size")
     embed, head, tie = _embedding_and_head(c, vocab, hidden, lay.tie_default)
     p = "model.layers.*"
     blocks = [embed]
     q_out, kv_out = heads * head_dim, kv_heads * head_dim
     qkv_bias, o_bias = _flag(c, lay.qkv_bias), _flag(c, lay.o_bias)
     if lay.fused_qkv:
-        blocks.append(_linear(f"{p}.self_attn.qkv_proj", "attention", hidden, q_out + 2 * kv_out,
-                              layers, qkv_bias))
+        blocks.append(
+            _linear(
+                f"{p}.self_attn.qkv_proj", "attention", hidden, q_out + 2 * kv_out, layers, qkv_bias
+            )
+        )
         blocks.append(_linear(f"{p}.self_attn.o_proj", "attention", q_out, hidden, layers, o_bias))
     else:
-        blocks += _qkvo(f"{p}.self_attn", hidden, heads, kv_heads, head_dim, layers, qkv_bias,
-                        o_bias)
+        blocks += _qkvo(
+            f"{p}.self_attn", hidden, heads, kv_heads, head_dim, layers, qkv_bias, o_bias
+        )
     if lay.qk_norm:
         blocks.append(_norm(f"{p}.self_attn.q_norm", head_dim, layers))
         blocks.append(_norm(f"{p}.self_attn.k_norm", head_dim, layers))
@@ -215,8 +238,9 @@ def _decoder(c: ConfigReader, lay: _Layout, moe: Callable[..., tuple[list[ParamB
     if moe is None:
         mlp_bias = _flag(c, lay.mlp_bias)
         if lay.fused_gate_up:
-            blocks.append(_linear(f"{p}.mlp.gate_up_proj", "mlp", hidden, 2 * inter, layers,
-                                  mlp_bias))
+            blocks.append(
+                _linear(f"{p}.mlp.gate_up_proj", "mlp", hidden, 2 * inter, layers, mlp_bias)
+            )
             blocks.append(_linear(f"{p}.mlp.down_proj", "mlp", inter, hidden, layers, mlp_bias))
         else:
             blocks += _gated_mlp(f"{p}.mlp", hidden, inter, layers, mlp_bias)
@@ -231,23 +255,35 @@ def _decoder(c: ConfigReader, lay: _Layout, moe: Callable[..., tuple[list[ParamB
     if head is not None:
         blocks.append(head)
     return Shape(
-        kind="decoder", vocab_size=vocab, hidden_size=hidden, num_layers=layers,
-        num_attention_heads=heads, num_kv_heads=kv_heads, head_dim=head_dim,
+        kind="decoder",
+        vocab_size=vocab,
+        hidden_size=hidden,
+        num_layers=layers,
+        num_attention_heads=heads,
+        num_kv_heads=kv_heads,
+        head_dim=head_dim,
         intermediate_size=inter,
         max_position_embeddings=c.opt_int("max_position_embeddings"),
-        tie_word_embeddings=tie, attention=_attention_kind(heads, kv_heads), mlp="gated",
-        norm="rmsnorm", activation=c.str(lay.act_key, "silu"), blocks=blocks,
+        tie_word_embeddings=tie,
+        attention=_attention_kind(heads, kv_heads),
+        mlp="gated",
+        norm="rmsnorm",
+        activation=c.get_str(lay.act_key, "silu"),
+        blocks=blocks,
         sliding_window=_sliding_window(c),
-        layer_types=_layer_types(c, layers), **info,
+        layer_types=_layer_types(c, layers),
+        **info,
     )
 
 
 # -- MoE variants -----------------------------------------------------------------------------
 
 
-def _mixtral_moe(c: ConfigReader, hidden: int, inter: int, layers: int) -> tuple[list[ParamBlock], dict]:
-    experts = c.int("num_local_experts")
-    k = c.int("num_experts_per_tok")
+def _mixtral_moe(
+    c: ConfigReader, hidden: int, inter: int, layers: int
+) -> tuple[list[ParamBlock], dict]:
+    experts = c.get_int("num_local_experts")
+    k = c.get_int("num_experts_per_tok")
     p = "model.layers.*.mlp"
     blocks = [ParamBlock(f"{p}.gate", "router", (experts, hidden), layers)]
     blocks += _fused_experts(f"{p}.experts", experts, hidden, inter, layers)
@@ -255,10 +291,12 @@ def _mixtral_moe(c: ConfigReader, hidden: int, inter: int, layers: int) -> tuple
 
 
 def _qwen_moe(shared: bool) -> Callable[..., tuple[list[ParamBlock], dict]]:
-    def build(c: ConfigReader, hidden: int, inter: int, layers: int) -> tuple[list[ParamBlock], dict]:
-        experts = c.int("num_experts", minimum=0)
-        k = c.int("num_experts_per_tok")
-        moe_inter = c.int("moe_intermediate_size")
+    def build(
+        c: ConfigReader, hidden: int, inter: int, layers: int
+    ) -> tuple[list[ParamBlock], dict]:
+        experts = c.get_int("num_experts", minimum=0)
+        k = c.get_int("num_experts_per_tok")
+        moe_inter = c.get_int("moe_intermediate_size")
         sparse = _sparse_layers(c, layers, experts)
         dense = layers - sparse
         p = "model.layers.*.mlp"
@@ -267,13 +305,18 @@ def _qwen_moe(shared: bool) -> Callable[..., tuple[list[ParamBlock], dict]]:
             blocks.append(ParamBlock(f"{p}.gate", "router", (experts, hidden), sparse))
             blocks += _fused_experts(f"{p}.experts", experts, hidden, moe_inter, sparse)
             if shared:
-                shared_inter = c.int("shared_expert_intermediate_size")
+                shared_inter = c.get_int("shared_expert_intermediate_size")
                 blocks += _gated_mlp(f"{p}.shared_expert", hidden, shared_inter, sparse)
-                blocks.append(_linear(f"{p}.shared_expert_gate", "router", hidden, 1, sparse, False))
+                blocks.append(
+                    _linear(f"{p}.shared_expert_gate", "router", hidden, 1, sparse, False)
+                )
         if dense:
             blocks += _gated_mlp(p, hidden, inter, dense)
-        return blocks, {"num_experts": experts if sparse else 0, "num_experts_per_tok": k,
-                        "moe_layers": sparse}
+        return blocks, {
+            "num_experts": experts if sparse else 0,
+            "num_experts_per_tok": k,
+            "moe_layers": sparse,
+        }
 
     return build
 
@@ -298,8 +341,9 @@ def _qwen2(c: ConfigReader) -> Shape:
 
 
 def _qwen2_moe(c: ConfigReader) -> Shape:
-    return _decoder(c, _Layout(qkv_bias="qkv_bias", o_bias="never", mlp_bias="never"),
-                    _qwen_moe(shared=True))
+    return _decoder(
+        c, _Layout(qkv_bias="qkv_bias", o_bias="never", mlp_bias="never"), _qwen_moe(shared=True)
+    )
 
 
 def _qwen3(c: ConfigReader) -> Shape:
@@ -318,25 +362,53 @@ _GEMMA2_NORMS = ("pre_feedforward_layernorm", "post_feedforward_layernorm")
 
 
 def _gemma2(c: ConfigReader) -> Shape:
-    return _decoder(c, _Layout(mlp_bias="never", tie_default=True, norms_per_layer=4,
-                               extra_norm_names=_GEMMA2_NORMS, act_key="hidden_activation"))
+    return _decoder(
+        c,
+        _Layout(
+            mlp_bias="never",
+            tie_default=True,
+            norms_per_layer=4,
+            extra_norm_names=_GEMMA2_NORMS,
+            act_key="hidden_activation",
+        ),
+    )
 
 
 def _gemma3_text(c: ConfigReader) -> Shape:
-    return _decoder(c, _Layout(mlp_bias="never", tie_default=True, norms_per_layer=4,
-                               extra_norm_names=_GEMMA2_NORMS, qk_norm=True,
-                               act_key="hidden_activation"))
+    return _decoder(
+        c,
+        _Layout(
+            mlp_bias="never",
+            tie_default=True,
+            norms_per_layer=4,
+            extra_norm_names=_GEMMA2_NORMS,
+            qk_norm=True,
+            act_key="hidden_activation",
+        ),
+    )
 
 
 def _phi3(c: ConfigReader) -> Shape:
-    return _decoder(c, _Layout(qkv_bias="never", o_bias="never", mlp_bias="never",
-                               fused_qkv=True, fused_gate_up=True))
+    return _decoder(
+        c,
+        _Layout(
+            qkv_bias="never", o_bias="never", mlp_bias="never", fused_qkv=True, fused_gate_up=True
+        ),
+    )
 
 
 def _glm4(c: ConfigReader) -> Shape:
-    return _decoder(c, _Layout(qkv_bias="attention_bias", o_bias="never", mlp_bias="never",
-                               fused_gate_up=True, norms_per_layer=4,
-                               extra_norm_names=("post_self_attn_layernorm", "post_mlp_layernorm")))
+    return _decoder(
+        c,
+        _Layout(
+            qkv_bias="attention_bias",
+            o_bias="never",
+            mlp_bias="never",
+            fused_gate_up=True,
+            norms_per_layer=4,
+            extra_norm_names=("post_self_attn_layernorm", "post_mlp_layernorm"),
+        ),
+    )
 
 
 def _deepseek_v3(c: ConfigReader) -> Shape:
@@ -351,20 +423,24 @@ def _deepseek_v3(c: ConfigReader) -> Shape:
     ``moe_intermediate_size * n_shared_experts``. The multi-token-prediction layers
     (``num_nextn_predict_layers``) are not built by transformers and not counted.
     """
-    vocab = c.int("vocab_size")
-    layers = c.int("num_hidden_layers")
-    hidden = c.int("hidden_size")
-    heads = c.int("num_attention_heads")
-    inter = c.int("intermediate_size")
+    vocab = c.get_int("vocab_size")
+    layers = c.get_int("num_hidden_layers")
+    hidden = c.get_int("hidden_size")
+    heads = c.get_int("num_attention_heads")
+    inter = c.get_int("intermediate_size")
     q_rank = c.opt_int("q_lora_rank")
-    kv_rank = c.int("kv_lora_rank")
-    rope, nope, v_dim = c.int("qk_rope_head_dim"), c.int("qk_nope_head_dim"), c.int("v_head_dim")
-    bias = c.bool("attention_bias")
-    experts = c.int("n_routed_experts")
-    k = c.int("num_experts_per_tok")
-    moe_inter = c.int("moe_intermediate_size")
-    shared = c.int("n_shared_experts", minimum=0)
-    first_dense = min(c.int("first_k_dense_replace", minimum=0), layers)
+    kv_rank = c.get_int("kv_lora_rank")
+    rope, nope, v_dim = (
+        c.get_int("qk_rope_head_dim"),
+        c.get_int("qk_nope_head_dim"),
+        c.get_int("v_head_dim"),
+    )
+    bias = c.get_bool("attention_bias")
+    experts = c.get_int("n_routed_experts")
+    k = c.get_int("num_experts_per_tok")
+    moe_inter = c.get_int("moe_intermediate_size")
+    shared = c.get_int("n_shared_experts", minimum=0)
+    first_dense = min(c.get_int("first_k_dense_replace", minimum=0), layers)
     embed, head, tie = _embedding_and_head(c, vocab, hidden, False)
 
     p = "model.layers.*.self_attn"
@@ -390,40 +466,59 @@ def _deepseek_v3(c: ConfigReader) -> Shape:
         blocks += _gated_mlp(m, hidden, inter, first_dense)
     if sparse:
         # DeepseekV3TopkRouter creates its weight in float32 whatever the model's dtype.
-        blocks.append(ParamBlock(f"{m}.gate", "router", (experts, hidden), sparse,
-                                 dtype="float32"))
+        blocks.append(ParamBlock(f"{m}.gate", "router", (experts, hidden), sparse, dtype="float32"))
         blocks += _fused_experts(f"{m}.experts", experts, hidden, moe_inter, sparse)
         if shared:
             blocks += _gated_mlp(f"{m}.shared_experts", hidden, moe_inter * shared, sparse)
-    blocks += [_norm(f"model.layers.*.{n}", hidden, layers)
-               for n in ("input_layernorm", "post_attention_layernorm")]
+    blocks += [
+        _norm(f"model.layers.*.{n}", hidden, layers)
+        for n in ("input_layernorm", "post_attention_layernorm")
+    ]
     blocks.append(_norm("model.norm", hidden, 1))
     if head is not None:
         blocks.append(head)
     return Shape(
-        kind="decoder", vocab_size=vocab, hidden_size=hidden, num_layers=layers,
-        num_attention_heads=heads, num_kv_heads=heads, head_dim=qk_dim,
-        intermediate_size=inter, max_position_embeddings=c.opt_int("max_position_embeddings"),
-        tie_word_embeddings=tie, attention="mla", mlp="gated", norm="rmsnorm",
-        activation=c.str("hidden_act", "silu"), blocks=blocks,
-        num_experts=experts if sparse else 0, num_experts_per_tok=k, moe_layers=sparse,
-        kv_lora_rank=kv_rank, qk_rope_head_dim=rope, v_head_dim=v_dim,
-        extra={"q_lora_rank": q_rank, "qk_nope_head_dim": nope, "n_shared_experts": shared,
-               "first_k_dense_replace": first_dense},
+        kind="decoder",
+        vocab_size=vocab,
+        hidden_size=hidden,
+        num_layers=layers,
+        num_attention_heads=heads,
+        num_kv_heads=heads,
+        head_dim=qk_dim,
+        intermediate_size=inter,
+        max_position_embeddings=c.opt_int("max_position_embeddings"),
+        tie_word_embeddings=tie,
+        attention="mla",
+        mlp="gated",
+        norm="rmsnorm",
+        activation=c.get_str("hidden_act", "silu"),
+        blocks=blocks,
+        num_experts=experts if sparse else 0,
+        num_experts_per_tok=k,
+        moe_layers=sparse,
+        kv_lora_rank=kv_rank,
+        qk_rope_head_dim=rope,
+        v_head_dim=v_dim,
+        extra={
+            "q_lora_rank": q_rank,
+            "qk_nope_head_dim": nope,
+            "n_shared_experts": shared,
+            "first_k_dense_replace": first_dense,
+        },
     )
 
 
 def _gpt2(c: ConfigReader) -> Shape:
     """GPT-2: learned positions, LayerNorms with bias, ``Conv1D`` (weights stored ``(in, out)``)."""
-    if c.bool("add_cross_attention"):
+    if c.get_bool("add_cross_attention"):
         raise UnsupportedVariant("gpt2 with add_cross_attention")
-    vocab = c.int("vocab_size")
-    hidden = c.int("n_embd")
-    layers = c.int("n_layer")
-    heads = c.int("n_head")
-    positions = c.int("n_positions")
-    inner = c.int("n_inner", default=4 * hidden)
-    tie = c.bool("tie_word_embeddings", True)
+    vocab = c.get_int("vocab_size")
+    hidden = c.get_int("n_embd")
+    layers = c.get_int("n_layer")
+    heads = c.get_int("n_head")
+    positions = c.get_int("n_positions")
+    inner = c.get_int("n_inner", default=4 * hidden)
+    tie = c.get_bool("tie_word_embeddings", True)
     p = "transformer.h.*"
 
     def conv1d(name: str, part: str, in_f: int, out_f: int) -> ParamBlock:
@@ -445,23 +540,33 @@ def _gpt2(c: ConfigReader) -> Shape:
     if hidden % heads:
         raise GpuwiseError(f"{c.where}: n_embd ({hidden}) must be a multiple of n_head ({heads})")
     return Shape(
-        kind="decoder", vocab_size=vocab, hidden_size=hidden, num_layers=layers,
-        num_attention_heads=heads, num_kv_heads=heads, head_dim=hidden // heads,
-        intermediate_size=inner, max_position_embeddings=positions, tie_word_embeddings=tie,
-        attention="mha", mlp="plain", norm="layernorm",
-        activation=c.str("activation_function", "gelu_new"), blocks=blocks,
+        kind="decoder",
+        vocab_size=vocab,
+        hidden_size=hidden,
+        num_layers=layers,
+        num_attention_heads=heads,
+        num_kv_heads=heads,
+        head_dim=hidden // heads,
+        intermediate_size=inner,
+        max_position_embeddings=positions,
+        tie_word_embeddings=tie,
+        attention="mha",
+        mlp="plain",
+        norm="layernorm",
+        activation=c.get_str("activation_function", "gelu_new"),
+        blocks=blocks,
     )
 
 
 def _gpt_neox(c: ConfigReader) -> Shape:
     """GPT-NeoX / Pythia: fused ``query_key_value``, LayerNorms with bias, plain MLP."""
-    vocab = c.int("vocab_size")
-    hidden = c.int("hidden_size")
-    layers = c.int("num_hidden_layers")
-    heads = c.int("num_attention_heads")
-    inter = c.int("intermediate_size")
-    bias = c.bool("attention_bias", True)
-    tie = c.bool("tie_word_embeddings", False)
+    vocab = c.get_int("vocab_size")
+    hidden = c.get_int("hidden_size")
+    layers = c.get_int("num_hidden_layers")
+    heads = c.get_int("num_attention_heads")
+    inter = c.get_int("intermediate_size")
+    bias = c.get_bool("attention_bias", True)
+    tie = c.get_bool("tie_word_embeddings", False)
     if hidden % heads:
         raise GpuwiseError(
             f"{c.where}: hidden_size ({hidden}) must be a multiple of num_attention_heads ({heads})"
@@ -480,11 +585,21 @@ def _gpt_neox(c: ConfigReader) -> Shape:
     if not tie:
         blocks.append(ParamBlock("lm_head", "lm_head", (vocab, hidden), linear=True))
     return Shape(
-        kind="decoder", vocab_size=vocab, hidden_size=hidden, num_layers=layers,
-        num_attention_heads=heads, num_kv_heads=heads, head_dim=hidden // heads,
-        intermediate_size=inter, max_position_embeddings=c.opt_int("max_position_embeddings"),
-        tie_word_embeddings=tie, attention="mha", mlp="plain", norm="layernorm",
-        activation=c.str("hidden_act", "gelu"), blocks=blocks,
+        kind="decoder",
+        vocab_size=vocab,
+        hidden_size=hidden,
+        num_layers=layers,
+        num_attention_heads=heads,
+        num_kv_heads=heads,
+        head_dim=hidden // heads,
+        intermediate_size=inter,
+        max_position_embeddings=c.opt_int("max_position_embeddings"),
+        tie_word_embeddings=tie,
+        attention="mha",
+        mlp="plain",
+        norm="layernorm",
+        activation=c.get_str("hidden_act", "gelu"),
+        blocks=blocks,
     )
 
 
@@ -492,16 +607,16 @@ def _bert(c: ConfigReader) -> Shape:
     """BERT: ``BertModel`` (with pooler) is what ``AutoModel`` counts; a plan trains
     ``BertForMaskedLM``: no pooler, plus ``cls.predictions`` (transform dense + LayerNorm, an
     output bias of vocab size, and the decoder weight tied to the word embeddings)."""
-    if c.str("position_embedding_type", "absolute") != "absolute":
+    if c.get_str("position_embedding_type", "absolute") != "absolute":
         raise UnsupportedVariant("bert with relative position embeddings")
-    vocab = c.int("vocab_size")
-    hidden = c.int("hidden_size")
-    layers = c.int("num_hidden_layers")
-    heads = c.int("num_attention_heads")
-    inter = c.int("intermediate_size")
-    positions = c.int("max_position_embeddings")
-    type_vocab = c.int("type_vocab_size", minimum=0)
-    tie = c.bool("tie_word_embeddings", True)
+    vocab = c.get_int("vocab_size")
+    hidden = c.get_int("hidden_size")
+    layers = c.get_int("num_hidden_layers")
+    heads = c.get_int("num_attention_heads")
+    inter = c.get_int("intermediate_size")
+    positions = c.get_int("max_position_embeddings")
+    type_vocab = c.get_int("type_vocab_size", minimum=0)
+    tie = c.get_bool("tie_word_embeddings", True)
     if hidden % heads:
         raise GpuwiseError(
             f"{c.where}: hidden_size ({hidden}) must be a multiple of num_attention_heads ({heads})"
@@ -532,11 +647,22 @@ def _bert(c: ConfigReader) -> Shape:
         # weight to the word embeddings and the bias to cls.predictions.bias).
         mlm.append(_linear("cls.predictions.decoder", "mlm_head", hidden, vocab, 1, True))
     return Shape(
-        kind="encoder", vocab_size=vocab, hidden_size=hidden, num_layers=layers,
-        num_attention_heads=heads, num_kv_heads=heads, head_dim=hidden // heads,
-        intermediate_size=inter, max_position_embeddings=positions, tie_word_embeddings=tie,
-        attention="mha", mlp="plain", norm="layernorm", activation=c.str("hidden_act", "gelu"),
-        blocks=[*body, pooler], train_blocks=body + mlm,
+        kind="encoder",
+        vocab_size=vocab,
+        hidden_size=hidden,
+        num_layers=layers,
+        num_attention_heads=heads,
+        num_kv_heads=heads,
+        head_dim=hidden // heads,
+        intermediate_size=inter,
+        max_position_embeddings=positions,
+        tie_word_embeddings=tie,
+        attention="mha",
+        mlp="plain",
+        norm="layernorm",
+        activation=c.get_str("hidden_act", "gelu"),
+        blocks=[*body, pooler],
+        train_blocks=body + mlm,
     )
 
 
@@ -563,26 +689,70 @@ RULES: dict[str, Rule] = {
 
 SUPPORTED_MODEL_TYPES: tuple[str, ...] = tuple(RULES)
 
-_COMMON = ("vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers",
-           "num_attention_heads", "num_key_value_heads", "head_dim", "tie_word_embeddings",
-           "max_position_embeddings", "attention_bias", "mlp_bias", "hidden_act",
-           "hidden_activation", "sliding_window", "layer_types")
+_COMMON = (
+    "vocab_size",
+    "hidden_size",
+    "intermediate_size",
+    "num_hidden_layers",
+    "num_attention_heads",
+    "num_key_value_heads",
+    "head_dim",
+    "tie_word_embeddings",
+    "max_position_embeddings",
+    "attention_bias",
+    "mlp_bias",
+    "hidden_act",
+    "hidden_activation",
+    "sliding_window",
+    "layer_types",
+)
 
 #: The config keys whose transformers defaults each rule may read (scripts/extract_hf_defaults.py).
-FAMILY_KEYS: dict[str, tuple[str, ...]] = {
-    t: _COMMON for t in RULES
-}
-FAMILY_KEYS.update({
-    "mixtral": (*_COMMON, "num_local_experts", "num_experts_per_tok"),
-    "qwen2_moe": (*_COMMON, "num_experts", "num_experts_per_tok", "moe_intermediate_size",
-                  "shared_expert_intermediate_size", "decoder_sparse_step", "mlp_only_layers",
-                  "qkv_bias"),
-    "qwen3_moe": (*_COMMON, "num_experts", "num_experts_per_tok", "moe_intermediate_size",
-                  "decoder_sparse_step", "mlp_only_layers"),
-    "deepseek_v3": (*_COMMON, "n_routed_experts", "num_experts_per_tok", "moe_intermediate_size",
-                    "n_shared_experts", "first_k_dense_replace", "q_lora_rank", "kv_lora_rank",
-                    "qk_rope_head_dim", "qk_nope_head_dim", "v_head_dim"),
-    "gpt2": (*_COMMON, "n_embd", "n_layer", "n_head", "n_inner", "n_positions",
-             "activation_function", "add_cross_attention"),
-    "bert": (*_COMMON, "type_vocab_size", "position_embedding_type"),
-})
+FAMILY_KEYS: dict[str, tuple[str, ...]] = {t: _COMMON for t in RULES}
+FAMILY_KEYS.update(
+    {
+        "mixtral": (*_COMMON, "num_local_experts", "num_experts_per_tok"),
+        "qwen2_moe": (
+            *_COMMON,
+            "num_experts",
+            "num_experts_per_tok",
+            "moe_intermediate_size",
+            "shared_expert_intermediate_size",
+            "decoder_sparse_step",
+            "mlp_only_layers",
+            "qkv_bias",
+        ),
+        "qwen3_moe": (
+            *_COMMON,
+            "num_experts",
+            "num_experts_per_tok",
+            "moe_intermediate_size",
+            "decoder_sparse_step",
+            "mlp_only_layers",
+        ),
+        "deepseek_v3": (
+            *_COMMON,
+            "n_routed_experts",
+            "num_experts_per_tok",
+            "moe_intermediate_size",
+            "n_shared_experts",
+            "first_k_dense_replace",
+            "q_lora_rank",
+            "kv_lora_rank",
+            "qk_rope_head_dim",
+            "qk_nope_head_dim",
+            "v_head_dim",
+        ),
+        "gpt2": (
+            *_COMMON,
+            "n_embd",
+            "n_layer",
+            "n_head",
+            "n_inner",
+            "n_positions",
+            "activation_function",
+            "add_cross_attention",
+        ),
+        "bert": (*_COMMON, "type_vocab_size", "position_embedding_type"),
+    }
+)

@@ -38,8 +38,9 @@ def _part(name: str) -> str:
     return "mlp"
 
 
-def shape_from_transformers(config: dict[str, Any], model_type: str, where: str,
-                            trust_remote_code: bool) -> tuple[Shape, str]:
+def shape_from_transformers(
+    config: dict[str, Any], model_type: str, where: str, trust_remote_code: bool
+) -> tuple[Shape, str]:
     import torch
     import transformers
 
@@ -47,11 +48,14 @@ def shape_from_transformers(config: dict[str, Any], model_type: str, where: str,
     try:
         cfg = transformers.AutoConfig.for_model(model_type, **kwargs)
     except (ValueError, KeyError) as e:
-        raise GpuwiseError(f"{where}: transformers {transformers.__version__} does not know "
-                           f"model_type '{model_type}' ({str(e).splitlines()[0][:120]})") from None
+        raise GpuwiseError(
+            f"{where}: transformers {transformers.__version__} does not know "
+            f"model_type '{model_type}' ({str(e).splitlines()[0][:120]})"
+        ) from None
     except (TypeError, AttributeError) as e:
-        raise GpuwiseError(f"{where}: transformers rejected the config "
-                           f"({str(e).splitlines()[0][:160]})") from None
+        raise GpuwiseError(
+            f"{where}: transformers rejected the config ({str(e).splitlines()[0][:160]})"
+        ) from None
     model = None
     for auto in (transformers.AutoModelForCausalLM, transformers.AutoModel):
         try:
@@ -61,11 +65,15 @@ def shape_from_transformers(config: dict[str, Any], model_type: str, where: str,
         except ValueError:
             continue
         except Exception as e:  # transformers raises many kinds on a bad config
-            raise GpuwiseError(f"{where}: transformers could not build the model "
-                               f"({e.__class__.__name__}: {str(e).splitlines()[0][:160]})") from None
+            raise GpuwiseError(
+                f"{where}: transformers could not build the model "
+                f"({e.__class__.__name__}: {str(e).splitlines()[0][:160]})"
+            ) from None
     if model is None:
-        raise GpuwiseError(f"{where}: transformers has no causal-LM or base model class for "
-                           f"model_type '{model_type}'")
+        raise GpuwiseError(
+            f"{where}: transformers has no causal-LM or base model class for "
+            f"model_type '{model_type}'"
+        )
 
     linear_names = {n for n, m in model.named_modules() if isinstance(m, torch.nn.Linear)}
     grouped: dict[tuple[str, tuple[int, ...]], int] = {}
@@ -74,11 +82,12 @@ def shape_from_transformers(config: dict[str, Any], model_type: str, where: str,
         key = (pattern, tuple(param.shape))
         grouped[key] = grouped.get(key, 0) + 1
     blocks = []
-    for (pattern, shape), count in grouped.items():
+    for (pattern, dims), count in grouped.items():
         module = pattern.rsplit(".", 1)[0]
         is_linear = pattern.endswith(".weight") and any(
-            re.fullmatch(re.escape(module).replace(r"\*", r"\d+"), n) for n in linear_names)
-        blocks.append(ParamBlock(pattern, _part(pattern), shape, count, linear=is_linear))
+            re.fullmatch(re.escape(module).replace(r"\*", r"\d+"), n) for n in linear_names
+        )
+        blocks.append(ParamBlock(pattern, _part(pattern), dims, count, linear=is_linear))
 
     def attr(*names: str, default: int = 0) -> int:
         for n in names:
@@ -91,15 +100,20 @@ def shape_from_transformers(config: dict[str, Any], model_type: str, where: str,
     heads = attr("num_attention_heads", "n_head", default=1)
     kv = attr("num_key_value_heads", default=heads)
     shape = Shape(
-        kind="decoder", vocab_size=attr("vocab_size"), hidden_size=hidden,
+        kind="decoder",
+        vocab_size=attr("vocab_size"),
+        hidden_size=hidden,
         num_layers=attr("num_hidden_layers", "n_layer", "num_layers"),
-        num_attention_heads=heads, num_kv_heads=kv,
+        num_attention_heads=heads,
+        num_kv_heads=kv,
         head_dim=attr("head_dim", default=hidden // max(heads, 1)),
         intermediate_size=attr("intermediate_size", "ffn_dim", "n_inner", default=4 * hidden),
         max_position_embeddings=attr("max_position_embeddings", default=0) or None,
         tie_word_embeddings=bool(getattr(cfg, "tie_word_embeddings", False)),
         attention="mha" if kv == heads else ("mqa" if kv == 1 else "gqa"),
-        mlp="unknown", norm="unknown", activation=str(getattr(cfg, "hidden_act", "unknown")),
+        mlp="unknown",
+        norm="unknown",
+        activation=str(getattr(cfg, "hidden_act", "unknown")),
         blocks=blocks,
     )
     return shape, transformers.__version__

@@ -54,8 +54,10 @@ def _find_preset(name: str) -> str | None:
     if key in index:
         return key
     for slug, entry in index.items():
-        if key in (a.lower() for a in entry.get("aliases", ())) or key == entry.get(
-                "hf_id", "").lower():
+        if (
+            key in (a.lower() for a in entry.get("aliases", ()))
+            or key == entry.get("hf_id", "").lower()
+        ):
             return slug
     return None
 
@@ -66,11 +68,14 @@ def read_config_file(path: Path, where: str | None = None) -> dict[str, Any]:
     try:
         size = path.stat().st_size
         if size > MAX_CONFIG_BYTES:
-            raise GpuwiseError(f"{where}: {size} bytes is too large for a config.json "
-                               f"(limit {MAX_CONFIG_BYTES})")
+            raise GpuwiseError(
+                f"{where}: {size} bytes is too large for a config.json (limit {MAX_CONFIG_BYTES})"
+            )
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
-        raise GpuwiseError(f"{where}: not UTF-8 text; expected a Hugging Face config.json") from None
+        raise GpuwiseError(
+            f"{where}: not UTF-8 text; expected a Hugging Face config.json"
+        ) from None
     except OSError as e:
         raise GpuwiseError(f"{where}: cannot read ({e.strerror or e.__class__.__name__})") from None
     return parse_config_text(text, where)
@@ -80,13 +85,17 @@ def parse_config_text(text: str, where: str) -> dict[str, Any]:
     try:
         config = json.loads(text)
     except json.JSONDecodeError as e:
-        raise GpuwiseError(f"{where}: not valid JSON ({e.msg} at line {e.lineno} column "
-                           f"{e.colno}); expected a Hugging Face config.json") from None
+        raise GpuwiseError(
+            f"{where}: not valid JSON ({e.msg} at line {e.lineno} column "
+            f"{e.colno}); expected a Hugging Face config.json"
+        ) from None
     except RecursionError:
         raise GpuwiseError(f"{where}: JSON nested too deeply; expected a config.json") from None
     if not isinstance(config, dict):
-        raise GpuwiseError(f"{where}: expected a JSON object (a Hugging Face config.json), got "
-                           f"{type(config).__name__}")
+        raise GpuwiseError(
+            f"{where}: expected a JSON object (a Hugging Face config.json), got "
+            f"{type(config).__name__}"
+        )
     return config
 
 
@@ -124,40 +133,58 @@ def find_in_hf_cache(hf_id: str) -> Path | None:
 def resolve(name: str) -> Resolved:
     """Find the config that ``name`` stands for."""
     if not isinstance(name, str) or not name.strip():
-        raise GpuwiseError("empty model name; give a config.json path, a model folder, a preset "
-                           "(`gpuwise model --list`), a size like 7b, or an HF id")
+        raise GpuwiseError(
+            "empty model name; give a config.json path, a model folder, a preset "
+            "(`gpuwise model --list`), a size like 7b, or an HF id"
+        )
     path = Path(name).expanduser()
     if path.is_dir():
         config_path = path / "config.json"
         if not config_path.is_file():
-            raise GpuwiseError(f"{name}: folder has no config.json; give a model folder or the "
-                               f"path to its config.json")
-        return Resolved(read_config_file(config_path), path.name, f"folder {path}",
-                        str(config_path))
+            raise GpuwiseError(
+                f"{name}: folder has no config.json; give a model folder or the "
+                f"path to its config.json"
+            )
+        return Resolved(
+            read_config_file(config_path), path.name, f"folder {path}", str(config_path)
+        )
     if path.is_file():
-        return Resolved(read_config_file(path), path.parent.name if path.name == "config.json"
-                        else path.stem, f"file {path}", str(path))
+        return Resolved(
+            read_config_file(path),
+            path.parent.name if path.name == "config.json" else path.stem,
+            f"file {path}",
+            str(path),
+        )
     preset = _find_preset(name)
     if preset is not None:
         entry = preset_index()[preset]
         text = resources.files("gpuwise.models").joinpath(f"presets/{entry['file']}").read_text()
-        return Resolved(parse_config_text(text, f"preset {preset}"), preset,
-                        f"preset {preset} ({entry['hf_id']})", f"preset {preset}")
+        return Resolved(
+            parse_config_text(text, f"preset {preset}"),
+            preset,
+            f"preset {preset} ({entry['hf_id']})",
+            f"preset {preset}",
+        )
     m = _SIZE.match(name)
     if m:
         return _from_size(name, float(m.group(1)) * (1e9 if m.group(2).lower() == "b" else 1e6))
     if _HF_ID.match(name):
         cached = find_in_hf_cache(name)
         if cached is not None:
-            return Resolved(read_config_file(cached), name, f"Hugging Face cache ({cached})",
-                            str(cached))
-        raise GpuwiseError(f"{name}: not in the local Hugging Face cache "
-                           f"({', '.join(str(d) for d in hf_cache_dirs())}); download its "
-                           f"config.json and pass the path, or use a preset")
+            return Resolved(
+                read_config_file(cached), name, f"Hugging Face cache ({cached})", str(cached)
+            )
+        raise GpuwiseError(
+            f"{name}: not in the local Hugging Face cache "
+            f"({', '.join(str(d) for d in hf_cache_dirs())}); download its "
+            f"config.json and pass the path, or use a preset"
+        )
     if any(sep in name for sep in ("/", os.sep)) or name.endswith(".json"):
         raise GpuwiseError(f"{name}: no such file or folder")
-    raise GpuwiseError(f"unknown model '{name}': not a file, folder, preset, size (like 7b) or "
-                       f"HF id; presets: {', '.join(preset_names())}")
+    raise GpuwiseError(
+        f"unknown model '{name}': not a file, folder, preset, size (like 7b) or "
+        f"HF id; presets: {', '.join(preset_names())}"
+    )
 
 
 @functools.lru_cache(maxsize=1)
@@ -172,13 +199,18 @@ def _from_size(name: str, target: float) -> Resolved:
     from gpuwise.models.build import spec_from_config
 
     if not 1e6 <= target <= 1e13:
-        raise GpuwiseError(f"model size '{name}' is outside 1M to 10T parameters; give a size "
-                           f"like 7b or 350m")
+        raise GpuwiseError(
+            f"model size '{name}' is outside 1M to 10T parameters; give a size like 7b or 350m"
+        )
     table = _size_table()
     refs = []
     for ref in table["references"]:
-        spec = spec_from_config(dict(ref["config"]), name=ref["name"], source="size table",
-                                where=f"size reference {ref['name']}")
+        spec = spec_from_config(
+            dict(ref["config"]),
+            name=ref["name"],
+            source="size table",
+            where=f"size reference {ref['name']}",
+        )
         refs.append((ref, spec))
     ref, spec = min(refs, key=lambda r: abs(math.log(r[1].params / target)))
     config = dict(ref["config"])
@@ -190,7 +222,10 @@ def _from_size(name: str, target: float) -> Resolved:
         layers = max(1, round((target - fixed) / per_layer))
         config["num_hidden_layers"] = layers
         total = fixed + per_layer * layers
-        why = (f"'{name}': assumed the shapes of {ref['name']} with {layers} layers instead of "
-               f"{spec.num_layers} ({total:,} parameters)")
-    return Resolved(config, name.strip().lower(), f"size {name.strip()}",
-                    f"size {name.strip()}", (why,))
+        why = (
+            f"'{name}': assumed the shapes of {ref['name']} with {layers} layers instead of "
+            f"{spec.num_layers} ({total:,} parameters)"
+        )
+    return Resolved(
+        config, name.strip().lower(), f"size {name.strip()}", f"size {name.strip()}", (why,)
+    )

@@ -60,7 +60,7 @@ class ParamBlock:
         return (self.weight_numel + self.bias) * self.count
 
     def active_numel(self, experts_per_token: int) -> int:
-        """Elements one token uses: all of a dense block, ``k`` of ``E`` experts of an expert block."""
+        """Elements one token uses: all of a dense block, k of E experts of an expert block."""
         if not self.experts:
             return self.numel
         return self.numel // self.experts * min(experts_per_token, self.experts)
@@ -135,5 +135,8 @@ class ModelSpec:
 
     def linear_params(self, blocks: tuple[ParamBlock, ...] | None = None) -> int:
         """Parameters inside ``nn.Linear`` / ``Conv1D`` weights (not their biases)."""
-        return sum(b.weight_numel * b.count for b in (self.blocks if blocks is None else blocks)
-                   if b.linear)
+        return sum(
+            b.weight_numel * b.count
+            for b in (self.blocks if blocks is None else blocks)
+            if b.linear
+        )

@@ -16,8 +16,20 @@ from gpuwise.catalog.card import FIGURE_FIELDS
 from gpuwise.memory.weights import WEIGHT_DTYPES, weights_bytes
 from gpuwise.models.spec import ModelSpec
 
-CARD_KEYS = ("name", "slug", "series", "segment", "architecture", "chip", "compute_capability",
-             *FIGURE_FIELDS, "memory_type", "launch_date", "features", "origin")
+CARD_KEYS = (
+    "name",
+    "slug",
+    "series",
+    "segment",
+    "architecture",
+    "chip",
+    "compute_capability",
+    *FIGURE_FIELDS,
+    "memory_type",
+    "launch_date",
+    "features",
+    "origin",
+)
 
 
 def envelope(**fields: Any) -> dict[str, Any]:
@@ -39,8 +51,9 @@ def card_dict(card: Card, with_sources: bool = False) -> dict[str, Any]:
 
 
 def cards_doc(catalog: Catalog, cards: list[Card]) -> dict[str, Any]:
-    return envelope(catalog_date=catalog.date, count=len(cards),
-                    cards=[card_dict(c) for c in cards])
+    return envelope(
+        catalog_date=catalog.date, count=len(cards), cards=[card_dict(c) for c in cards]
+    )
 
 
 def card_doc(catalog: Catalog, card: Card) -> dict[str, Any]:

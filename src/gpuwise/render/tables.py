@@ -11,8 +11,13 @@ from rich.table import Table
 from gpuwise.catalog.features import feature_rules
 from gpuwise.units import count, gib, num
 
-_SHORT_FEATURES = {"bf16": "bf16", "fp8": "fp8", "flash_attention_2": "FA2",
-                   "flash_attention_3": "FA3", "nvlink": "NVL"}
+_SHORT_FEATURES = {
+    "bf16": "bf16",
+    "fp8": "fp8",
+    "flash_attention_2": "FA2",
+    "flash_attention_3": "FA3",
+    "nvlink": "NVL",
+}
 
 
 def console() -> Console:
@@ -20,40 +25,67 @@ def console() -> Console:
 
 
 def gpus_table(doc: dict[str, Any]) -> Table:
-    table = Table(title=f"{doc['count']} cards (catalogue of {doc['catalog_date']})",
-                  caption="GB: memory as sold (binary: = GiB of DRAM). BW: GB/s. FP32, FP16 and "
-                          "BF16 tensor (FP32 accumulate): dense TFLOPS. W: board power. $: "
-                          "launch USD. — : none or unknown.")
-    for col, justify in (("Card", "left"), ("CC", "right"), ("GB", "right"), ("BW", "right"),
-                         ("FP32", "right"), ("FP16", "right"), ("BF16", "right"),
-                         ("W", "right"), ("$", "right"), ("Has", "left")):
+    table = Table(
+        title=f"{doc['count']} cards (catalogue of {doc['catalog_date']})",
+        caption="GB: memory as sold (binary: = GiB of DRAM). BW: GB/s. FP32, FP16 and "
+        "BF16 tensor (FP32 accumulate): dense TFLOPS. W: board power. $: "
+        "launch USD. — : none or unknown.",
+    )
+    for col, justify in (
+        ("Card", "left"),
+        ("CC", "right"),
+        ("GB", "right"),
+        ("BW", "right"),
+        ("FP32", "right"),
+        ("FP16", "right"),
+        ("BF16", "right"),
+        ("W", "right"),
+        ("$", "right"),
+        ("Has", "left"),
+    ):
         table.add_column(col, justify=justify, no_wrap=col in ("Card", "Has"))  # type: ignore[arg-type]
     for c in doc["cards"]:
         feats = " ".join(_SHORT_FEATURES[f] for f in c["features"] if f in _SHORT_FEATURES)
         name = c["name"].removeprefix("GeForce ").removeprefix("NVIDIA ")
-        table.add_row(name, c["compute_capability"], num(c["memory_gb"]),
-                      num(c["bandwidth_gb_s"], 0), num(c["fp32_tflops"]),
-                      num(c["fp16_tensor_tflops"], 0), num(c["bf16_tensor_tflops"], 0),
-                      num(c["tdp_w"]), num(c["launch_price_usd"]), feats)
+        table.add_row(
+            name,
+            c["compute_capability"],
+            num(c["memory_gb"]),
+            num(c["bandwidth_gb_s"], 0),
+            num(c["fp32_tflops"]),
+            num(c["fp16_tensor_tflops"], 0),
+            num(c["bf16_tensor_tflops"], 0),
+            num(c["tdp_w"]),
+            num(c["launch_price_usd"]),
+            feats,
+        )
     return table
 
 
 _CARD_ROWS = (
-    ("series", "Series", None), ("architecture", "Architecture", None), ("chip", "Chip", None),
+    ("series", "Series", None),
+    ("architecture", "Architecture", None),
+    ("chip", "Chip", None),
     ("compute_capability", "Compute capability", None),
-    ("memory_gb", "Memory (as sold)", "GB"), ("memory_type", "Memory type", None),
+    ("memory_gb", "Memory (as sold)", "GB"),
+    ("memory_type", "Memory type", None),
     ("memory_bus_bits", "Memory bus", "bit"),
     ("pytorch_total_memory_mib", "Memory PyTorch reports", "MiB"),
-    ("bandwidth_gb_s", "Memory bandwidth", "GB/s"), ("fp32_tflops", "FP32", "TFLOPS"),
+    ("bandwidth_gb_s", "Memory bandwidth", "GB/s"),
+    ("fp32_tflops", "FP32", "TFLOPS"),
     ("fp16_nontensor_tflops", "FP16 (CUDA cores)", "TFLOPS"),
     ("fp16_tensor_tflops", "FP16 tensor, FP32 acc., dense", "TFLOPS"),
     ("bf16_tensor_tflops", "BF16 tensor, FP32 acc., dense", "TFLOPS"),
     ("tf32_tensor_tflops", "TF32 tensor, dense", "TFLOPS"),
     ("fp8_tensor_tflops", "FP8 tensor, dense", "TFLOPS"),
-    ("int8_tensor_tops", "INT8 tensor, dense", "TOPS"), ("tdp_w", "Board power", "W"),
-    ("pcie_gen", "PCIe generation", None), ("pcie_lanes", "PCIe lanes", None),
-    ("nvlink_gb_s", "NVLink", "GB/s"), ("launch_price_usd", "Launch price", "USD"),
-    ("launch_price_cny", "Launch price (China)", "CNY"), ("launch_date", "Launch date", None),
+    ("int8_tensor_tops", "INT8 tensor, dense", "TOPS"),
+    ("tdp_w", "Board power", "W"),
+    ("pcie_gen", "PCIe generation", None),
+    ("pcie_lanes", "PCIe lanes", None),
+    ("nvlink_gb_s", "NVLink", "GB/s"),
+    ("launch_price_usd", "Launch price", "USD"),
+    ("launch_price_cny", "Launch price (China)", "CNY"),
+    ("launch_date", "Launch date", None),
 )
 
 
@@ -63,10 +95,15 @@ def card_table(doc: dict[str, Any]) -> Table:
     for key, *_ in _CARD_ROWS:
         if key in sources and sources[key] not in notes:
             notes.append(sources[key])
-    caption = "\n".join(f"[{i}] {s['title']}" + (f" <{s['url']}>" if s.get("url") else "")
-                        for i, s in enumerate(notes, 1))
-    table = Table(title=f"{doc['name']}  (catalogue of {doc['catalog_date']})",
-                  caption=caption, caption_justify="left")
+    caption = "\n".join(
+        f"[{i}] {s['title']}" + (f" <{s['url']}>" if s.get("url") else "")
+        for i, s in enumerate(notes, 1)
+    )
+    table = Table(
+        title=f"{doc['name']}  (catalogue of {doc['catalog_date']})",
+        caption=caption,
+        caption_justify="left",
+    )
     table.add_column("Field")
     table.add_column("Value", justify="right")
     table.add_column("Src", justify="right")
@@ -78,9 +115,13 @@ def card_table(doc: dict[str, Any]) -> Table:
         src = sources.get(key)
         table.add_row(label, shown, f"[{notes.index(src) + 1}]" if src else "")
     usable = doc["usable_memory_bytes"]
-    table.add_row("Memory PyTorch can use", gib(usable),
-                  "measured (catalogue)" if doc["usable_memory_measured"]
-                  else "estimated (see docs/catalog.md)")
+    table.add_row(
+        "Memory PyTorch can use",
+        gib(usable),
+        "measured (catalogue)"
+        if doc["usable_memory_measured"]
+        else "estimated (see docs/catalog.md)",
+    )
     labels = {r.id: r.label for r in feature_rules()}
     table.add_row("Features", ", ".join(labels.get(f, f) for f in doc["features"]) or "none", "")
     return table
@@ -93,8 +134,9 @@ def model_tables(doc: dict[str, Any]) -> list[Table]:
     head.add_column("Value", justify="right")
     rows = [("parameters", f"{doc['params']:,} ({count(doc['params'])})")]
     if doc["active_params"] != doc["params"]:
-        rows.append(("active per token", f"{doc['active_params']:,} "
-                                         f"({count(doc['active_params'])})"))
+        rows.append(
+            ("active per token", f"{doc['active_params']:,} ({count(doc['active_params'])})")
+        )
     if doc["trained_params"] != doc["params"]:
         rows.append(("trained (masked-LM model)", f"{doc['trained_params']:,}"))
     rows += [(k.replace("_", " "), str(v)) for k, v in s.items() if v not in (None, 0, "")]
@@ -109,9 +151,11 @@ def model_tables(doc: dict[str, Any]) -> list[Table]:
     for part, n in doc["params_by_part"].items():
         parts.add_row(part.replace("_", " "), f"{n:,}", f"{100 * n / doc['params']:.1f} %")
 
-    weights = Table(title="Weights in memory",
-                    caption="int8 / nf4: bitsandbytes as transformers applies it "
-                            "(linear layers quantized; embeddings, norms, LM head stay 16-bit)")
+    weights = Table(
+        title="Weights in memory",
+        caption="int8 / nf4: bitsandbytes as transformers applies it "
+        "(linear layers quantized; embeddings, norms, LM head stay 16-bit)",
+    )
     weights.add_column("Stored as")
     weights.add_column("Bytes", justify="right")
     weights.add_column("GiB", justify="right")
