@@ -158,6 +158,11 @@ def test_fast_path_never_imports_torch_or_transformers(args):
     assert r.returncode == 0, r.stderr
 
 
+@pytest.mark.parametrize("args", [["gpus"], ["gpu", "h200"], ["model", "deepseek-v3"]])
+def test_tables_never_cut_a_figure(cli, args):
+    assert "…" not in cli(*args).out
+
+
 def test_pipe_closed_early_prints_no_traceback():
     r = subprocess.run(
         f"{sys.executable} -m gpuwise gpus | head -1", shell=True, capture_output=True, text=True

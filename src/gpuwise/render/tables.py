@@ -21,7 +21,10 @@ _SHORT_FEATURES = {
 
 
 def console() -> Console:
-    return Console(highlight=False, soft_wrap=False)
+    """The terminal's width on a terminal; 120 columns when piped (rich would assume 80)."""
+    import sys
+
+    return Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 120)
 
 
 def gpus_table(doc: dict[str, Any]) -> Table:
@@ -31,34 +34,34 @@ def gpus_table(doc: dict[str, Any]) -> Table:
         "BF16 tensor (FP32 accumulate): dense TFLOPS. W: board power. $: "
         "launch USD. — : none or unknown.",
     )
-    for col, justify in (
-        ("Card", "left"),
-        ("CC", "right"),
-        ("GB", "right"),
-        ("BW", "right"),
-        ("FP32", "right"),
-        ("FP16", "right"),
-        ("BF16", "right"),
-        ("W", "right"),
-        ("$", "right"),
-        ("Has", "left"),
-    ):
-        table.add_column(col, justify=justify, no_wrap=col in ("Card", "Has"))  # type: ignore[arg-type]
+    rows = []
     for c in doc["cards"]:
         feats = " ".join(_SHORT_FEATURES[f] for f in c["features"] if f in _SHORT_FEATURES)
         name = c["name"].removeprefix("GeForce ").removeprefix("NVIDIA ")
-        table.add_row(
-            name,
-            c["compute_capability"],
-            num(c["memory_gb"]),
-            num(c["bandwidth_gb_s"], 0),
-            num(c["fp32_tflops"]),
-            num(c["fp16_tensor_tflops"], 0),
-            num(c["bf16_tensor_tflops"], 0),
-            num(c["tdp_w"]),
-            num(c["launch_price_usd"]),
-            feats,
+        rows.append(
+            (
+                name,
+                c["compute_capability"],
+                num(c["memory_gb"]),
+                num(c["bandwidth_gb_s"], 0),
+                num(c["fp32_tflops"]),
+                num(c["fp16_tensor_tflops"], 0),
+                num(c["bf16_tensor_tflops"], 0),
+                num(c["tdp_w"]),
+                num(c["launch_price_usd"]),
+                feats,
+            )
         )
+    headers = ("Card", "CC", "GB", "BW", "FP32", "FP16", "BF16", "W", "$", "Has")
+    for i, col in enumerate(headers):
+        if col in ("Card", "Has"):
+            table.add_column(col, overflow="fold")
+        else:
+            # A number is never cut: its column is as wide as its widest figure.
+            width = max([len(col), *(len(r[i]) for r in rows)])
+            table.add_column(col, justify="right", no_wrap=True, min_width=width)
+    for row in rows:
+        table.add_row(*row)
     return table
 
 
