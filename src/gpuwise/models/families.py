@@ -508,6 +508,45 @@ def _deepseek_v3(c: ConfigReader) -> Shape:
     )
 
 
+def _classic(
+    c: ConfigReader,
+    kind: str,
+    sizes: tuple[int, int, int, int, int],
+    positions: int | None,
+    tie: bool,
+    activation: str,
+    blocks: list[ParamBlock],
+    train_blocks: list[ParamBlock] | None = None,
+    names: tuple[str, str] = ("hidden_size", "num_attention_heads"),
+) -> Shape:
+    """The Shape of a classic transformer (GPT-2, GPT-NeoX, BERT): multi-head attention with
+    head_dim = hidden / heads, LayerNorms, a plain two-layer MLP. ``sizes`` is
+    (vocab, hidden, layers, heads, intermediate)."""
+    vocab, hidden, layers, heads, inter = sizes
+    if hidden % heads:
+        raise GpuwiseError(
+            f"{c.where}: {names[0]} ({hidden}) must be a multiple of {names[1]} ({heads})"
+        )
+    return Shape(
+        kind=kind,
+        vocab_size=vocab,
+        hidden_size=hidden,
+        num_layers=layers,
+        num_attention_heads=heads,
+        num_kv_heads=heads,
+        head_dim=hidden // heads,
+        intermediate_size=inter,
+        max_position_embeddings=positions,
+        tie_word_embeddings=tie,
+        attention="mha",
+        mlp="plain",
+        norm="layernorm",
+        activation=activation,
+        blocks=blocks,
+        train_blocks=train_blocks,
+    )
+
+
 def _gpt2(c: ConfigReader) -> Shape:
     """GPT-2: learned positions, LayerNorms with bias, ``Conv1D`` (weights stored ``(in, out)``)."""
     if c.get_bool("add_cross_attention"):
@@ -537,24 +576,15 @@ def _gpt2(c: ConfigReader) -> Shape:
     ]
     if not tie:
         blocks.append(ParamBlock("lm_head", "lm_head", (vocab, hidden), linear=True))
-    if hidden % heads:
-        raise GpuwiseError(f"{c.where}: n_embd ({hidden}) must be a multiple of n_head ({heads})")
-    return Shape(
-        kind="decoder",
-        vocab_size=vocab,
-        hidden_size=hidden,
-        num_layers=layers,
-        num_attention_heads=heads,
-        num_kv_heads=heads,
-        head_dim=hidden // heads,
-        intermediate_size=inner,
-        max_position_embeddings=positions,
-        tie_word_embeddings=tie,
-        attention="mha",
-        mlp="plain",
-        norm="layernorm",
-        activation=c.get_str("activation_function", "gelu_new"),
-        blocks=blocks,
+    return _classic(
+        c,
+        "decoder",
+        (vocab, hidden, layers, heads, inner),
+        positions,
+        tie,
+        c.get_str("activation_function", "gelu_new"),
+        blocks,
+        names=("n_embd", "n_head"),
     )
 
 
@@ -567,10 +597,6 @@ def _gpt_neox(c: ConfigReader) -> Shape:
     inter = c.get_int("intermediate_size")
     bias = c.get_bool("attention_bias", True)
     tie = c.get_bool("tie_word_embeddings", False)
-    if hidden % heads:
-        raise GpuwiseError(
-            f"{c.where}: hidden_size ({hidden}) must be a multiple of num_attention_heads ({heads})"
-        )
     p = "gpt_neox.layers.*"
     blocks = [
         ParamBlock("gpt_neox.embed_in", "embedding", (vocab, hidden)),
@@ -584,22 +610,14 @@ def _gpt_neox(c: ConfigReader) -> Shape:
     ]
     if not tie:
         blocks.append(ParamBlock("lm_head", "lm_head", (vocab, hidden), linear=True))
-    return Shape(
-        kind="decoder",
-        vocab_size=vocab,
-        hidden_size=hidden,
-        num_layers=layers,
-        num_attention_heads=heads,
-        num_kv_heads=heads,
-        head_dim=hidden // heads,
-        intermediate_size=inter,
-        max_position_embeddings=c.opt_int("max_position_embeddings"),
-        tie_word_embeddings=tie,
-        attention="mha",
-        mlp="plain",
-        norm="layernorm",
-        activation=c.get_str("hidden_act", "gelu"),
-        blocks=blocks,
+    return _classic(
+        c,
+        "decoder",
+        (vocab, hidden, layers, heads, inter),
+        c.opt_int("max_position_embeddings"),
+        tie,
+        c.get_str("hidden_act", "gelu"),
+        blocks,
     )
 
 
@@ -617,10 +635,6 @@ def _bert(c: ConfigReader) -> Shape:
     positions = c.get_int("max_position_embeddings")
     type_vocab = c.get_int("type_vocab_size", minimum=0)
     tie = c.get_bool("tie_word_embeddings", True)
-    if hidden % heads:
-        raise GpuwiseError(
-            f"{c.where}: hidden_size ({hidden}) must be a multiple of num_attention_heads ({heads})"
-        )
     p = "encoder.layer.*"
     body = [
         ParamBlock("embeddings.word_embeddings", "embedding", (vocab, hidden)),
@@ -646,22 +660,14 @@ def _bert(c: ConfigReader) -> Shape:
         # Untied, the decoder keeps its own weight and its own bias (tied, transformers ties the
         # weight to the word embeddings and the bias to cls.predictions.bias).
         mlm.append(_linear("cls.predictions.decoder", "mlm_head", hidden, vocab, 1, True))
-    return Shape(
-        kind="encoder",
-        vocab_size=vocab,
-        hidden_size=hidden,
-        num_layers=layers,
-        num_attention_heads=heads,
-        num_kv_heads=heads,
-        head_dim=hidden // heads,
-        intermediate_size=inter,
-        max_position_embeddings=positions,
-        tie_word_embeddings=tie,
-        attention="mha",
-        mlp="plain",
-        norm="layernorm",
-        activation=c.get_str("hidden_act", "gelu"),
-        blocks=[*body, pooler],
+    return _classic(
+        c,
+        "encoder",
+        (vocab, hidden, layers, heads, inter),
+        positions,
+        tie,
+        c.get_str("hidden_act", "gelu"),
+        [*body, pooler],
         train_blocks=body + mlm,
     )
 
