@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from gpuwise._version import __version__
 from gpuwise.cli import gpu, gpus, model
@@ -17,7 +18,7 @@ COMMANDS = (gpus, gpu, model)
 class Parser(argparse.ArgumentParser):
     """argparse with one-line errors: the problem, then where to look."""
 
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
 
 
