@@ -23,6 +23,10 @@ COMMANDS = [
     ["model", "src/gpuwise/models/presets/llama-3.1-8b.json", "--json"],
     ["model", "deepseek-v3", "--json"],
     ["gpus"],
+    ["plan", "llama-3.1-8b", "--method", "qlora", "--gpu", "3090", "--json"],
+    ["plan", "qwen2.5-7b", "--method", "lora", "--batch", "4", "--seq", "1024", "--json"],
+    ["plan", "mistral-7b-v0.3", "--task", "infer", "--weight-dtype", "int4", "--json"],
+    ["plan"],
 ]
 BUDGET_S = 0.3
 

@@ -9,10 +9,10 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from gpuwise._version import __version__
-from gpuwise.cli import gpu, gpus, model
+from gpuwise.cli import gpu, gpus, model, plan, probe
 from gpuwise.errors import GpuwiseError
 
-COMMANDS = (gpus, gpu, model)
+COMMANDS = (gpus, gpu, model, plan, probe)
 
 
 class Parser(argparse.ArgumentParser):
@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="gpuwise",
         description="Which NVIDIA card for which model: catalogue, exact model shapes, plans.",
         epilog="Examples: gpuwise gpus --series 'RTX 40' | gpuwise gpu 3090 | "
-        "gpuwise model llama-3.1-8b --json",
+        "gpuwise model llama-3.1-8b --json | gpuwise plan llama-3.1-8b --method qlora --gpu 3090",
     )
     parser.add_argument("--version", action="version", version=f"gpuwise {__version__}")
     parser.add_argument(

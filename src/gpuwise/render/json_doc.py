@@ -105,3 +105,60 @@ def model_doc(spec: ModelSpec) -> dict[str, Any]:
 
 def dumps(doc: dict[str, Any]) -> str:
     return json.dumps(doc, indent=2, ensure_ascii=False)
+
+
+def workload_dict(w: Any) -> dict[str, Any]:
+    out = {
+        "task": w.task,
+        "batch": w.batch,
+        "seq": w.seq,
+        "tokens_per_step": w.tokens,
+    }
+    if w.task == "train":
+        out.update(
+            method=w.method,
+            precision=w.precision,
+            grad_checkpointing=w.grad_checkpointing,
+            optimizer=w.optimizer,
+        )
+        if w.is_lora:
+            out.update(lora_rank=w.lora_rank, lora_targets=list(w.lora_targets))
+    else:
+        out.update(
+            weight_dtype=w.stored_weight_dtype, kv_dtype=w.cache_dtype, precision=w.precision
+        )
+    return out
+
+
+def plan_doc(plan: Any, catalog_date: str) -> dict[str, Any]:
+    """A plan: the model, the workload, the memory and one entry per card."""
+    spec = plan.spec
+    return envelope(
+        catalog_date=catalog_date,
+        model={
+            "name": spec.name,
+            "model_type": spec.model_type,
+            "params": spec.params,
+            "trained_params": spec.trained_params,
+            "active_params": spec.active_params,
+            "max_position_embeddings": spec.max_position_embeddings,
+        },
+        workload=workload_dict(plan.workload),
+        tokens=plan.tokens,
+        reserve_bytes=plan.reserve_bytes,
+        memory=plan.memory.to_dict(),
+        cards=[
+            {
+                "name": c.card.name,
+                "slug": c.card.slug,
+                "fits": c.fits,
+                "headroom_bytes": c.headroom_bytes,
+                "usable_memory_bytes": c.usable_bytes,
+                "usable_memory_measured": c.usable_measured,
+                "max_batch": c.max_batch,
+                "max_seq": c.max_seq,
+                "time": c.time,
+            }
+            for c in plan.cards
+        ],
+    )

@@ -165,3 +165,129 @@ def model_tables(doc: dict[str, Any]) -> list[Table]:
     for dtype, n in doc["weights_bytes"].items():
         weights.add_row(dtype, f"{n:,}", gib(n))
     return [head, parts, weights]
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:,.1f} {unit}"
+    return f"{seconds:,.2f} s"
+
+
+def plan_tables(doc: dict[str, Any]) -> list[Table]:
+    m, w, mem = doc["model"], doc["workload"], doc["memory"]
+    what = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in w.items() if k != "tokens_per_step")
+    memory = Table(
+        title=f"{m['name']} ({m['model_type']}, {count(m['params'])} params): {what}",
+        caption=f"Peak during: {mem['peak_phase']}. Activation terms: {mem['terms_from']}."
+        + "".join(f"\nNote: {n}" for n in mem["notes"]),
+        caption_justify="left",
+    )
+    memory.add_column("Memory")
+    memory.add_column("GiB", justify="right", no_wrap=True)
+    memory.add_column("Bytes", justify="right", no_wrap=True)
+    for kind, n in mem["breakdown"].items():
+        if kind != "overhead" and n:
+            memory.add_row(kind, gib(n), f"{n:,}")
+    memory.add_row(
+        "peak allocated (torch)",
+        gib(mem["peak_allocated_bytes"]),
+        f"{mem['peak_allocated_bytes']:,}",
+    )
+    memory.add_row(
+        "+ CUDA context",
+        gib(mem["overhead"]["cuda_context_bytes"]),
+        f"{mem['overhead']['cuda_context_bytes']:,}",
+    )
+    memory.add_row(
+        "+ allocator overhead",
+        gib(mem["overhead"]["allocator_bytes"]),
+        f"{mem['overhead']['allocator_bytes']:,}",
+    )
+    memory.add_row(
+        "[bold]required[/bold]",
+        f"[bold]{gib(mem['required_bytes'])}[/bold]",
+        f"{mem['required_bytes']:,}",
+    )
+
+    train = w["task"] == "train"
+    notes: list[str] = []
+    cards = Table(title="Cards", caption_justify="left")
+    headers = ["Card", "Usable", "Fits", "Headroom", "Max batch", "Max seq"]
+    headers += ["Tokens/s", "Step", "MFU"] if train else ["Prefill tok/s", "Decode tok/s"]
+    if doc["tokens"]:
+        headers += ["Time", "kWh"]
+    rows = []
+    for c in doc["cards"]:
+        t = c["time"]
+        for n in t.get("notes", []):
+            note = f"{c['name']}: {n}"
+            if note not in notes:
+                notes.append(note)
+        row = [
+            c["name"].removeprefix("GeForce ").removeprefix("NVIDIA "),
+            gib(c["usable_memory_bytes"]) + ("" if c["usable_memory_measured"] else "*"),
+            "[green]yes[/green]" if c["fits"] else "[red]no[/red]",
+            gib(c["headroom_bytes"]),
+            num(c["max_batch"]),
+            num(c["max_seq"]),
+        ]
+        if train:
+            row += [
+                num(t.get("train_tokens_per_s"), 0),
+                _duration(t.get("step_s")),
+                num(t.get("mfu"), 2),
+            ]
+        else:
+            row += [num(t.get("prefill_tokens_per_s"), 0), num(t.get("decode_tokens_per_s"), 1)]
+        if doc["tokens"]:
+            row += [
+                _duration(t.get("time_to_train_s") or t.get("time_to_generate_s")),
+                num(t.get("energy_kwh"), 2),
+            ]
+        rows.append(row)
+    for i, col in enumerate(headers):
+        if col == "Card":
+            cards.add_column(col, overflow="fold")
+        else:
+            width = max([len(col), *(len(_plain(r[i])) for r in rows)])
+            cards.add_column(col, justify="right", no_wrap=True, min_width=width)
+    for row in rows:
+        cards.add_row(*row)
+    cards.caption = (
+        "Usable: memory PyTorch can use (* estimated). Headroom: usable - reserve - required. "
+        "Max batch / seq: the largest that fit (other settings as asked)."
+        + "".join(f"\n{n}" for n in notes)
+    )
+    return [memory, cards]
+
+
+def _plain(text: str) -> str:
+    import re
+
+    return re.sub(r"\[/?[a-z ]+\]", "", text)
+
+
+def probe_table(doc: dict[str, Any]) -> Table:
+    sim, ana = doc["memory"], doc["analytic"]
+    versions = ", ".join(f"{k} {v}" for k, v in doc["simulated_on"].items())
+    table = Table(
+        title=f"{doc['model']['name']}: simulated vs planned",
+        caption=f"Simulated in {doc['seconds']} s on fake tensors ({versions}; attention: "
+        f"{doc['attn_implementation']}). Peak during: {sim['peak_phase']} (simulated), "
+        f"{ana['peak_phase']} (plan). Plan error: {100 * doc['error']:+.2f} %.",
+        caption_justify="left",
+    )
+    table.add_column("Memory")
+    table.add_column("Simulated", justify="right", no_wrap=True)
+    table.add_column("Plan", justify="right", no_wrap=True)
+    for kind in sim["breakdown"]:
+        if kind != "overhead" and (sim["breakdown"][kind] or ana["breakdown"].get(kind)):
+            table.add_row(kind, gib(sim["breakdown"][kind]), gib(ana["breakdown"].get(kind, 0)))
+    table.add_row(
+        "peak allocated", gib(sim["peak_allocated_bytes"]), gib(ana["peak_allocated_bytes"])
+    )
+    table.add_row("required", gib(sim["required_bytes"]), gib(ana["required_bytes"]))
+    return table

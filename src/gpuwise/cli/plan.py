@@ -1,0 +1,68 @@
+"""``gpuwise plan MODEL``: memory and time of the reference step, and a verdict per card."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from gpuwise.catalog import load_catalog
+from gpuwise.cli.common import add_catalog, add_json, emit
+from gpuwise.cli.workload_flags import add_workload, parse_amount, parse_reserve, workload_from
+from gpuwise.models import load_model
+from gpuwise.plan import defaults, make_plan
+from gpuwise.render.json_doc import plan_doc
+from gpuwise.workload import validate
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "plan",
+        help="will it fit, how long will it take: memory and time per card",
+        description="Plan the reference training step (or the inference prefill and decode) of a "
+        "model: peak memory with its breakdown, what a card needs, and for each card whether it "
+        "fits, the largest batch and sequence that fit, throughput, time and energy.",
+        epilog="Examples: gpuwise plan llama-3.1-8b --method qlora --gpu 3090 | "
+        "gpuwise plan qwen2.5-7b --method lora --batch 4 --seq 1024 --grad-checkpointing "
+        "--gpu 4090 --gpu a100-sxm-80gb --tokens 50M | gpuwise plan mistral-7b --task infer "
+        "--weight-dtype int4 --seq 8192 --gpu 4060ti16",
+    )
+    p.add_argument(
+        "model",
+        nargs="?",
+        help=f"config.json, folder, preset, size or HF id (default: {defaults()['model']})",
+    )
+    p.add_argument(
+        "--gpu",
+        action="append",
+        metavar="CARD",
+        help="a card to check (repeat, or comma-separate); default: a set from 12 to 80 GB",
+    )
+    p.add_argument("--tokens", help="tokens to train (or generate): time and energy, e.g. 2B")
+    p.add_argument(
+        "--reserve", default="0", help="GiB of the card kept for other uses (a display), e.g. 0.5"
+    )
+    p.add_argument("--no-search", action="store_true", help="skip the largest batch/seq search")
+    p.add_argument("--trust-remote-code", action="store_true", help="see `gpuwise model`")
+    add_workload(p)
+    add_catalog(p)
+    add_json(p)
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    spec = load_model(args.model or defaults()["model"], trust_remote_code=args.trust_remote_code)
+    workload = validate(workload_from(args), spec)
+    catalog = load_catalog(args.catalog)
+    names = [n.strip() for g in (args.gpu or []) for n in g.split(",") if n.strip()]
+    cards = (
+        [catalog.find(n) for n in names]
+        if names
+        else [catalog.find(slug) for slug in defaults()["cards"]]
+    )
+    tokens = parse_amount(args.tokens, "--tokens") if args.tokens else None
+    plan = make_plan(
+        spec, workload, cards, tokens, parse_reserve(args.reserve), search=not args.no_search
+    )
+    from gpuwise.render import tables
+
+    return emit(args, plan_doc(plan, catalog.date), lambda d: tables.plan_tables(d))

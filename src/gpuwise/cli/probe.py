@@ -1,0 +1,77 @@
+"""``gpuwise probe MODEL --simulate``: the exact step on fake tensors, beside the plan."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from gpuwise.cli.common import add_json, emit
+from gpuwise.cli.workload_flags import add_workload, workload_from
+from gpuwise.errors import GpuwiseError
+from gpuwise.memory.estimate import overheads
+from gpuwise.models import load_model
+from gpuwise.models.build import spec_from_config
+from gpuwise.models.resolve import resolve
+from gpuwise.plan import defaults, estimate_memory
+from gpuwise.render.json_doc import envelope, workload_dict
+from gpuwise.workload import validate
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "probe",
+        help="check a plan: simulate the step exactly (CPU, fake tensors)",
+        description="Run the reference step with the real transformers / peft model on fake "
+        "tensors on the CPU (no GPU, no weights) and count the live bytes: the exact peak and "
+        "its breakdown, beside the analytic plan's. Needs the [probe] extra.",
+        epilog="Example: gpuwise probe llama-3.2-1b --simulate --method lora --batch 2 --seq 1024",
+    )
+    p.add_argument("model", nargs="?", help="config.json, folder, preset, size or HF id")
+    p.add_argument(
+        "--simulate", action="store_true", help="simulate on fake tensors (the only mode so far)"
+    )
+    p.add_argument("--trust-remote-code", action="store_true", help="see `gpuwise model`")
+    add_workload(p)
+    add_json(p)
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.simulate:
+        raise GpuwiseError(
+            "probe needs --simulate (exact, on the CPU); measuring on a GPU (--measure) is not "
+            "built yet"
+        )
+    found = resolve(args.model or defaults()["model"])
+    spec = spec_from_config(
+        found.config,
+        name=found.name,
+        source=found.source,
+        where=found.where,
+        trust_remote_code=args.trust_remote_code,
+        assumptions=found.assumptions,
+    )
+    workload = validate(workload_from(args), spec)
+    from gpuwise.probe.simulate import simulate
+
+    sim = simulate(found.config, spec, workload)
+    plan = estimate_memory(load_model(args.model or defaults()["model"]), workload)
+    context, allocator = overheads(sim.peak_allocated_bytes)
+    doc = envelope(
+        model={"name": spec.name, "model_type": spec.model_type, "params": spec.params},
+        workload=workload_dict(workload),
+        memory={
+            "peak_allocated_bytes": sim.peak_allocated_bytes,
+            "required_bytes": sim.peak_allocated_bytes + context + allocator,
+            "peak_phase": sim.peak_phase,
+            "breakdown": {**sim.breakdown, "overhead": context + allocator},
+        },
+        analytic=plan.to_dict(),
+        error=(plan.peak_allocated_bytes - sim.peak_allocated_bytes) / sim.peak_allocated_bytes,
+        attn_implementation=sim.attn_implementation,
+        simulated_on=sim.versions,
+        seconds=round(sim.seconds, 2),
+    )
+    from gpuwise.render import tables
+
+    return emit(args, doc, lambda d: tables.probe_table(d))

@@ -1,0 +1,73 @@
+"""The memory a plan reports: the peak of live tensor bytes, its breakdown, and what a card needs.
+
+``required_bytes`` = ``peak_allocated_bytes`` + the CUDA context + the caching allocator's
+overhead, both from ``data/overhead.json`` (figures and their sources there). A card fits when
+``required_bytes`` is at most what PyTorch can use on it less ``--reserve``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+KINDS = ("weights", "gradients", "optimizer", "activations", "kv_cache", "temporaries")
+
+
+@functools.lru_cache(maxsize=1)
+def overhead_table() -> dict[str, Any]:
+    text = resources.files("gpuwise.memory").joinpath("data/overhead.json").read_text()
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+def overheads(peak: int) -> tuple[int, int]:
+    """(CUDA context bytes, allocator overhead bytes) for a step that peaks at ``peak``."""
+    t = overhead_table()
+    context = int(t["cuda_context_mib"]) << 20
+    allocator = max(int(t["allocator_min_mib"]) << 20, round(peak * float(t["allocator_fraction"])))
+    return context, allocator
+
+
+@dataclass
+class MemoryEstimate:
+    """Peak live bytes of the step, by kind, and the card memory that peak needs."""
+
+    peak_allocated_bytes: int
+    breakdown: dict[str, int]
+    peak_phase: str
+    context_bytes: int
+    allocator_bytes: int
+    terms_from: str
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def required_bytes(self) -> int:
+        return self.peak_allocated_bytes + self.context_bytes + self.allocator_bytes
+
+    @classmethod
+    def at_peak(
+        cls, phases: dict[str, dict[str, int]], terms_from: str, notes: list[str]
+    ) -> MemoryEstimate:
+        """The phase with the most live bytes; its breakdown becomes the plan's."""
+        phase, parts = max(phases.items(), key=lambda kv: sum(kv[1].values()))
+        breakdown = {k: max(0, int(parts.get(k, 0))) for k in KINDS}
+        peak = sum(breakdown.values())
+        context, allocator = overheads(peak)
+        return cls(peak, breakdown, phase, context, allocator, terms_from, notes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "peak_allocated_bytes": self.peak_allocated_bytes,
+            "required_bytes": self.required_bytes,
+            "peak_phase": self.peak_phase,
+            "breakdown": {**self.breakdown, "overhead": self.context_bytes + self.allocator_bytes},
+            "overhead": {
+                "cuda_context_bytes": self.context_bytes,
+                "allocator_bytes": self.allocator_bytes,
+            },
+            "terms_from": self.terms_from,
+            "notes": list(self.notes),
+        }

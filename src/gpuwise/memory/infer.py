@@ -1,0 +1,53 @@
+"""Peak memory of the inference prefill: weights, the KV cache, the forward's transients.
+
+The reference prefill is one ``eval()`` / ``no_grad`` forward over ``batch`` x ``seq`` tokens with
+``use_cache=True`` and ``logits_to_keep=1``. Live bytes grow by each layer's keys and values
+(grouped-query: ``num_kv_heads`` heads; MLA as transformers caches it: decompressed per-head keys
+and values; sliding-window layers keep at most the window) and peak either inside the last layer
+(its transient: the MLP's intermediates) or at the LM head (the last position's logits only).
+"""
+
+from __future__ import annotations
+
+from gpuwise.memory.estimate import MemoryEstimate
+from gpuwise.memory.terms import dims_for, mode_key, stack_for
+from gpuwise.memory.weights import weights_bytes
+from gpuwise.models.spec import ModelSpec
+from gpuwise.timing.estimate import kv_cache_bytes
+from gpuwise.workload import Workload
+
+#: Stored bytes of what ``weights_bytes`` does not know: fp8 is stored like int8 (1 byte per
+#: linear weight element, a float32 scale per row).
+_STORED = {"fp8": "int8"}
+_KV_BYTES = {"bf16": 2, "fp16": 2, "fp32": 4, "fp8": 1}
+
+
+def infer_memory(spec: ModelSpec, w: Workload) -> MemoryEstimate:
+    notes: list[str] = []
+    stored = w.stored_weight_dtype
+    weights = weights_bytes(spec, _STORED.get(stored, stored))
+    if stored == "fp8":
+        notes.append("fp8 weights counted like int8 (1 byte per linear weight, a scale per row)")
+    stack = stack_for(spec, mode_key("infer", w.precision, "full", False), w.seq)
+    if stack.full.model_type not in (spec.model_type, f"{spec.model_type}+sliding"):
+        notes.append(f"activation terms of {stack.full.model_type} used for {spec.model_type}")
+    d = dims_for(spec, w.batch, w.seq, 0)
+    L = spec.num_layers
+    cache = kv_cache_bytes(spec, w.batch, w.seq, w.cache_dtype)
+    # the fitted layer terms hold each layer's keys and values in the compute dtype (all
+    # tokens, even for a sliding layer, during the prefill); take that out, add the cache
+    compute_bytes = 4 if w.compute_dtype == "fp32" else 2
+    kv_fitted = 2 * d.b * d.s * d.kv * compute_bytes
+    pre = stack.pre("pre", d)
+    kept = pre + stack.layers(d) - L * kv_fitted
+    last_layer = (
+        pre + stack.layers(d, L - 1) - L * kv_fitted + stack.last_layer("layer_fwd_peak", d)
+    )
+    at_head = kept + stack.head("head_fwd_peak", d)
+    transient = max(stack.pre("pre_peak", d), last_layer, at_head)
+    phases = {
+        "prefill": {"weights": weights, "kv_cache": cache, "activations": max(0, transient)},
+    }
+    if w.cache_dtype == "fp8":
+        notes.append("fp8 KV cache: 1 byte per element (a quantized cache; not simulated)")
+    return MemoryEstimate.at_peak(phases, stack.source, notes)

@@ -1,0 +1,182 @@
+"""Per-token activation terms of the reference step, as linear forms over a model's dimensions.
+
+``data/layer_terms.json`` holds, per model type and mode (16-bit / amp / fp32 compute,
+full / lora, with or without gradient checkpointing, or inference), the bytes the real
+transformers modules keep and the transient peaks they reach, each as coefficients of the basis
+below: ``T*I: 8`` means 8 bytes per token per unit of intermediate size (a gated MLP keeps four
+16-bit tensors of width I: the gate and up projections, the activation, their product). The
+coefficients are the exact sizes of the tensors the modules keep; scripts/derive_layer_terms.py
+reads them off traces of the simulator (small configs, exact to the byte for the kept bytes) and
+reports each form's residual. Windows:
+
+- ``pre``: embeddings, position ids, rotary tables, masks (kept until backward);
+- ``layer``: what one decoder layer adds and keeps; ``layer_fwd_peak``: its transient peak;
+- ``head``: final norm, LM head, fp32 logits and loss kept for backward; ``head_fwd_peak``;
+- ``head_bwd_peak``: the transient at the start of backward (the loss's fp32 gradients).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from gpuwise.models.spec import ModelSpec
+
+#: Model types without terms of their own use those of the type their layers are built like.
+SAME_LAYERS = {
+    "mistral": "llama",
+    "mixtral": "llama",
+    "qwen2_moe": "qwen2",
+    "qwen3_moe": "qwen3",
+    "deepseek_v3": "llama",
+}
+
+
+@functools.lru_cache(maxsize=1)
+def _table() -> dict[str, Any]:
+    text = resources.files("gpuwise.memory").joinpath("data/layer_terms.json").read_text()
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+@dataclass(frozen=True)
+class Dims:
+    """The dimensions the basis multiplies, for one model and one batch."""
+
+    b: int
+    s: int
+    h: int
+    q: int
+    kv: int
+    nh: int
+    I: int  # noqa: E741 (the conventional name)
+    V: int
+    hd: int
+    r: int
+    Wl: int
+    Wh: int
+
+    def value(self, term: str) -> float:
+        out = 1.0
+        for factor in term.split("*"):
+            if factor == "1":
+                continue
+            if factor == "T":
+                out *= self.b * self.s
+            else:
+                out *= getattr(self, factor)
+        return out
+
+
+def dims_for(spec: ModelSpec, batch: int, seq: int, rank: int) -> Dims:
+    layer_linear = sum(
+        b.weight_numel
+        for b in spec.train_blocks
+        if b.linear and b.count == spec.num_layers and b.part not in ("lm_head", "mlm_head")
+    )
+    inter = spec.intermediate_size
+    if spec.is_moe:  # a token passes through k experts (and any shared ones): their widths add
+        moe = int(spec.extra.get("moe_intermediate_size", inter) or inter)  # type: ignore[call-overload]
+        shared = int(spec.extra.get("shared_intermediate_size", 0) or 0)  # type: ignore[call-overload]
+        inter = spec.num_experts_per_tok * moe + shared
+    return Dims(
+        b=batch,
+        s=seq,
+        h=spec.hidden_size,
+        q=spec.num_attention_heads * spec.head_dim,
+        kv=spec.num_kv_heads * spec.head_dim,
+        nh=spec.num_attention_heads,
+        I=inter,
+        V=spec.vocab_size,
+        hd=spec.head_dim,
+        r=rank,
+        Wl=layer_linear,
+        Wh=spec.vocab_size * spec.hidden_size,
+    )
+
+
+def mode_key(task: str, precision: str, method: str, checkpointing: bool) -> str:
+    p = {"bf16": "16", "fp16": "16", "amp-bf16": "amp", "amp-fp16": "amp", "fp32": "32"}[precision]
+    if task == "infer":
+        return f"infer/{'32' if p == '32' else '16'}"
+    m = "full" if method == "full" else "lora"
+    return f"{p}/{m}/{'ckpt' if checkpointing else 'nockpt'}"
+
+
+@dataclass(frozen=True)
+class Terms:
+    """The forms for one model type and mode, and which type they were derived on."""
+
+    model_type: str
+    mode: str
+    forms: dict[str, dict[str, float]]
+
+    def eval(self, window: str, d: Dims) -> int:
+        form = self.forms.get(window, {})
+        return round(sum(c * d.value(term) for term, c in form.items()))
+
+
+def terms_for(model_type: str, mode: str, sliding: bool = False) -> Terms:
+    """The terms for ``model_type`` (its own, its look-alike's, or llama's as a last resort);
+    ``sliding``: those of layers that attend over a window shorter than the sequence (a mask is
+    built, and SDPA then gets key/value heads repeated to the query heads)."""
+    table = _table()["terms"]
+    same = SAME_LAYERS.get(model_type, model_type)
+    names: tuple[str, ...] = (model_type, same, "llama")
+    if sliding:
+        names = (f"{model_type}+sliding", f"{same}+sliding", "mistral+sliding", *names)
+    for t in names:
+        if t in table and mode in table[t]:
+            forms = {k: v for k, v in table[t][mode].items() if isinstance(v, dict)}
+            return Terms(t, mode, forms)
+    raise KeyError(f"no activation terms for mode {mode}")
+
+
+@dataclass(frozen=True)
+class Stack:
+    """A model's layers: how many attend over the whole context, how many over a window."""
+
+    full: Terms
+    sliding: Terms
+    n_full: int
+    n_sliding: int
+
+    @property
+    def source(self) -> str:
+        if not self.n_sliding:
+            return f"{self.full.model_type} {self.full.mode}"
+        if not self.n_full:
+            return f"{self.sliding.model_type} {self.sliding.mode}"
+        return f"{self.full.model_type} + {self.sliding.model_type} {self.full.mode}"
+
+    def pre(self, window: str, d: Dims) -> int:
+        return (self.sliding if self.n_sliding else self.full).eval(window, d)
+
+    def layers(self, d: Dims, n: int | None = None) -> int:
+        """What the first ``n`` layers (all by default) keep."""
+        n = self.n_full + self.n_sliding if n is None else n
+        k_full = min(n, self.n_full)
+        return k_full * self.full.eval("layer", d) + (n - k_full) * self.sliding.eval("layer", d)
+
+    def last_layer(self, window: str, d: Dims) -> int:
+        return max(
+            t.eval(window, d)
+            for t, k in ((self.full, self.n_full), (self.sliding, self.n_sliding))
+            if k
+        )
+
+    def head(self, window: str, d: Dims) -> int:
+        return (self.sliding if self.n_sliding and not self.n_full else self.full).eval(window, d)
+
+
+def stack_for(spec: ModelSpec, mode: str, seq: int) -> Stack:
+    from gpuwise.timing.flops import sliding_layers
+
+    full = terms_for(spec.model_type, mode)
+    window = spec.sliding_window
+    n_sliding = sliding_layers(spec) if window and seq > window else 0
+    sliding = terms_for(spec.model_type, mode, sliding=True) if n_sliding else full
+    return Stack(full, sliding, spec.num_layers - n_sliding, n_sliding)

@@ -1,0 +1,137 @@
+"""A plan: the memory of the reference step, and per card whether it fits and how long it takes.
+
+``make_plan`` is the one place numbers are computed; the CLI, ``--json`` and the web page render
+a :class:`Plan` and never compute their own.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+from gpuwise.catalog import Card, usable_memory
+from gpuwise.memory.estimate import MemoryEstimate
+from gpuwise.models.spec import ModelSpec
+from gpuwise.workload import Workload
+
+
+@functools.lru_cache(maxsize=1)
+def defaults() -> dict[str, Any]:
+    text = resources.files("gpuwise.plan").joinpath("data/defaults.json").read_text()
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+def estimate_memory(spec: ModelSpec, w: Workload) -> MemoryEstimate:
+    if w.task == "infer":
+        from gpuwise.memory.infer import infer_memory
+
+        return infer_memory(spec, w)
+    from gpuwise.memory.train import train_memory
+
+    return train_memory(spec, w)
+
+
+@dataclass
+class CardPlan:
+    """One card's verdict: fits or not, by how much, and the time model's figures."""
+
+    card: Card
+    usable_bytes: int
+    usable_measured: bool
+    fits: bool
+    headroom_bytes: int
+    time: dict[str, Any]
+    max_batch: int | None = None
+    max_seq: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Plan:
+    spec: ModelSpec
+    workload: Workload
+    memory: MemoryEstimate
+    cards: list[CardPlan]
+    tokens: int | None
+    reserve_bytes: int
+
+
+def card_time(
+    spec: ModelSpec, w: Workload, card: Card, memory: MemoryEstimate, tokens: int | None
+) -> dict[str, Any]:
+    from gpuwise.timing.estimate import infer_time, train_time
+
+    if w.task == "infer":
+        stored = memory.breakdown["weights"]
+        t = infer_time(
+            spec,
+            w,
+            card,
+            weights_bytes=stored,
+            kv_bytes=memory.breakdown["kv_cache"],
+            tokens=tokens,
+        )
+        return t.to_dict()
+    return train_time(spec, w, card, tokens=tokens).to_dict()
+
+
+def fits_on(spec: ModelSpec, w: Workload, card: Card, reserve: int) -> bool:
+    return estimate_memory(spec, w).required_bytes <= usable_memory(card).bytes - reserve
+
+
+def largest(
+    spec: ModelSpec, w: Workload, card: Card, reserve: int, what: str, limit: int
+) -> int | None:
+    """The largest ``batch`` or ``seq`` (``what``) that fits, up to ``limit``; None if 1 can't."""
+
+    def ok(n: int) -> bool:
+        return fits_on(spec, w.with_(**{what: n}), card, reserve)
+
+    if not ok(1):
+        return None
+    lo, hi = 1, 2
+    while hi <= limit and ok(hi):
+        lo, hi = hi, hi * 2
+    hi = min(hi, limit + 1)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if ok(mid):
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def make_plan(
+    spec: ModelSpec,
+    w: Workload,
+    cards: list[Card],
+    tokens: int | None = None,
+    reserve_bytes: int = 0,
+    search: bool = True,
+) -> Plan:
+    memory = estimate_memory(spec, w)
+    out = []
+    seq_limit = spec.max_position_embeddings or w.seq
+    if w.allow_long_context:
+        seq_limit = max(seq_limit, w.seq) * 4
+    for card in cards:
+        usable = usable_memory(card)
+        headroom = usable.bytes - reserve_bytes - memory.required_bytes
+        plan = CardPlan(
+            card=card,
+            usable_bytes=usable.bytes,
+            usable_measured=usable.measured,
+            fits=headroom >= 0,
+            headroom_bytes=headroom,
+            time=card_time(spec, w, card, memory, tokens),
+        )
+        if search:
+            plan.max_batch = largest(spec, w, card, reserve_bytes, "batch", 1 << 16)
+            plan.max_seq = largest(spec, w, card, reserve_bytes, "seq", seq_limit)
+        out.append(plan)
+    return Plan(spec, w, memory, out, tokens, reserve_bytes)

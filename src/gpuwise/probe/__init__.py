@@ -1,0 +1,1 @@
+"""Simulation and measurement of the reference step (needs the [probe] extra)."""

@@ -1,0 +1,294 @@
+"""``probe --simulate``: run the reference step on fake tensors on the CPU and count live bytes.
+
+The model is the real transformers (and peft) model, built from the config on fake tensors
+(``FakeTensorMode``: shapes and dtypes, no memory, no weights); the step is PRODUCT.md's
+reference step. :class:`~gpuwise.probe.live_bytes.LiveBytes` counts the bytes of every live
+tensor storage by kind; the peak over the first two steps and its breakdown come back in the
+same shape as an analytic plan's memory.
+
+What the CPU run changes to stand for CUDA (each moves the peak by more than 5 % otherwise):
+
+- attention-probability dropout is set to 0: with dropout on, SDPA on the CPU takes its math
+  path and keeps the attention matrices, which CUDA's fused kernels never keep;
+- the optimizer runs its ``foreach`` implementation (CUDA's default; the CPU default loops);
+- under ``amp-*`` the ops CUDA's autocast runs in fp32 but the CPU's does not (``pow``, ``exp``,
+  ``softmax`` without a dtype, ``layer_norm``, ...) get fp32 inputs, as on CUDA.
+
+Not simulated: MoE models (token routing is data-dependent, fake tensors have no data),
+bitsandbytes (``qlora``, ``adamw-8bit``, int8 / nf4 weights) and fp8: their plans are analytic
+only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from gpuwise.errors import GpuwiseError
+from gpuwise.models.spec import ModelSpec
+from gpuwise.workload import Workload
+
+#: Config keys that hold attention-probability dropout, per model family.
+ATTENTION_DROPOUT_KEYS = ("attention_dropout", "attn_pdrop", "attention_probs_dropout_prob")
+
+
+@dataclass
+class Simulated:
+    """What one simulation measured."""
+
+    peak_allocated_bytes: int
+    breakdown: dict[str, int]
+    peak_phase: str
+    attn_implementation: str
+    seconds: float
+    versions: dict[str, str]
+    notes: list[str] = field(default_factory=list)
+
+
+def unsupported_reason(spec: ModelSpec, w: Workload) -> str | None:
+    """Why this workload cannot be simulated, or None when it can."""
+    if spec.is_moe:
+        return "MoE token routing depends on the data, which fake tensors do not have"
+    if w.method == "qlora" or w.optimizer == "adamw-8bit":
+        return "bitsandbytes kernels do not run on fake tensors"
+    if w.task == "infer" and w.stored_weight_dtype in ("int8", "nf4", "fp8"):
+        return f"{w.stored_weight_dtype} weights need bitsandbytes / fp8 kernels"
+    if w.task == "infer" and w.cache_dtype == "fp8":
+        return "an fp8 KV cache needs a quantized cache implementation"
+    return None
+
+
+def simulate(config: dict[str, Any], spec: ModelSpec, w: Workload, steps: int = 2) -> Simulated:
+    """Run ``steps`` reference steps (or one prefill) on fake tensors; return the peak."""
+    reason = unsupported_reason(spec, w)
+    if reason:
+        raise GpuwiseError(
+            f"probe --simulate cannot run this workload ({reason}); use `gpuwise plan` for its "
+            "analytic estimate, or probe --measure on a GPU"
+        )
+    try:
+        import torch
+        import transformers
+        from torch._subclasses.fake_tensor import FakeTensorMode
+    except ImportError:
+        raise GpuwiseError(
+            "probe --simulate needs torch and transformers: pip install 'gpuwise[probe]'"
+        ) from None
+
+    from gpuwise.probe.live_bytes import LiveBytes
+
+    started = time.perf_counter()
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}
+    model_dtype = dtype[w.param_dtype if w.task == "train" else w.stored_weight_dtype]
+    fake = FakeTensorMode(allow_non_fake_inputs=True)
+    counter = LiveBytes(keep_peak_keys=w.task == "infer")
+    with fake:
+        model = _build(config, spec, model_dtype)
+        attn = str(getattr(model.config, "_attn_implementation", "unknown"))
+        if w.task == "train":
+            model, optimizer = _prepare_training(model, spec, w)
+        for p in model.parameters():
+            counter.track(p, "weights")
+        for b in model.buffers():
+            counter.track(b, "weights")
+        with counter:
+            if w.task == "train":
+                with cuda_like_autocast(w):
+                    _train_steps(model, optimizer, spec, w, counter, dtype[w.compute_dtype], steps)
+                breakdown = dict(counter.peak_totals)
+            else:
+                breakdown = _prefill(model, w, counter)
+    versions = {"torch": torch.__version__, "transformers": transformers.__version__}
+    if w.is_lora:
+        import peft
+
+        versions["peft"] = peft.__version__
+    return Simulated(
+        peak_allocated_bytes=counter.peak,
+        breakdown=breakdown,
+        peak_phase=counter.peak_phase,
+        attn_implementation=attn,
+        seconds=time.perf_counter() - started,
+        versions=versions,
+    )
+
+
+def _build(config: dict[str, Any], spec: ModelSpec, dtype: Any) -> Any:
+    import transformers
+
+    kwargs = {k: v for k, v in config.items() if k not in ("model_type", "torch_dtype", "dtype")}
+    for key in ATTENTION_DROPOUT_KEYS:
+        if key in kwargs or key in _config_defaults(spec.model_type):
+            kwargs[key] = 0.0
+    cfg = transformers.AutoConfig.for_model(spec.model_type, **kwargs)
+    auto = (
+        transformers.AutoModelForMaskedLM
+        if spec.kind == "encoder"
+        else transformers.AutoModelForCausalLM
+    )
+    return auto.from_config(cfg, dtype=dtype)
+
+
+def _config_defaults(model_type: str) -> set[str]:
+    import transformers
+
+    return set(transformers.AutoConfig.for_model(model_type).to_dict())
+
+
+def _prepare_training(model: Any, spec: ModelSpec, w: Workload) -> tuple[Any, Any]:
+    import torch
+
+    model.train()
+    if w.grad_checkpointing:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    if w.is_lora:
+        import peft
+
+        if w.grad_checkpointing:
+            model.enable_input_require_grads()
+        targets: Any = "all-linear" if w.lora_targets == ("all-linear",) else list(w.lora_targets)
+        lora = peft.LoraConfig(
+            r=w.lora_rank,
+            lora_alpha=2 * w.lora_rank,
+            lora_dropout=0.0,
+            target_modules=targets,
+            task_type=None,
+        )
+        model = _peft_model(model, lora)
+        model.train()
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer: Any
+    if w.optimizer in ("adamw", "adamw-fused"):
+        fused = w.optimizer == "adamw-fused"
+        optimizer = torch.optim.AdamW(params, lr=1e-5, foreach=not fused, fused=fused or None)
+    elif w.optimizer == "sgd":
+        optimizer = torch.optim.SGD(params, lr=1e-3, momentum=0.9, foreach=True)
+    elif w.optimizer == "adafactor":
+        from transformers.optimization import Adafactor
+
+        optimizer = Adafactor(params, lr=None, relative_step=True, scale_parameter=True)
+    else:  # validated before; adamw-8bit is refused by unsupported_reason
+        raise GpuwiseError(f"probe --simulate does not run optimizer {w.optimizer}")
+    return model, optimizer
+
+
+def _peft_model(model: Any, lora: Any) -> Any:
+    """``peft.get_peft_model``, without the moves of each adapter to its base layer's device.
+
+    peft moves every new adapter with ``module.to(device)``, which cannot swap fake parameters
+    (even when the device is the one they are on). The adapters are built on the model's device
+    already, and peft casts them to fp32 itself afterwards (``autocast_adapter_dtype``), so the
+    moves are skipped while the adapters are injected.
+    """
+    import peft
+    import torch
+    from peft.tuners.tuners_utils import BaseTunerLayer
+
+    def keep(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return None
+
+    def to(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if not kwargs and len(args) == 1 and isinstance(args[0], (torch.device, str)):
+            return self
+        return original_to(self, *args, **kwargs)
+
+    original_move = BaseTunerLayer._move_adapter_to_device_of_base_layer
+    original_to = torch.nn.Module.to
+    BaseTunerLayer._move_adapter_to_device_of_base_layer = keep  # type: ignore[method-assign]
+    torch.nn.Module.to = to  # type: ignore[method-assign]
+    try:
+        return peft.get_peft_model(model, lora)
+    finally:
+        BaseTunerLayer._move_adapter_to_device_of_base_layer = original_move  # type: ignore[method-assign]
+        torch.nn.Module.to = original_to  # type: ignore[method-assign]
+
+
+@contextlib.contextmanager
+def _autocast(w: Workload, compute_dtype: Any) -> Iterator[None]:
+    """The forward's autocast (amp-* only)."""
+    if not w.amp:
+        yield
+        return
+    import torch
+
+    with torch.autocast("cpu", dtype=compute_dtype):
+        yield
+
+
+@contextlib.contextmanager
+def cuda_like_autocast(w: Workload) -> Iterator[None]:
+    """For the whole step: CUDA's fp32 ops wherever autocast is on. It must outlive the
+    forward: gradient checkpointing re-enters autocast to recompute a layer in backward."""
+    if not w.amp:
+        yield
+        return
+    from gpuwise.probe.cuda_autocast import CudaFp32Ops
+
+    with CudaFp32Ops():
+        yield
+
+
+def _train_steps(
+    model: Any,
+    optimizer: Any,
+    spec: ModelSpec,
+    w: Workload,
+    counter: Any,
+    compute_dtype: Any,
+    steps: int,
+) -> None:
+    import torch
+
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    for p in trainable:
+        p.register_post_accumulate_grad_hook(lambda param: counter.retag(param.grad, "gradients"))
+    for _ in range(steps):
+        counter.phase, counter.kind = "forward", "activations"
+        ids = torch.randint(0, spec.vocab_size, (w.batch, w.seq))
+        with _autocast(w, compute_dtype):
+            loss = model(input_ids=ids, labels=ids).loss
+        del ids
+        counter.phase, counter.kind = "backward", "temporaries"
+        loss.backward()
+        del loss
+        counter.phase, counter.kind = "optimizer", "temporaries"
+        optimizer.step()
+        for state in optimizer.state.values():
+            for value in state.values():
+                if isinstance(value, torch.Tensor):
+                    counter.retag(value, "optimizer")
+        counter.phase = "zero_grad"
+        optimizer.zero_grad(set_to_none=True)
+
+
+def _prefill(model: Any, w: Workload, counter: Any) -> dict[str, int]:
+    import torch
+
+    model.eval()
+    counter.phase, counter.kind = "prefill", "activations"
+    with torch.no_grad():
+        ids = torch.randint(0, model.config.vocab_size, (w.batch, w.seq))
+        out = model(input_ids=ids, use_cache=True, logits_to_keep=1)
+    cache_keys = {counter.key(t) for t in _cache_tensors(out.past_key_values)}
+    breakdown = dict(counter.peak_totals)
+    moved = sum(
+        counter.live[k][0] if k in counter.live else 0 for k in cache_keys & counter.peak_keys
+    )
+    breakdown["activations"] -= moved
+    breakdown["kv_cache"] += moved
+    return breakdown
+
+
+def _cache_tensors(cache: Any) -> list[Any]:
+    import torch
+
+    found = []
+    for layer in getattr(cache, "layers", []):
+        for name in ("keys", "values"):
+            t = getattr(layer, name, None)
+            if isinstance(t, torch.Tensor):
+                found.append(t)
+    return found

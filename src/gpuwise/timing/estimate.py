@@ -1,0 +1,358 @@
+"""Throughput, step time, time to train and energy of a plan on one card.
+
+Training: ``step_s = compute_s + optimizer_s``, where ``compute_s`` is the step's FLOPs
+(:func:`~gpuwise.timing.flops.train_flops_per_token` x batch x seq) at the card's dense rate for
+the compute dtype times an assumed utilisation (``train_mfu`` x the method's factor, from
+``data/efficiency.json``), applied to every FLOP executed, recompute included; and
+``optimizer_s`` is the optimizer step, memory-bound: the bytes it reads and writes per trainable
+parameter (:data:`OPTIMIZER_ACCESSES`) at the card's bandwidth x ``bandwidth_efficiency``.
+
+Inference (the reference ``generate()``): the prefill is compute-bound, its FLOPs at the dense
+rate x ``prefill_efficiency``. A decode step makes one token for each of ``batch`` sequences whose
+cache holds ``seq`` tokens; it takes the longest of
+
+- memory: the weights it reads (all but the input embedding table; for MoE, ``min(E, B·k)`` of
+  the E experts of each layer — the most a batch of B tokens with k experts each can touch, an
+  upper bound on bytes when tokens share experts) plus the whole KV cache, at bandwidth x
+  ``bandwidth_efficiency`` (lower for bitsandbytes int8 / nf4 kernels);
+- compute: its FLOPs at the dense rate x ``prefill_efficiency``;
+- overhead: ``decode_overhead_s_per_layer`` x layers, the CPU time eager PyTorch needs to launch
+  a step's kernels.
+
+Energy is board power at TDP for the whole time (``tdp_w`` x seconds): an upper bound for most
+runs, since cards rarely hold TDP through a step. Training energy needs ``tokens`` (time to
+train); inference energy needs ``tokens`` too (the time to generate them at the decode rate).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from gpuwise.catalog.card import Card
+from gpuwise.memory.weights import weights_bytes as stored_weights_bytes
+from gpuwise.models.spec import ModelSpec, ParamBlock
+from gpuwise.timing.flops import (
+    TrainFlops,
+    adapter_params,
+    decode_flops,
+    head_dims,
+    prefill_flops,
+    sliding_layers,
+    train_flops_per_token,
+)
+from gpuwise.timing.rates import matmul_rate
+from gpuwise.workload import Workload
+
+GB = 1e9
+JOULES_PER_KWH = 3.6e6
+
+#: Bytes an optimizer step moves per trainable parameter, in units of the parameter's element
+#: size ``p`` plus fixed bytes, as ``(p multiples, extra bytes)``. AdamW (torch, foreach): reads
+#: param, grad, exp_avg, exp_avg_sq, writes param, exp_avg, exp_avg_sq (7 p) plus the temporary
+#: the size of the second moments it writes and reads (2 p). Fused AdamW: the 7 p without the
+#: temporary. 8-bit AdamW (bitsandbytes): param and grad read, param written (3 p), two 1-byte
+#: states read and written (4 bytes). SGD with momentum: param, grad, buffer read, param and
+#: buffer written (5 p). Adafactor: param and grad read, param written, factored second moments
+#: negligible, plus an update temporary (5 p, an assumption).
+OPTIMIZER_ACCESSES: dict[str, tuple[int, int]] = {
+    "adamw": (9, 0),
+    "adamw-fused": (7, 0),
+    "adamw-8bit": (3, 4),
+    "sgd": (5, 0),
+    "adafactor": (5, 0),
+}
+
+_BYTES = {"fp32": 4, "bf16": 2, "fp16": 2, "fp8": 1}
+
+
+@functools.lru_cache(maxsize=1)
+def efficiency() -> dict[str, Any]:
+    """The assumed efficiencies, with their sources (``data/efficiency.json``)."""
+    text = resources.files("gpuwise.timing").joinpath("data/efficiency.json").read_text()
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+def train_utilisation(method: str) -> float:
+    """Fraction of the dense peak assumed for a training step with ``method``."""
+    eff = efficiency()
+    return float(eff["train_mfu"]["value"]) * float(eff["method_factor"][method]["value"])
+
+
+def bandwidth_efficiency(weight_dtype: str) -> float:
+    """Fraction of the memory bandwidth a decode step reaches with weights in ``weight_dtype``."""
+    table = efficiency()["bandwidth_efficiency"]
+    return float(table.get(weight_dtype, table["default"])["value"])
+
+
+@dataclass(frozen=True)
+class TrainTime:
+    """Time of the reference training step on one card. None where it cannot be known.
+
+    ``mfu`` is the utilisation assumed on every FLOP executed (with gradient checkpointing the
+    recompute counts as executed work; the model-FLOPs share is ``flops.model / flops.total``).
+    """
+
+    train_tokens_per_s: float | None
+    step_s: float | None
+    time_to_train_s: float | None
+    energy_kwh: float | None
+    mfu: float
+    flops: TrainFlops
+    flops_per_s: float | None
+    compute_s: float | None
+    optimizer_s: float
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, object]:
+        """The ``time`` object of ``plan --json`` for ``--task train``."""
+        return {
+            "train_tokens_per_s": self.train_tokens_per_s,
+            "step_s": self.step_s,
+            "time_to_train_s": self.time_to_train_s,
+            "energy_kwh": self.energy_kwh,
+            "mfu": self.mfu,
+            "notes": list(self.notes),
+        }
+
+
+@dataclass(frozen=True)
+class InferTime:
+    """Prefill and decode throughput of the reference ``generate()`` on one card.
+
+    ``decode_bound`` says what sets the decode step: "memory", "compute" or "overhead";
+    ``decode_tokens_per_s_gpu_bound`` is the rate the card itself allows (memory or compute),
+    which torch.compile or a serving engine approaches once CPU overhead is gone.
+    ``time_to_generate_s`` and ``energy_kwh`` are given when a token count was.
+    """
+
+    prefill_tokens_per_s: float | None
+    decode_tokens_per_s: float
+    decode_tokens_per_s_gpu_bound: float
+    energy_kwh: float | None
+    bandwidth_efficiency: float
+    prefill_efficiency: float
+    decode_step_s: float
+    decode_bound: str
+    decode_bytes: int
+    time_to_generate_s: float | None
+    flops_per_s: float | None
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, object]:
+        """The ``time`` object of ``plan --json`` for ``--task infer``."""
+        return {
+            "prefill_tokens_per_s": self.prefill_tokens_per_s,
+            "decode_tokens_per_s": self.decode_tokens_per_s,
+            "energy_kwh": self.energy_kwh,
+            "bandwidth_efficiency": self.bandwidth_efficiency,
+            "notes": list(self.notes),
+        }
+
+
+def energy_kwh(card: Card, seconds: float) -> float:
+    """Energy at the card's TDP for ``seconds`` (board power only; host not counted)."""
+    return card.tdp_w * seconds / JOULES_PER_KWH
+
+
+def _energy_note(card: Card) -> str:
+    return f"energy assumes the card draws its TDP ({card.tdp_w:g} W) throughout: an upper bound"
+
+
+def trainable_params(spec: ModelSpec, workload: Workload) -> int:
+    """Parameters the optimizer updates: the whole trained model, or the LoRA adapters."""
+    return adapter_params(spec, workload) if workload.is_lora else spec.trained_params
+
+
+def optimizer_bytes(spec: ModelSpec, workload: Workload) -> int:
+    """Bytes one optimizer step reads and writes (see :data:`OPTIMIZER_ACCESSES`)."""
+    # peft creates adapters in fp32; a full fine-tune keeps states in the model's dtype.
+    elem = 4 if workload.is_lora else _BYTES[workload.param_dtype]
+    multiple, extra = OPTIMIZER_ACCESSES[workload.optimizer]
+    return trainable_params(spec, workload) * (multiple * elem + extra)
+
+
+def train_time(
+    spec: ModelSpec,
+    workload: Workload,
+    card: Card,
+    tokens: int | None = None,
+    *,
+    allow_tf32: bool = False,
+) -> TrainTime:
+    """Step time, tokens/s, time to train ``tokens`` and its energy for ``workload`` on ``card``."""
+    flops = train_flops_per_token(spec, workload)
+    rate = matmul_rate(card, workload.compute_dtype, allow_tf32=allow_tf32)
+    mfu = train_utilisation(workload.method)
+    notes: list[str] = [rate.note] if rate.note else []
+    bw_eff = bandwidth_efficiency("default")
+    optimizer_s = optimizer_bytes(spec, workload) / (card.bandwidth_gb_s * GB * bw_eff)
+    if workload.method != "full":
+        kind = efficiency()["method_factor"][workload.method]["kind"]
+        notes.append(
+            f"{workload.method}: assumed {mfu:.0%} of peak "
+            f"({kind}; see timing/data/efficiency.json)"
+        )
+    if workload.grad_checkpointing:
+        notes.append(
+            "gradient checkpointing recomputes each layer's forward: "
+            f"{flops.total / flops.model:.2f}x the FLOPs of the step without it"
+        )
+    if rate.flops_per_s is None:
+        return TrainTime(None, None, None, None, mfu, flops, None, None, optimizer_s, tuple(notes))
+    step_tokens = workload.batch * workload.seq
+    compute_s = flops.total * step_tokens / (rate.flops_per_s * mfu)
+    step_s = compute_s + optimizer_s
+    tokens_per_s = step_tokens / step_s
+    time_to_train_s = energy = None
+    if tokens is not None:
+        time_to_train_s = tokens / tokens_per_s
+        energy = energy_kwh(card, time_to_train_s)
+        notes.append(_energy_note(card))
+    return TrainTime(
+        train_tokens_per_s=tokens_per_s,
+        step_s=step_s,
+        time_to_train_s=time_to_train_s,
+        energy_kwh=energy,
+        mfu=mfu,
+        flops=flops,
+        flops_per_s=rate.flops_per_s,
+        compute_s=compute_s,
+        optimizer_s=optimizer_s,
+        notes=tuple(notes),
+    )
+
+
+# -- inference ------------------------------------------------------------------------------
+
+
+def _block_bytes(spec: ModelSpec, block: ParamBlock, dtype: str) -> int:
+    # weights_bytes knows no fp8: its layout (1 byte per linear weight plus a per-row scale,
+    # other tensors in 16 bits) is the int8 one, close enough for bandwidth.
+    return stored_weights_bytes(spec, "int8" if dtype == "fp8" else dtype, (block,))
+
+
+def decode_weight_bytes(
+    spec: ModelSpec, dtype: str, batch: int, weights_bytes: int | None = None
+) -> int:
+    """Bytes of weights one decode step of ``batch`` tokens reads.
+
+    Every weight but the embedding tables (a lookup reads ``batch`` rows; a tied LM head reads
+    the whole table once, as the head). For expert tensors, ``min(E, batch·k)`` of E experts.
+    When ``weights_bytes`` (the stored total, from the memory model) is given, the same share of
+    it is returned, so the two models agree on the stored size.
+    """
+    k = spec.num_experts_per_tok
+    tied = spec.tie_word_embeddings and not any(b.part == "lm_head" for b in spec.blocks)
+    read = total = 0
+    for b in spec.blocks:
+        size = _block_bytes(spec, b, dtype)
+        total += size
+        if b.part == "position_embedding" or (b.part == "embedding" and not tied):
+            continue
+        if b.experts:
+            size = size * min(b.experts, batch * k) // b.experts
+        read += size
+    if weights_bytes is None or total == 0:
+        return read
+    return round(weights_bytes * read / total)
+
+
+def kv_cache_bytes(spec: ModelSpec, batch: int, context: int, dtype: str) -> int:
+    """Bytes of the KV cache of ``batch`` sequences of ``context`` tokens, as a decode step reads
+    it: keys and values of every KV head in every layer (MLA as transformers caches it:
+    decompressed per-head keys and values); sliding-window layers keep at most the window.
+
+    A stand-in for the memory model's ``kv_cache`` term; pass that to :func:`infer_time`.
+    """
+    elem = _BYTES[dtype]
+    if spec.attention == "mla":
+        d_qk, d_v = head_dims(spec)
+        per_token_layer = spec.num_attention_heads * (d_qk + d_v)
+    else:
+        per_token_layer = 2 * spec.num_kv_heads * spec.head_dim
+    sliding = sliding_layers(spec)
+    window = min(context, spec.sliding_window or context)
+    tokens = (spec.num_layers - sliding) * context + sliding * window
+    return batch * tokens * per_token_layer * elem
+
+
+def infer_time(
+    spec: ModelSpec,
+    workload: Workload,
+    card: Card,
+    *,
+    weights_bytes: int | None = None,
+    kv_bytes: int | None = None,
+    tokens: int | None = None,
+) -> InferTime:
+    """Prefill and decode throughput of ``workload`` (``--task infer``) on ``card``.
+
+    ``weights_bytes``: the stored weights (memory model), ``kv_bytes``: the KV cache of the batch
+    at ``workload.seq`` tokens (memory model); both are estimated here when not given.
+    ``tokens``: a number of tokens to generate, for the time and energy it takes.
+    """
+    eff = efficiency()
+    rate = matmul_rate(card, workload.compute_dtype)
+    notes: list[str] = [rate.note] if rate.note else []
+    prefill_eff = float(eff["prefill_efficiency"]["value"])
+    weight_dtype = workload.stored_weight_dtype
+    bw_eff = bandwidth_efficiency(weight_dtype)
+    bandwidth = card.bandwidth_gb_s * GB * bw_eff
+    batch, seq = workload.batch, workload.seq
+
+    weights_read = decode_weight_bytes(spec, weight_dtype, batch, weights_bytes)
+    cache = kv_cache_bytes(spec, batch, seq, workload.cache_dtype) if kv_bytes is None else kv_bytes
+    decode_bytes = weights_read + cache
+    times = {
+        "memory": decode_bytes / bandwidth,
+        "overhead": spec.num_layers * float(eff["decode_overhead_s_per_layer"]["value"]),
+    }
+    prefill_tps = None
+    if rate.flops_per_s is not None:
+        compute = rate.flops_per_s * prefill_eff
+        times["compute"] = batch * decode_flops(spec, seq) / compute
+        prefill_s = max(batch * prefill_flops(spec, seq) / compute, weights_read / bandwidth)
+        prefill_tps = batch * seq / prefill_s
+    else:
+        notes.append("decode timed on memory and overhead only: the compute rate is unknown")
+    bound = max(times, key=lambda k: times[k])
+    step_s = times[bound]
+    decode_tps = batch / step_s
+    gpu_bound_s = max(t for k, t in times.items() if k != "overhead")
+    if bound == "overhead":
+        notes.append(
+            "decode is CPU-overhead bound: eager generate() cannot launch a step's kernels as "
+            "fast as the GPU runs them (torch.compile or a serving engine removes most of this)"
+        )
+    if spec.is_moe:
+        hit = min(spec.num_experts, batch * spec.num_experts_per_tok)
+        notes.append(
+            f"MoE decode reads min(E, batch x k) = {hit} of {spec.num_experts} experts per "
+            "layer (an upper bound when tokens share experts)"
+        )
+    if weight_dtype == "fp8":
+        notes.append("fp8 weights: matmuls still run in the compute dtype after upcasting")
+    generate_s = energy = None
+    if tokens is not None:
+        generate_s = tokens / decode_tps
+        energy = energy_kwh(card, generate_s)
+        notes.append(_energy_note(card))
+    return InferTime(
+        prefill_tokens_per_s=prefill_tps,
+        decode_tokens_per_s=decode_tps,
+        decode_tokens_per_s_gpu_bound=batch / gpu_bound_s,
+        energy_kwh=energy,
+        bandwidth_efficiency=bw_eff,
+        prefill_efficiency=prefill_eff,
+        decode_step_s=step_s,
+        decode_bound=bound,
+        decode_bytes=decode_bytes,
+        time_to_generate_s=generate_s,
+        flops_per_s=rate.flops_per_s,
+        notes=tuple(notes),
+    )

@@ -1,0 +1,114 @@
+"""The dense matmul rate a card gives PyTorch in a compute dtype, and what that assumes.
+
+Rules (all rates are the catalogue's dense figures, FP32 accumulate, in TFLOPS):
+
+- ``bf16``: ``bf16_tensor_tflops`` on cards with native bf16 (CC >= 8.0). Older cards (Pascal,
+  Volta, Turing) have no bf16 arithmetic; PyTorch runs bf16 matmuls there through an emulated
+  path, so we time them at the FP32 rate at best, and say so.
+- ``fp16``: ``fp16_tensor_tflops`` on cards with tensor cores. Without them (Pascal, GTX 16),
+  PyTorch's fp16 matmuls accumulate in FP32 (cuBLAS compute type ``CUBLAS_COMPUTE_32F``), which
+  runs on the FP32 units: the FP32 rate. ``fp16_nontensor_tflops`` is not used: it is the packed
+  half2 rate (2 x FP32 on GTX 16, 1/64 of FP32 on GeForce Pascal), which fp32-accumulating GEMMs
+  do not reach.
+- ``fp32``: ``fp32_tflops``. TF32 tensor cores exist from Ampere on, but PyTorch leaves them off
+  for matmuls by default since 1.12 (``torch.backends.cuda.matmul.allow_tf32 = False``, i.e.
+  ``torch.get_float32_matmul_precision() == "highest"``; PyTorch docs, "TensorFloat-32 (TF32) on
+  Ampere (and later) devices" and ``torch.set_float32_matmul_precision``). ``allow_tf32=True``
+  times fp32 at ``tf32_tensor_tflops``.
+- A rate the catalogue does not know (null) gives ``flops_per_s = None`` and a note: the caller
+  leaves the times null rather than invent a number.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from gpuwise.catalog.card import Card
+
+TERA = 1e12
+
+
+class Rate(NamedTuple):
+    """``flops_per_s`` (None when unknown), ``basis`` (the card figure used, for display) and
+    ``note`` (a caveat for the user, or None when the rate is the card's native one)."""
+
+    flops_per_s: float | None
+    basis: str
+    note: str | None
+
+
+def _cc(card: Card) -> str:
+    return f"{card.architecture} (CC {card.compute_capability})"
+
+
+def _unknown(card: Card, field: str, what: str) -> Rate:
+    return Rate(
+        None,
+        f"{field}: unknown",
+        f"{card.name}'s {what} rate is not known (no source for {field}); times left empty",
+    )
+
+
+def matmul_rate(card: Card, dtype: str, *, allow_tf32: bool = False) -> Rate:
+    """Dense matmul FLOP/s of ``card`` for a compute dtype ``bf16``, ``fp16`` or ``fp32``."""
+    fp32 = card.fp32_tflops * TERA
+    fp32_basis = f"FP32 {card.fp32_tflops:g} TFLOPS (fp32_tflops)"
+    if dtype == "bf16":
+        if card.has("bf16"):
+            if card.bf16_tensor_tflops is None:
+                return _unknown(card, "bf16_tensor_tflops", "bf16 tensor-core")
+            return Rate(
+                card.bf16_tensor_tflops * TERA,
+                f"bf16 tensor cores {card.bf16_tensor_tflops:g} TFLOPS (bf16_tensor_tflops)",
+                None,
+            )
+        hint = (
+            "; --precision fp16 uses its tensor cores"
+            if card.has("tensor_cores")
+            else "; fp16 is no faster on this card"
+        )
+        return Rate(
+            fp32,
+            fp32_basis,
+            f"bf16 is not native on {_cc(card)}: PyTorch emulates it, timed at the FP32 rate "
+            f"({card.fp32_tflops:g} TFLOPS) at best{hint}",
+        )
+    if dtype == "fp16":
+        if card.has("tensor_cores"):
+            if card.fp16_tensor_tflops is None:
+                return _unknown(card, "fp16_tensor_tflops", "fp16 tensor-core")
+            return Rate(
+                card.fp16_tensor_tflops * TERA,
+                f"fp16 tensor cores {card.fp16_tensor_tflops:g} TFLOPS (fp16_tensor_tflops)",
+                None,
+            )
+        return Rate(
+            fp32,
+            fp32_basis,
+            f"{card.name} has no tensor cores: fp16 matmuls accumulate in FP32 and run at about "
+            f"the FP32 rate ({card.fp32_tflops:g} TFLOPS)",
+        )
+    if dtype == "fp32":
+        if card.has("tf32"):
+            if allow_tf32:
+                if card.tf32_tensor_tflops is None:
+                    return _unknown(card, "tf32_tensor_tflops", "TF32 tensor-core")
+                return Rate(
+                    card.tf32_tensor_tflops * TERA,
+                    f"TF32 tensor cores {card.tf32_tensor_tflops:g} TFLOPS (tf32_tensor_tflops)",
+                    "fp32 matmuls timed on TF32 tensor cores (allow_tf32 on)",
+                )
+            tf32 = (
+                f" (about {card.tf32_tensor_tflops:g} TFLOPS)"
+                if card.tf32_tensor_tflops is not None
+                else ""
+            )
+            return Rate(
+                fp32,
+                fp32_basis,
+                "fp32 timed at the FP32 rate: PyTorch leaves TF32 off for matmuls by default; "
+                "torch.set_float32_matmul_precision('high') enables its TF32 tensor cores"
+                f"{tf32}",
+            )
+        return Rate(fp32, fp32_basis, None)
+    raise ValueError(f"unknown compute dtype {dtype!r}; known: bf16, fp16, fp32")

@@ -1,0 +1,183 @@
+"""What the user wants to run: the Workload, its choices and the checks that reject bad ones.
+
+The reference step each field refers to is defined in PRODUCT.md ("The reference training step").
+``plan`` and ``probe`` share this module, so a workload means the same to both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from gpuwise.errors import GpuwiseError
+from gpuwise.models.spec import ModelSpec
+
+TASKS = ("train", "infer")
+METHODS = ("full", "lora", "qlora")
+PRECISIONS = ("bf16", "fp16", "amp-bf16", "amp-fp16", "fp32")
+OPTIMIZERS = ("adamw", "adamw-fused", "adamw-8bit", "sgd", "adafactor")
+#: What the weights are stored in for inference.
+WEIGHT_DTYPES = ("bf16", "fp16", "fp32", "int8", "nf4", "fp8")
+#: What the KV cache is stored in.
+KV_DTYPES = ("bf16", "fp16", "fp32", "fp8")
+#: Short names users type for --weight-dtype.
+WEIGHT_DTYPE_ALIASES = {"int4": "nf4", "4bit": "nf4", "8bit": "int8", "float16": "fp16"}
+
+#: Largest batch and sequence a plan accepts (far above any card's memory; keeps numbers sane).
+MAX_BATCH = 1 << 20
+MAX_SEQ = 1 << 24
+MAX_LORA_RANK = 1 << 16
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One step the plan describes. Defaults are PRODUCT.md's."""
+
+    task: str = "train"
+    method: str = "full"
+    precision: str = "bf16"
+    batch: int = 1
+    seq: int = 2048
+    grad_checkpointing: bool = False
+    lora_rank: int = 16
+    lora_targets: tuple[str, ...] = ("all-linear",)
+    optimizer: str = "adamw"
+    weight_dtype: str | None = None  # infer: None = the precision's 16-bit dtype
+    kv_dtype: str | None = None  # infer: None = same as the compute dtype
+    allow_long_context: bool = False
+
+    @property
+    def compute_dtype(self) -> str:
+        """The dtype matrix products run in: bf16, fp16 or fp32."""
+        if self.precision in ("bf16", "amp-bf16"):
+            return "bf16"
+        if self.precision in ("fp16", "amp-fp16"):
+            return "fp16"
+        return "fp32"
+
+    @property
+    def amp(self) -> bool:
+        return self.precision.startswith("amp-")
+
+    @property
+    def param_dtype(self) -> str:
+        """The dtype the model is built in (fp32 for amp-* and fp32; qlora keeps 16-bit)."""
+        if self.amp or self.precision == "fp32":
+            return "fp32"
+        return self.compute_dtype
+
+    @property
+    def tokens(self) -> int:
+        return self.batch * self.seq
+
+    @property
+    def is_lora(self) -> bool:
+        return self.method in ("lora", "qlora")
+
+    @property
+    def stored_weight_dtype(self) -> str:
+        """The dtype of the stored weights for inference."""
+        if self.weight_dtype is not None:
+            return self.weight_dtype
+        return self.compute_dtype
+
+    @property
+    def cache_dtype(self) -> str:
+        return self.kv_dtype or self.compute_dtype
+
+    def with_(self, **changes: object) -> Workload:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def _one_of(value: str, allowed: tuple[str, ...], flag: str) -> str:
+    if value not in allowed:
+        raise GpuwiseError(f"{flag} {value!r} is not known; use one of: {', '.join(allowed)}")
+    return value
+
+
+def normalise_weight_dtype(value: str | None) -> str | None:
+    if value is None:
+        return None
+    key = value.strip().lower()
+    return WEIGHT_DTYPE_ALIASES.get(key, key)
+
+
+def validate(w: Workload, spec: ModelSpec) -> Workload:
+    """Reject a workload that cannot run on this model; returns it unchanged when it can."""
+    _one_of(w.task, TASKS, "--task")
+    _one_of(w.method, METHODS, "--method")
+    _one_of(w.precision, PRECISIONS, "--precision")
+    _one_of(w.optimizer, OPTIMIZERS, "--optimizer")
+    if w.weight_dtype is not None:
+        _one_of(w.weight_dtype, WEIGHT_DTYPES, "--weight-dtype")
+    if w.kv_dtype is not None:
+        _one_of(w.kv_dtype, KV_DTYPES, "--kv-dtype")
+    if not 1 <= w.batch <= MAX_BATCH:
+        raise GpuwiseError(f"--batch {w.batch} is out of range; use 1 to {MAX_BATCH:,}")
+    if not 1 <= w.seq <= MAX_SEQ:
+        raise GpuwiseError(f"--seq {w.seq} is out of range; use 1 to {MAX_SEQ:,}")
+    limit = spec.max_position_embeddings
+    if limit and w.seq > limit and not w.allow_long_context:
+        raise GpuwiseError(
+            f"--seq {w.seq} is longer than {spec.name}'s max_position_embeddings ({limit}); "
+            f"use --seq {limit} or less, or --allow-long-context if you extend the context"
+        )
+    if w.task == "train":
+        if w.weight_dtype is not None or w.kv_dtype is not None:
+            raise GpuwiseError(
+                "--weight-dtype and --kv-dtype apply to --task infer; for training use "
+                "--precision and --method (qlora stores the base weights in NF4)"
+            )
+        if w.method == "qlora" and w.precision not in ("bf16", "fp16"):
+            raise GpuwiseError(
+                f"--method qlora computes in bf16 or fp16, not {w.precision}; use --precision "
+                "bf16 (or fp16 on cards without bf16)"
+            )
+        if w.is_lora:
+            if not 1 <= w.lora_rank <= MAX_LORA_RANK:
+                raise GpuwiseError(f"--lora-rank {w.lora_rank} must be at least 1")
+            if w.lora_rank > spec.hidden_size:
+                raise GpuwiseError(
+                    f"--lora-rank {w.lora_rank} is above the model's hidden size "
+                    f"({spec.hidden_size}); a rank that large is not low-rank: use at most "
+                    f"{spec.hidden_size} (typical: 8 to 64)"
+                )
+            _check_targets(w.lora_targets, spec)
+    else:
+        if w.method != "full":
+            raise GpuwiseError(
+                f"--method {w.method} applies to --task train; for inference choose how the "
+                "weights are stored with --weight-dtype (bf16, fp16, int8, nf4, fp8)"
+            )
+        if w.grad_checkpointing:
+            raise GpuwiseError("--grad-checkpointing applies to --task train only")
+        if spec.kind == "encoder":
+            raise GpuwiseError(
+                f"{spec.name} is an encoder ({spec.model_type}); --task infer plans text "
+                "generation with a KV cache, which encoders do not do; use --task train"
+            )
+    return w
+
+
+def lora_target_names(spec: ModelSpec) -> list[str]:
+    """Module names (the last part, as peft matches them) of the model's linear layers."""
+    names = []
+    for b in spec.train_blocks:
+        if b.linear and b.part not in ("lm_head", "mlm_head"):
+            leaf = b.name.rsplit(".", 1)[-1]
+            if leaf not in names:
+                names.append(leaf)
+    return names
+
+
+def _check_targets(targets: tuple[str, ...], spec: ModelSpec) -> None:
+    if not targets:
+        raise GpuwiseError("--lora-targets is empty; use all-linear or module names")
+    if targets == ("all-linear",):
+        return
+    known = lora_target_names(spec)
+    unknown = [t for t in targets if t not in known]
+    if unknown:
+        raise GpuwiseError(
+            f"--lora-targets {', '.join(unknown)}: {spec.name} has no such linear module; "
+            f"use all-linear or some of: {', '.join(known)}"
+        )
