@@ -86,6 +86,27 @@ def cases() -> list[dict[str, Any]]:
                         task="infer",
                     )
                 )
+    out += extra_cases()
+    return out
+
+
+#: Beyond the grid: LoRA on some linears only, and the other optimizers.
+EXTRA_MODELS = {
+    "llama-3.2-1b": ("real", (2, 1024), ("q_proj", "v_proj")),
+    str(TINY / "tiny-llama.json"): ("tiny", (4, 256), ("q_proj", "v_proj")),
+    str(TINY / "tiny-gpt2.json"): ("tiny", (4, 256), ("c_attn",)),
+}
+
+
+def extra_cases() -> list[dict[str, Any]]:
+    out = []
+    for name, (kind, (b, s), targets) in EXTRA_MODELS.items():
+        base = dict(model=name, kind=kind, batch=b, seq=s, task="train", grad_checkpointing=False)
+        for prec in PRECISIONS:
+            out.append(dict(base, precision=prec, method="lora", lora_targets=list(targets)))
+        for opt in ("adamw-fused", "sgd", "adafactor"):
+            for prec in ("bf16", "fp32"):
+                out.append(dict(base, precision=prec, method="full", optimizer=opt))
     return out
 
 
@@ -94,7 +115,12 @@ def case_id(c: dict[str, Any]) -> str:
     if c["task"] == "infer":
         return f"{model} infer {c['precision']} b{c['batch']} s{c['seq']}"
     ck = " ckpt" if c["grad_checkpointing"] else ""
-    return f"{model} {c['method']} {c['precision']}{ck} b{c['batch']} s{c['seq']}"
+    extra = ""
+    if c.get("lora_targets"):
+        extra += " " + "+".join(c["lora_targets"])
+    if c.get("optimizer"):
+        extra += " " + c["optimizer"]
+    return f"{model} {c['method']}{extra} {c['precision']}{ck} b{c['batch']} s{c['seq']}"
 
 
 def workload(c: dict[str, Any]) -> Any:
@@ -107,6 +133,8 @@ def workload(c: dict[str, Any]) -> Any:
         batch=c["batch"],
         seq=c["seq"],
         grad_checkpointing=c["grad_checkpointing"],
+        lora_targets=tuple(c.get("lora_targets") or ("all-linear",)),
+        optimizer=c.get("optimizer", "adamw"),
     )
 
 
@@ -160,10 +188,18 @@ def main() -> None:
     ap.add_argument("what", choices=("simulate", "report"))
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--only", default="", help="only cases whose id contains this")
+    ap.add_argument("--failed", action="store_true", help="simulate only the cases that failed")
     ap.add_argument("--worst", type=int, default=15)
     a = ap.parse_args()
     if a.what == "simulate":
         todo = [c for c in cases() if a.only in case_id(c)]
+        if a.failed and RESULTS.exists():
+            ok = {
+                r["id"]
+                for r in json.loads(RESULTS.read_text())["cases"]
+                if "peak_allocated_bytes" in r
+            }
+            todo = [c for c in todo if case_id(c) not in ok]
         ctx = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(a.jobs, mp_context=ctx) as pool:
             done = []

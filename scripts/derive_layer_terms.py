@@ -49,6 +49,9 @@ BASIS = (
     "Wl",
     "Wh",
     "b*s*s",
+    "Wa",
+    "s*h",
+    "h",
 )
 
 PRESET = {
@@ -137,6 +140,7 @@ def small_config(model_type: str, rng: random.Random) -> tuple[dict[str, Any], d
 
     spec = spec_from_config(cfg, name="derive", source="derive", where="derive")
     wl = sum(b.weight_numel for b in spec.train_blocks if b.linear and "*" in b.name)
+    in_out = sum(b.shape[-2] + b.shape[-1] for b in spec.train_blocks if b.linear and "*" in b.name)
     dims = {
         "h": h,
         "q": nh * hd,
@@ -147,6 +151,7 @@ def small_config(model_type: str, rng: random.Random) -> tuple[dict[str, Any], d
         "hd": hd,
         "Wl": wl,
         "Wh": vocab * h,
+        "adapter_in_out": in_out,
     }
     return cfg, dims
 
@@ -159,7 +164,8 @@ def one_trace(job: tuple[str, tuple[str, str, bool], int]) -> dict[str, Any]:
     model_type, (prec, method, ckpt), seed = job
     rng = random.Random(seed)
     cfg, dims = small_config(model_type, rng)
-    b, s, r = rng.choice([1, 2, 3]), rng.choice([16, 24, 40, 64]), rng.choice([2, 4, 8])
+    # sequences long enough that terms in seq^2 (masks, eager attention) are well determined
+    b, s, r = rng.choice([1, 2, 3]), rng.choice([16, 40, 96, 200, 320]), rng.choice([2, 4, 8])
     if prec.startswith("infer"):
         w = Workload(task="infer", batch=b, seq=s, precision=prec.split("-")[1])
     else:
@@ -170,7 +176,9 @@ def one_trace(job: tuple[str, tuple[str, str, bool], int]) -> dict[str, Any]:
         out = trace(cfg, w)
     except Exception as e:  # report, do not kill the pool
         return {"error": f"{model_type} {cfg}: {type(e).__name__}: {str(e)[:300]}"}
-    return {"dims": {**dims, "b": b, "s": s, "r": r}, **out}
+    # LoRA adapters of one layer (all-linear): autocast keeps 16-bit copies of them under amp
+    wa = r * dims.pop("adapter_in_out") if method == "lora" else 0
+    return {"dims": {**dims, "b": b, "s": s, "r": r, "Wa": wa}, **out}
 
 
 def basis_row(d: dict[str, int]) -> list[float]:
@@ -194,6 +202,9 @@ def basis_row(d: dict[str, int]) -> list[float]:
         d["Wl"],
         d["Wh"],
         d["b"] * d["s"] ** 2,
+        d.get("Wa", 0),
+        d["s"] * d["h"],
+        d["h"],
     ]
 
 
@@ -207,14 +218,12 @@ def windows(marks: list[tuple[str, int, int, int]]) -> dict[str, float]:
     second = marks[first:]
     at = {e: (cur, peak, g) for e, cur, peak, g in second}
 
-    def cur(e):
+    def cur(e: str) -> int:
         return at[e][0]
 
-    def peak(e):
+    def peak(e: str) -> int:
         return at[e][1]
 
-    order = [m[0] for m in second]
-    {order[i]: second[i - 1][1] for i in range(1, len(order))}
     layer = cur("f2<") - cur("f1<")
     pre = cur("f1<") - cur("s1") - layer
     out = {
@@ -235,6 +244,10 @@ def windows(marks: list[tuple[str, int, int, int]]) -> dict[str, float]:
             lmhead_bwd_peak=(peak("h>") - cur("fwd_end")) if "h>" in at else 0,
             head_bwd_peak=peak("b2<") - cur("fwd_end"),
             head_bwd_delta=cur("b2<") - cur("fwd_end"),
+            # a layer's backward (with checkpointing: its recompute too), above its start, and
+            # what it leaves (its gradients made, its kept activations freed)
+            layer_bwd_peak=peak("b1>") - cur("b1<"),
+            layer_bwd_delta=cur("b1>") - cur("b1<"),
             # the end of backward and the optimizer step, above weights + states + gradients
             end_extra=peak("bwd_end") - cur("s1") - at["bwd_end"][2],
             opt_extra=peak("opt_end") - cur("bwd_end"),
@@ -245,7 +258,7 @@ def windows(marks: list[tuple[str, int, int, int]]) -> dict[str, float]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--types", default=",".join(PRESET))
-    ap.add_argument("--samples", type=int, default=16)
+    ap.add_argument("--samples", type=int, default=2 * len(BASIS))
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--out", default=str(OUT))
     ap.add_argument("--modes", default="", help="only these mode keys, e.g. 16/full/nockpt")
@@ -272,6 +285,8 @@ def fit(jobs: list[Any], traces: list[dict[str, Any]], result: dict[str, Any]) -
             continue
         groups.setdefault((t, mode_key(*m)), []).append(tr)
     for (t, key), trs in sorted(groups.items()):
+        if len(trs) <= len(BASIS):
+            raise SystemExit(f"{t} {key}: {len(trs)} traces cannot determine {len(BASIS)} terms")
         X = np.array([basis_row(tr["dims"]) for tr in trs])
         quantities = [windows(tr["marks"]) for tr in trs]
         entry = {}
@@ -283,7 +298,7 @@ def fit(jobs: list[Any], traces: list[dict[str, Any]], result: dict[str, Any]) -
             err = float(np.max(np.abs(fitted - y) / np.maximum(np.abs(y), 1)))
             worst = max(worst, err)
             entry[q] = {
-                b: round(float(c), 4) for b, c in zip(BASIS, coef, strict=False) if abs(c) > 1e-6
+                b: round(float(c), 4) for b, c in zip(BASIS, coef, strict=True) if abs(c) > 1e-6
             }
             entry[q + "_max_rel_residual"] = round(err, 6)
         result["terms"].setdefault(t, {})[key] = entry

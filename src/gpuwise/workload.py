@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from gpuwise.errors import GpuwiseError
-from gpuwise.models.spec import ModelSpec
+from gpuwise.models.spec import ModelSpec, ParamBlock
 
 TASKS = ("train", "infer")
 METHODS = ("full", "lora", "qlora")
@@ -134,7 +134,10 @@ def validate(w: Workload, spec: ModelSpec) -> Workload:
             )
         if w.is_lora:
             if not 1 <= w.lora_rank <= MAX_LORA_RANK:
-                raise GpuwiseError(f"--lora-rank {w.lora_rank} must be at least 1")
+                raise GpuwiseError(
+                    f"--lora-rank {w.lora_rank} is out of range; use 1 to {MAX_LORA_RANK:,} "
+                    "(typical: 8 to 64)"
+                )
             if w.lora_rank > spec.hidden_size:
                 raise GpuwiseError(
                     f"--lora-rank {w.lora_rank} is above the model's hidden size "
@@ -158,15 +161,38 @@ def validate(w: Workload, spec: ModelSpec) -> Workload:
     return w
 
 
+#: Parts holding the output layer, which peft's ``all-linear`` never adapts.
+OUTPUT_PARTS = ("lm_head",)
+
+
+def _is_output_layer(block: ParamBlock) -> bool:
+    return block.part in OUTPUT_PARTS or block.name.endswith(".decoder")
+
+
 def lora_target_names(spec: ModelSpec) -> list[str]:
-    """Module names (the last part, as peft matches them) of the model's linear layers."""
+    """Module names (the last part, as peft matches them) of the linears LoRA can adapt: every
+    ``nn.Linear`` / ``Conv1D`` but the output layer, as peft's ``all-linear`` chooses them."""
     names = []
     for b in spec.train_blocks:
-        if b.linear and b.part not in ("lm_head", "mlm_head"):
+        if b.linear and not _is_output_layer(b):
             leaf = b.name.rsplit(".", 1)[-1]
             if leaf not in names:
                 names.append(leaf)
     return names
+
+
+def lora_linears(spec: ModelSpec, targets: tuple[str, ...]) -> list[ParamBlock]:
+    """The parameter blocks LoRA adapts for ``--lora-targets`` (``("all-linear",)`` or names)."""
+    chosen = set(lora_target_names(spec)) if targets == ("all-linear",) else set(targets)
+    return [
+        b
+        for b in spec.train_blocks
+        if b.linear and not _is_output_layer(b) and b.name.rsplit(".", 1)[-1] in chosen
+    ]
+
+
+def in_features(block: ParamBlock) -> int:
+    return block.shape[-2] if block.transposed else block.shape[-1]
 
 
 def _check_targets(targets: tuple[str, ...], spec: ModelSpec) -> None:
@@ -174,6 +200,11 @@ def _check_targets(targets: tuple[str, ...], spec: ModelSpec) -> None:
         raise GpuwiseError("--lora-targets is empty; use all-linear or module names")
     if targets == ("all-linear",):
         return
+    if "all-linear" in targets:
+        raise GpuwiseError(
+            "--lora-targets: all-linear already means every linear but the output layer; "
+            "give it alone, or list module names instead"
+        )
     known = lora_target_names(spec)
     unknown = [t for t in targets if t not in known]
     if unknown:

@@ -9,7 +9,6 @@ from gpuwise.cli.common import add_json, emit
 from gpuwise.cli.workload_flags import add_workload, workload_from
 from gpuwise.errors import GpuwiseError
 from gpuwise.memory.estimate import overheads
-from gpuwise.models import load_model
 from gpuwise.models.build import spec_from_config
 from gpuwise.models.resolve import resolve
 from gpuwise.plan import defaults, estimate_memory
@@ -55,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     from gpuwise.probe.simulate import simulate
 
     sim = simulate(found.config, spec, workload)
-    plan = estimate_memory(load_model(args.model or defaults()["model"]), workload)
+    plan = estimate_memory(spec, workload)
     context, allocator = overheads(sim.peak_allocated_bytes)
     doc = envelope(
         model={"name": spec.name, "model_type": spec.model_type, "params": spec.params},

@@ -17,8 +17,8 @@ from gpuwise.workload import (
     normalise_weight_dtype,
 )
 
-_AMOUNT = re.compile(r"^\s*(\d+(?:\.\d+)?(?:e\d+)?)\s*([kmbt]?)\s*$", re.IGNORECASE)
-_SCALE = {"": 1, "k": 10**3, "m": 10**6, "b": 10**9, "t": 10**12}
+_AMOUNT = re.compile(r"^\s*(\d+(?:\.\d+)?(?:e\+?\d+)?)\s*([kmbgt]?)\s*$", re.IGNORECASE)
+_SCALE = {"": 1, "k": 10**3, "m": 10**6, "b": 10**9, "g": 10**9, "t": 10**12}
 
 
 def add_workload(p: argparse.ArgumentParser) -> None:
@@ -34,10 +34,9 @@ def add_workload(p: argparse.ArgumentParser) -> None:
     g.add_argument("--batch", type=int, default=1, help="sequences per step (default 1)")
     g.add_argument("--seq", type=int, default=2048, help="tokens per sequence (default 2048)")
     g.add_argument("--grad-checkpointing", action="store_true", help="recompute activations")
-    g.add_argument("--lora-rank", type=int, default=16, help="LoRA rank (default 16)")
+    g.add_argument("--lora-rank", type=int, help="LoRA rank (default 16)")
     g.add_argument(
         "--lora-targets",
-        default="all-linear",
         help="all-linear (default) or module names, comma-separated (q_proj,v_proj)",
     )
     g.add_argument("--optimizer", default="adamw", choices=OPTIMIZERS, help="default adamw")
@@ -54,7 +53,21 @@ def add_workload(p: argparse.ArgumentParser) -> None:
 
 
 def workload_from(args: argparse.Namespace) -> Workload:
-    targets = tuple(t.strip() for t in args.lora_targets.split(",") if t.strip())
+    lora_flags = [
+        f
+        for f, v in (("--lora-rank", args.lora_rank), ("--lora-targets", args.lora_targets))
+        if v is not None
+    ]
+    if lora_flags and args.method not in ("lora", "qlora"):
+        raise GpuwiseError(
+            f"{' and '.join(lora_flags)} apply to --method lora or qlora, not {args.method}"
+        )
+    text = "all-linear" if args.lora_targets is None else args.lora_targets
+    targets = tuple(
+        "all-linear" if t.strip().lower() == "all-linear" else t.strip()
+        for t in text.split(",")
+        if t.strip()
+    )
     return Workload(
         task=args.task,
         method=args.method,
@@ -62,7 +75,7 @@ def workload_from(args: argparse.Namespace) -> Workload:
         batch=args.batch,
         seq=args.seq,
         grad_checkpointing=args.grad_checkpointing,
-        lora_rank=args.lora_rank,
+        lora_rank=16 if args.lora_rank is None else args.lora_rank,
         lora_targets=targets,
         optimizer=args.optimizer,
         weight_dtype=normalise_weight_dtype(args.weight_dtype),
@@ -72,13 +85,15 @@ def workload_from(args: argparse.Namespace) -> Workload:
 
 
 def parse_amount(text: str, flag: str) -> int:
-    """``2e9``, ``2B``, ``500M``, ``1.5t`` -> an integer count."""
-    m = _AMOUNT.match(text)
+    """``2e9``, ``2,000,000,000``, ``2B`` (or ``2G``), ``500M``, ``1.5t`` -> an integer count."""
+    m = _AMOUNT.match(text.replace(",", "").replace("_", ""))
     if not m:
         raise GpuwiseError(f"{flag} {text!r} is not a count; use e.g. 2000000000, 2e9, 2B or 500M")
     value = float(m.group(1)) * _SCALE[m.group(2).lower()]
     if not 1 <= value <= 1e16:
         raise GpuwiseError(f"{flag} {text!r} is out of range; use 1 to 10 quadrillion")
+    if value != int(value):
+        raise GpuwiseError(f"{flag} {text!r} is not a whole number of tokens")
     return int(value)
 
 

@@ -52,8 +52,10 @@ class MemoryEstimate:
         cls, phases: dict[str, dict[str, int]], terms_from: str, notes: list[str]
     ) -> MemoryEstimate:
         """The phase with the most live bytes; its breakdown becomes the plan's."""
-        phase, parts = max(phases.items(), key=lambda kv: sum(kv[1].values()))
-        breakdown = {k: max(0, int(parts.get(k, 0))) for k in KINDS}
+        clamped = {
+            name: {k: max(0, int(parts.get(k, 0))) for k in KINDS} for name, parts in phases.items()
+        }
+        phase, breakdown = max(clamped.items(), key=lambda kv: sum(kv[1].values()))
         peak = sum(breakdown.values())
         context, allocator = overheads(peak)
         return cls(peak, breakdown, phase, context, allocator, terms_from, notes)

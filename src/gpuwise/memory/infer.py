@@ -19,7 +19,6 @@ from gpuwise.workload import Workload
 #: Stored bytes of what ``weights_bytes`` does not know: fp8 is stored like int8 (1 byte per
 #: linear weight element, a float32 scale per row).
 _STORED = {"fp8": "int8"}
-_KV_BYTES = {"bf16": 2, "fp16": 2, "fp32": 4, "fp8": 1}
 
 
 def infer_memory(spec: ModelSpec, w: Workload) -> MemoryEstimate:
@@ -29,8 +28,9 @@ def infer_memory(spec: ModelSpec, w: Workload) -> MemoryEstimate:
     if stored == "fp8":
         notes.append("fp8 weights counted like int8 (1 byte per linear weight, a scale per row)")
     stack = stack_for(spec, mode_key("infer", w.precision, "full", False), w.seq)
-    if stack.full.model_type not in (spec.model_type, f"{spec.model_type}+sliding"):
-        notes.append(f"activation terms of {stack.full.model_type} used for {spec.model_type}")
+    for used in {stack.full.model_type, stack.sliding.model_type}:
+        if used.split("+")[0] != spec.model_type:
+            notes.append(f"activation terms of {used} used for {spec.model_type}")
     d = dims_for(spec, w.batch, w.seq, 0)
     L = spec.num_layers
     cache = kv_cache_bytes(spec, w.batch, w.seq, w.cache_dtype)

@@ -1,7 +1,8 @@
 """Optimizer states and the optimizer step's temporaries, per optimizer.
 
 - ``adamw``: ``torch.optim.AdamW`` as it runs on CUDA (foreach): two states (``exp_avg``,
-  ``exp_avg_sq``) in each parameter's dtype and a 4-byte ``step`` per parameter tensor; the step
+  ``exp_avg_sq``) in each parameter's dtype and a 4-byte ``step`` per parameter tensor (a CPU
+  scalar with foreach, on the GPU with fused; counted either way, it is a few KB); the step
   holds ``torch._foreach_sqrt(exp_avg_sqs)``, a temporary the size of all second moments
   (``torch/optim/adamw.py`` / ``adam.py``, ``_multi_tensor_adam``).
 - ``adamw-fused``: the same states; the fused kernel makes no temporaries.
@@ -46,8 +47,10 @@ def state_bytes(optimizer: str, tensors: list[Tensor]) -> int:
             per = n * size
         elif optimizer == "adamw-8bit":
             per = 2 * n + 8 * math.ceil(n / 256) if n >= 4096 else 8 * n
-        else:  # adafactor
-            per = 4 * (t.shape[0] + math.prod(t.shape[1:])) if len(t.shape) >= 2 else 4 * n
+        elif len(t.shape) >= 2:  # adafactor, factored: rows shape[:-1], columns shape[:-2]+[-1]
+            per = 4 * (math.prod(t.shape[:-1]) + math.prod(t.shape[:-2]) * t.shape[-1])
+        else:  # adafactor, a vector: its full second moment
+            per = 4 * n
         total += per * t.count
     return total
 

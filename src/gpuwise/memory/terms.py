@@ -24,6 +24,7 @@ from importlib import resources
 from typing import Any
 
 from gpuwise.models.spec import ModelSpec
+from gpuwise.workload import in_features, lora_linears
 
 #: Model types without terms of their own use those of the type their layers are built like.
 SAME_LAYERS = {
@@ -58,6 +59,7 @@ class Dims:
     r: int
     Wl: int
     Wh: int
+    Wa: int = 0
 
     def value(self, term: str) -> float:
         out = 1.0
@@ -71,17 +73,31 @@ class Dims:
         return out
 
 
-def dims_for(spec: ModelSpec, batch: int, seq: int, rank: int) -> Dims:
-    layer_linear = sum(
-        b.weight_numel
+def dims_for(
+    spec: ModelSpec, batch: int, seq: int, rank: int, targets: tuple[str, ...] | None = None
+) -> Dims:
+    """``Wl``: linear weights of one layer; ``Wh``: the LM head; ``Wa``: LoRA adapters of one
+    layer (``rank`` x (in + out) of each targeted linear, all of them when ``targets`` is None)."""
+    in_layer = [
+        b
         for b in spec.train_blocks
         if b.linear and b.count == spec.num_layers and b.part not in ("lm_head", "mlm_head")
-    )
+    ]
+    layer_linear = sum(b.weight_numel for b in in_layer)
+    adapted = {id(b) for b in lora_linears(spec, targets or ("all-linear",))}
+    adapters = rank * sum(in_features(b) + b.out_features for b in in_layer if id(b) in adapted)
     inter = spec.intermediate_size
-    if spec.is_moe:  # a token passes through k experts (and any shared ones): their widths add
-        moe = int(spec.extra.get("moe_intermediate_size", inter) or inter)  # type: ignore[call-overload]
-        shared = int(spec.extra.get("shared_intermediate_size", 0) or 0)  # type: ignore[call-overload]
-        inter = spec.num_experts_per_tok * moe + shared
+    if spec.is_moe:
+        # a token passes through k experts and any shared ones: an MLP as wide as all of them
+        # (a gated MLP holds 3 x hidden x width weights)
+        k = spec.num_experts_per_tok
+        routed = sum(b.weight_numel // b.experts for b in spec.train_blocks if b.experts) * k
+        shared = sum(
+            b.weight_numel
+            for b in spec.train_blocks
+            if b.part == "mlp" and b.linear and b.count == spec.moe_layers
+        )
+        inter = max(1, (routed + shared) // (3 * spec.hidden_size))
     return Dims(
         b=batch,
         s=seq,
@@ -95,11 +111,19 @@ def dims_for(spec: ModelSpec, batch: int, seq: int, rank: int) -> Dims:
         r=rank,
         Wl=layer_linear,
         Wh=spec.vocab_size * spec.hidden_size,
+        Wa=adapters,
     )
 
 
+def compute_class(precision: str) -> str:
+    """``16`` (bf16 / fp16 throughout), ``amp`` (fp32 weights, 16-bit compute) or ``32``."""
+    return {"bf16": "16", "fp16": "16", "amp-bf16": "amp", "amp-fp16": "amp", "fp32": "32"}[
+        precision
+    ]
+
+
 def mode_key(task: str, precision: str, method: str, checkpointing: bool) -> str:
-    p = {"bf16": "16", "fp16": "16", "amp-bf16": "amp", "amp-fp16": "amp", "fp32": "32"}[precision]
+    p = compute_class(precision)
     if task == "infer":
         return f"infer/{'32' if p == '32' else '16'}"
     m = "full" if method == "full" else "lora"
@@ -155,11 +179,12 @@ class Stack:
     def pre(self, window: str, d: Dims) -> int:
         return (self.sliding if self.n_sliding else self.full).eval(window, d)
 
-    def layers(self, d: Dims, n: int | None = None) -> int:
-        """What the first ``n`` layers (all by default) keep."""
+    def layers(self, d: Dims, n: int | None = None, window: str = "layer") -> int:
+        """``window`` summed over the first ``n`` layers (all by default): by default, what they
+        keep for backward."""
         n = self.n_full + self.n_sliding if n is None else n
         k_full = min(n, self.n_full)
-        return k_full * self.full.eval("layer", d) + (n - k_full) * self.sliding.eval("layer", d)
+        return k_full * self.full.eval(window, d) + (n - k_full) * self.sliding.eval(window, d)
 
     def last_layer(self, window: str, d: Dims) -> int:
         return max(

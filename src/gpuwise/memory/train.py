@@ -19,19 +19,12 @@ from __future__ import annotations
 
 from gpuwise.memory.estimate import MemoryEstimate
 from gpuwise.memory.optimizer import Tensor, state_bytes, step_temporary_bytes
-from gpuwise.memory.terms import dims_for, mode_key, stack_for
-from gpuwise.memory.weights import _nf4_bytes, _quantized
+from gpuwise.memory.terms import compute_class, dims_for, mode_key, stack_for
+from gpuwise.memory.weights import nf4_bytes, quantized
 from gpuwise.models.spec import ModelSpec
-from gpuwise.workload import Workload, lora_target_names
+from gpuwise.workload import Workload, in_features, lora_linears
 
 BYTES = {"bf16": 2, "fp16": 2, "fp32": 4}
-HEAD_PARTS = ("lm_head", "mlm_head")
-
-
-def _targets(spec: ModelSpec, w: Workload) -> set[str]:
-    if w.lora_targets == ("all-linear",):
-        return set(lora_target_names(spec))
-    return set(w.lora_targets)
 
 
 def trainable_tensors(spec: ModelSpec, w: Workload) -> list[Tensor]:
@@ -44,12 +37,9 @@ def trainable_tensors(spec: ModelSpec, w: Workload) -> list[Tensor]:
             if b.bias:
                 out.append(Tensor((b.bias,), b.count, dtype))
         return out
-    names = _targets(spec, w)
-    for b in spec.train_blocks:
-        if b.linear and b.part not in HEAD_PARTS and b.name.rsplit(".", 1)[-1] in names:
-            in_f = b.shape[-2] if b.transposed else b.shape[-1]
-            out.append(Tensor((w.lora_rank, in_f), b.count, "fp32"))
-            out.append(Tensor((b.out_features, w.lora_rank), b.count, "fp32"))
+    for b in lora_linears(spec, w.lora_targets):
+        out.append(Tensor((w.lora_rank, in_features(b)), b.count, "fp32"))
+        out.append(Tensor((b.out_features, w.lora_rank), b.count, "fp32"))
     return out
 
 
@@ -63,11 +53,39 @@ def base_weight_bytes(spec: ModelSpec, w: Workload) -> int:
     for b in spec.train_blocks:
         if w.method == "qlora":
             # NF4 for the quantized linears; prepare_model_for_kbit_training upcasts the rest
-            total += _nf4_bytes(b) if _quantized(b) else b.numel * 4
+            total += nf4_bytes(b) if quantized(b) else b.numel * 4
         else:
             size = 4 if b.dtype == "float32" else BYTES[w.param_dtype]
             total += b.numel * size
     return total
+
+
+#: Bytes per token an adapter keeps per input feature and per rank, by compute mode: the input
+#: copy lora_A casts (fp32 copy of a 16-bit input; autocast's bf16 copy under amp; in fp32 the
+#: input itself, shared with the model's own saved tensors about half the time) and lora_A's
+#: output. Measured on Llama layers with q,v vs all-linear targets (scripts/trace_layers.py).
+ADAPTER_PER_TOKEN = {"16": (4, 4), "amp": (2, 2), "32": (2, 4)}
+
+
+def _untargeted_per_layer(spec: ModelSpec, w: Workload, precision: str) -> int:
+    """Bytes one layer's all-linear LoRA terms count for the linears the user did not target."""
+    if w.lora_targets == ("all-linear",):
+        return 0
+    chosen = {id(b) for b in lora_linears(spec, w.lora_targets)}
+    c_in, c_r = ADAPTER_PER_TOKEN[compute_class(precision)]
+    per_token = sum(
+        c_in * in_features(b) + c_r * w.lora_rank
+        for b in lora_linears(spec, ("all-linear",))
+        if b.count == spec.num_layers and id(b) not in chosen
+    )
+    return per_token * w.tokens
+
+
+def head_grads_at_end(spec: ModelSpec, w: Workload) -> int:
+    """Gradient bytes of an untied LM head (made before the layers' backward), full training."""
+    if w.is_lora:
+        return 0
+    return sum(b.numel * BYTES[w.param_dtype] for b in spec.train_blocks if b.part == "lm_head")
 
 
 def train_memory(spec: ModelSpec, w: Workload) -> MemoryEstimate:
@@ -82,28 +100,46 @@ def train_memory(spec: ModelSpec, w: Workload) -> MemoryEstimate:
     precision = "amp-bf16" if w.method == "qlora" else w.precision
     mode = mode_key("train", precision, w.method, w.grad_checkpointing)
     stack = stack_for(spec, mode, w.seq)
-    if stack.full.model_type not in (spec.model_type, f"{spec.model_type}+sliding"):
-        notes.append(
-            f"activation terms of {stack.full.model_type} used for {spec.model_type} "
-            "(same layer structure, not simulated separately)"
-        )
+    for used in {stack.full.model_type, stack.sliding.model_type}:
+        if used.split("+")[0] != spec.model_type:
+            notes.append(
+                f"activation terms of {used} used for {spec.model_type} "
+                "(same layer structure, not simulated separately)"
+            )
+    if w.optimizer == "adamw-8bit":
+        notes.append("adamw-8bit: bitsandbytes states from its layout, not simulated")
     if spec.is_moe:
         notes.append(
             "MoE layers: activations as a dense MLP as wide as the experts a token uses "
             "(k x moe_intermediate_size + shared); the simulator cannot check MoE routing"
+        )
+    if w.method == "qlora" and spec.is_moe:
+        notes.append(
+            "qlora on MoE: transformers keeps the experts as fused 3-D parameters, which "
+            "bitsandbytes does not quantize and prepare_model_for_kbit_training upcasts to fp32"
         )
     if w.method == "qlora":
         notes.append(
             "qlora: activations as LoRA with fp32 embeddings and norms (amp-like terms); "
             "bitsandbytes dequantization buffers are not counted (not simulated)"
         )
-    if w.is_lora and w.lora_targets != ("all-linear",):
-        notes.append("activation terms are those of all-linear LoRA; other targets keep less")
-    d = dims_for(spec, w.batch, w.seq, w.lora_rank)
+    d = dims_for(spec, w.batch, w.seq, w.lora_rank, w.lora_targets if w.is_lora else None)
     L = spec.num_layers
+    untargeted = _untargeted_per_layer(spec, w, precision) if w.is_lora else 0
+    if untargeted:
+        notes.append(
+            "LoRA on some linears: activation terms derived for all-linear, less what each "
+            "untargeted adapter would keep (its input copy and rank-wide output)"
+        )
+    # with checkpointing a layer keeps only its input, and the adapters' copies are transient,
+    # one at a time: only without it do untargeted linears keep less
+    if w.grad_checkpointing:
+        untargeted = 0
     pre = stack.pre("pre", d)
-    kept_by_layers = pre + stack.layers(d)
-    fwd_layer = pre + stack.layers(d, L - 1) + stack.last_layer("layer_fwd_peak", d)
+    kept_by_layers = pre + stack.layers(d) - L * untargeted
+    fwd_layer = (
+        pre + stack.layers(d, L - 1) - L * untargeted + stack.last_layer("layer_fwd_peak", d)
+    )
     fwd_head = kept_by_layers + stack.head("head_fwd_peak", d)
     kept = kept_by_layers + stack.head("head", d)
     moments = {
@@ -116,13 +152,27 @@ def train_memory(spec: ModelSpec, w: Workload) -> MemoryEstimate:
     head_grads = 0
     if moment != "loss" and not w.is_lora:  # the LM head's weight gradient is made by then
         head_grads = min(bwd_extra, d.Wh * BYTES[w.param_dtype])
+    # backward through the layers: after the head's, each layer frees what it kept and makes its
+    # gradients (with checkpointing: recomputes its activations first); the peak is inside the
+    # top layer, or the bottom one when each layer leaves more than it frees
+    head_left = stack.head("head_bwd_delta", d)
+    lower_layers = stack.layers(d, L - 1, "layer_bwd_delta")
+    per_layer_grads = sum(
+        t.numel * BYTES[t.dtype] for t in trainable if t.count == L
+    )  # one layer's (their gradients are made as backward leaves each layer)
+    grads_then = min(
+        max(0, kept + head_left + max(0, lower_layers)),
+        head_grads_at_end(spec, w) + (L - 1) * per_layer_grads * (lower_layers > 0),
+    )
     fwd_total = max(stack.pre("pre_peak", d), fwd_layer, fwd_head)
+    # what is kept for backward at the forward's peak (the rest is transient)
+    kept_fwd = kept if fwd_total == fwd_head else kept_by_layers
     phases = {
         "forward": {
             "weights": weights,
             "optimizer": states,
-            "activations": min(fwd_total, kept_by_layers),
-            "temporaries": fwd_total - min(fwd_total, kept_by_layers),
+            "activations": min(fwd_total, kept_fwd),
+            "temporaries": fwd_total - min(fwd_total, kept_fwd),
         },
         "backward": {
             "weights": weights,
@@ -130,6 +180,13 @@ def train_memory(spec: ModelSpec, w: Workload) -> MemoryEstimate:
             "activations": kept,
             "gradients": head_grads,
             "temporaries": bwd_extra - head_grads,
+        },
+        "backward_layers": {
+            "weights": weights,
+            "optimizer": states,
+            "gradients": grads_then,
+            "activations": kept + head_left + max(0, lower_layers) - grads_then,
+            "temporaries": stack.last_layer("layer_bwd_peak", d),
         },
         "backward_end": {
             "weights": weights,

@@ -32,7 +32,7 @@ NF4_NESTED_BLOCK = 256  # absmax values per float32 scale in double quantization
 NF4_PER_TENSOR_BYTES = 4 * (16 + 256 + 1)  # NF4 code book, nested code book, offset
 
 
-def _quantized(block: ParamBlock) -> bool:
+def quantized(block: ParamBlock) -> bool:
     return block.linear and block.part not in ("lm_head", "mlm_head")
 
 
@@ -40,7 +40,7 @@ def _int8_bytes(block: ParamBlock) -> int:
     return block.count * (block.weight_numel + 4 * block.out_features + 2 * block.bias)
 
 
-def _nf4_bytes(block: ParamBlock) -> int:
+def nf4_bytes(block: ParamBlock) -> int:
     n = block.weight_numel
     blocks = math.ceil(n / NF4_BLOCK)
     per = math.ceil(n / 2) + blocks + 4 * math.ceil(blocks / NF4_NESTED_BLOCK)
@@ -56,10 +56,10 @@ def weights_bytes(spec: ModelSpec, dtype: str, blocks: tuple[ParamBlock, ...] | 
         if dtype in BYTES_PER_ELEMENT:
             size = 4 if block.dtype == "float32" else BYTES_PER_ELEMENT[dtype]
             total += block.numel * size
-        elif not _quantized(block):
+        elif not quantized(block):
             total += block.numel * (4 if block.dtype == "float32" else 2)
         elif dtype == "int8":
             total += _int8_bytes(block)
         else:
-            total += _nf4_bytes(block)
+            total += nf4_bytes(block)
     return total

@@ -47,7 +47,7 @@ class CardPlan:
     time: dict[str, Any]
     max_batch: int | None = None
     max_seq: int | None = None
-    notes: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -58,6 +58,36 @@ class Plan:
     cards: list[CardPlan]
     tokens: int | None
     reserve_bytes: int
+
+
+#: What a workload needs a card to support: (feature id, when it applies, why).
+REQUIREMENTS = (
+    (
+        "bnb_4bit",
+        lambda w: w.method == "qlora" or (w.task == "infer" and w.stored_weight_dtype == "nf4"),
+        "bitsandbytes 4-bit (NF4) needs compute capability 6.0+",
+    ),
+    (
+        "bnb_8bit_optimizers",
+        lambda w: w.task == "train" and w.optimizer == "adamw-8bit",
+        "bitsandbytes 8-bit optimizers need compute capability 6.0+",
+    ),
+    (
+        "bnb_int8_matmul",
+        lambda w: w.task == "infer" and w.stored_weight_dtype == "int8",
+        "bitsandbytes LLM.int8() needs compute capability 7.5+",
+    ),
+    (
+        "fp8",
+        lambda w: w.task == "infer" and "fp8" in (w.stored_weight_dtype, w.cache_dtype),
+        "fp8 needs compute capability 8.9+ (Ada, Hopper, Blackwell)",
+    ),
+)
+
+
+def problems(w: Workload, card: Card) -> list[str]:
+    """Why ``card`` cannot run ``w`` at all, whatever its memory (empty when it can)."""
+    return [why for feature, applies, why in REQUIREMENTS if applies(w) and not card.has(feature)]
 
 
 def card_time(
@@ -80,7 +110,13 @@ def card_time(
 
 
 def fits_on(spec: ModelSpec, w: Workload, card: Card, reserve: int) -> bool:
-    return estimate_memory(spec, w).required_bytes <= usable_memory(card).bytes - reserve
+    return _required(spec, w) <= usable_memory(card).bytes - reserve
+
+
+@functools.lru_cache(maxsize=4096)
+def _required(spec: ModelSpec, w: Workload) -> int:
+    """``required_bytes`` of a workload: the searches ask for the same ones card after card."""
+    return estimate_memory(spec, w).required_bytes
 
 
 def largest(
@@ -91,7 +127,7 @@ def largest(
     def ok(n: int) -> bool:
         return fits_on(spec, w.with_(**{what: n}), card, reserve)
 
-    if not ok(1):
+    if problems(w, card) or not ok(1):
         return None
     lo, hi = 1, 2
     while hi <= limit and ok(hi):
@@ -122,13 +158,15 @@ def make_plan(
     for card in cards:
         usable = usable_memory(card)
         headroom = usable.bytes - reserve_bytes - memory.required_bytes
+        cannot = problems(w, card)
         plan = CardPlan(
             card=card,
             usable_bytes=usable.bytes,
             usable_measured=usable.measured,
-            fits=headroom >= 0,
+            fits=headroom >= 0 and not cannot,
             headroom_bytes=headroom,
             time=card_time(spec, w, card, memory, tokens),
+            problems=cannot,
         )
         if search:
             plan.max_batch = largest(spec, w, card, reserve_bytes, "batch", 1 << 16)

@@ -2,9 +2,12 @@
 
 CUDA's and the CPU's autocast agree on what runs in 16 bits (linear, matmul, bmm, SDPA) but not on
 what is forced to fp32: CUDA also upcasts ``pow``, ``exp``, ``rsqrt``, ``log``, ``layer_norm``,
-``softmax`` / ``log_softmax`` without a dtype and ``softplus`` (``aten/src/ATen/autocast_mode.cpp``,
-the ``fp32`` and ``fp32_set_opt_dtype`` lists for CUDA). GPT-2's ``gelu_new`` calls ``pow``, so
-under CUDA autocast its MLP intermediates are fp32; a CPU simulation must keep the same bytes.
+``softmax`` / ``log_softmax`` without a dtype and ``softplus``, among others
+(``aten/src/ATen/autocast_mode.cpp``, the ``fp32`` and ``fp32_set_opt_dtype`` lists for CUDA).
+This module covers the subset the supported model families call on 16-bit tensors under amp;
+the rest (``sum``, ``cumsum``, ``prod``, norms, losses) see fp32 inputs in these models anyway.
+GPT-2's ``gelu_new`` calls ``pow``, so under CUDA autocast its MLP intermediates are fp32; a CPU
+simulation must keep the same bytes.
 
 While :class:`CudaFp32Ops` is active, those functions (as ``torch.*``, ``Tensor`` methods and
 ``torch.nn.functional.*``) get fp32 copies of their 16-bit floating inputs whenever CPU autocast

@@ -152,6 +152,7 @@ def plan_doc(plan: Any, catalog_date: str) -> dict[str, Any]:
                 "name": c.card.name,
                 "slug": c.card.slug,
                 "fits": c.fits,
+                "problems": c.problems,
                 "headroom_bytes": c.headroom_bytes,
                 "usable_memory_bytes": c.usable_bytes,
                 "usable_memory_measured": c.usable_measured,

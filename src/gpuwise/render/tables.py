@@ -180,9 +180,9 @@ def plan_tables(doc: dict[str, Any]) -> list[Table]:
     m, w, mem = doc["model"], doc["workload"], doc["memory"]
     what = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in w.items() if k != "tokens_per_step")
     memory = Table(
-        title=f"{m['name']} ({m['model_type']}, {count(m['params'])} params): {what}",
-        caption=f"Peak during: {mem['peak_phase']}. Activation terms: {mem['terms_from']}."
-        + "".join(f"\nNote: {n}" for n in mem["notes"]),
+        title=f"{m['name']} ({m['model_type']}, {count(m['params'])} params)",
+        caption=f"Workload: {what}.\nPeak during: {mem['peak_phase']}. Activation terms: "
+        f"{mem['terms_from']}." + "".join(f"\nNote: {n}" for n in mem["notes"]),
         caption_justify="left",
     )
     memory.add_column("Memory")
@@ -222,14 +222,14 @@ def plan_tables(doc: dict[str, Any]) -> list[Table]:
     rows = []
     for c in doc["cards"]:
         t = c["time"]
-        for n in t.get("notes", []):
+        for n in [*c["problems"], *t.get("notes", [])]:
             note = f"{c['name']}: {n}"
             if note not in notes:
                 notes.append(note)
         row = [
             c["name"].removeprefix("GeForce ").removeprefix("NVIDIA "),
             gib(c["usable_memory_bytes"]) + ("" if c["usable_memory_measured"] else "*"),
-            "[green]yes[/green]" if c["fits"] else "[red]no[/red]",
+            "[green]yes[/green]" if c["fits"] else "[red]no[/red]" + ("*" if c["problems"] else ""),
             gib(c["headroom_bytes"]),
             num(c["max_batch"]),
             num(c["max_seq"]),
@@ -257,7 +257,8 @@ def plan_tables(doc: dict[str, Any]) -> list[Table]:
     for row in rows:
         cards.add_row(*row)
     cards.caption = (
-        "Usable: memory PyTorch can use (* estimated). Headroom: usable - reserve - required. "
+        "Usable: memory PyTorch can use (* estimated). Fits no*: the card cannot run this "
+        "workload whatever its memory (below). Headroom: usable - reserve - required. "
         "Max batch / seq: the largest that fit (other settings as asked)."
         + "".join(f"\n{n}" for n in notes)
     )

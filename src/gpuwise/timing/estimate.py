@@ -150,6 +150,8 @@ class InferTime:
             "decode_tokens_per_s": self.decode_tokens_per_s,
             "energy_kwh": self.energy_kwh,
             "bandwidth_efficiency": self.bandwidth_efficiency,
+            "decode_bound": self.decode_bound,
+            "time_to_generate_s": self.time_to_generate_s,
             "notes": list(self.notes),
         }
 

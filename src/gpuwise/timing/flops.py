@@ -29,9 +29,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gpuwise.models.spec import ModelSpec, ParamBlock
-from gpuwise.workload import Workload, lora_target_names
+from gpuwise.workload import Workload, in_features, lora_linears
 
-_HEAD_PARTS = ("lm_head", "mlm_head")
 _TABLE_PARTS = ("embedding", "position_embedding")
 
 
@@ -167,15 +166,10 @@ def adapter_params(spec: ModelSpec, workload: Workload) -> int:
     """LoRA weights a token passes through: ``r·(in + out)`` per targeted linear (A and B)."""
     if not workload.is_lora:
         return 0
-    targets = workload.lora_targets
-    names = set(lora_target_names(spec)) if targets == ("all-linear",) else set(targets)
-    total = 0
-    for b in spec.train_blocks:
-        if not b.linear or b.part in _HEAD_PARTS or b.name.rsplit(".", 1)[-1] not in names:
-            continue
-        in_features = b.shape[-2] if b.transposed else b.shape[-1]
-        total += workload.lora_rank * (in_features + b.out_features) * b.count
-    return total
+    return sum(
+        workload.lora_rank * (in_features(b) + b.out_features) * b.count
+        for b in lora_linears(spec, workload.lora_targets)
+    )
 
 
 def train_flops_per_token(spec: ModelSpec, workload: Workload) -> TrainFlops:
