@@ -52,6 +52,7 @@ BASIS = (
     "Wa",
     "s*h",
     "h",
+    "Wt",
 )
 
 PRESET = {
@@ -133,6 +134,9 @@ def small_config(model_type: str, rng: random.Random) -> tuple[dict[str, Any], d
                 cfg["layer_types"] = ["sliding_attention"] * 3
             if model_type == "qwen2":
                 cfg.update(use_sliding_window=True, max_window_layers=0)
+    # tied or untied output layer, both drawn: a tied one's gradient is summed from two parts
+    if model_type != "bert":
+        cfg["tie_word_embeddings"] = rng.random() < 0.5
     for k in ("pad_token_id", "bos_token_id", "eos_token_id"):
         if isinstance(cfg.get(k), int) and cfg[k] >= vocab:
             cfg[k] = 0
@@ -151,6 +155,7 @@ def small_config(model_type: str, rng: random.Random) -> tuple[dict[str, Any], d
         "hd": hd,
         "Wl": wl,
         "Wh": vocab * h,
+        "Wt": vocab * h if spec.tie_word_embeddings else 0,
         "adapter_in_out": in_out,
     }
     return cfg, dims
@@ -205,6 +210,7 @@ def basis_row(d: dict[str, int]) -> list[float]:
         d.get("Wa", 0),
         d["s"] * d["h"],
         d["h"],
+        d["Wt"],
     ]
 
 

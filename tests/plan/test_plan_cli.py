@@ -165,6 +165,11 @@ def test_inference_cache_grows_with_context_and_shrinks_with_fp8():
         (["--task", "infer", "--method", "lora"], "--method lora"),
         (["--task", "infer", "--weight-dtype", "int3"], "--weight-dtype"),
         (["--weight-dtype", "int4"], "--task infer"),
+        (["--lora-rank", "8"], "--method lora or qlora"),
+        (["--lora-targets", "q_proj"], "--method lora or qlora"),
+        (["--method", "lora", "--lora-targets", "all-linear,q_proj"], "all-linear"),
+        (["--method", "lora", "--lora-rank", "0"], "--lora-rank 0"),
+        (["--tokens", "1.5"], "whole number"),
     ],
 )
 def test_bad_workloads_are_one_line_exit_2(cli, args, says):
@@ -223,3 +228,62 @@ def test_plan_table_shows_the_json_numbers(cli):
     doc = cli("plan", "gpt2", "--gpu", "3090", "--json").json()
     assert f"{doc['memory']['required_bytes']:,}" in out
     assert "…" not in out
+
+
+def test_lora_targets_all_linear_is_case_blind_and_names_narrow_it(cli):
+    def trainable(*args):
+        doc = cli(
+            "plan",
+            "llama-3.2-1b",
+            "--method",
+            "lora",
+            "--gpu",
+            "3090",
+            "--no-search",
+            *args,
+            "--json",
+        ).json()
+        return doc["memory"]["breakdown"]["optimizer"]
+
+    assert trainable("--lora-targets", "ALL-LINEAR") == trainable()
+    assert trainable("--lora-targets", "q_proj,v_proj") < trainable()
+
+
+@pytest.mark.parametrize(
+    ("args", "card", "problem"),
+    [
+        (["--task", "infer", "--weight-dtype", "fp8"], "3090", "fp8"),
+        (["--task", "infer", "--kv-dtype", "fp8"], "a100-sxm-80gb", "fp8"),
+        (["--method", "qlora"], "v100-sxm2-32gb", None),
+    ],
+)
+def test_a_card_that_cannot_run_the_workload_does_not_fit(cli, args, card, problem):
+    doc = cli("plan", "llama-3.2-1b", "--gpu", card, *args, "--json").json()
+    c = doc["cards"][0]
+    if problem is None:  # bitsandbytes 4-bit runs from compute capability 6.0: V100 is fine
+        assert c["problems"] == [] and c["fits"]
+    else:
+        assert c["headroom_bytes"] > 0 and not c["fits"]
+        assert any(problem in p for p in c["problems"]) and c["max_batch"] is None
+
+
+def test_fp8_fits_where_the_card_has_it(cli):
+    c = cli(
+        "plan",
+        "llama-3.2-1b",
+        "--gpu",
+        "4090",
+        "--task",
+        "infer",
+        "--weight-dtype",
+        "fp8",
+        "--json",
+    ).json()["cards"][0]
+    assert c["fits"] and c["problems"] == []
+
+
+def test_infer_tokens_give_a_time_to_generate(cli):
+    t = cli(
+        "plan", "llama-3.2-1b", "--gpu", "4090", "--task", "infer", "--tokens", "1M", "--json"
+    ).json()["cards"][0]["time"]
+    assert t["time_to_generate_s"] == pytest.approx(1e6 / t["decode_tokens_per_s"], rel=0.05)

@@ -10,6 +10,7 @@ transformers = pytest.importorskip("transformers")
 from torch._subclasses.fake_tensor import FakeTensorMode  # noqa: E402
 
 from gpuwise.errors import GpuwiseError  # noqa: E402
+from gpuwise.memory.train import trainable_tensors  # noqa: E402
 from gpuwise.models import load_model  # noqa: E402
 from gpuwise.models.resolve import resolve  # noqa: E402
 from gpuwise.probe.live_bytes import LiveBytes  # noqa: E402
@@ -60,6 +61,8 @@ def test_live_bytes_peak_equals_memtracker():
         ours = LiveBytes()
         for p in model.parameters():
             ours.track(p, "weights")
+        for b in model.buffers():
+            ours.track(b, "weights")
         with ours:
             _steps(model, opt)
     assert ours.peak == theirs
@@ -74,7 +77,8 @@ def test_simulated_breakdown_sums_to_the_peak_and_names_the_optimizer_step():
     # a short sequence: the optimizer step peaks, holding weights, grads, 2 states and a temp
     assert s.peak_phase == "optimizer"
     n = spec.params
-    assert s.breakdown["weights"] == s.breakdown["gradients"] == 2 * n
+    assert s.breakdown["gradients"] == 2 * n
+    assert 0 <= s.breakdown["weights"] - 2 * n <= 4096  # + the rotary buffers
     assert s.breakdown["optimizer"] >= 4 * n
 
 
@@ -82,9 +86,11 @@ def test_lora_simulation_trains_only_adapters():
     from gpuwise.probe.simulate import simulate
 
     spec = load_model(TINY)
-    full = simulate(resolve(TINY).config, spec, Workload(batch=2, seq=64))
-    lora = simulate(resolve(TINY).config, spec, Workload(batch=2, seq=64, method="lora"))
-    assert lora.breakdown["optimizer"] < full.breakdown["optimizer"] / 10
+    w = Workload(batch=2, seq=64, method="lora")
+    lora = simulate(resolve(TINY).config, spec, w)
+    adapters = trainable_tensors(spec, w)
+    # AdamW: two fp32 states per adapter element, and a 4-byte step per tensor
+    assert lora.breakdown["optimizer"] == sum(8 * t.numel * t.count + 4 * t.count for t in adapters)
     assert lora.versions.get("peft")
 
 

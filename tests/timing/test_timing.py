@@ -259,6 +259,8 @@ def test_decode_is_bounded_by_bandwidth_over_weight_bytes(catalog, llama8b):
     assert set(t.to_dict()) == {
         "prefill_tokens_per_s",
         "decode_tokens_per_s",
+        "decode_bound",
+        "time_to_generate_s",
         "energy_kwh",
         "bandwidth_efficiency",
         "notes",

@@ -3,7 +3,8 @@
 The reference prefill is one ``eval()`` / ``no_grad`` forward over ``batch`` x ``seq`` tokens with
 ``use_cache=True`` and ``logits_to_keep=1``. Live bytes grow by each layer's keys and values
 (grouped-query: ``num_kv_heads`` heads; MLA as transformers caches it: decompressed per-head keys
-and values; sliding-window layers keep at most the window) and peak either inside the last layer
+and values; a sliding-window layer's cache is, until the first decode step trims it, a view that
+keeps the whole prompt's keys and values) and peak either inside the last layer
 (its transient: the MLP's intermediates) or at the LM head (the last position's logits only).
 """
 
@@ -33,7 +34,7 @@ def infer_memory(spec: ModelSpec, w: Workload) -> MemoryEstimate:
             notes.append(f"activation terms of {used} used for {spec.model_type}")
     d = dims_for(spec, w.batch, w.seq, 0)
     L = spec.num_layers
-    cache = kv_cache_bytes(spec, w.batch, w.seq, w.cache_dtype)
+    cache = kv_cache_bytes(spec, w.batch, w.seq, w.cache_dtype, prefill=True)
     # the fitted layer terms hold each layer's keys and values in the compute dtype (all
     # tokens, even for a sliding layer, during the prefill); take that out, add the cache
     compute_bytes = 4 if w.compute_dtype == "fp32" else 2

@@ -60,8 +60,10 @@ def step_temporary_bytes(optimizer: str, tensors: list[Tensor]) -> int:
     if optimizer == "adamw":
         return sum(t.numel * BYTES[t.dtype] * t.count for t in tensors)
     if optimizer == "adafactor":
+        # per parameter, float32 and the parameter's size: the update and its next value, plus
+        # (for a 16-bit parameter) float32 copies of the gradient and of the parameter
         return max(
-            (t.numel * 4 * (3 if t.dtype == "fp32" else 4) for t in tensors),
+            (t.numel * 4 * (2 if t.dtype == "fp32" else 4) for t in tensors),
             default=0,
         )
     return 0

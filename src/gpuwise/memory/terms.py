@@ -60,6 +60,7 @@ class Dims:
     Wl: int
     Wh: int
     Wa: int = 0
+    Wt: int = 0
 
     def value(self, term: str) -> float:
         out = 1.0
@@ -76,8 +77,10 @@ class Dims:
 def dims_for(
     spec: ModelSpec, batch: int, seq: int, rank: int, targets: tuple[str, ...] | None = None
 ) -> Dims:
-    """``Wl``: linear weights of one layer; ``Wh``: the LM head; ``Wa``: LoRA adapters of one
-    layer (``rank`` x (in + out) of each targeted linear, all of them when ``targets`` is None)."""
+    """``Wl``: linear weights of one layer; ``Wh``: the LM head; ``Wt``: the LM head when it is
+    tied to the input embeddings (its gradient is then summed from two parts); ``Wa``: LoRA
+    adapters of one layer (``rank`` x (in + out) of each targeted linear, all of them when
+    ``targets`` is None)."""
     in_layer = [
         b
         for b in spec.train_blocks
@@ -112,6 +115,7 @@ def dims_for(
         Wl=layer_linear,
         Wh=spec.vocab_size * spec.hidden_size,
         Wa=adapters,
+        Wt=spec.vocab_size * spec.hidden_size if spec.tie_word_embeddings else 0,
     )
 
 

@@ -106,8 +106,8 @@ def train_memory(spec: ModelSpec, w: Workload) -> MemoryEstimate:
                 f"activation terms of {used} used for {spec.model_type} "
                 "(same layer structure, not simulated separately)"
             )
-    if w.optimizer == "adamw-8bit":
-        notes.append("adamw-8bit: bitsandbytes states from its layout, not simulated")
+    if w.optimizer in ("adamw-8bit", "adafactor"):
+        notes.append(f"{w.optimizer}: states and step temporaries from its source, not simulated")
     if spec.is_moe:
         notes.append(
             "MoE layers: activations as a dense MLP as wide as the experts a token uses "

@@ -15,8 +15,8 @@ What the CPU run changes to stand for CUDA (each moves the peak by more than 5 %
   ``softmax`` without a dtype, ``layer_norm``, ...) get fp32 inputs, as on CUDA.
 
 Not simulated: MoE models (token routing is data-dependent, fake tensors have no data),
-bitsandbytes (``qlora``, ``adamw-8bit``, int8 / nf4 weights) and fp8: their plans are analytic
-only.
+bitsandbytes (``qlora``, ``adamw-8bit``, int8 / nf4 weights), fp8, and Adafactor (it reads
+tensor values): their plans are analytic only.
 """
 
 from __future__ import annotations
@@ -54,6 +54,8 @@ def unsupported_reason(spec: ModelSpec, w: Workload) -> str | None:
         return "MoE token routing depends on the data, which fake tensors do not have"
     if w.method == "qlora" or w.optimizer == "adamw-8bit":
         return "bitsandbytes kernels do not run on fake tensors"
+    if w.optimizer == "adafactor":
+        return "transformers' Adafactor reads tensor values (.item()), which fake tensors lack"
     if w.task == "infer" and w.stored_weight_dtype in ("int8", "nf4", "fp8"):
         return f"{w.stored_weight_dtype} weights need bitsandbytes / fp8 kernels"
     if w.task == "infer" and w.cache_dtype == "fp8":

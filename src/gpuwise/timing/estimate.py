@@ -264,7 +264,9 @@ def decode_weight_bytes(
     return round(weights_bytes * read / total)
 
 
-def kv_cache_bytes(spec: ModelSpec, batch: int, context: int, dtype: str) -> int:
+def kv_cache_bytes(
+    spec: ModelSpec, batch: int, context: int, dtype: str, *, prefill: bool = False
+) -> int:
     """Bytes of the KV cache of ``batch`` sequences of ``context`` tokens, as a decode step reads
     it: keys and values of every KV head in every layer (MLA as transformers caches it:
     decompressed per-head keys and values); sliding-window layers keep at most the window.
@@ -277,7 +279,9 @@ def kv_cache_bytes(spec: ModelSpec, batch: int, context: int, dtype: str) -> int
         per_token_layer = spec.num_attention_heads * (d_qk + d_v)
     else:
         per_token_layer = 2 * spec.num_kv_heads * spec.head_dim
-    sliding = sliding_layers(spec)
+    # Right after a prefill, a sliding layer's cache is a view of the whole prompt's keys and
+    # values (the view keeps their storage); the first decode step trims it to the window.
+    sliding = 0 if prefill else sliding_layers(spec)
     window = min(context, spec.sliding_window or context)
     tokens = (spec.num_layers - sliding) * context + sliding * window
     return batch * tokens * per_token_layer * elem

@@ -1,0 +1,79 @@
+"""The analytic memory model behaves as memory does, far outside the shapes it was derived on."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gpuwise.memory.terms import _table, dims_for, mode_key, stack_for
+from gpuwise.models import load_model
+from gpuwise.plan import estimate_memory
+from gpuwise.workload import Workload
+
+PRESETS = [
+    "llama-3.1-8b",
+    "qwen2.5-7b",
+    "gemma-3-1b",
+    "phi-3-mini",
+    "pythia-1.4b",
+    "glm-4-9b",
+    "qwen3-8b",
+    "mistral-7b-v0.3",
+    "gemma-2-9b",
+    "gpt2",
+]
+
+workloads = st.builds(
+    Workload,
+    method=st.sampled_from(["full", "lora", "qlora"]),
+    precision=st.sampled_from(["bf16", "amp-bf16", "fp32"]),
+    grad_checkpointing=st.booleans(),
+    batch=st.integers(1, 16),
+    seq=st.sampled_from([128, 512, 2048, 8192, 32768]),
+    optimizer=st.sampled_from(["adamw", "adamw-fused", "sgd", "adamw-8bit", "adafactor"]),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(name=st.sampled_from(PRESETS), w=workloads)
+def test_more_tokens_never_need_less_memory(name, w):
+    spec = load_model(name)
+    if w.method == "qlora" and w.precision != "bf16":
+        w = w.with_(precision="bf16")
+    w = w.with_(allow_long_context=True)
+    m = estimate_memory(spec, w)
+    assert all(v >= 0 for v in m.breakdown.values())
+    assert m.peak_allocated_bytes == sum(m.breakdown.values())
+    longer = estimate_memory(spec, w.with_(seq=2 * w.seq)).peak_allocated_bytes
+    bigger = estimate_memory(spec, w.with_(batch=2 * w.batch)).peak_allocated_bytes
+    assert longer >= m.peak_allocated_bytes and bigger >= m.peak_allocated_bytes
+    # doubling the tokens at most doubles what depends on them (plus the seq^2 of eager
+    # attention and masks when the sequence doubles)
+    fixed = m.breakdown["weights"] + m.breakdown["optimizer"]
+    assert bigger - fixed <= 2 * (m.peak_allocated_bytes - fixed) + 1
+    quadratic = 4 if spec.model_type in ("gemma2", "gemma3_text") or spec.sliding_window else 2
+    assert longer - fixed <= quadratic * (m.peak_allocated_bytes - fixed) + 1
+
+
+@pytest.mark.parametrize("model_type", sorted(_table()["terms"]))
+def test_every_kept_term_is_positive_on_real_shapes(model_type):
+    """What layers keep is a size: positive for every mode at real sizes, short or long."""
+    spec = load_model("llama-3.1-8b")
+    for mode, forms in _table()["terms"][model_type].items():
+        stack = stack_for(spec, mode, 2048)
+        for seq in (512, 8192, 131072):
+            d = dims_for(spec, 2, seq, 16)
+            for window in ("layer", "loss_bwd_peak", "layer_fwd_peak"):
+                if window in forms:
+                    assert stack.full.eval(window, d) > 0 or mode.startswith("infer"), (
+                        f"{model_type} {mode} {window} at seq {seq}"
+                    )
+
+
+def test_checkpointing_keeps_one_hidden_state_per_layer():
+    spec = load_model("llama-3.1-8b")
+    w = Workload(batch=1, seq=4096, grad_checkpointing=True)
+    stack = stack_for(spec, mode_key("train", "bf16", "full", True), w.seq)
+    d = dims_for(spec, w.batch, w.seq, 16)
+    assert stack.layers(d) == spec.num_layers * w.tokens * spec.hidden_size * 2
