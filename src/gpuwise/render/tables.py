@@ -292,3 +292,81 @@ def probe_table(doc: dict[str, Any]) -> Table:
     )
     table.add_row("required", gib(sim["required_bytes"]), gib(ana["required_bytes"]))
     return table
+
+
+_SEVERITY = {"error": "[red]error[/red]", "warning": "[yellow]warn[/yellow]", "info": "info"}
+
+
+def doctor_tables(doc: dict[str, Any]) -> list[Any]:
+    """``gpuwise doctor``: the machine (a block to paste into bug reports), then each card's
+    problems, advice and install command; a plain statement when no NVIDIA GPU was found."""
+    from rich.text import Text
+
+    s = doc["system"]
+    torch = s["torch"]
+    machine = Table(
+        title=f"gpuwise doctor ({doc['mode']}; knowledge of {doc['kb_date']})",
+        caption="Paste this table into bug reports. --json for the full document.",
+        show_header=False,
+    )
+    machine.add_column("What")
+    machine.add_column("Found", overflow="fold")
+    rows = [
+        ("OS", s["os_detail"] if doc["mode"] == "detected" else s["os"]),
+        ("Python", s["python"]),
+        ("NVIDIA driver", s["driver"] or "not found"),
+        ("GPUs found by", s["gpu_source"] or "nothing"),
+        ("CUDA toolkit (nvcc)", s["nvcc"] or "—"),
+    ]
+    if torch is None:
+        rows.append(("torch", "not installed" if doc["mode"] == "detected" else "not given"))
+    else:
+        rows.append(("torch", f"{torch['version']} (CUDA {torch['cuda'] or 'none'})"))
+        if torch["arch_list"]:
+            how = "compiled in" if torch["arch_list_detected"] else "from gpuwise's table"
+            rows.append(("torch arch list", f"{' '.join(torch['arch_list'])} ({how})"))
+    for lib, version in s["libraries"].items():
+        rows.append((lib, version or "not installed"))
+    for what, found in rows:
+        machine.add_row(what, found)
+    out: list[Any] = [machine]
+    for p in doc["problems"]:
+        if p["code"] == "no_nvidia_gpu":
+            continue  # said in full below
+        out.append(
+            Text.from_markup(f"{_SEVERITY.get(p['severity'], p['severity'])} {p['code']}: ")
+            + Text(p["message"])
+        )
+    if not doc["cards"]:
+        lines = ["No NVIDIA GPU was found on this machine. Checked:"]
+        lines += [f"  - {c['how']}: {c['found']}" for c in doc["checked"] if c["what"] == "gpus"]
+        lines.append("With an NVIDIA GPU, gpuwise doctor checks:")
+        lines += [f"  - {w}" for w in doc["what_it_checks"]]
+        lines.append(
+            "To check a machine you do not have here: gpuwise doctor --card NAME "
+            "[--driver VERSION] [--torch VERSION] [--os windows]"
+        )
+        if doc["install"]:
+            lines.append(f"CPU-only PyTorch: {doc['install']['command']}")
+        out.append(Text("\n".join(lines)))
+    for c in doc["cards"]:
+        t = Table(
+            title=f"{c['name']}  (CC {c['compute_capability'] or '?'}, {c['architecture'] or '?'})",
+            show_header=True,
+        )
+        t.add_column("", no_wrap=True)
+        t.add_column("Code", no_wrap=True)
+        t.add_column("What", overflow="fold")
+        for p in c["problems"]:
+            t.add_row(_SEVERITY.get(p["severity"], p["severity"]), p["code"], p["message"])
+        if not any(p["severity"] == "error" for p in c["problems"]):
+            t.add_row("[green]ok[/green]", "", "nothing blocks this card")
+        for a in c["advice"]:
+            t.add_row("advice", a["code"], a["message"])
+        out.append(t)
+        if c["install"]:
+            inst = c["install"]
+            out.append(Text(f"Install for {c['name']}: {inst['command']}\n  ({inst['note']})"))
+    if doc["cards"] and len(doc["cards"]) > 1 and doc["install"]:
+        out.append(Text(f"Install for all cards: {doc['install']['command']}"))
+    return out

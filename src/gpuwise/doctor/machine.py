@@ -1,0 +1,63 @@
+"""What doctor knows about a machine: found by detection or described with flags."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Gpu:
+    """One GPU as the driver (or the user) reports it."""
+
+    index: int
+    name: str
+    compute_capability: str | None
+    memory_total_bytes: int | None = None
+    memory_used_bytes: int | None = None
+
+
+@dataclass
+class TorchInfo:
+    """The installed (or described) PyTorch build."""
+
+    version: str
+    cuda: str | None
+    arch_list: list[str] | None
+    how: str
+    cuda_available: bool | None = None
+    cuda_warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Check:
+    """One thing doctor looked at, how, and what it found."""
+
+    what: str
+    how: str
+    found: str
+
+
+@dataclass
+class Problem:
+    code: str
+    severity: str
+    message: str
+
+
+@dataclass
+class Machine:
+    """Everything the verdicts need."""
+
+    mode: str
+    os: str
+    os_detail: str
+    python: str
+    driver: str | None = None
+    gpus: list[Gpu] = field(default_factory=list)
+    gpu_source: str | None = None
+    torch: TorchInfo | None = None
+    torch_checked: bool = False
+    nvcc: str | None = None
+    libraries: dict[str, str | None] = field(default_factory=dict)
+    checks: list[Check] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
