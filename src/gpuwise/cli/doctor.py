@@ -48,12 +48,12 @@ def run(args: argparse.Namespace) -> int:
     from gpuwise.render.json_doc import doctor_doc
 
     # Bad flags fail before anything is detected.
+    kb = load_knowledge()
     if args.driver is not None:
         parse_driver(args.driver)
     if args.torch is not None:
-        parse_torch(args.torch)
+        parse_torch(args.torch, kb.known_variants())
     catalog = load_catalog(args.catalog)
-    kb = load_knowledge()
     if args.card:
         machine = describe(catalog, args.card, args.driver, args.torch, args.os)
     else:

@@ -12,10 +12,10 @@ from gpuwise.doctor.knowledge import CC, Knowledge, Wheel, cuda_text
 class Install:
     """``pip install "torch==2.14.*" --index-url https://download.pytorch.org/whl/cu130``."""
 
-    command: str
+    command: str | None
     torch: str | None
-    cuda: str
-    index_url: str
+    cuda: str | None
+    index_url: str | None
     min_driver: str | None
     driver_compat: str
     note: str
@@ -31,6 +31,12 @@ def cpu_install(kb: Knowledge) -> Install:
         "none",
         "no NVIDIA GPU: the CPU build is all this machine can use",
     )
+
+
+def no_install(why: str) -> Install:
+    """No wheel fits: every key is present, ``command`` and ``cuda`` are null, ``note`` says
+    why (``install.command`` always exists in the JSON)."""
+    return Install(None, None, None, None, None, "none", why)
 
 
 def recommend(

@@ -22,7 +22,8 @@ _VARIANT = re.compile(r"^cu(\d{2})(\d)$")
 
 
 def parse_driver(text: str) -> tuple[int, ...]:
-    """``"535.104.05"`` -> ``(535, 104, 5)``, or GpuwiseError naming what is accepted."""
+    """``"535.104.05"`` -> ``(535, 104, 5)``, or GpuwiseError naming what is accepted. A branch
+    alone (``"570"``) is accepted and read as any driver of that branch (see driver_at_least)."""
     value = text.strip()
     if not _DRIVER.match(value) or not 300 <= int(value.split(".")[0]) <= 1999:
         raise GpuwiseError(
@@ -30,6 +31,12 @@ def parse_driver(text: str) -> tuple[int, ...]:
             "prints, e.g. 535.104.05 or 572.16"
         )
     return tuple(int(p) for p in value.split("."))
+
+
+def driver_at_least(driver: tuple[int, ...], need: tuple[int, ...]) -> bool:
+    """``driver >= need``, compared on the parts the driver gives: ``580.65`` meets
+    ``580.65.06`` and ``570`` meets ``570.26`` (a truncated version is not read as older)."""
+    return driver >= need[: len(driver)]
 
 
 def parse_cc(text: str) -> CC:
@@ -111,6 +118,7 @@ class Knowledge:
             )
             for r in raw["cuda_toolkits"]["rows"]
         ]
+        self.known_cuda: set[tuple[int, int]] = {tk for tk, _, _ in self.toolkits}
         self.toolkit_text: dict[tuple[tuple[int, int], str], str] = {}
         for r in raw["cuda_toolkits"]["rows"]:
             cuda = variant_cuda("cu" + r["cuda"].replace(".", ""))
@@ -139,22 +147,27 @@ class Knowledge:
 
     # --- drivers -------------------------------------------------------------------------
     def toolkit_min_driver(self, cuda: tuple[int, int], os_name: str) -> tuple[int, ...] | None:
-        """The driver a toolkit needs for full compatibility (GA row), None where not listed
-        (Windows from 13.0 on: fall back to the family minimum)."""
+        """The driver a toolkit needs for full compatibility (GA row). Where the OS has no row
+        (Windows from 13.0 on) the Linux row's branch: ``(595,)`` for CUDA 13.2. None for a
+        toolkit the table does not list."""
         for tk, linux, windows in self.toolkits:
             if tk == cuda:
-                return windows if os_name == "windows" else linux
+                if os_name == "windows":
+                    return windows if windows is not None else linux[:1]
+                return linux
         return None
+
+    def known_variants(self) -> list[str]:
+        """The ``cuXXX`` tags of the CUDA toolkits gpuwise knows, oldest first."""
+        return [f"cu{tk[0]}{tk[1]}" for tk in sorted(self.known_cuda)]
 
     def driver_cuda(self, driver: tuple[int, ...], os_name: str) -> tuple[int, int] | None:
         """The newest CUDA toolkit a driver fully supports (what nvidia-smi calls 'CUDA
         Version'), from the toolkit table; None if older than every row."""
         best: tuple[int, int] | None = None
-        for tk, linux, windows in self.toolkits:
-            need = windows if os_name == "windows" else linux
-            if need is None:
-                need = (self.family_branch.get(tk[0], 10**6),)
-            if driver >= need and (best is None or tk > best):
+        for tk, _, _ in self.toolkits:
+            need = self.toolkit_min_driver(tk, os_name)
+            if need is not None and driver_at_least(driver, need) and (best is None or tk > best):
                 best = tk
         return best
 
@@ -162,16 +175,21 @@ class Knowledge:
         """ "full", "minor" (minor-version compatibility: runs with a limited feature set) or
         "too_old" for a program built with toolkit ``cuda`` on ``driver``."""
         need = self.toolkit_min_driver(cuda, os_name)
-        if need is not None and driver >= need:
+        if need is not None and driver_at_least(driver, need):
             return "full"
         branch = self.family_branch.get(cuda[0])
         if branch is not None and driver[0] >= branch:
-            return "full" if need is None else "minor"
+            return "minor" if need is not None else "full"
         return "too_old"
 
     def min_driver_text(self, cuda: tuple[int, int], os_name: str) -> str:
         text = self.toolkit_text.get((cuda, "windows" if os_name == "windows" else "linux"))
-        return text if text is not None else f"{self.family_branch.get(cuda[0], 0)}"
+        if text is not None:
+            return text
+        need = self.toolkit_min_driver(cuda, os_name)
+        if need is not None:
+            return f"{need[0]}"  # the branch: NVIDIA lists no Windows minimum from 13.0 on
+        return f"{self.family_branch.get(cuda[0], 0)}"
 
     # --- architectures -------------------------------------------------------------------
     def architecture(self, cc: CC) -> Architecture | None:
@@ -211,7 +229,8 @@ class Knowledge:
                     return w, None
             return (
                 None,
-                f"torch {version} was not published for {variant} (as far as gpuwise knows)",
+                f"torch {version} was not published for {variant} (as far as gpuwise knows); "
+                f"its CUDA builds are {', '.join(rel['variants'])}",
             )
         key = _version_key(version)
         candidates = [

@@ -53,6 +53,8 @@ class Machine:
     os_detail: str
     python: str
     driver: str | None = None
+    #: True when ``driver`` came from --driver (checked already), False when detected.
+    driver_given: bool = False
     gpus: list[Gpu] = field(default_factory=list)
     gpu_source: str | None = None
     torch: TorchInfo | None = None

@@ -8,10 +8,17 @@ from dataclasses import dataclass, field
 
 from gpuwise.catalog import Card, Catalog
 from gpuwise.doctor.builds import parse_torch
-from gpuwise.doctor.install import Install, cpu_install, recommend
-from gpuwise.doctor.knowledge import Knowledge, parse_cc, parse_driver
+from gpuwise.doctor.install import Install, cpu_install, no_install, recommend
+from gpuwise.doctor.knowledge import (
+    Knowledge,
+    cuda_text,
+    load_knowledge,
+    parse_cc,
+    parse_driver,
+    variant_cuda,
+)
 from gpuwise.doctor.machine import Check, Gpu, Machine, Problem, TorchInfo
-from gpuwise.doctor.verdict import CardVerdict, torch_wheel, verdict
+from gpuwise.doctor.verdict import CardVerdict, driver_of, torch_wheel, verdict
 from gpuwise.errors import GpuwiseError
 
 #: What doctor looks at, for the "no GPU" message and the docs.
@@ -51,6 +58,7 @@ def describe(
         os_detail="described with flags",
         python=platform.python_version(),
         driver=driver.strip() if driver else None,
+        driver_given=driver is not None,
         gpu_source="--card",
     )
     for i, name in enumerate(cards):
@@ -69,9 +77,10 @@ def describe(
 
 
 def described_torch(text: str) -> TorchInfo:
-    build = parse_torch(text)
-    local = build.variant
-    cuda = f"{local[2:4]}.{local[4:]}" if local and local.startswith("cu") else None
+    """--torch as a TorchInfo; GpuwiseError (exit 2) for a cuXXX gpuwise does not know."""
+    build = parse_torch(text, load_knowledge().known_variants())
+    variant = build.variant
+    cuda = cuda_text(variant_cuda(variant)) if variant and variant.startswith("cu") else None
     return TorchInfo(build.version, cuda, None, "--torch")
 
 
@@ -80,6 +89,7 @@ def override(machine: Machine, driver: str | None, torch: str | None, os_name: s
     if driver is not None:
         parse_driver(driver)
         machine.driver = driver.strip()
+        machine.driver_given = True
         machine.checks.append(Check("driver", "--driver", driver))
     if torch is not None:
         machine.torch = described_torch(torch)
@@ -115,18 +125,21 @@ def build_report(kb: Knowledge, catalog: Catalog, machine: Machine) -> Report:
         described = machine.mode == "described"
         card = catalog.find(gpu.name) if described else match_card(catalog, gpu)
         cards.append(verdict(kb, machine, gpu, card))
-    _, _, arches, _ = torch_wheel(kb, machine) if machine.torch else (None, None, None, None)
+    arches = torch_wheel(kb, machine).arches
     return Report(machine, cards, _machine_install(kb, machine, cards), arches)
 
 
-def _machine_install(kb: Knowledge, m: Machine, cards: list[CardVerdict]) -> Install | None:
+def _machine_install(kb: Knowledge, m: Machine, cards: list[CardVerdict]) -> Install:
     if not m.gpus:
         return cpu_install(kb)
     ccs = [parse_cc(c.compute_capability) for c in cards if c.compute_capability]
-    if len(ccs) == 1 and cards[0].install is not None:
+    if len(cards) == 1 and cards[0].install is not None:
         return cards[0].install
     if not ccs:
-        return None
+        return no_install("no compute capability is known for these cards")
     blocked = any(p.code == "driver_predates_gpu" for c in cards for p in c.problems)
-    driver = parse_driver(m.driver) if m.driver and not blocked else None
-    return recommend(kb, ccs, driver, m.os)
+    driver = driver_of(m)[0] if not blocked else None
+    return recommend(kb, ccs, driver, m.os) or no_install(
+        "no PyTorch wheel gpuwise knows has code for all these cards"
+        + (" and runs on this driver" if driver else "")
+    )

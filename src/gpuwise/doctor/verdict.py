@@ -8,9 +8,18 @@ from dataclasses import dataclass, field
 from gpuwise.catalog import Card
 from gpuwise.catalog.features import features_of
 from gpuwise.doctor.builds import TorchBuild, parse_torch
-from gpuwise.doctor.install import Install, recommend
-from gpuwise.doctor.knowledge import CC, Knowledge, Wheel, cuda_text, parse_cc, parse_driver
+from gpuwise.doctor.install import Install, no_install, recommend
+from gpuwise.doctor.knowledge import (
+    CC,
+    Knowledge,
+    Wheel,
+    cuda_text,
+    parse_cc,
+    parse_driver,
+    variant_cuda,
+)
 from gpuwise.doctor.machine import Gpu, Machine, Problem
+from gpuwise.errors import GpuwiseError
 
 
 @dataclass
@@ -43,41 +52,115 @@ def _sm(cc: CC) -> str:
     return f"{cc[0]}{cc[1]}"
 
 
-def torch_wheel(
-    kb: Knowledge, machine: Machine
-) -> tuple[TorchBuild | None, Wheel | None, list[str] | None, str | None]:
-    """The torch build, its wheel row, its arch list (detected beats the table) and a note."""
-    if machine.torch is None:
-        return None, None, None, None
-    build = parse_torch(machine.torch.version)
-    variant = build.variant
-    note: str | None = None
-    if variant is None:
-        if machine.torch.cuda:
-            variant = "cu" + machine.torch.cuda.replace(".", "")
-        else:
-            variant = kb.default_variant(build.release, machine.os)
-            note = f"no +cuXXX tag: assumed the PyPI default build ({variant or 'unknown'})"
+@dataclass
+class TorchView:
+    """What doctor makes of the torch build: its variant and CUDA version, the wheel row and
+    arch list (detected beats the table), notes (info) and problems (warnings) about it."""
+
+    build: TorchBuild | None = None
+    variant: str | None = None
+    cuda: tuple[int, int] | None = None
+    wheel: Wheel | None = None
+    arches: list[str] | None = None
+    notes: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def note(self) -> str | None:
+        return "; ".join(self.notes) or None
+
+
+def _cuda_of(text: str | None) -> tuple[int, int] | None:
+    """``"12.8"`` (torch.version.cuda) -> ``(12, 8)``; None when absent or unreadable."""
+    parts = (text or "").split(".")
+    if len(parts) < 2 or not (parts[0].isdigit() and parts[1].isdigit()):
+        return None
+    return int(parts[0]), int(parts[1])
+
+
+def torch_wheel(kb: Knowledge, machine: Machine) -> TorchView:
+    """The torch build of ``machine``. A detected version gpuwise cannot read, or a detected
+    cuXXX it does not know, is a warning problem, never an error (a --torch flag was checked
+    when it was given)."""
+    view = TorchView()
+    info = machine.torch
+    if info is None:
+        return view
+    given = info.how == "--torch"
+    try:
+        view.build = build = parse_torch(info.version)
+    except GpuwiseError:
+        if given:
+            raise
+        build = None
+        view.problems.append(
+            Problem(
+                "torch_version_unrecognised",
+                "warning",
+                f"the installed torch reports its version as {info.version!r}, which gpuwise "
+                "cannot read; only what torch/version.py and the import said is checked",
+            )
+        )
+    torch_cuda = _cuda_of(info.cuda)
+    variant = build.variant if build is not None else None
+    if variant is None and torch_cuda is not None:
+        variant = f"cu{torch_cuda[0]}{torch_cuda[1]}"
+    elif variant is None and build is not None and build.custom:
+        view.notes.append(
+            f"torch {build.version} is a source or vendor build (+{build.local}): gpuwise "
+            "cannot tell its CUDA version or arch list"
+        )
+    elif variant is None and build is not None:
+        variant = kb.default_variant(build.release, machine.os)
+        view.notes.append(f"no +cuXXX tag: assumed the PyPI default build ({variant or 'unknown'})")
+        rel = kb.release(build.release)
+        if machine.os != "windows" and rel is not None and rel.get("default_verified") is False:
+            view.notes.append(f"that default is not confirmed: {rel.get('default_note', '')}")
+    view.variant = variant
+    view.arches = info.arch_list
     if variant is None or not variant.startswith("cu"):
-        return build, None, None, note
-    wheel, wnote = kb.wheel(build.release, variant)
-    arches = machine.torch.arch_list
-    if arches is None and wheel is not None:
-        arches = wheel.arch_list(machine.os)
-    return build, wheel, arches, "; ".join(n for n in (note, wnote) if n) or None
+        return view
+    cuda = torch_cuda or variant_cuda(variant)
+    if cuda not in kb.known_cuda:
+        view.problems.append(
+            Problem(
+                "torch_variant_unknown",
+                "warning",
+                f"torch {info.version} says it is built with CUDA {cuda_text(cuda)}, which "
+                f"gpuwise does not know (it knows {', '.join(kb.known_variants())}); the driver "
+                "check is skipped for it",
+            )
+        )
+        return view
+    view.cuda = cuda
+    if build is None:
+        return view
+    view.wheel, wnote = kb.wheel(build.release, variant)
+    if view.wheel is None and kb.release(build.release) is not None and wnote:
+        view.problems.append(Problem("torch_variant_not_published", "warning", wnote))
+    elif wnote:
+        view.notes.append(wnote)
+    if view.arches is None and view.wheel is not None:
+        view.arches = view.wheel.arch_list(machine.os)
+    return view
 
 
-def _variant_of(kb: Knowledge, machine: Machine) -> str | None:
-    build, wheel, _, _ = torch_wheel(kb, machine)
-    if wheel is not None:
-        return wheel.variant
-    if machine.torch is not None and machine.torch.cuda:
-        return "cu" + machine.torch.cuda.replace(".", "")
-    if build is not None and build.variant:
-        return build.variant
-    if build is not None:
-        return kb.default_variant(build.release, machine.os)
-    return None
+def driver_of(m: Machine) -> tuple[tuple[int, ...] | None, Problem | None]:
+    """The driver as a tuple; a detected value gpuwise cannot read (nvidia-smi's ``[N/A]``)
+    is a warning problem and no driver, a --driver value was checked when it was given."""
+    if not m.driver:
+        return None, None
+    try:
+        return parse_driver(m.driver), None
+    except GpuwiseError:
+        if m.driver_given:
+            raise
+        return None, Problem(
+            "driver_unrecognised",
+            "warning",
+            f"the driver reports its version as {m.driver!r}, which gpuwise cannot read; the "
+            "driver checks are skipped (nvidia-smi prints it in its header)",
+        )
 
 
 def verdict(kb: Knowledge, machine: Machine, gpu: Gpu, card: Card | None) -> CardVerdict:
@@ -103,23 +186,27 @@ def verdict(kb: Knowledge, machine: Machine, gpu: Gpu, card: Card | None) -> Car
                 "run `nvidia-smi --query-gpu=name,compute_cap --format=csv`",
             )
         )
+        v.install = no_install("the compute capability of this card is not known")
         return v
-    driver = parse_driver(machine.driver) if machine.driver else None
+    driver, driver_problem = driver_of(machine)
+    if driver_problem is not None:
+        v.problems.append(driver_problem)
     _driver_checks(kb, machine, v, cc, driver)
     _torch_checks(kb, machine, v, gpu, cc, driver)
     _library_checks(kb, machine, v, cc)
-    v.advice = advice(kb, cc)
     gpu_driver_ok = not any(p.code == "driver_predates_gpu" for p in v.problems)
-    v.install = recommend(kb, [cc], driver if gpu_driver_ok else None, machine.os)
-    if v.install is None:
-        v.problems.append(
-            Problem(
-                "no_wheel",
-                "error",
-                f"no PyTorch wheel gpuwise knows has code for CC {_fmt(cc)} "
-                + ("and runs on this driver" if driver else ""),
-            )
+    install = recommend(kb, [cc], driver if gpu_driver_ok else None, machine.os)
+    if install is None:
+        why = f"no PyTorch wheel gpuwise knows has code for CC {_fmt(cc)}" + (
+            " and runs on this driver" if driver else ""
         )
+        v.problems.append(Problem("no_wheel", "error", why))
+        install = no_install(why)
+    v.install = install
+    minor = install.driver_compat == "minor" or any(
+        p.code == "driver_minor_compat" for p in v.problems
+    )
+    v.advice = advice(kb, cc, v.features, minor_compat=minor)
     v.problems.sort(key=lambda p: {"error": 0, "warning": 1, "info": 2}.get(p.severity, 3))
     return v
 
@@ -160,28 +247,36 @@ def _torch_checks(
         if m.torch_checked:
             v.problems.append(Problem("torch_not_installed", "info", "PyTorch is not installed"))
         return
-    build, _, arches, note = torch_wheel(kb, m)
-    assert build is not None
-    variant = _variant_of(kb, m)
+    view = torch_wheel(kb, m)
+    v.problems.extend(view.problems)
+    version = m.torch.version
+    variant = view.variant
+    if variant is None and (view.build is None or view.build.custom):
+        # unreadable version (warned) or a source/vendor build without torch.version.cuda
+        if view.note:
+            v.problems.append(Problem("torch_build_unknown", "info", view.note))
+        _torch_tail(kb, m, v, cc)
+        return
     if variant is None or not variant.startswith("cu"):
         v.problems.append(
             Problem(
                 "torch_not_cuda",
                 "error",
-                f"torch {build.version} is a {variant or 'non-CUDA'} build: "
+                f"torch {version} is a {variant or 'non-CUDA'} build: "
                 "torch.cuda.is_available() is False and everything runs on the CPU",
             )
         )
         return
-    if note:
-        v.problems.append(Problem("torch_build_assumed", "info", note))
+    if view.note:
+        v.problems.append(Problem("torch_build_assumed", "info", view.note))
     name = gpu.name if gpu.name.startswith("NVIDIA") else f"NVIDIA {v.name}"
+    arches = view.arches
     if arches is None:
         v.problems.append(
             Problem(
                 "torch_build_unknown",
                 "info",
-                f"gpuwise does not know which GPUs torch {build.version} was built for; "
+                f"gpuwise does not know which GPUs torch {version} was built for; "
                 'check with python -c "import torch; print(torch.cuda.get_arch_list())"',
             )
         )
@@ -200,13 +295,13 @@ def _torch_checks(
             Problem(
                 code,
                 "error",
-                f"torch {build.version} has no kernels for sm_{_sm(cc)} ({why}; it has "
+                f"torch {version} has no kernels for sm_{_sm(cc)} ({why}; it has "
                 f'{" ".join(compiled)}). PyTorch warns "{msg}" and the first CUDA operation '
                 f'fails with "RuntimeError: {kb.messages["no_kernel_image"]["text"]}"',
             )
         )
-    if driver is not None:
-        cuda = _torch_cuda(m, variant)
+    cuda = view.cuda
+    if driver is not None and cuda is not None:
         state = kb.driver_runs(driver, cuda, m.os)
         need = kb.min_driver_text(cuda, m.os)
         if state == "too_old":
@@ -217,7 +312,7 @@ def _torch_checks(
                 Problem(
                     "driver_too_old",
                     "error",
-                    f"torch {build.version} is built with CUDA {cuda_text(cuda)}, which needs a "
+                    f"torch {version} is built with CUDA {cuda_text(cuda)}, which needs a "
                     f"driver >= {need} (at least the {kb.family_branch.get(cuda[0], '?')} "
                     f"branch); driver {m.driver} is older. torch.cuda.is_available() is False "
                     f'and PyTorch says "{text}"',
@@ -228,11 +323,17 @@ def _torch_checks(
                 Problem(
                     "driver_minor_compat",
                     "warning",
-                    f"torch {build.version} is built with CUDA {cuda_text(cuda)} (full support "
+                    f"torch {version} is built with CUDA {cuda_text(cuda)} (full support "
                     f"from driver {need}); driver {m.driver} runs it through CUDA minor-version "
                     "compatibility, with a limited feature set (PTX JIT may fail)",
                 )
             )
+    _torch_tail(kb, m, v, cc)
+
+
+def _torch_tail(kb: Knowledge, m: Machine, v: CardVerdict, cc: CC) -> None:
+    """What torch warned at CUDA init, and torch.compile on a card older than Triton's."""
+    assert m.torch is not None
     if m.torch.cuda_warnings:
         v.problems.append(
             Problem(
@@ -251,13 +352,6 @@ def _torch_checks(
                 + '"; leave torch.compile off',
             )
         )
-
-
-def _torch_cuda(m: Machine, variant: str) -> tuple[int, int]:
-    if m.torch is not None and m.torch.cuda:
-        major, minor = m.torch.cuda.split(".")[:2]
-        return int(major), int(minor)
-    return int(variant[2:4]), int(variant[4:])
 
 
 def _arch_cc(arch: str) -> CC:
@@ -310,10 +404,24 @@ def _library_checks(kb: Knowledge, m: Machine, v: CardVerdict, cc: CC) -> None:
                     "(QLoRA, NF4) and 8-bit optimizers work on this card",
                 )
             )
+        elif "tensor_cores" not in v.features:
+            v.problems.append(Problem("bnb_int8_unsupported", "info", _NO_TENSOR_CORES_INT8))
 
 
-def advice(kb: Knowledge, cc: CC) -> list[Advice]:
-    """What to use and what to avoid on a card of this compute capability."""
+_NO_TENSOR_CORES_INT8 = (
+    "bitsandbytes: LLM.int8() (load_in_8bit) needs int8 tensor cores, which this card lacks "
+    "(GTX 16 cards are CC 7.5 without tensor cores; bitsandbytes' supports_igemmlt excludes "
+    "GTX 1630/1650/1660); 4-bit (QLoRA, NF4) and 8-bit optimizers work"
+)
+
+
+def advice(
+    kb: Knowledge, cc: CC, features: list[str] | None = None, minor_compat: bool = False
+) -> list[Advice]:
+    """What to use and what to avoid on a card of this compute capability. ``features``: the
+    card's catalogue features (None: assume what its CC gives); ``minor_compat``: the driver
+    runs torch's CUDA only through minor-version compatibility."""
+    tensor_cores = features is None or "tensor_cores" in features
     lib = kb.libraries
     out: list[Advice] = []
     if cc >= parse_cc(lib["bf16"]["min_cc"]):
@@ -356,11 +464,24 @@ def advice(kb: Knowledge, cc: CC) -> list[Advice]:
             )
         )
     if cc >= parse_cc(lib["triton"]["min_cc"]):
-        out.append(Advice("torch_compile", "torch.compile works (Triton, CC 7.0+)"))
+        if minor_compat:
+            out.append(
+                Advice(
+                    "torch_compile",
+                    "torch.compile works on this card (Triton, CC 7.0+), but the driver runs "
+                    "this CUDA only through minor-version compatibility: Triton's PTX JIT may "
+                    "fail (e.g. 'unsupported PTX version'); update the driver before relying "
+                    "on it",
+                )
+            )
+        else:
+            out.append(Advice("torch_compile", "torch.compile works (Triton, CC 7.0+)"))
     else:
         out.append(Advice("avoid_torch_compile", "avoid torch.compile: Triton needs CC 7.0+"))
     bnb = lib["bitsandbytes"]
-    if cc >= parse_cc(bnb["int8_min_cc"]):
+    if cc >= parse_cc(bnb["int8_min_cc"]) and not tensor_cores:
+        out.append(Advice("bitsandbytes_partial", _NO_TENSOR_CORES_INT8))
+    elif cc >= parse_cc(bnb["int8_min_cc"]):
         out.append(
             Advice("bitsandbytes", "bitsandbytes: 8-bit optimizers, QLoRA (NF4) and LLM.int8()")
         )

@@ -346,7 +346,7 @@ def doctor_tables(doc: dict[str, Any]) -> list[Any]:
             "To check a machine you do not have here: gpuwise doctor --card NAME "
             "[--driver VERSION] [--torch VERSION] [--os windows]"
         )
-        if doc["install"]:
+        if doc["install"] and doc["install"].get("command"):
             lines.append(f"CPU-only PyTorch: {doc['install']['command']}")
         out.append(Text("\n".join(lines)))
     for c in doc["cards"]:
@@ -364,9 +364,12 @@ def doctor_tables(doc: dict[str, Any]) -> list[Any]:
         for a in c["advice"]:
             t.add_row("advice", a["code"], a["message"])
         out.append(t)
-        if c["install"]:
-            inst = c["install"]
+        inst = c["install"] or {}
+        if inst.get("command"):
             out.append(Text(f"Install for {c['name']}: {inst['command']}\n  ({inst['note']})"))
-    if doc["cards"] and len(doc["cards"]) > 1 and doc["install"]:
-        out.append(Text(f"Install for all cards: {doc['install']['command']}"))
+        elif inst.get("note"):
+            out.append(Text(f"No PyTorch wheel for {c['name']}: {inst['note']}"))
+    whole = doc["install"] or {}
+    if doc["cards"] and len(doc["cards"]) > 1 and whole.get("command"):
+        out.append(Text(f"Install for all cards: {whole['command']}"))
     return out
