@@ -131,7 +131,7 @@ def test_slugs_are_unique():
             {"bnb_4bit", "bnb_8bit_optimizers"},
             {"tensor_cores", "bf16", "torch_compile", "flash_attention_2", "bnb_int8_matmul"},
         ),
-        ("1660 ti", {"torch_compile", "bnb_int8_matmul"}, {"tensor_cores", "bf16"}),
+        ("1660 ti", {"torch_compile", "bnb_4bit"}, {"tensor_cores", "bf16", "bnb_int8_matmul"}),
         ("2080 ti", {"tensor_cores", "torch_compile", "nvlink"}, {"bf16", "flash_attention_2"}),
         ("3090", {"bf16", "tf32", "flash_attention_2", "nvlink"}, {"fp8", "flash_attention_3"}),
         ("4090", {"fp8", "flash_attention_2"}, {"nvlink", "flash_attention_3"}),
