@@ -50,10 +50,12 @@ def test_more_tokens_never_need_less_memory(name, w):
     assert longer >= m.peak_allocated_bytes and bigger >= m.peak_allocated_bytes
     # doubling the tokens at most doubles what depends on them (plus the seq^2 of eager
     # attention and masks when the sequence doubles)
+    # (1 % and 64 MiB of slack: the fitted terms carry small constants)
     fixed = m.breakdown["weights"] + m.breakdown["optimizer"]
-    assert bigger - fixed <= 2 * (m.peak_allocated_bytes - fixed) + 1
+    slack = 1.01, 64 << 20
+    assert bigger - fixed <= 2 * slack[0] * (m.peak_allocated_bytes - fixed) + slack[1]
     quadratic = 4 if spec.model_type in ("gemma2", "gemma3_text") or spec.sliding_window else 2
-    assert longer - fixed <= quadratic * (m.peak_allocated_bytes - fixed) + 1
+    assert longer - fixed <= quadratic * slack[0] * (m.peak_allocated_bytes - fixed) + slack[1]
 
 
 @pytest.mark.parametrize("model_type", sorted(_table()["terms"]))

@@ -52,7 +52,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except GpuwiseError as e:
         if args.debug:
             raise
-        print(f"gpuwise {args.command}: error: {e}", file=sys.stderr)
+        # one line, whatever the user's input held (a name with a newline in it)
+        message = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(e))
+        print(f"gpuwise {args.command}: error: {message}", file=sys.stderr)
         return e.exit_code
     except BrokenPipeError:
         # `gpuwise gpus | head`: the reader left; say nothing and exit quietly.

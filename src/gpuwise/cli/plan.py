@@ -51,7 +51,7 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     spec = load_model(args.model or defaults()["model"], trust_remote_code=args.trust_remote_code)
-    workload = validate(workload_from(args), spec)
+    workload = validate(workload_from(args, spec), spec)
     catalog = load_catalog(args.catalog)
     names = [n.strip() for g in (args.gpu or []) for n in g.split(",") if n.strip()]
     cards = (

@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
         trust_remote_code=args.trust_remote_code,
         assumptions=found.assumptions,
     )
-    workload = validate(workload_from(args), spec)
+    workload = validate(workload_from(args, spec), spec)
     from gpuwise.probe.simulate import simulate
 
     sim = simulate(found.config, spec, workload)

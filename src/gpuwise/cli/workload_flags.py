@@ -6,6 +6,7 @@ import argparse
 import re
 
 from gpuwise.errors import GpuwiseError
+from gpuwise.models.spec import ModelSpec
 from gpuwise.workload import (
     KV_DTYPES,
     METHODS,
@@ -32,7 +33,11 @@ def add_workload(p: argparse.ArgumentParser) -> None:
         help="bf16 (default): all 16-bit; amp-bf16 / amp-fp16: fp32 weights, 16-bit compute; fp32",
     )
     g.add_argument("--batch", type=int, default=1, help="sequences per step (default 1)")
-    g.add_argument("--seq", type=int, default=2048, help="tokens per sequence (default 2048)")
+    g.add_argument(
+        "--seq",
+        type=int,
+        help="tokens per sequence (default 2048, or the model's context if shorter)",
+    )
     g.add_argument("--grad-checkpointing", action="store_true", help="recompute activations")
     g.add_argument("--lora-rank", type=int, help="LoRA rank (default 16)")
     g.add_argument(
@@ -52,7 +57,7 @@ def add_workload(p: argparse.ArgumentParser) -> None:
     )
 
 
-def workload_from(args: argparse.Namespace) -> Workload:
+def workload_from(args: argparse.Namespace, spec: ModelSpec) -> Workload:
     lora_flags = [
         f
         for f, v in (("--lora-rank", args.lora_rank), ("--lora-targets", args.lora_targets))
@@ -73,7 +78,7 @@ def workload_from(args: argparse.Namespace) -> Workload:
         method=args.method,
         precision=args.precision,
         batch=args.batch,
-        seq=args.seq,
+        seq=args.seq if args.seq is not None else min(2048, spec.max_position_embeddings or 2048),
         grad_checkpointing=args.grad_checkpointing,
         lora_rank=16 if args.lora_rank is None else args.lora_rank,
         lora_targets=targets,

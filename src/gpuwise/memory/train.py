@@ -17,6 +17,8 @@ weights, gradients and states from the exact parameter blocks.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from gpuwise.memory.estimate import MemoryEstimate
 from gpuwise.memory.optimizer import Tensor, state_bytes, step_temporary_bytes
 from gpuwise.memory.terms import compute_class, dims_for, mode_key, stack_for
@@ -124,6 +126,10 @@ def train_memory(spec: ModelSpec, w: Workload) -> MemoryEstimate:
             "bitsandbytes dequantization buffers are not counted (not simulated)"
         )
     d = dims_for(spec, w.batch, w.seq, w.lora_rank, w.lora_targets if w.is_lora else None)
+    if w.method == "qlora":
+        # no autocast: bitsandbytes dequantizes each weight for its matmul and keeps only the
+        # 4-bit one for backward, so the amp terms' 16-bit weight and adapter copies do not exist
+        d = replace(d, Wl=0, Wa=0)
     L = spec.num_layers
     untargeted = _untargeted_per_layer(spec, w, precision) if w.is_lora else 0
     if untargeted:
