@@ -245,6 +245,11 @@ def windows(marks: list[tuple[str, int, int, int]]) -> dict[str, float]:
         "head": cur("fwd_end") - cur("f2<") - layer,
         "head_fwd_peak": peak("fwd_end") - cur("f2<") - layer,
     }
+    if "a1<" in at and "m1>" in at:
+        # inference: the layer's transient peak is in one of its parts; each part's peak is one
+        # linear form (the whole layer's is their maximum, which is not)
+        for k, end in enumerate(("a1<", "a1>", "m1<", "m1>", "f1>")):
+            out[f"layer_fwd_peak_{k}"] = peak(end) - cur("f1<")
     if "b2<" in at:
         # backward starts with the loss (fp32 gradients of the logits), then the LM head (its
         # input and weight gradients), then the final norm: three moments, each a linear form;

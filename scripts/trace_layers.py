@@ -19,6 +19,10 @@ from gpuwise.probe import simulate as sim
 from gpuwise.probe.live_bytes import LiveBytes
 from gpuwise.workload import Workload
 
+#: Attribute names of a decoder layer's attention and MLP modules, per family.
+ATTENTION = ("self_attn", "attn", "attention")
+MLP = ("mlp", "feed_forward")
+
 
 def layers_of(model: Any) -> list[Any]:
     for name, mod in model.named_modules():
@@ -50,6 +54,12 @@ def trace(config: dict[str, Any], w: Workload) -> dict[str, Any]:
             for i, layer in enumerate(layers_of(model)):
                 layer.register_forward_pre_hook(lambda m, a, i=i: mark(f"f{i}<"))
                 layer.register_forward_hook(lambda m, a, o, i=i: mark(f"f{i}>"))
+                # the attention and the MLP: a layer's transient peaks in one of them
+                for tag, names in (("a", ATTENTION), ("m", MLP)):
+                    part = next((getattr(layer, n) for n in names if hasattr(layer, n)), None)
+                    if part is not None:
+                        part.register_forward_pre_hook(lambda m, a, i=i, t=tag: mark(f"{t}{i}<"))
+                        part.register_forward_hook(lambda m, a, o, i=i, t=tag: mark(f"{t}{i}>"))
             with counter, torch.no_grad():
                 mark("s1")
                 ids = torch.randint(0, spec.vocab_size, (w.batch, w.seq))

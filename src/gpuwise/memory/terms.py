@@ -26,6 +26,9 @@ from typing import Any
 from gpuwise.models.spec import ModelSpec
 from gpuwise.workload import in_features, lora_linears
 
+#: Decoder layers of the configs the terms were derived on (scripts/derive_layer_terms.py).
+DERIVED_ON_LAYERS = 3
+
 #: Model types without terms of their own use those of the type their layers are built like.
 SAME_LAYERS = {
     "mistral": "llama",
@@ -64,14 +67,15 @@ class Dims:
 
     def value(self, term: str) -> float:
         out = 1.0
-        for factor in term.split("*"):
-            if factor == "1":
-                continue
-            if factor == "T":
-                out *= self.b * self.s
-            else:
-                out *= getattr(self, factor)
+        for factor in _factors(term):
+            out *= self.b * self.s if factor == "T" else getattr(self, factor)
         return out
+
+
+@functools.lru_cache(maxsize=64)
+def _factors(term: str) -> tuple[str, ...]:
+    """``"b*nh*s*s"`` -> ``("b", "nh", "s", "s")``; ``"1"`` -> ``()``."""
+    return tuple(f for f in term.split("*") if f != "1")
 
 
 def dims_for(
@@ -191,11 +195,16 @@ class Stack:
         return k_full * self.full.eval(window, d) + (n - k_full) * self.sliding.eval(window, d)
 
     def last_layer(self, window: str, d: Dims) -> int:
-        return max(
-            t.eval(window, d)
-            for t, k in ((self.full, self.n_full), (self.sliding, self.n_sliding))
-            if k
-        )
+        """``window`` in a layer of either kind, the larger. A transient peak that was derived in
+        parts (``window_0``, ``window_1``, ...: the layer's attention, its MLP, ...) is the
+        largest part: each part is one linear form, their maximum is not."""
+        values = []
+        for t, k in ((self.full, self.n_full), (self.sliding, self.n_sliding)):
+            if not k:
+                continue
+            parts = [name for name in t.forms if name.startswith(f"{window}_")]
+            values.append(max(t.eval(p, d) for p in parts) if parts else t.eval(window, d))
+        return max(values)
 
     def head(self, window: str, d: Dims) -> int:
         return (self.sliding if self.n_sliding and not self.n_full else self.full).eval(window, d)

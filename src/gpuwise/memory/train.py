@@ -21,7 +21,13 @@ from dataclasses import replace
 
 from gpuwise.memory.estimate import MemoryEstimate
 from gpuwise.memory.optimizer import Tensor, state_bytes, step_temporary_bytes
-from gpuwise.memory.terms import compute_class, dims_for, mode_key, stack_for
+from gpuwise.memory.terms import (
+    DERIVED_ON_LAYERS,
+    compute_class,
+    dims_for,
+    mode_key,
+    stack_for,
+)
 from gpuwise.memory.weights import nf4_bytes, quantized
 from gpuwise.models.spec import ModelSpec
 from gpuwise.workload import Workload, in_features, lora_linears
@@ -148,6 +154,12 @@ def train_memory(spec: ModelSpec, w: Workload) -> MemoryEstimate:
     )
     fwd_head = kept_by_layers + stack.head("head_fwd_peak", d)
     kept = kept_by_layers + stack.head("head", d)
+    if w.amp and w.grad_checkpointing:
+        # autocast caches 16-bit copies of the trainable weights for the forward; with
+        # checkpointing nothing saves them, so they go when the forward leaves autocast. The
+        # head's terms already drop those of the derivation's few layers; drop the others.
+        copies = stack.layers(d) - stack.layers(replace(d, Wl=0, Wa=0))
+        kept -= copies * max(0, L - DERIVED_ON_LAYERS) // max(L, 1)
     moments = {
         "loss": stack.head("loss_bwd_peak", d),
         "lm_head": stack.head("lmhead_bwd_peak", d),
