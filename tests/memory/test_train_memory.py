@@ -47,15 +47,16 @@ def test_more_tokens_never_need_less_memory(name, w):
     assert m.peak_allocated_bytes == sum(m.breakdown.values())
     longer = estimate_memory(spec, w.with_(seq=2 * w.seq)).peak_allocated_bytes
     bigger = estimate_memory(spec, w.with_(batch=2 * w.batch)).peak_allocated_bytes
-    assert longer >= m.peak_allocated_bytes and bigger >= m.peak_allocated_bytes
-    # doubling the tokens at most doubles what depends on them (plus the seq^2 of eager
-    # attention and masks when the sequence doubles)
-    # (1 % and 64 MiB of slack: the fitted terms carry small constants)
+    # the fitted terms carry small constants (valid over the shapes they were derived on), so
+    # allow 16 MiB of noise; a real decrease or a blow-up is far larger
+    assert min(longer, bigger) >= m.peak_allocated_bytes - (16 << 20)
+    # doubling the tokens at most doubles what depends on them (4x what depends on seq^2 for
+    # eager attention and masks), with 5 % and 512 MiB of slack for the phase that peaks changing
     fixed = m.breakdown["weights"] + m.breakdown["optimizer"]
-    slack = 1.01, 64 << 20
-    assert bigger - fixed <= 2 * slack[0] * (m.peak_allocated_bytes - fixed) + slack[1]
+    variable = m.peak_allocated_bytes - fixed
+    assert bigger - fixed <= 2 * 1.05 * variable + (512 << 20)
     quadratic = 4 if spec.model_type in ("gemma2", "gemma3_text") or spec.sliding_window else 2
-    assert longer - fixed <= quadratic * slack[0] * (m.peak_allocated_bytes - fixed) + slack[1]
+    assert longer - fixed <= quadratic * 1.05 * variable + (512 << 20)
 
 
 @pytest.mark.parametrize("model_type", sorted(_table()["terms"]))
