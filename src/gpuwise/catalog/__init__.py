@@ -3,24 +3,22 @@
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from gpuwise.catalog.card import MIB, Card
 from gpuwise.catalog.load import load_cards, user_catalog_path
 from gpuwise.catalog.names import NameIndex
+from gpuwise.packaged import packaged_json
 
 __all__ = ["Card", "Catalog", "load_catalog", "usable_memory"]
 
 
 @functools.lru_cache(maxsize=1)
 def catalog_meta() -> dict[str, Any]:
-    text = resources.files("gpuwise.catalog").joinpath("data/catalog.json").read_text()
-    meta: dict[str, Any] = json.loads(text)
+    meta: dict[str, Any] = packaged_json("gpuwise.catalog", "data/catalog.json")
     return meta
 
 

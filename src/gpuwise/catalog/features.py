@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import functools
-import json
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
+
+from gpuwise.packaged import packaged_json
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ def parse_cc(text: str) -> tuple[int, int]:
 @functools.lru_cache(maxsize=1)
 def feature_rules() -> tuple[FeatureRule, ...]:
     """The rules in data/features.json, in file order."""
-    raw = json.loads(resources.files("gpuwise.catalog").joinpath("data/features.json").read_text())
+    raw = packaged_json("gpuwise.catalog", "data/features.json")
     sources = raw["sources"]
     return tuple(
         FeatureRule(

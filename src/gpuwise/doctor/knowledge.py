@@ -7,13 +7,12 @@ Pure lookups, no detection and no printing. Versions are compared as tuples of i
 from __future__ import annotations
 
 import functools
-import json
 import re
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
 from gpuwise.errors import GpuwiseError
+from gpuwise.packaged import packaged_json
 
 CC = tuple[int, int]
 
@@ -279,5 +278,4 @@ def _version_key(version: str) -> tuple[int, int]:
 @functools.lru_cache(maxsize=1)
 def load_knowledge() -> Knowledge:
     """The packaged knowledge base."""
-    text = resources.files("gpuwise.doctor").joinpath("data/compat.json").read_text()
-    return Knowledge(json.loads(text))
+    return Knowledge(packaged_json("gpuwise.doctor", "data/compat.json"))

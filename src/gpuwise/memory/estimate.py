@@ -8,18 +8,17 @@ overhead, both from ``data/overhead.json`` (figures and their sources there). A 
 from __future__ import annotations
 
 import functools
-import json
 from dataclasses import dataclass, field
-from importlib import resources
 from typing import Any
+
+from gpuwise.packaged import packaged_json
 
 KINDS = ("weights", "gradients", "optimizer", "activations", "kv_cache", "temporaries")
 
 
 @functools.lru_cache(maxsize=1)
 def overhead_table() -> dict[str, Any]:
-    text = resources.files("gpuwise.memory").joinpath("data/overhead.json").read_text()
-    data: dict[str, Any] = json.loads(text)
+    data: dict[str, Any] = packaged_json("gpuwise.memory", "data/overhead.json")
     return data
 
 

@@ -18,12 +18,11 @@ reports each form's residual. Windows:
 from __future__ import annotations
 
 import functools
-import json
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
 from gpuwise.models.spec import ModelSpec
+from gpuwise.packaged import packaged_json
 from gpuwise.workload import in_features, lora_linears
 
 #: Decoder layers of the configs the terms were derived on (scripts/derive_layer_terms.py).
@@ -41,8 +40,7 @@ SAME_LAYERS = {
 
 @functools.lru_cache(maxsize=1)
 def _table() -> dict[str, Any]:
-    text = resources.files("gpuwise.memory").joinpath("data/layer_terms.json").read_text()
-    data: dict[str, Any] = json.loads(text)
+    data: dict[str, Any] = packaged_json("gpuwise.memory", "data/layer_terms.json")
     return data
 
 

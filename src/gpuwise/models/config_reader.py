@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import functools
 import json
-from importlib import resources
 from typing import Any
 
 from gpuwise.errors import GpuwiseError
+from gpuwise.packaged import packaged_json
 
 _MISSING = object()
 
@@ -25,8 +25,7 @@ MAX_DIM = 1 << 24
 @functools.lru_cache(maxsize=1)
 def hf_defaults() -> dict[str, Any]:
     """The transformers defaults data file, loaded once."""
-    text = resources.files("gpuwise.models").joinpath("data/hf_defaults.json").read_text()
-    data: dict[str, Any] = json.loads(text)
+    data: dict[str, Any] = packaged_json("gpuwise.models", "data/hf_defaults.json")
     return data
 
 

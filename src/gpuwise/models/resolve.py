@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from gpuwise.errors import GpuwiseError
+from gpuwise.packaged import packaged_json
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([bm])\s*$", re.IGNORECASE)
 _HF_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")
@@ -39,8 +40,9 @@ class Resolved:
 @functools.lru_cache(maxsize=1)
 def preset_index() -> dict[str, dict[str, Any]]:
     """The presets' index (presets/index.json): slug -> entry."""
-    text = resources.files("gpuwise.models").joinpath("presets/index.json").read_text()
-    index: dict[str, dict[str, Any]] = json.loads(text)["presets"]
+    index: dict[str, dict[str, Any]] = packaged_json("gpuwise.models", "presets/index.json")[
+        "presets"
+    ]
     return index
 
 
@@ -189,8 +191,7 @@ def resolve(name: str) -> Resolved:
 
 @functools.lru_cache(maxsize=1)
 def _size_table() -> dict[str, Any]:
-    text = resources.files("gpuwise.models").joinpath("data/size_shapes.json").read_text()
-    table: dict[str, Any] = json.loads(text)
+    table: dict[str, Any] = packaged_json("gpuwise.models", "data/size_shapes.json")
     return table
 
 

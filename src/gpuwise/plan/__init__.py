@@ -7,21 +7,19 @@ a :class:`Plan` and never compute their own.
 from __future__ import annotations
 
 import functools
-import json
 from dataclasses import dataclass, field
-from importlib import resources
 from typing import Any
 
 from gpuwise.catalog import Card, usable_memory
 from gpuwise.memory.estimate import MemoryEstimate
 from gpuwise.models.spec import ModelSpec
+from gpuwise.packaged import packaged_json
 from gpuwise.workload import Workload
 
 
 @functools.lru_cache(maxsize=1)
 def defaults() -> dict[str, Any]:
-    text = resources.files("gpuwise.plan").joinpath("data/defaults.json").read_text()
-    data: dict[str, Any] = json.loads(text)
+    data: dict[str, Any] = packaged_json("gpuwise.plan", "data/defaults.json")
     return data
 
 

@@ -27,14 +27,13 @@ train); inference energy needs ``tokens`` too (the time to generate them at the 
 from __future__ import annotations
 
 import functools
-import json
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
 from gpuwise.catalog.card import Card
 from gpuwise.memory.weights import weights_bytes as stored_weights_bytes
 from gpuwise.models.spec import ModelSpec, ParamBlock
+from gpuwise.packaged import packaged_json
 from gpuwise.timing.flops import (
     TrainFlops,
     adapter_params,
@@ -72,8 +71,7 @@ _BYTES = {"fp32": 4, "bf16": 2, "fp16": 2, "fp8": 1}
 @functools.lru_cache(maxsize=1)
 def efficiency() -> dict[str, Any]:
     """The assumed efficiencies, with their sources (``data/efficiency.json``)."""
-    text = resources.files("gpuwise.timing").joinpath("data/efficiency.json").read_text()
-    data: dict[str, Any] = json.loads(text)
+    data: dict[str, Any] = packaged_json("gpuwise.timing", "data/efficiency.json")
     return data
 
 
