@@ -137,16 +137,16 @@ def train_memory(spec: ModelSpec, w: Workload) -> MemoryEstimate:
         # 4-bit one for backward, so the amp terms' 16-bit weight and adapter copies do not exist
         d = replace(d, Wl=0, Wa=0)
     L = spec.num_layers
-    untargeted = _untargeted_per_layer(spec, w, precision) if w.is_lora else 0
+    # with checkpointing a layer keeps only its input, and the adapters' copies are transient,
+    # one at a time: only without it do untargeted linears keep less
+    untargeted = 0
+    if w.is_lora and not w.grad_checkpointing:
+        untargeted = _untargeted_per_layer(spec, w, precision)
     if untargeted:
         notes.append(
             "LoRA on some linears: activation terms derived for all-linear, less what each "
             "untargeted adapter would keep (its input copy and rank-wide output)"
         )
-    # with checkpointing a layer keeps only its input, and the adapters' copies are transient,
-    # one at a time: only without it do untargeted linears keep less
-    if w.grad_checkpointing:
-        untargeted = 0
     pre = stack.pre("pre", d)
     kept_by_layers = pre + stack.layers(d) - L * untargeted
     fwd_layer = (
