@@ -107,3 +107,25 @@ def test_what_cannot_be_simulated_is_refused_with_a_reason(model, kw):
 
     with pytest.raises(GpuwiseError, match="cannot run"):
         simulate(resolve(model).config, load_model(model), Workload(**kw))
+
+
+def test_probe_cli_reports_simulated_and_planned_in_the_plan_shape(cli):
+    r = cli(
+        "probe", TINY, "--simulate", "--method", "lora", "--batch", "2", "--seq", "64", "--json"
+    )
+    assert r.code == 0, r.err
+    doc = r.json()
+    sim, plan = doc["memory"], doc["analytic"]
+    assert set(sim["breakdown"]) == set(plan["breakdown"])
+    parts = sum(v for k, v in sim["breakdown"].items() if k != "overhead")
+    assert parts == sim["peak_allocated_bytes"]
+    assert doc["error"] == pytest.approx(
+        (plan["peak_allocated_bytes"] - sim["peak_allocated_bytes"]) / sim["peak_allocated_bytes"]
+    )
+    assert abs(doc["error"]) < 0.05
+    assert doc["simulated_on"]["torch"] and doc["simulated_on"]["peft"]
+
+
+def test_probe_without_a_mode_is_one_line_exit_2(cli):
+    r = cli("probe", TINY)
+    assert r.code == 2 and "--simulate" in r.err and len(r.err.strip().splitlines()) == 1

@@ -23,15 +23,16 @@ def add_catalog(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def emit(args: argparse.Namespace, doc: dict[str, Any], tables: Any) -> int:
-    """Print ``doc`` as JSON with --json, else the rich tables ``tables(doc)`` returns."""
+def emit(args: argparse.Namespace, doc: dict[str, Any], tables: str) -> int:
+    """Print ``doc`` as JSON with --json, else the rich tables that the function named
+    ``tables`` in :mod:`gpuwise.render.tables` makes of it (rich is imported only then)."""
     if args.json:
         print(dumps(doc))
         return 0
-    from gpuwise.render.tables import console
+    from gpuwise.render import tables as render
 
-    out = console()
-    result = tables(doc)
+    out = render.console()
+    result = getattr(render, tables)(doc)
     for table in result if isinstance(result, list) else [result]:
         out.print(table)
     return 0

@@ -60,6 +60,4 @@ def run(args: argparse.Namespace) -> int:
         machine = detect()
         override(machine, args.driver, args.torch, args.os)
     doc = doctor_doc(build_report(kb, catalog, machine), kb.date, catalog.date)
-    from gpuwise.render import tables
-
-    return emit(args, doc, tables.doctor_tables)
+    return emit(args, doc, "doctor_tables")

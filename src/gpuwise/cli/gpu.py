@@ -28,6 +28,4 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     catalog = load_catalog(args.catalog)
     card = catalog.find(args.name)
-    from gpuwise.render import tables
-
-    return emit(args, card_doc(catalog, card), lambda d: tables.card_table(d))
+    return emit(args, card_doc(catalog, card), "card_table")

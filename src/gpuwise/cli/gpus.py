@@ -82,6 +82,4 @@ def select(cards: list[Card], args: argparse.Namespace) -> list[Card]:
 def run(args: argparse.Namespace) -> int:
     catalog = load_catalog(args.catalog)
     cards = select(catalog.cards, args)
-    from gpuwise.render import tables
-
-    return emit(args, cards_doc(catalog, cards), lambda d: tables.gpus_table(d))
+    return emit(args, cards_doc(catalog, cards), "gpus_table")

@@ -48,6 +48,4 @@ def run(args: argparse.Namespace) -> int:
             print("\n".join(names))
         return 0
     spec = load_model(args.model, trust_remote_code=args.trust_remote_code)
-    from gpuwise.render import tables
-
-    return emit(args, model_doc(spec), lambda d: tables.model_tables(d))
+    return emit(args, model_doc(spec), "model_tables")

@@ -63,6 +63,4 @@ def run(args: argparse.Namespace) -> int:
     plan = make_plan(
         spec, workload, cards, tokens, parse_reserve(args.reserve), search=not args.no_search
     )
-    from gpuwise.render import tables
-
-    return emit(args, plan_doc(plan, catalog.date), lambda d: tables.plan_tables(d))
+    return emit(args, plan_doc(plan, catalog.date), "plan_tables")

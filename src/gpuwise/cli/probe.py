@@ -71,6 +71,4 @@ def run(args: argparse.Namespace) -> int:
         simulated_on=sim.versions,
         seconds=round(sim.seconds, 2),
     )
-    from gpuwise.render import tables
-
-    return emit(args, doc, lambda d: tables.probe_table(d))
+    return emit(args, doc, "probe_table")
