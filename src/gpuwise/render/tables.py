@@ -257,8 +257,13 @@ def plan_tables(doc: dict[str, Any]) -> list[Table]:
     for row in rows:
         cards.add_row(*row)
     cards.caption = (
-        "Usable: memory PyTorch can use (* estimated). Fits no*: the card cannot run this "
-        "workload whatever its memory (below). Headroom: usable - reserve - required. "
+        "Usable: memory PyTorch can use (* estimated). "
+        + (
+            "Fits no*: the card cannot run this workload whatever its memory (below). "
+            if any(c["problems"] for c in doc["cards"])
+            else ""
+        )
+        + "Headroom: usable - reserve - required. "
         "Max batch / seq: the largest that fit (other settings as asked)."
         + "".join(f"\n{n}" for n in notes)
     )
