@@ -17,7 +17,7 @@ weights, gradients and states from the exact parameter blocks.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from gpuwise.memory.estimate import MemoryEstimate
 from gpuwise.memory.optimizer import Tensor, state_bytes, step_temporary_bytes
@@ -29,7 +29,7 @@ from gpuwise.memory.terms import (
     stack_for,
 )
 from gpuwise.memory.weights import nf4_bytes, quantized
-from gpuwise.models.spec import ModelSpec
+from gpuwise.models.spec import ModelSpec, ParamBlock
 from gpuwise.workload import Workload, in_features, lora_linears
 
 BYTES = {"bf16": 2, "fp16": 2, "fp32": 4}
@@ -55,10 +55,12 @@ def tensor_bytes(tensors: list[Tensor]) -> int:
     return sum(t.numel * BYTES[t.dtype] * t.count for t in tensors)
 
 
-def base_weight_bytes(spec: ModelSpec, w: Workload) -> int:
-    """The model's own weights as the step holds them."""
+def base_weight_bytes(
+    spec: ModelSpec, w: Workload, blocks: tuple[ParamBlock, ...] | None = None
+) -> int:
+    """The model's own weights (or those of ``blocks``) as the step holds them."""
     total = 0
-    for b in spec.train_blocks:
+    for b in spec.train_blocks if blocks is None else blocks:
         if w.method == "qlora":
             # NF4 for the quantized linears; prepare_model_for_kbit_training upcasts the rest
             total += nf4_bytes(b) if quantized(b) else b.numel * 4
@@ -96,7 +98,35 @@ def head_grads_at_end(spec: ModelSpec, w: Workload) -> int:
     return sum(b.numel * BYTES[w.param_dtype] for b in spec.train_blocks if b.part == "lm_head")
 
 
+@dataclass(frozen=True)
+class ModelState:
+    """What the step holds besides activations, in bytes on one card: ``weights`` (base weights
+    and adapters), ``grads`` (every trainable parameter's gradient), ``states`` (the optimizer's)
+    and ``step_tmp`` (the optimizer step's temporaries); ``trainable`` lists the tensors."""
+
+    weights: int
+    grads: int
+    states: int
+    step_tmp: int
+    trainable: tuple[Tensor, ...]
+
+
+@dataclass(frozen=True)
+class TrainPhases:
+    """The live bytes of each phase of the step, by kind, and what they were made from."""
+
+    phases: dict[str, dict[str, int]]
+    state: ModelState
+    terms_from: str
+    notes: list[str]
+
+
 def train_memory(spec: ModelSpec, w: Workload) -> MemoryEstimate:
+    t = train_phases(spec, w)
+    return MemoryEstimate.at_peak(t.phases, t.terms_from, t.notes)
+
+
+def train_phases(spec: ModelSpec, w: Workload) -> TrainPhases:
     notes: list[str] = []
     trainable = trainable_tensors(spec, w)
     adapters = tensor_bytes(trainable) if w.is_lora else 0
@@ -219,4 +249,5 @@ def train_memory(spec: ModelSpec, w: Workload) -> MemoryEstimate:
             "temporaries": step_tmp,
         },
     }
-    return MemoryEstimate.at_peak(phases, stack.source, notes)
+    state = ModelState(weights, grads, states, step_tmp, tuple(trainable))
+    return TrainPhases(phases, state, stack.source, notes)

@@ -1,0 +1,375 @@
+"""Peak memory of one card (rank) of a multi-card training step, and the host RAM offload needs.
+
+The single-card phases (:func:`gpuwise.memory.train.train_phases`) give the activations and
+transients of one micro-batch, which every rank runs as one card does. What changes per
+strategy is the model state each rank holds, phase by phase:
+
+- ``ddp``: a full replica; DDP's reducer keeps its gradient buckets, flat copies of every
+  trainable gradient (``gradient_as_bucket_view=False``, the default), for the whole run.
+- ``fsdp`` (FSDP2 ``fully_shard`` per decoder layer and on the root): weights, gradients and
+  optimizer states are split over the shard group (dim-0 chunks, padded); a layer is
+  all-gathered (unsharded) for its forward and again for its backward and resharded after, with
+  the next one prefetched; the root's parameters (embeddings, final norm, LM head) stay
+  unsharded from the start of the forward to the end of the backward (the root does not reshard
+  after forward), and its gradients stay unsharded until its reduce-scatter at the very end. A
+  layer's backward holds its unsharded gradients and the reduce-scatter's input copy. Under
+  ``amp-*`` the MixedPrecisionPolicy keeps fp32 shards and all-gathers 16-bit copies (no
+  autocast weight copies), gradients are reduced to fp32 shards.
+- DeepSpeed ZeRO: the model runs in 16 bits (bf16 / fp16; fp32 stays fp32) with fp32 master
+  weights and Adam states in the optimizer ("ZeRO mixed precision": 2 + 2 + 12 bytes per
+  parameter), whatever ``--precision`` says of the single-card step. Stage 1 splits the fp32
+  state, stage 2 also the gradients (reduced in buckets of ``reduce_bucket_size`` elements),
+  stage 3 also the 16-bit weights (a working set of ``stage3_prefetch_bucket_size`` plus the
+  parameters below ``stage3_param_persistence_threshold``, which stay whole). Offload keeps the
+  fp32 state and its gradient partition in host RAM (stage 3 offload: the 16-bit weights too).
+  The bucket sizes are the ones ``--emit`` writes (``engines/data/deepspeed_defaults.json``).
+
+The per-rank peak is the largest phase total, as for one card. Parameters shard by
+``ceil(n / k)`` elements per rank (FSDP2 pads dim 0 to a multiple of the group).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from gpuwise.errors import GpuwiseError
+from gpuwise.memory.estimate import MemoryEstimate
+from gpuwise.memory.optimizer import Tensor
+from gpuwise.memory.train import BYTES, TrainPhases, base_weight_bytes, train_phases
+from gpuwise.models.spec import ModelSpec
+from gpuwise.packaged import packaged_json
+from gpuwise.parallel import Parallel
+from gpuwise.workload import Workload
+
+#: Layers FSDP2 keeps unsharded at once inside the forward and the backward: the running one
+#: and the prefetched next one.
+FSDP_UNSHARDED_LAYERS = 2
+
+#: Optimizers DeepSpeed's ZeRO runs (offload needs its CPU Adam).
+ZERO_OPTIMIZERS = ("adamw", "adamw-fused", "sgd")
+
+
+@functools.lru_cache(maxsize=1)
+def deepspeed_buffers() -> dict[str, Any]:
+    """The ZeRO bucket sizes ``--emit`` writes, in elements (see that file for sources)."""
+    try:
+        data: dict[str, Any] = packaged_json("gpuwise.engines", "data/deepspeed_defaults.json")
+        return data
+    except (ModuleNotFoundError, FileNotFoundError):  # engines not installed yet: DeepSpeed's
+        return {  # own defaults in deepspeed/runtime/zero/config.py
+            "reduce_bucket_size": 500_000_000,
+            "allgather_bucket_size": 500_000_000,
+            "stage3_prefetch_bucket_size": 50_000_000,
+            "stage3_param_persistence_threshold": 100_000,
+            "stage3_max_live_parameters": 1_000_000_000,
+        }
+
+
+@dataclass
+class RankMemory:
+    """One rank's memory (``estimate``), the host RAM the machine needs for offloaded state
+    (``host_bytes``, all ranks together) and what the strategy assumed (``notes``)."""
+
+    estimate: MemoryEstimate
+    host_bytes: int
+    parallel: Parallel
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def peak_allocated_bytes(self) -> int:
+        return self.estimate.peak_allocated_bytes
+
+    @property
+    def breakdown(self) -> dict[str, int]:
+        return self.estimate.breakdown
+
+    @property
+    def required_bytes(self) -> int:
+        return self.estimate.required_bytes
+
+
+def check_supported(w: Workload, p: Parallel) -> None:
+    """One-line error for a workload the strategy cannot run."""
+    if w.task != "train":
+        if p.strategy != "single":
+            raise GpuwiseError(
+                "multi-card strategies plan training; for inference on several cards use a "
+                "serving engine (tensor parallel) — plan one card with --task infer"
+            )
+        return
+    if p.engine == "deepspeed" and w.optimizer not in ZERO_OPTIMIZERS:
+        raise GpuwiseError(
+            f"--strategy {p.strategy} runs DeepSpeed's optimizers; --optimizer {w.optimizer} is "
+            f"not one: use {', '.join(ZERO_OPTIMIZERS)}, or an fsdp strategy"
+        )
+    if p.offloads("optimizer") and w.optimizer not in ("adamw", "adamw-fused"):
+        raise GpuwiseError(
+            f"--strategy {p.strategy} steps the optimizer on the CPU with Adam(W); "
+            f"--optimizer {w.optimizer} cannot be offloaded: use adamw"
+        )
+    if p.engine == "deepspeed" and w.method == "qlora":
+        raise GpuwiseError(
+            "--method qlora with DeepSpeed ZeRO is not planned (bitsandbytes 4-bit weights need "
+            "quant_storage tricks); use --strategy ddp or fsdp"
+        )
+
+
+def per_rank_memory(spec: ModelSpec, w: Workload, p: Parallel) -> RankMemory:
+    """The peak live bytes of rank 0 of ``p`` running ``w`` (``w.batch`` per card)."""
+    check_supported(w, p)
+    if p.strategy == "single":
+        t = train_phases(spec, w) if w.task == "train" else None
+        if t is None:
+            from gpuwise.memory.infer import infer_memory
+
+            return RankMemory(infer_memory(spec, w), 0, p)
+        return RankMemory(MemoryEstimate.at_peak(t.phases, t.terms_from, t.notes), 0, p)
+    if p.strategy == "ddp":
+        return _ddp(spec, w, p)
+    if p.engine == "deepspeed":
+        return _zero(spec, w, p)
+    return _fsdp(spec, w, p)
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def _shard(n: int, k: int) -> int:
+    return math.ceil(n / k) if k > 1 else n
+
+
+def _layered(spec: ModelSpec) -> tuple[list[Any], list[Any]]:
+    """(blocks repeated per layer, blocks of the root module: embeddings, final norm, head)."""
+    layers = [b for b in spec.train_blocks if b.count > 1 or spec.num_layers == 1]
+    root = [b for b in spec.train_blocks if b not in layers]
+    return layers, root
+
+
+def _sixteen(w: Workload) -> Workload:
+    """The workload as a 16-bit model runs it (FSDP mixed precision, DeepSpeed): amp-bf16 ->
+    bf16; its activations have no autocast weight copies."""
+    if w.amp and w.method != "qlora":
+        return w.with_(precision=w.compute_dtype)
+    return w
+
+
+def _activation_parts(t: TrainPhases) -> dict[str, dict[str, int]]:
+    """Each phase's activations and transients, without the model state (weights, gradients,
+    optimizer states and the optimizer step's temporaries)."""
+    out = {}
+    for name, parts in t.phases.items():
+        temporaries = parts.get("temporaries", 0)
+        if name == "optimizer":
+            temporaries -= t.state.step_tmp
+        out[name] = {"activations": parts.get("activations", 0), "temporaries": temporaries}
+    return out
+
+
+def _grad_fraction(t: TrainPhases) -> dict[str, float]:
+    """Share of all gradients each phase of the single-card step holds."""
+    grads = t.state.grads or 1
+    return {name: parts.get("gradients", 0) / grads for name, parts in t.phases.items()}
+
+
+def _estimate(phases: dict[str, dict[str, int]], t: TrainPhases, notes: list[str]) -> Any:
+    return MemoryEstimate.at_peak(phases, t.terms_from, list(t.notes) + notes)
+
+
+# -- DDP -----------------------------------------------------------------------------------
+
+
+def _ddp(spec: ModelSpec, w: Workload, p: Parallel) -> RankMemory:
+    t = train_phases(spec, w)
+    buckets = t.state.grads
+    phases = {}
+    for name, parts in t.phases.items():
+        new = dict(parts)
+        new["gradients"] = parts.get("gradients", 0) + buckets
+        if name == "forward" and p.grad_accum > 1:
+            new["gradients"] += t.state.grads
+        phases[name] = new
+    notes = [
+        f"DDP: every card holds the whole model; the reducer's gradient buckets "
+        f"({_gib(buckets)}) stay allocated (gradient_as_bucket_view=False, the default)"
+    ]
+    if p.grad_accum > 1:
+        notes.append("gradient accumulation: gradients stay live through the next forward")
+    return RankMemory(_estimate(phases, t, notes), 0, p, notes)
+
+
+# -- FSDP2 ---------------------------------------------------------------------------------
+
+
+def _fsdp(spec: ModelSpec, w: Workload, p: Parallel) -> RankMemory:
+    k = p.shard_group
+    wa = _sixteen(w)
+    t = train_phases(spec, wa)
+    single = train_phases(spec, w) if wa != w else t  # the state in the user's precision
+    s = single.state
+    layers, root = _layered(spec)
+    L = max(spec.num_layers, 1)
+    compute = BYTES[w.compute_dtype] if w.method != "qlora" else None
+
+    def unsharded(blocks: list[Any]) -> int:
+        # what all-gather materialises: the compute dtype under mixed precision, else as stored
+        if compute is None or not w.amp:
+            return base_weight_bytes(spec, w, tuple(blocks))
+        return sum(b.numel * compute for b in blocks if b.dtype != "float32") + sum(
+            b.numel * 4 for b in blocks if b.dtype == "float32"
+        )
+
+    w_layers = base_weight_bytes(spec, w, tuple(layers))
+    w_root = base_weight_bytes(spec, w, tuple(root))
+    adapters = s.weights - w_layers - w_root
+    sharded_w = _shard(w_layers + w_root + adapters, k)
+    root_u = unsharded(root)
+    layer_u = unsharded(layers) // L
+    working = root_u + min(FSDP_UNSHARDED_LAYERS, L) * layer_u
+    if w.is_lora:
+        working += min(FSDP_UNSHARDED_LAYERS, L) * adapters // L
+
+    g_root = sum(_tensor_bytes(x) for x in s.trainable if x.count == 1 and L > 1)
+    g_layer = (s.grads - g_root) // L
+    # a layer's backward: its unsharded gradients (16-bit under mixed precision) and the
+    # reduce-scatter input (in the reduce dtype: fp32 under amp, as stored otherwise)
+    scale = (compute or 4) / 4 if w.amp else 1
+    rs = round(g_layer * scale) + g_layer
+    sharded_g = _shard(s.grads - g_root, k)
+    states = _shard(s.states, k)
+    step_tmp = _shard(s.step_tmp, k)
+    g_root_u = round(g_root * scale) if w.amp else g_root
+
+    frac = _grad_fraction(t)
+    acts = _activation_parts(t)
+    accum = sharded_g + _shard(g_root, k) if p.grad_accum > 1 else 0
+    phases: dict[str, dict[str, int]] = {}
+    for name, parts in acts.items():
+        on_gpu_w = sharded_w if not p.offloads("weights") else 0
+        new = {
+            "weights": on_gpu_w + (working if name != "optimizer" else 0),
+            "optimizer": states if not p.offloads("optimizer") else 0,
+            "activations": parts["activations"],
+            "temporaries": parts["temporaries"],
+            "gradients": accum,
+        }
+        if name == "backward":
+            new["gradients"] += min(g_root_u, round(frac[name] * single.state.grads * scale))
+        elif name == "backward_layers":
+            new["gradients"] += g_root_u + _shard(s.grads - g_root, k)
+            new["temporaries"] += rs
+        elif name == "backward_end":
+            new["gradients"] = g_root_u + sharded_g
+        elif name == "optimizer":
+            new["gradients"] = 0 if p.offloads("gradients") else sharded_g + _shard(g_root, k)
+            new["temporaries"] = parts["temporaries"] + (0 if p.offloads("optimizer") else step_tmp)
+        phases[name] = new
+    notes = [
+        f"FSDP2: weights, gradients and optimizer states split {k} ways; the root's "
+        f"parameters ({_gib(root_u)}) stay unsharded through forward and backward, "
+        f"{min(FSDP_UNSHARDED_LAYERS, L)} layers ({_gib(layer_u)} each) are unsharded at once"
+    ]
+    if w.amp:
+        notes.append(
+            "amp under FSDP: MixedPrecisionPolicy (fp32 shards, 16-bit all-gathers, fp32 "
+            "gradient reduction); activations as the 16-bit model computes them"
+        )
+    if p.strategy == "fsdp-hybrid":
+        notes.append(f"hybrid shard: groups of {k} cards, replicated {p.gpus // k} times")
+    host = 0
+    if p.strategy == "fsdp-offload":
+        host = (w_layers + w_root + adapters) + s.grads + s.states
+        notes.append(
+            "fsdp-offload: sharded weights, gradients and optimizer states in pinned host RAM "
+            "(CPUOffloadPolicy); the optimizer steps on the CPU"
+        )
+    return RankMemory(_estimate(phases, t, notes), host, p, notes)
+
+
+# -- DeepSpeed ZeRO ------------------------------------------------------------------------
+
+
+def _zero(spec: ModelSpec, w: Workload, p: Parallel) -> RankMemory:
+    n = p.gpus
+    stage = p.zero_stage or 0
+    wa = _sixteen(w)
+    t = train_phases(spec, wa)
+    elem = 4 if w.precision == "fp32" else 2
+    total = spec.trained_params
+    trainable = sum(x.numel * x.count for x in t.state.trainable)
+    frozen = total if w.is_lora else 0
+    weights16 = (total + (trainable if w.is_lora else 0)) * elem
+    grads16 = trainable * elem
+    master = 4 if elem == 2 else 0  # fp32 master weights when the model runs in 16 bits
+    moments = {"sgd": 4, "adamw": 8, "adamw-fused": 8}[w.optimizer]
+    fp32_state = trainable * (master + moments)
+    fp32_grads = trainable * 4 if elem == 2 else 0  # the fp32 gradient partition of the step
+    buf = deepspeed_buffers()
+
+    notes = [
+        f"DeepSpeed ZeRO-{stage}: the model runs in {'fp32' if elem == 4 else '16 bits'} with "
+        f"fp32 master weights and optimizer states ({master + moments} bytes per trainable "
+        "parameter), not --precision's single-card layout"
+    ]
+    if stage >= 3:
+        persist = sum(
+            b.numel * elem for b in spec.train_blocks if b.numel // b.count < buf_threshold(buf)
+        )
+        largest = max((b.numel // b.count for b in spec.train_blocks), default=0) * elem
+        working = max(int(buf["stage3_prefetch_bucket_size"]) * elem, largest) + largest
+        w_gpu = _shard(weights16, n) + persist + working
+    else:
+        w_gpu = weights16
+    if p.offloads("weights"):
+        w_gpu -= _shard(weights16, n)
+    reduce_bucket = 2 * int(buf["reduce_bucket_size"]) * elem  # double-buffered (overlap_comm)
+    if p.offloads("optimizer"):  # each reduced partition goes to host RAM as it is made
+        g_gpu = min(reduce_bucket, grads16)
+    elif stage == 1:
+        g_gpu = grads16
+    else:
+        g_gpu = _shard(grads16, n) + min(reduce_bucket, grads16)
+    s_gpu = 0 if p.offloads("optimizer") else _shard(fp32_state, n)
+    step_gpu = 0 if p.offloads("optimizer") else _shard(fp32_grads, n)
+
+    frac = _grad_fraction(t)
+    acts = _activation_parts(t)
+    phases = {}
+    for name, parts in acts.items():
+        grads = round(frac[name] * g_gpu)
+        if name == "forward" and p.grad_accum > 1:
+            grads = g_gpu
+        phases[name] = {
+            "weights": w_gpu,
+            "optimizer": s_gpu,
+            "gradients": grads,
+            "activations": parts["activations"],
+            "temporaries": parts["temporaries"] + (step_gpu if name == "optimizer" else 0),
+        }
+    host = 0
+    if p.offloads("optimizer"):
+        host += fp32_state + fp32_grads
+        notes.append(
+            "optimizer offload: fp32 master weights, Adam states and fp32 gradients "
+            f"({_gib(fp32_state + fp32_grads)} for all cards) in pinned host RAM; CPU Adam"
+        )
+    if p.offloads("weights"):
+        host += weights16
+        notes.append(f"parameter offload: the 16-bit weights ({_gib(weights16)}) in host RAM")
+    if frozen:
+        notes.append("LoRA under ZeRO: frozen weights in 16 bits, only the adapters have state")
+    return RankMemory(_estimate(phases, t, notes), host, p, notes)
+
+
+def buf_threshold(buf: dict[str, Any]) -> int:
+    return int(buf["stage3_param_persistence_threshold"])
+
+
+def _tensor_bytes(x: Tensor) -> int:
+    return x.numel * BYTES[x.dtype] * x.count
+
+
+def _gib(n: int) -> str:
+    return f"{n / (1 << 30):.2f} GiB"
