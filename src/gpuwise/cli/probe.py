@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from gpuwise.cli.common import add_json, emit
+from gpuwise.cli.probe_measure import add_measure_flags, run_measure
 from gpuwise.cli.workload_flags import add_workload, workload_from
 from gpuwise.errors import GpuwiseError
 from gpuwise.memory.estimate import overheads
@@ -19,16 +20,21 @@ from gpuwise.workload import validate
 def add_parser(sub: Any) -> None:
     p = sub.add_parser(
         "probe",
-        help="check a plan: simulate the step exactly (CPU, fake tensors)",
+        help="check a plan: simulate the step (CPU, fake tensors) or measure it (GPU)",
         description="Run the reference step with the real transformers / peft model on fake "
         "tensors on the CPU (no GPU, no weights) and count the live bytes: the exact peak and "
-        "its breakdown, beside the analytic plan's. Needs the [probe] extra.",
-        epilog="Example: gpuwise probe llama-3.2-1b --simulate --method lora --batch 2 --seq 1024",
+        "its breakdown, beside the analytic plan's; or, with --measure, run the real step on the GPU "
+        "and read its peak memory and step time. Needs the [probe] extra.",
+        epilog="Examples: gpuwise probe llama-3.2-1b --simulate --method lora --batch 2 --seq 1024"
+        " | gpuwise probe llama-3.2-1b --measure --method qlora --steps 5",
     )
     p.add_argument("model", nargs="?", help="config.json, folder, preset, size or HF id")
-    p.add_argument(
-        "--simulate", action="store_true", help="simulate on fake tensors (the only mode so far)"
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--simulate", action="store_true", help="simulate on fake tensors (CPU)")
+    mode.add_argument(
+        "--measure", action="store_true", help="run and time the real step (GPU; see --device)"
     )
+    add_measure_flags(p)
     p.add_argument("--trust-remote-code", action="store_true", help="see `gpuwise model`")
     add_workload(p)
     add_json(p)
@@ -36,10 +42,9 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if not args.simulate:
+    if not args.simulate and not args.measure:
         raise GpuwiseError(
-            "probe needs --simulate (exact, on the CPU); measuring on a GPU (--measure) is not "
-            "built yet"
+            "probe needs --simulate (exact, on the CPU) or --measure (the real step on a GPU)"
         )
     found = resolve(args.model or defaults()["model"])
     spec = spec_from_config(
@@ -51,6 +56,8 @@ def run(args: argparse.Namespace) -> int:
         assumptions=found.assumptions,
     )
     workload = validate(workload_from(args, spec), spec)
+    if args.measure:
+        return run_measure(args, found.config, spec, workload)
     from gpuwise.probe.simulate import simulate
 
     sim = simulate(found.config, spec, workload)

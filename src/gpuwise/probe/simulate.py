@@ -29,10 +29,13 @@ from typing import Any
 
 from gpuwise.errors import GpuwiseError
 from gpuwise.models.spec import ModelSpec
+from gpuwise.probe.step import (
+    autocast,
+    build_model,
+    prepare_training,
+)
 from gpuwise.workload import Workload
 
-#: Config keys that hold attention-probability dropout, per model family.
-ATTENTION_DROPOUT_KEYS = ("attention_dropout", "attn_pdrop", "attention_probs_dropout_prob")
 
 
 @dataclass
@@ -119,62 +122,15 @@ def simulate(config: dict[str, Any], spec: ModelSpec, w: Workload, steps: int = 
 
 
 def _build(config: dict[str, Any], spec: ModelSpec, dtype: Any) -> Any:
-    import transformers
-
-    kwargs = {k: v for k, v in config.items() if k not in ("model_type", "torch_dtype", "dtype")}
-    for key in ATTENTION_DROPOUT_KEYS:
-        if key in kwargs or key in _config_defaults(spec.model_type):
-            kwargs[key] = 0.0
-    cfg = transformers.AutoConfig.for_model(spec.model_type, **kwargs)
-    auto = (
-        transformers.AutoModelForMaskedLM
-        if spec.kind == "encoder"
-        else transformers.AutoModelForCausalLM
-    )
-    return auto.from_config(cfg, dtype=dtype)
-
-
-def _config_defaults(model_type: str) -> set[str]:
-    import transformers
-
-    return set(transformers.AutoConfig.for_model(model_type).to_dict())
+    """The model on fake tensors, attention-probability dropout zeroed (see the module doc)."""
+    return build_model(config, spec, dtype, zero_attention_dropout=True)
 
 
 def _prepare_training(model: Any, spec: ModelSpec, w: Workload) -> tuple[Any, Any]:
-    import torch
-
-    model.train()
-    if w.grad_checkpointing:
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-    if w.is_lora:
-        import peft
-
-        if w.grad_checkpointing:
-            model.enable_input_require_grads()
-        targets: Any = "all-linear" if w.lora_targets == ("all-linear",) else list(w.lora_targets)
-        lora = peft.LoraConfig(
-            r=w.lora_rank,
-            lora_alpha=2 * w.lora_rank,
-            lora_dropout=0.0,
-            target_modules=targets,
-            task_type=None,
-        )
-        model = _peft_model(model, lora)
-        model.train()
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer: Any
-    if w.optimizer in ("adamw", "adamw-fused"):
-        fused = w.optimizer == "adamw-fused"
-        optimizer = torch.optim.AdamW(params, lr=1e-5, foreach=not fused, fused=fused or None)
-    elif w.optimizer == "sgd":
-        optimizer = torch.optim.SGD(params, lr=1e-3, momentum=0.9, foreach=True)
-    elif w.optimizer == "adafactor":
-        from transformers.optimization import Adafactor
-
-        optimizer = Adafactor(params, lr=None, relative_step=True, scale_parameter=True)
-    else:  # validated before; adamw-8bit is refused by unsupported_reason
+    """The shared preparation, with the foreach optimizer and fake-tensor-safe peft."""
+    if w.optimizer == "adamw-8bit":  # refused by unsupported_reason; said again for scripts
         raise GpuwiseError(f"probe --simulate does not run optimizer {w.optimizer}")
-    return model, optimizer
+    return prepare_training(model, w, foreach=True, get_peft_model=_peft_model)
 
 
 def _peft_model(model: Any, lora: Any) -> Any:
@@ -208,16 +164,9 @@ def _peft_model(model: Any, lora: Any) -> Any:
         torch.nn.Module.to = original_to  # type: ignore[method-assign]
 
 
-@contextlib.contextmanager
-def _autocast(w: Workload, compute_dtype: Any) -> Iterator[None]:
-    """The forward's autocast (amp-* only)."""
-    if not w.amp:
-        yield
-        return
-    import torch
-
-    with torch.autocast("cpu", dtype=compute_dtype):
-        yield
+def _autocast(w: Workload, compute_dtype: Any) -> contextlib.AbstractContextManager[None]:
+    """The forward's autocast (amp-* only), on the CPU."""
+    return autocast(w, compute_dtype, "cpu")
 
 
 @contextlib.contextmanager

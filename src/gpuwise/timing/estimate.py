@@ -154,6 +154,24 @@ class InferTime:
         }
 
 
+def _calibrated(
+    card: Card, dtype: str, compute_eff: float, bw_eff: float, notes: list[str]
+) -> tuple[float, float]:
+    """The efficiencies scaled by a saved ``gpuwise bench`` of ``card``, if there is one
+    (:mod:`gpuwise.timing.calibration`); unchanged, with no note, if there is none."""
+    from gpuwise.timing.calibration import calibration_for
+
+    cal = calibration_for(card.slug)
+    if cal is None:
+        return compute_eff, bw_eff
+    compute, bandwidth = cal.compute_factor(dtype), cal.bandwidth_factor()
+    notes.append(cal.note(dtype))
+    return (
+        compute_eff * (compute if compute is not None else 1.0),
+        bw_eff * (bandwidth if bandwidth is not None else 1.0),
+    )
+
+
 def energy_kwh(card: Card, seconds: float) -> float:
     """Energy at the card's TDP for ``seconds`` (board power only; host not counted)."""
     return card.tdp_w * seconds / JOULES_PER_KWH
@@ -190,6 +208,7 @@ def train_time(
     mfu = train_utilisation(workload.method)
     notes: list[str] = [rate.note] if rate.note else []
     bw_eff = bandwidth_efficiency("default")
+    mfu, bw_eff = _calibrated(card, workload.compute_dtype, mfu, bw_eff, notes)
     optimizer_s = optimizer_bytes(spec, workload) / (card.bandwidth_gb_s * GB * bw_eff)
     if workload.method != "full":
         kind = efficiency()["method_factor"][workload.method]["kind"]
@@ -306,6 +325,7 @@ def infer_time(
     prefill_eff = float(eff["prefill_efficiency"]["value"])
     weight_dtype = workload.stored_weight_dtype
     bw_eff = bandwidth_efficiency(weight_dtype)
+    prefill_eff, bw_eff = _calibrated(card, workload.compute_dtype, prefill_eff, bw_eff, notes)
     bandwidth = card.bandwidth_gb_s * GB * bw_eff
     batch, seq = workload.batch, workload.seq
 

@@ -1,0 +1,54 @@
+"""``gpuwise probe MODEL --measure``: its flags and its run (the rest of probe is cli/probe.py)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from gpuwise.models.spec import ModelSpec
+from gpuwise.workload import Workload
+
+
+def add_measure_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("--measure")
+    g.add_argument(
+        "--steps", type=int, default=5, help="timed steps after the warm-up (default 5)"
+    )
+    g.add_argument(
+        "--warmup",
+        type=int,
+        default=2,
+        help="untimed steps first (default 2: the reference peak is in the first two steps)",
+    )
+    g.add_argument(
+        "--device",
+        choices=("cuda", "cpu"),
+        default="cuda",
+        help="cuda (default) or cpu: real tensors on the CPU, LiveBytes peak (for tests)",
+    )
+
+
+def run_measure(
+    args: argparse.Namespace, config: dict[str, Any], spec: ModelSpec, w: Workload
+) -> int:
+    from gpuwise.plan import estimate_memory
+    from gpuwise.probe.measure import check_counts
+
+    check_counts(args.steps, args.warmup)  # before torch loads: a bad count answers at once
+    from gpuwise.probe.compare import measure_doc_fields
+    from gpuwise.probe.measure import measure
+    from gpuwise.render.json_doc import dumps, envelope, workload_dict
+
+    m = measure(config, spec, w, device=args.device, steps=args.steps, warmup=args.warmup)
+    doc = envelope(
+        model={"name": spec.name, "model_type": spec.model_type, "params": spec.params},
+        workload=workload_dict(w),
+        **measure_doc_fields(spec, w, m, estimate_memory(spec, w)),
+    )
+    if args.json:
+        print(dumps(doc))
+        return 0
+    from gpuwise.render.measure_tables import console, measure_table
+
+    console().print(measure_table(doc))
+    return 0

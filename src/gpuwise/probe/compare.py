@@ -1,0 +1,126 @@
+"""Measured figures beside the plan's: the ``probe --measure`` document. No torch.
+
+Errors are ``(plan - measured) / measured``: positive when the plan says more than was measured.
+``peak_error`` compares the plan's ``peak_allocated_bytes`` with ``max_memory_allocated``;
+``required_error`` compares ``required_bytes`` with ``max_memory_reserved`` plus the CUDA context
+(a negative ``required_error`` means the plan would have let a run start that needs more).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gpuwise.catalog import Card, load_catalog
+from gpuwise.errors import GpuwiseError
+from gpuwise.memory.estimate import MemoryEstimate
+from gpuwise.models.spec import ModelSpec
+from gpuwise.plan import card_time, problems
+from gpuwise.probe.measure import Measured
+from gpuwise.workload import Workload
+
+
+def detect_card(device_name: str) -> Card | None:
+    """The catalogue's card for a CUDA device name ("NVIDIA H200"), or None if unknown."""
+    try:
+        return load_catalog().find(device_name)
+    except GpuwiseError:
+        return None
+
+
+def _error(plan: float | None, measured: float | None) -> float | None:
+    if plan is None or not measured:
+        return None
+    return (plan - measured) / measured
+
+
+def measured_dict(m: Measured, tokens_per_step: int) -> dict[str, Any]:
+    """The ``measured`` object of the document."""
+    step = m.median_step_s
+    required = None
+    if m.peak_reserved_bytes is not None and m.context_bytes is not None:
+        required = m.peak_reserved_bytes + m.context_bytes
+    return {
+        "device": m.device,
+        "device_name": m.device_name,
+        "oom": m.oom,
+        "oom_during": m.oom_during,
+        "oom_message": m.oom_message,
+        "peak_allocated_bytes": m.peak_allocated_bytes,
+        "peak_reserved_bytes": m.peak_reserved_bytes,
+        "driver_used_bytes": m.driver_used_bytes,
+        "driver_source": m.driver_source,
+        "context_bytes": m.context_bytes,
+        "reserved_plus_context_bytes": required,
+        "total_memory_bytes": m.total_memory_bytes,
+        "warmup_steps": m.warmup,
+        "step_s": step,
+        "step_s_all": m.step_s,
+        "tokens_per_s": tokens_per_step / step if step else None,
+    }
+
+
+def plan_verdict(memory: MemoryEstimate, m: Measured, blocked: bool = False) -> dict[str, Any]:
+    """Whether the plan said the run fits the device measured on (its real total memory), and
+    whether the run agreed. ``blocked``: the plan says the card cannot run the workload."""
+    total = m.total_memory_bytes
+    says_fits = None if total is None else memory.required_bytes <= total and not blocked
+    verdict: dict[str, Any] = {"plan_says_fits": says_fits, "agrees": None, "message": None}
+    if says_fits is None or m.device != "cuda":
+        return verdict
+    verdict["agrees"] = says_fits != m.oom
+    if m.oom:
+        verdict["message"] = (
+            "out of memory; the plan said it would not fit: agrees"
+            if not says_fits
+            else "out of memory, but the plan said it fits: the plan is short here"
+        )
+    elif not says_fits:
+        verdict["message"] = "ran, although the plan said it would not fit: the plan is cautious"
+    return verdict
+
+
+def measure_doc_fields(
+    spec: ModelSpec, w: Workload, m: Measured, memory: MemoryEstimate
+) -> dict[str, Any]:
+    """Everything of the document but the envelope: measured, planned, errors, verdict."""
+    tokens_per_step = w.batch * w.seq
+    measured = measured_dict(m, tokens_per_step)
+    card = detect_card(m.device_name) if m.device == "cuda" else None
+    notes = list(m.notes)
+    plan_time: dict[str, Any] | None = None
+    blockers: list[str] = []
+    if card is not None:
+        plan_time = card_time(spec, w, card, memory, None)
+        blockers = problems(w, card)
+        notes.extend(blockers)
+    elif m.device == "cuda":
+        notes.append(
+            f"{m.device_name!r} is not in the catalogue: no plan time to compare "
+            "(add it with a user card file, see docs/catalog.md)"
+        )
+    else:
+        notes.append("no catalogue card for the CPU: the plan's time is not compared")
+    plan_tps = None
+    if plan_time is not None:
+        key = "train_tokens_per_s" if w.task == "train" else "prefill_tokens_per_s"
+        plan_tps = plan_time.get(key)
+    errors = {
+        "peak_error": _error(memory.peak_allocated_bytes, m.peak_allocated_bytes),
+        "required_error": _error(memory.required_bytes, measured["reserved_plus_context_bytes"]),
+        "tokens_per_s_error": _error(plan_tps, measured["tokens_per_s"]),
+    }
+    return {
+        "card": None if card is None else {"name": card.name, "slug": card.slug},
+        "measured": measured,
+        "plan": {
+            "memory": memory.to_dict(),
+            "time": plan_time,
+            "tokens_per_s": plan_tps,
+        },
+        "errors": errors,
+        "verdict": plan_verdict(memory, m, bool(blockers)),
+        "attn_implementation": m.attn_implementation,
+        "measured_on": m.versions,
+        "seconds": round(m.seconds, 2),
+        "notes": notes,
+    }

@@ -1,0 +1,144 @@
+"""Calibration of the time model from a saved ``gpuwise bench`` of a card. No torch.
+
+``gpuwise bench`` saves its results as ``<cache>/gpuwise/bench/<card slug>.json`` (``<cache>``
+is ``$XDG_CACHE_HOME``, else ``~/.cache``). When a plan times a card that has such a file, the
+assumed efficiencies (``data/efficiency.json``) are scaled by what the bench measured on it:
+
+- compute: ``measured matmul TFLOPS / catalogue peak`` for the compute dtype, divided by the
+  reference fraction the assumptions were calibrated at (``data/calibration.json``);
+- memory-bound work (the optimizer step, decode): the device-copy bandwidth fraction, divided by
+  its reference fraction.
+
+A file that cannot be read as a bench is ignored with one warning on stderr per file; the plan
+is then timed as if there were none.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gpuwise.packaged import packaged_json
+
+#: What the bench writes in its ``kind`` field, to tell its files from anything else.
+BENCH_KIND = "gpuwise-bench"
+_warned: set[str] = set()
+
+
+def cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/gpuwise/bench``, else ``~/.cache/gpuwise/bench``."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "gpuwise" / "bench"
+
+
+def bench_path(slug: str) -> Path:
+    return cache_dir() / f"{slug}.json"
+
+
+def save_bench(doc: dict[str, Any], slug: str) -> Path:
+    """Write ``doc`` to :func:`bench_path` atomically (a temporary file, then a rename)."""
+    path = bench_path(slug)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Measured fractions of a card's catalogue figures, from one saved bench."""
+
+    slug: str
+    date: str
+    matmul_fraction: dict[str, float]
+    bandwidth_fraction: float | None
+
+    def compute_factor(self, dtype: str) -> float | None:
+        """Scale for compute efficiencies at ``dtype`` (None: the bench has no figure)."""
+        frac = self.matmul_fraction.get(dtype)
+        if frac is None:
+            return None
+        return frac / _reference("reference_matmul_fraction")
+
+    def bandwidth_factor(self) -> float | None:
+        if self.bandwidth_fraction is None:
+            return None
+        return self.bandwidth_fraction / _reference("reference_bandwidth_fraction")
+
+    def note(self, dtype: str) -> str:
+        parts = []
+        c, b = self.compute_factor(dtype), self.bandwidth_factor()
+        if c is not None:
+            parts.append(f"{dtype} compute x{c:.2f}")
+        if b is not None:
+            parts.append(f"bandwidth x{b:.2f}")
+        return (
+            f"calibrated from your bench of {self.date} ({', '.join(parts) or 'nothing usable'}; "
+            f"{bench_path(self.slug)})"
+        )
+
+
+def _reference(key: str) -> float:
+    return float(_references()[key]["value"])
+
+
+@functools.lru_cache(maxsize=1)
+def _references() -> dict[str, Any]:
+    data: dict[str, Any] = packaged_json("gpuwise.timing", "data/calibration.json")
+    return data
+
+
+def calibration_for(slug: str) -> Calibration | None:
+    """The calibration saved for the card ``slug``, or None (no file, or an unreadable one)."""
+    path = bench_path(slug)
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return _load(str(path), stat.st_mtime_ns, slug)
+
+
+@functools.lru_cache(maxsize=64)
+def _load(path: str, mtime_ns: int, slug: str) -> Calibration | None:
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+        return parse(doc, slug)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+        if path not in _warned:
+            _warned.add(path)
+            print(
+                f"gpuwise: warning: ignoring {path}: not a readable gpuwise bench ({e}); "
+                "run `gpuwise bench` again to replace it",
+                file=sys.stderr,
+            )
+        return None
+
+
+def parse(doc: Any, slug: str) -> Calibration:
+    """A Calibration from a bench document; ValueError if it is not one for ``slug``."""
+    if not isinstance(doc, dict) or doc.get("kind") != BENCH_KIND:
+        raise ValueError(f"'kind' is not {BENCH_KIND!r}")
+    if doc.get("device") != "cuda" or (doc.get("card") or {}).get("slug") != slug:
+        raise ValueError(f"not a CUDA bench of {slug}")
+    fractions = {}
+    for row in doc["matmul"]:
+        frac = row.get("fraction_of_spec")
+        if frac is not None:
+            fractions[str(row["dtype"])] = _positive(frac, f"matmul {row['dtype']}")
+    bandwidth = None
+    for row in doc["bandwidth"]:
+        if row["kind"] == "device copy" and row.get("fraction_of_spec") is not None:
+            bandwidth = _positive(row["fraction_of_spec"], "device copy")
+    return Calibration(slug, str(doc["date"]), fractions, bandwidth)
+
+
+def _positive(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 10:
+        raise ValueError(f"{what}: fraction_of_spec {value!r} is not a fraction")
+    return float(value)
