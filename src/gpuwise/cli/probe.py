@@ -23,8 +23,8 @@ def add_parser(sub: Any) -> None:
         help="check a plan: simulate the step (CPU, fake tensors) or measure it (GPU)",
         description="Run the reference step with the real transformers / peft model on fake "
         "tensors on the CPU (no GPU, no weights) and count the live bytes: the exact peak and "
-        "its breakdown, beside the analytic plan's; or, with --measure, run the real step on the GPU "
-        "and read its peak memory and step time. Needs the [probe] extra.",
+        "its breakdown, beside the analytic plan's; or, with --measure, run the real step on "
+        "the GPU and read its peak memory and step time. Needs the [probe] extra.",
         epilog="Examples: gpuwise probe llama-3.2-1b --simulate --method lora --batch 2 --seq 1024"
         " | gpuwise probe llama-3.2-1b --measure --method qlora --steps 5",
     )

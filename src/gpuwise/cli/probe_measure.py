@@ -11,9 +11,7 @@ from gpuwise.workload import Workload
 
 def add_measure_flags(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("--measure")
-    g.add_argument(
-        "--steps", type=int, default=5, help="timed steps after the warm-up (default 5)"
-    )
+    g.add_argument("--steps", type=int, default=5, help="timed steps after the warm-up (default 5)")
     g.add_argument(
         "--warmup",
         type=int,

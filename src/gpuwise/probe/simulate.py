@@ -37,7 +37,6 @@ from gpuwise.probe.step import (
 from gpuwise.workload import Workload
 
 
-
 @dataclass
 class Simulated:
     """What one simulation measured."""

@@ -78,7 +78,7 @@ def bench_table(doc: dict[str, Any]) -> Table:
     where = doc["device_name"] + (
         f" (catalogue: {card['name']})" if card else " (no catalogue card: no % of peak)"
     )
-    notes = [f"{doc['device']}: {where}; {doc['seconds']} s."] + list(doc["notes"])
+    notes = [f"{doc['device']}: {where}; {doc['seconds']} s.", *doc["notes"]]
     table = Table(title="gpuwise bench", caption="\n".join(notes), caption_justify="left")
     table.add_column("What")
     table.add_column("Measured", justify="right", no_wrap=True)
@@ -89,9 +89,7 @@ def bench_table(doc: dict[str, Any]) -> Table:
         if r["skipped"]:
             table.add_row(label, r["skipped"], "", "")
             continue
-        table.add_row(
-            label, _rate(r["tflops"]), _spec(r["spec_tflops"], "TFLOPS"), _frac(r)
-        )
+        table.add_row(label, _rate(r["tflops"]), _spec(r["spec_tflops"], "TFLOPS"), _frac(r))
     for r in doc["bandwidth"]:
         table.add_row(
             f"{r['kind']} ({gib(r['bytes'])})",
