@@ -9,10 +9,10 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from gpuwise._version import __version__
-from gpuwise.cli import bench, doctor, gpu, gpus, model, plan, probe
+from gpuwise.cli import bench, doctor, gpu, gpus, mnist, model, plan, probe, recommend
 from gpuwise.errors import GpuwiseError
 
-COMMANDS = (gpus, gpu, model, plan, probe, bench, doctor)
+COMMANDS = (gpus, gpu, model, plan, recommend, probe, bench, mnist, doctor)
 
 
 class Parser(argparse.ArgumentParser):

@@ -7,7 +7,10 @@ from typing import Any
 
 from gpuwise.catalog import load_catalog
 from gpuwise.cli.common import add_catalog, add_json, emit
+from gpuwise.cli.emit_flags import add_emit_flags, emit_from
+from gpuwise.cli.parallel_flags import add_parallel, parallel_from
 from gpuwise.cli.workload_flags import add_workload, parse_amount, parse_reserve, workload_from
+from gpuwise.memory.parallel import check_supported
 from gpuwise.models import load_model
 from gpuwise.plan import defaults, make_plan
 from gpuwise.render.json_doc import plan_doc
@@ -44,6 +47,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--no-search", action="store_true", help="skip the largest batch/seq search")
     p.add_argument("--trust-remote-code", action="store_true", help="see `gpuwise model`")
     add_workload(p)
+    add_parallel(p)
+    add_emit_flags(p)
     add_catalog(p)
     add_json(p)
     p.set_defaults(run=run)
@@ -60,7 +65,20 @@ def run(args: argparse.Namespace) -> int:
         else [catalog.find(slug) for slug in defaults()["cards"]]
     )
     tokens = parse_amount(args.tokens, "--tokens") if args.tokens else None
+    parallel = parallel_from(args)
+    if parallel.strategy != "single":
+        check_supported(workload, parallel)
     plan = make_plan(
-        spec, workload, cards, tokens, parse_reserve(args.reserve), search=not args.no_search
+        spec,
+        workload,
+        cards,
+        tokens,
+        parse_reserve(args.reserve),
+        search=not args.no_search,
+        parallel=parallel,
     )
-    return emit(args, plan_doc(plan, catalog.date), "plan_tables")
+    doc = plan_doc(plan, catalog.date)
+    model_ref = args.model or defaults()["model"]
+    written = emit_from(args, spec, workload, parallel, model_ref, plan.host_bytes or None)
+    doc["emitted"] = [str(path) for path in written]
+    return emit(args, doc, "plan_tables")

@@ -15,9 +15,10 @@ strategy is the model state each rank holds, phase by phase:
   layer's backward holds its unsharded gradients and the reduce-scatter's input copy. Under
   ``amp-*`` the MixedPrecisionPolicy keeps fp32 shards and all-gathers 16-bit copies (no
   autocast weight copies), gradients are reduced to fp32 shards.
-- DeepSpeed ZeRO: the model runs in 16 bits (bf16 / fp16; fp32 stays fp32) with fp32 master
-  weights and Adam states in the optimizer ("ZeRO mixed precision": 2 + 2 + 12 bytes per
-  parameter), whatever ``--precision`` says of the single-card step. Stage 1 splits the fp32
+- DeepSpeed ZeRO: with ``bf16`` / ``fp16`` the model runs in 16 bits and the optimizer keeps
+  fp32 master weights and fp32 Adam states (2 + 2 + 12 bytes per parameter, more than the
+  single-card pure-bf16 step's 2 + 2 + 4); ``amp-*`` (DeepSpeed's ``torch_autocast``) and ``fp32``
+  keep fp32 weights and gradients and fp32 states. Stage 1 splits the fp32
   state, stage 2 also the gradients (reduced in buckets of ``reduce_bucket_size`` elements),
   stage 3 also the 16-bit weights (a working set of ``stage3_prefetch_bucket_size`` plus the
   parameters below ``stage3_param_persistence_threshold``, which stay whole). Offload keeps the
@@ -53,19 +54,22 @@ ZERO_OPTIMIZERS = ("adamw", "adamw-fused", "sgd")
 
 
 @functools.lru_cache(maxsize=1)
-def deepspeed_buffers() -> dict[str, Any]:
-    """The ZeRO bucket sizes ``--emit`` writes, in elements (see that file for sources)."""
-    try:
-        data: dict[str, Any] = packaged_json("gpuwise.engines", "data/deepspeed_defaults.json")
-        return data
-    except (ModuleNotFoundError, FileNotFoundError):  # engines not installed yet: DeepSpeed's
-        return {  # own defaults in deepspeed/runtime/zero/config.py
-            "reduce_bucket_size": 500_000_000,
-            "allgather_bucket_size": 500_000_000,
-            "stage3_prefetch_bucket_size": 50_000_000,
-            "stage3_param_persistence_threshold": 100_000,
-            "stage3_max_live_parameters": 1_000_000_000,
-        }
+def _deepspeed_table() -> dict[str, Any]:
+    data: dict[str, Any] = packaged_json("gpuwise.engines", "data/deepspeed_defaults.json")
+    return data
+
+
+def deepspeed_buffers(spec: ModelSpec) -> dict[str, int]:
+    """The ZeRO bucket sizes (elements) ``--emit`` writes into ds_config.json for ``spec``."""
+    table = _deepspeed_table()
+    out = {k: int(v) for k, v in table["fixed"].items()}
+    h = spec.hidden_size
+    for key, rule in table["rules"].items():
+        if "hidden_size_squared" in rule:
+            out[key] = int(float(rule["hidden_size_squared"]) * h * h)
+        else:
+            out[key] = int(float(rule["hidden_size"]) * h)
+    return out
 
 
 @dataclass
@@ -109,6 +113,11 @@ def check_supported(w: Workload, p: Parallel) -> None:
         raise GpuwiseError(
             f"--strategy {p.strategy} steps the optimizer on the CPU with Adam(W); "
             f"--optimizer {w.optimizer} cannot be offloaded: use adamw"
+        )
+    if w.method == "qlora" and p.offloads("weights"):
+        raise GpuwiseError(
+            f"--method qlora with --strategy {p.strategy} is not planned (4-bit weights are not "
+            "offloaded to host RAM); use ddp or fsdp"
         )
     if p.engine == "deepspeed" and w.method == "qlora":
         raise GpuwiseError(
@@ -294,9 +303,9 @@ def _fsdp(spec: ModelSpec, w: Workload, p: Parallel) -> RankMemory:
 def _zero(spec: ModelSpec, w: Workload, p: Parallel) -> RankMemory:
     n = p.gpus
     stage = p.zero_stage or 0
-    wa = _sixteen(w)
-    t = train_phases(spec, wa)
-    elem = 4 if w.precision == "fp32" else 2
+    # DeepSpeed's bf16 / fp16 run a 16-bit model; amp-* (torch_autocast) and fp32 keep fp32
+    t = train_phases(spec, w)
+    elem = 4 if w.amp or w.precision == "fp32" else 2
     total = spec.trained_params
     trainable = sum(x.numel * x.count for x in t.state.trainable)
     frozen = total if w.is_lora else 0
@@ -306,12 +315,12 @@ def _zero(spec: ModelSpec, w: Workload, p: Parallel) -> RankMemory:
     moments = {"sgd": 4, "adamw": 8, "adamw-fused": 8}[w.optimizer]
     fp32_state = trainable * (master + moments)
     fp32_grads = trainable * 4 if elem == 2 else 0  # the fp32 gradient partition of the step
-    buf = deepspeed_buffers()
+    buf = deepspeed_buffers(spec)
 
     notes = [
-        f"DeepSpeed ZeRO-{stage}: the model runs in {'fp32' if elem == 4 else '16 bits'} with "
-        f"fp32 master weights and optimizer states ({master + moments} bytes per trainable "
-        "parameter), not --precision's single-card layout"
+        f"DeepSpeed ZeRO-{stage}: {master + moments} bytes of fp32 optimizer state per "
+        "trainable parameter"
+        + (" (fp32 master weights beside the 16-bit model)" if master else "")
     ]
     if stage >= 3:
         persist = sum(

@@ -14,7 +14,10 @@ from gpuwise.catalog import Card, usable_memory
 from gpuwise.memory.estimate import MemoryEstimate
 from gpuwise.models.spec import ModelSpec
 from gpuwise.packaged import packaged_json
+from gpuwise.parallel import Parallel
 from gpuwise.workload import Workload
+
+SINGLE = Parallel()
 
 
 @functools.lru_cache(maxsize=1)
@@ -23,7 +26,12 @@ def defaults() -> dict[str, Any]:
     return data
 
 
-def estimate_memory(spec: ModelSpec, w: Workload) -> MemoryEstimate:
+def estimate_memory(spec: ModelSpec, w: Workload, p: Parallel = SINGLE) -> MemoryEstimate:
+    """Peak memory of one card: the whole step on one card, or one rank of ``p``."""
+    if p.strategy != "single":
+        from gpuwise.memory.parallel import per_rank_memory
+
+        return per_rank_memory(spec, w, p).estimate
     if w.task == "infer":
         from gpuwise.memory.infer import infer_memory
 
@@ -56,6 +64,8 @@ class Plan:
     cards: list[CardPlan]
     tokens: int | None
     reserve_bytes: int
+    parallel: Parallel = SINGLE
+    host_bytes: int = 0  # host RAM offload needs, all cards together
 
 
 #: What a workload needs a card to support: (feature id, when it applies, why).
@@ -89,9 +99,19 @@ def problems(w: Workload, card: Card) -> list[str]:
 
 
 def card_time(
-    spec: ModelSpec, w: Workload, card: Card, memory: MemoryEstimate, tokens: int | None
+    spec: ModelSpec,
+    w: Workload,
+    card: Card,
+    memory: MemoryEstimate,
+    tokens: int | None,
+    p: Parallel = SINGLE,
 ) -> dict[str, Any]:
     from gpuwise.timing.estimate import infer_time, train_time
+
+    if p.strategy != "single":
+        from gpuwise.timing.parallel import parallel_train_time
+
+        return parallel_train_time(spec, w, card, p, tokens).to_dict()
 
     if w.task == "infer":
         stored = memory.breakdown["weights"]
@@ -107,23 +127,29 @@ def card_time(
     return train_time(spec, w, card, tokens=tokens).to_dict()
 
 
-def fits_on(spec: ModelSpec, w: Workload, card: Card, reserve: int) -> bool:
-    return _required(spec, w) <= usable_memory(card).bytes - reserve
+def fits_on(spec: ModelSpec, w: Workload, card: Card, reserve: int, p: Parallel = SINGLE) -> bool:
+    return _required(spec, w, p) <= usable_memory(card).bytes - reserve
 
 
 @functools.lru_cache(maxsize=4096)
-def _required(spec: ModelSpec, w: Workload) -> int:
+def _required(spec: ModelSpec, w: Workload, p: Parallel = SINGLE) -> int:
     """``required_bytes`` of a workload: the searches ask for the same ones card after card."""
-    return estimate_memory(spec, w).required_bytes
+    return estimate_memory(spec, w, p).required_bytes
 
 
 def largest(
-    spec: ModelSpec, w: Workload, card: Card, reserve: int, what: str, limit: int
+    spec: ModelSpec,
+    w: Workload,
+    card: Card,
+    reserve: int,
+    what: str,
+    limit: int,
+    p: Parallel = SINGLE,
 ) -> int | None:
     """The largest ``batch`` or ``seq`` (``what``) that fits, up to ``limit``; None if 1 can't."""
 
     def ok(n: int) -> bool:
-        return fits_on(spec, w.with_(**{what: n}), card, reserve)
+        return fits_on(spec, w.with_(**{what: n}), card, reserve, p)
 
     if problems(w, card) or not ok(1):
         return None
@@ -147,8 +173,16 @@ def make_plan(
     tokens: int | None = None,
     reserve_bytes: int = 0,
     search: bool = True,
+    parallel: Parallel = SINGLE,
 ) -> Plan:
-    memory = estimate_memory(spec, w)
+    host = 0
+    if parallel.strategy != "single":
+        from gpuwise.memory.parallel import per_rank_memory
+
+        ranked = per_rank_memory(spec, w, parallel)
+        memory, host = ranked.estimate, ranked.host_bytes
+    else:
+        memory = estimate_memory(spec, w)
     out = []
     seq_limit = spec.max_position_embeddings or w.seq
     if w.allow_long_context:
@@ -163,11 +197,11 @@ def make_plan(
             usable_measured=usable.measured,
             fits=headroom >= 0 and not cannot,
             headroom_bytes=headroom,
-            time=card_time(spec, w, card, memory, tokens),
+            time=card_time(spec, w, card, memory, tokens, parallel),
             problems=cannot,
         )
         if search:
-            plan.max_batch = largest(spec, w, card, reserve_bytes, "batch", 1 << 16)
-            plan.max_seq = largest(spec, w, card, reserve_bytes, "seq", seq_limit)
+            plan.max_batch = largest(spec, w, card, reserve_bytes, "batch", 1 << 16, parallel)
+            plan.max_seq = largest(spec, w, card, reserve_bytes, "seq", seq_limit, parallel)
         out.append(plan)
-    return Plan(spec, w, memory, out, tokens, reserve_bytes)
+    return Plan(spec, w, memory, out, tokens, reserve_bytes, parallel, host)

@@ -130,6 +130,20 @@ def workload_dict(w: Any) -> dict[str, Any]:
     return out
 
 
+def parallel_dict(p: Any, w: Any, host_bytes: int) -> dict[str, Any]:
+    """How the step is spread over cards; memory figures are then per card (rank)."""
+    return {
+        "strategy": p.strategy,
+        "gpus": p.gpus,
+        "engine": p.engine,
+        "shard_size": p.shard_size,
+        "grad_accum": p.grad_accum,
+        "global_batch": w.batch * p.global_batch_factor,
+        "host_ram_bytes": host_bytes,
+        "memory_is_per_gpu": p.strategy != "single",
+    }
+
+
 def plan_doc(plan: Any, catalog_date: str) -> dict[str, Any]:
     """A plan: the model, the workload, the memory and one entry per card."""
     spec = plan.spec
@@ -147,6 +161,7 @@ def plan_doc(plan: Any, catalog_date: str) -> dict[str, Any]:
         tokens=plan.tokens,
         reserve_bytes=plan.reserve_bytes,
         memory=plan.memory.to_dict(),
+        parallel=parallel_dict(plan.parallel, plan.workload, plan.host_bytes),
         cards=[
             {
                 "name": c.card.name,
@@ -217,4 +232,101 @@ def doctor_doc(report: Any, kb_date: str, catalog_date: str) -> dict[str, Any]:
             }
             for c in report.cards
         ],
+    )
+
+
+def _change_dict(c: Any) -> dict[str, Any]:
+    return {
+        "change": c.what,
+        "fits": c.fits,
+        "required_per_gpu_bytes": c.required_bytes,
+        "tokens_per_s": c.tokens_per_s,
+        "speed_vs_now": c.speed,
+        "caveat": c.caveat,
+        "strategy": c.parallel.strategy,
+        "gpus": c.parallel.gpus,
+        "grad_accum": c.parallel.grad_accum,
+        "workload": workload_dict(c.workload),
+    }
+
+
+def advice_doc(card: Any, advice: dict[str, Any], why: str) -> dict[str, Any]:
+    """What to change so the job fits ``card`` (see gpuwise.recommend.advice)."""
+    stacked = advice["stacked"]
+    return {
+        "card": card.name,
+        "slug": card.slug,
+        "why": why,
+        "fits_alone": [_change_dict(c) for c in advice["fits_alone"]],
+        "not_enough": [_change_dict(c) for c in advice["not_enough"]],
+        "stacked": None if stacked is None else _change_dict(stacked),
+    }
+
+
+def option_dict(rank: int, o: Any, currency: str) -> dict[str, Any]:
+    """One option of ``gpuwise recommend``."""
+    m, t, p = o.memory, o.time, o.parallel
+    return {
+        "rank": rank,
+        "gpu": o.card.name,
+        "slug": o.card.slug,
+        "count": o.count,
+        "strategy": p.strategy if p else None,
+        "engine": p.engine if p else None,
+        "fits": o.fits,
+        "ok": o.fits and o.reason is None,
+        "memory_per_gpu_bytes": m.peak_allocated_bytes if m else None,
+        "required_per_gpu_bytes": m.required_bytes if m else None,
+        "usable_memory_bytes": o.usable_bytes,
+        "headroom_bytes": o.headroom_bytes,
+        "host_ram_bytes": m.host_bytes if m else None,
+        "breakdown": m.breakdown if m else None,
+        "tokens_per_s": o.tokens_per_s,
+        "step_s": t.step_s if t else None,
+        "time_s": t.time_to_train_s if t else None,
+        "comm_s": t.comm_s if t else None,
+        "energy_kwh": t.energy_kwh if t else None,
+        "cost": o.cost,
+        "currency": currency,
+        "cost_usd": o.cost if currency == "usd" else None,
+        "pricing": o.pricing,
+        "price_source": o.price_source,
+        "power_w": o.power_w,
+        "link": t.link.kind if t else None,
+        "reason": o.reason,
+        "notes": ([*m.notes] if m else []) + o.notes + (list(t.notes) if t else []),
+    }
+
+
+def recommend_doc(rec: Any, catalog_date: str, top: int, advice: Any = None) -> dict[str, Any]:
+    """``gpuwise recommend``: ranked options (usable first), each with why it is held back."""
+    c = rec.constraints
+    ranked = rec.options if top <= 0 else rec.options[:top]
+    usable = sum(1 for o in rec.options if o.fits and o.reason is None)
+    return envelope(
+        catalog_date=catalog_date,
+        model={
+            "name": rec.spec.name,
+            "model_type": rec.spec.model_type,
+            "params": rec.spec.params,
+        },
+        workload=workload_dict(rec.workload),
+        tokens=rec.tokens,
+        objective=rec.objective,
+        constraints={
+            "budget": c.budget,
+            "currency": c.currency,
+            "max_gpus": c.max_gpus,
+            "max_power_w": c.max_power_w,
+            "deadline_s": c.deadline_s,
+            "host_ram_bytes": c.host_ram_bytes,
+            "reserve_bytes": c.reserve_bytes,
+            "offload": c.offload,
+        },
+        prices={"currency": rec.prices.currency, "file": rec.prices.path},
+        cards_considered=rec.cards_considered,
+        options_total=len(rec.options),
+        options_ok=usable,
+        options=[option_dict(i + 1, o, rec.prices.currency) for i, o in enumerate(ranked)],
+        advice=advice,
     )

@@ -185,6 +185,11 @@ def plan_tables(doc: dict[str, Any]) -> list[Table]:
         f"{mem['terms_from']}." + "".join(f"\nNote: {n}" for n in mem["notes"]),
         caption_justify="left",
     )
+    par = doc.get("parallel")
+    if par and par["memory_is_per_gpu"]:
+        memory.title = f"{memory.title}: per card, {par['strategy']} on {par['gpus']} cards"
+        if par["host_ram_bytes"]:
+            memory.caption = f"{memory.caption}\nHost RAM for offload: {gib(par['host_ram_bytes'])}"
     memory.add_column("Memory")
     memory.add_column("GiB", justify="right", no_wrap=True)
     memory.add_column("Bytes", justify="right", no_wrap=True)
@@ -266,6 +271,7 @@ def plan_tables(doc: dict[str, Any]) -> list[Table]:
         + "Headroom: usable - reserve - required. "
         "Max batch / seq: the largest that fit (other settings as asked)."
         + "".join(f"\n{n}" for n in notes)
+        + "".join(f"\nWrote {path}" for path in doc.get("emitted", []))
     )
     return [memory, cards]
 
@@ -378,3 +384,101 @@ def doctor_tables(doc: dict[str, Any]) -> list[Any]:
     if doc["cards"] and len(doc["cards"]) > 1 and whole.get("command"):
         out.append(Text(f"Install for all cards: {whole['command']}"))
     return out
+
+
+def _money(value: float | None, currency: str) -> str:
+    if value is None:
+        return "—"
+    return f"{value:,.0f} {currency.upper()}"
+
+
+def recommend_tables(doc: dict[str, Any]) -> list[Any]:
+    """``gpuwise recommend``: the ranked options, then the advice when nothing fits."""
+    m, w = doc["model"], doc["workload"]
+    cur = doc["constraints"]["currency"]
+    what = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in w.items() if k != "tokens_per_step")
+    c = doc["constraints"]
+    limits = [f"objective {doc['objective']}"]
+    if c["budget"] is not None:
+        limits.append(f"budget {_money(c['budget'], cur)}")
+    if c["max_power_w"] is not None:
+        limits.append(f"max power {c['max_power_w']:g} W")
+    limits.append(f"up to {c['max_gpus']} cards, host RAM {gib(c['host_ram_bytes'])}")
+    table = Table(
+        title=f"{m['name']}: {doc['options_ok']} of {doc['options_total']} options fit "
+        f"({doc['cards_considered']} cards)",
+        caption=f"Workload: {what}.\n" + "; ".join(limits) + ". Memory: per card, required "
+        "(peak + CUDA context + allocator). Cost: cards bought (or rented for the run).",
+        caption_justify="left",
+    )
+    for col in ("#", "Card", "x", "Strategy", "GiB/card", "Tokens/s", "Time", "kWh", "Cost"):
+        table.add_column(col, justify="left" if col in ("Card", "Strategy") else "right")
+    table.add_column("Why not", overflow="fold")
+    for o in doc["options"]:
+        ok = o["ok"]
+        style = "" if ok else "dim"
+        table.add_row(
+            str(o["rank"]),
+            o["gpu"].removeprefix("GeForce ").removeprefix("NVIDIA "),
+            str(o["count"]),
+            o["strategy"] or "—",
+            gib(o["required_per_gpu_bytes"]) if o["required_per_gpu_bytes"] else "—",
+            num(o["tokens_per_s"], 0),
+            _duration(o["time_s"]),
+            num(o["energy_kwh"], 1),
+            _money(o["cost"], cur),
+            "" if ok else (o["reason"] or ""),
+            style=style,
+        )
+    out: list[Any] = [table]
+    a = doc.get("advice")
+    if a:
+        adv = Table(
+            title=f"To fit {a['card']} ({a['why']})",
+            caption="Speed: tokens/s relative to the job as asked (recompute, smaller batches, "
+            "collectives and CPU optimizer steps cost time).",
+            caption_justify="left",
+        )
+        for col in ("Change", "GiB/card", "Fits", "Speed", "Caveat"):
+            adv.add_column(col, justify="right" if col in ("GiB/card", "Speed") else "left")
+        rows = a["fits_alone"] + a["not_enough"] + ([a["stacked"]] if a["stacked"] else [])
+        for ch in rows:
+            adv.add_row(
+                ch["change"],
+                gib(ch["required_per_gpu_bytes"]),
+                "[green]yes[/green]" if ch["fits"] else "[red]no[/red]",
+                "—" if ch["speed_vs_now"] is None else f"{ch['speed_vs_now']:.2f}x",
+                ch["caveat"] or "",
+            )
+        out.append(adv)
+    return out
+
+
+def mnist_table(doc: dict[str, Any]) -> Table:
+    """``gpuwise mnist``: one row per run (implementation, device, loop), accuracy and time."""
+    ds = doc["dataset"]
+    checked = {True: ", published SHA-256", False: ", not the published files", None: ""}
+    table = Table(
+        title=f"{doc['model']['layers']} ({count(doc['model']['params'])} parameters) on "
+        f"{ds['name']}: {count(ds['train_images'])} train / {count(ds['test_images'])} test "
+        f"images {ds['image_shape'][0]}x{ds['image_shape'][1]}{checked[ds['published_checksums']]}",
+        caption=f"{doc['settings']['epochs']} epochs, seed {doc['settings']['seed']}. "
+        "s/epoch: the median epoch after the first (which also warms up). "
+        "GPU speedup: one epoch of the same loop on the CPU over the GPU's.",
+    )
+    for col in ("Run", "Device", "Optimizer", "Batch", "LR", "Test acc.", "s/epoch", "GPU speedup"):
+        table.add_column(col, no_wrap=col != "Run", justify="left" if col == "Run" else "right")
+    for r in doc["runs"]:
+        name = "NumPy" if r["impl"] == "numpy" else f"PyTorch {r['loop']}"
+        extras = [x for x, on in (("bf16", r["bf16"]), ("compiled", r["compiled"])) if on]
+        table.add_row(
+            name + (f" ({', '.join(extras)})" if extras else ""),
+            r["device"],
+            r["optimizer"],
+            str(r["batch"]),
+            f"{r['lr']:g}",
+            f"{100 * r['test_accuracy']:.2f} %",
+            f"{r['steady_epoch_seconds']:.3f}",
+            "—" if r["gpu_speedup"] is None else f"{r['gpu_speedup']:.1f}x",
+        )
+    return table

@@ -1,0 +1,163 @@
+"""``gpuwise recommend MODEL``: which cards, how many and how, for a training job and a budget."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from typing import Any
+
+from gpuwise.catalog import Card, load_catalog, usable_memory
+from gpuwise.cli.common import add_catalog, add_json, emit
+from gpuwise.cli.workload_flags import add_workload, parse_amount, parse_reserve, workload_from
+from gpuwise.errors import GpuwiseError
+from gpuwise.memory.parallel import per_rank_memory
+from gpuwise.models import load_model
+from gpuwise.parallel import MAX_GPUS, Parallel
+from gpuwise.plan import defaults
+from gpuwise.recommend.advice import advise
+from gpuwise.recommend.options import (
+    DEFAULT_HOST_RAM_GIB,
+    GIB,
+    OBJECTIVES,
+    Constraints,
+    affordable_card,
+    recommend,
+)
+from gpuwise.recommend.prices import CURRENCIES, load_prices
+from gpuwise.render.json_doc import advice_doc, recommend_doc
+from gpuwise.workload import validate
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|min|h|d|w)?\s*$", re.IGNORECASE)
+_UNIT_S = {"m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "recommend",
+        help="which card(s) to buy or rent for a training job and a budget, ranked",
+        description="Try every card of the catalogue (after your filters), one to --max-gpus of "
+        "it, with every strategy that can run the job (one card, DDP, FSDP2, ZeRO 1-3, "
+        "offload); rank what fits by --objective and say why each other option does not.",
+        epilog="Examples: gpuwise recommend llama-3.1-8b --method qlora --budget 800 | "
+        "gpuwise recommend llama-3.1-70b --grad-checkpointing --tokens 1B --objective fastest "
+        "--prices my-prices.json | gpuwise recommend qwen2.5-7b --method lora --have 3060",
+    )
+    p.add_argument("model", nargs="?", help=f"as for plan (default: {defaults()['model']})")
+    p.add_argument("--budget", type=float, help="most you will spend (in --currency)")
+    p.add_argument("--currency", default="usd", choices=CURRENCIES, help="usd (default) or cny")
+    p.add_argument(
+        "--prices",
+        metavar="FILE",
+        help='your prices (JSON: {"currency": "usd", "cards": {"3090": {"buy": 750}, '
+        '"h100-sxm-80gb": {"hourly": 2.5}}}); default: launch prices',
+    )
+    p.add_argument(
+        "--objective", default="cheapest", choices=OBJECTIVES, help="how to rank (cheapest)"
+    )
+    p.add_argument("--tokens", help="tokens to train: time, energy, rental cost (e.g. 1B)")
+    p.add_argument("--deadline", help="longest the run may take, e.g. 48h or 3d (needs --tokens)")
+    p.add_argument("--max-gpus", type=int, default=MAX_GPUS, help="most cards in the machine (8)")
+    p.add_argument("--max-power", type=float, help="most board power of all cards, in W")
+    p.add_argument(
+        "--host-ram",
+        type=float,
+        default=DEFAULT_HOST_RAM_GIB,
+        help=f"GiB of host RAM offload may use (default {DEFAULT_HOST_RAM_GIB})",
+    )
+    p.add_argument("--no-offload", action="store_true", help="do not consider offload strategies")
+    p.add_argument(
+        "--series", action="append", help="only cards whose series contains TEXT (repeat)"
+    )
+    p.add_argument("--gpu", action="append", metavar="CARD", help="only these cards (repeat)")
+    p.add_argument("--have", metavar="CARD", help="your card: what to change so the job fits it")
+    p.add_argument("--reserve", default="0", help="GiB of each card kept for other uses")
+    p.add_argument("--grad-accum", type=int, default=1, help="micro-batches per optimizer step")
+    p.add_argument("--top", type=int, default=20, help="options to list (0: all; default 20)")
+    p.add_argument("--trust-remote-code", action="store_true", help="see `gpuwise model`")
+    add_workload(p)
+    add_catalog(p)
+    add_json(p)
+    p.set_defaults(run=run)
+
+
+def parse_duration(text: str) -> float:
+    """``48h``, ``3d``, ``90m``, ``2w`` (a bare number is hours) -> seconds."""
+    m = _DURATION.match(text)
+    if not m:
+        raise GpuwiseError(f"--deadline {text!r} is not a duration; use e.g. 90m, 48h, 3d or 2w")
+    value = float(m.group(1)) * _UNIT_S[(m.group(2) or "h").lower()]
+    if not 0 < value <= 10 * 365 * 86400:
+        raise GpuwiseError(f"--deadline {text!r} is out of range; use 1m to 10 years")
+    return value
+
+
+def _cards(args: argparse.Namespace, catalog: Any) -> list[Card]:
+    names = [n.strip() for g in (args.gpu or []) for n in g.split(",") if n.strip()]
+    cards = [catalog.find(n) for n in names] if names else list(catalog)
+    if args.series:
+        wanted = [s.lower() for s in args.series]
+        cards = [c for c in cards if any(w in c.series.lower() for w in wanted)]
+        if not cards:
+            known = sorted({c.series for c in catalog})
+            raise GpuwiseError(
+                f"no card matches --series {', '.join(args.series)}; series: {', '.join(known)}"
+            )
+    return cards
+
+
+def _number(value: float | None, flag: str, low: float, high: float) -> None:
+    if value is not None and not low <= value <= high:
+        raise GpuwiseError(f"{flag} {value:g} is out of range; use {low:g} to {high:g}")
+
+
+def run(args: argparse.Namespace) -> int:
+    _number(args.budget, "--budget", 1, 1e9)
+    _number(args.max_power, "--max-power", 1, 1e6)
+    _number(args.host_ram, "--host-ram", 0, 1 << 20)
+    _number(args.max_gpus, "--max-gpus", 1, MAX_GPUS)
+    _number(args.grad_accum, "--grad-accum", 1, 1 << 16)
+    _number(args.top, "--top", 0, 1e6)
+    if args.budget is not None and args.budget != args.budget:  # NaN
+        raise GpuwiseError("--budget is not a number")
+    spec = load_model(args.model or defaults()["model"], trust_remote_code=args.trust_remote_code)
+    workload = validate(workload_from(args, spec), spec)
+    catalog = load_catalog(args.catalog)
+    cards = _cards(args, catalog)
+    book = load_prices(args.prices, args.currency, catalog)
+    tokens = parse_amount(args.tokens, "--tokens") if args.tokens else None
+    constraints = Constraints(
+        budget=args.budget,
+        currency=args.currency,
+        max_gpus=args.max_gpus,
+        max_power_w=args.max_power,
+        deadline_s=parse_duration(args.deadline) if args.deadline else None,
+        reserve_bytes=parse_reserve(args.reserve),
+        offload=not args.no_offload,
+        host_ram_bytes=round(args.host_ram * GIB),
+    )
+    have = catalog.find(args.have) if args.have else None
+    rec = recommend(
+        spec, workload, cards, constraints, book, args.objective, tokens, args.grad_accum
+    )
+    advice = None
+    target, why = have, "your card (--have)"
+    if target is None and not any(o.fits and o.reason is None for o in rec.options):
+        target = affordable_card(rec, cards)
+        why = "the card with the most memory the budget buys: no option fits the constraints"
+    if target is not None:
+        one = Parallel("single", 1, None, args.grad_accum)
+        need = per_rank_memory(spec, workload, one).required_bytes
+        if need > usable_memory(target).bytes - constraints.reserve_bytes:
+            advice = advice_doc(
+                target,
+                advise(
+                    spec,
+                    workload,
+                    one,
+                    target,
+                    constraints.reserve_bytes,
+                    constraints.host_ram_bytes,
+                ),
+                why,
+            )
+    return emit(args, recommend_doc(rec, catalog.date, int(args.top), advice), "recommend_tables")

@@ -1,0 +1,255 @@
+"""When a job does not fit a card: the smallest changes that make it fit, with their cost.
+
+Each change is tried alone from the user's workload: gradient checkpointing, a smaller
+micro-batch with gradient accumulation (same global batch), an 8-bit optimizer, LoRA, QLoRA, a
+shorter context, offload to host RAM, more cards. Each reports the memory a card then needs,
+whether it fits and the throughput relative to the original plan (recompute, smaller matmuls,
+collectives and CPU optimizer steps all cost time). When no single change is enough, changes are
+stacked, cheapest in speed first, until the job fits.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from gpuwise.catalog import Card, usable_memory
+from gpuwise.errors import GpuwiseError
+from gpuwise.memory.parallel import per_rank_memory
+from gpuwise.models.spec import ModelSpec
+from gpuwise.parallel import MAX_GPUS, Parallel
+from gpuwise.plan import problems
+from gpuwise.timing.parallel import parallel_train_time
+from gpuwise.workload import Workload
+
+#: Shortest context the advice suggests (below it the job is a different job).
+MIN_SEQ = 256
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change (or a stack of them) and its effect."""
+
+    what: str
+    workload: Workload
+    parallel: Parallel
+    required_bytes: int
+    fits: bool
+    tokens_per_s: float | None
+    speed: float | None  # tokens/s relative to the unchanged job (None when unknown)
+    caveat: str | None = None
+
+
+def _try(
+    spec: ModelSpec,
+    w: Workload,
+    p: Parallel,
+    card: Card,
+    usable: int,
+    what: str,
+    base_tps: float | None,
+    caveat: str | None = None,
+    host_ram: int | None = None,
+) -> Change | None:
+    if problems(w, card):
+        return None
+    try:
+        m = per_rank_memory(spec, w, p)
+    except GpuwiseError:
+        return None
+    if host_ram is not None and m.host_bytes > host_ram:
+        return None  # offload would need more host RAM than the machine has
+    t = parallel_train_time(spec, w, card, p)
+    tps = t.train_tokens_per_s
+    speed = tps / base_tps if tps and base_tps else None
+    return Change(what, w, p, m.required_bytes, m.required_bytes <= usable, tps, speed, caveat)
+
+
+def _largest(lo: int, hi: int, ok: Callable[[int], bool]) -> int | None:
+    """Largest n in [lo, hi] with ok(n), for ok monotone decreasing; None if none."""
+    if not ok(lo):
+        return None
+    while hi > lo:
+        mid = (lo + hi + 1) // 2
+        if ok(mid):
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def single_changes(
+    spec: ModelSpec,
+    w: Workload,
+    p: Parallel,
+    card: Card,
+    reserve: int = 0,
+    host_ram: int | None = None,
+) -> list[Change]:
+    """Each change alone, least change to the job first: how it runs (checkpointing,
+    accumulation, optimizer, offload, more cards), then what it trains (LoRA, QLoRA), then the
+    data it sees (context)."""
+    usable = usable_memory(card).bytes - reserve
+    base = parallel_train_time(spec, w, card, p).train_tokens_per_s
+    out: list[Change | None] = []
+
+    def add(w2: Workload, p2: Parallel, what: str, caveat: str | None = None) -> None:
+        out.append(_try(spec, w2, p2, card, usable, what, base, caveat, host_ram))
+
+    if not w.grad_checkpointing:
+        add(w.with_(grad_checkpointing=True), p, "gradient checkpointing")
+    if w.batch > 1:
+
+        def fits_batch(b: int) -> bool:
+            return per_rank_memory(spec, w.with_(batch=b), p).required_bytes <= usable
+
+        b = _largest(1, w.batch - 1, fits_batch) or 1
+        accum = math.ceil(w.batch / b) * p.grad_accum
+        add(
+            w.with_(batch=b),
+            Parallel(p.strategy, p.gpus, p.shard_size, accum),
+            f"micro-batch {b} with gradient accumulation x{accum} (global batch kept)",
+        )
+    if w.method == "full" and w.optimizer in ("adamw", "adamw-fused") and p.engine == "torch":
+        add(w.with_(optimizer="adamw-8bit"), p, "8-bit AdamW (bitsandbytes)")
+    if not p.offloads("optimizer") and w.optimizer in ("adamw", "adamw-fused"):
+        for strategy in ("zero2-offload", "zero3-offload"):
+            q = Parallel(strategy, p.gpus, None, p.grad_accum)
+            m = per_rank_memory(spec, w, q) if w.method != "qlora" else None
+            if m is not None:
+                ram = f"needs {m.host_bytes / (1 << 30):.0f} GiB of host RAM"
+                add(w, q, f"{strategy} on {p.gpus} card(s)", ram)
+    for n in range(p.gpus + 1, MAX_GPUS + 1):
+        found = None
+        for strategy in ("fsdp", "zero3"):
+            q = Parallel(strategy, n, None, p.grad_accum)
+            c = _try(spec, w, q, card, usable, "", base, None, host_ram)
+            if (
+                c
+                and c.fits
+                and (found is None or (c.tokens_per_s or 0) > (found.tokens_per_s or 0))
+            ):
+                found = c
+        if found is not None:
+            out.append(
+                Change(
+                    f"{n} cards with {found.parallel.strategy}",
+                    found.workload,
+                    found.parallel,
+                    found.required_bytes,
+                    True,
+                    found.tokens_per_s,
+                    found.speed,
+                    None,
+                )
+            )
+            break
+    if w.method == "full":
+        add(
+            w.with_(method="lora"),
+            p,
+            "LoRA (rank 16, all linear layers)",
+            "trains adapters, not the whole model",
+        )
+    if w.method in ("full", "lora") and p.engine == "torch":
+        precision = "bf16" if card.has("bf16") else "fp16"
+        add(
+            w.with_(method="qlora", precision=precision, optimizer="adamw"),
+            p,
+            "QLoRA (4-bit base weights, LoRA rank 16)",
+            "trains adapters on a 4-bit base model",
+        )
+    if w.seq > MIN_SEQ:
+
+        def fits_seq(s: int) -> bool:
+            return per_rank_memory(spec, w.with_(seq=s), p).required_bytes <= usable
+
+        s = _largest(MIN_SEQ, w.seq - 1, fits_seq)
+        if s is not None:
+            add(w.with_(seq=s), p, f"context {s} tokens instead of {w.seq}", "shorter sequences")
+    return [c for c in out if c is not None]
+
+
+def _stack_steps(card: Card) -> list[tuple[str, object]]:
+    """The changes stacked when none is enough alone, least harm to the job first."""
+    fp = "bf16" if card.has("bf16") else "fp16"
+
+    def ckpt(w: Workload, p: Parallel) -> tuple[Workload, Parallel] | None:
+        return None if w.grad_checkpointing else (w.with_(grad_checkpointing=True), p)
+
+    def micro(w: Workload, p: Parallel) -> tuple[Workload, Parallel] | None:
+        if w.batch == 1:
+            return None
+        return w.with_(batch=1), Parallel(p.strategy, p.gpus, p.shard_size, p.grad_accum * w.batch)
+
+    def eight_bit(w: Workload, p: Parallel) -> tuple[Workload, Parallel] | None:
+        ok = w.method == "full" and w.optimizer in ("adamw", "adamw-fused") and p.engine == "torch"
+        return (w.with_(optimizer="adamw-8bit"), p) if ok else None
+
+    def lora(w: Workload, p: Parallel) -> tuple[Workload, Parallel] | None:
+        return (w.with_(method="lora", optimizer="adamw"), p) if w.method == "full" else None
+
+    def qlora(w: Workload, p: Parallel) -> tuple[Workload, Parallel] | None:
+        if w.method != "lora" or p.engine != "torch":
+            return None
+        return w.with_(method="qlora", precision=fp), p
+
+    def offload(w: Workload, p: Parallel) -> tuple[Workload, Parallel] | None:
+        if p.offloads("optimizer") or w.method == "qlora" or w.optimizer not in ("adamw",):
+            return None
+        return w, Parallel("zero3-offload", p.gpus, None, p.grad_accum)
+
+    return [
+        ("gradient checkpointing", ckpt),
+        ("micro-batch 1 with gradient accumulation", micro),
+        ("8-bit AdamW", eight_bit),
+        ("LoRA", lora),
+        ("QLoRA", qlora),
+        ("zero3-offload", offload),
+    ]
+
+
+def stacked(
+    spec: ModelSpec,
+    w: Workload,
+    p: Parallel,
+    card: Card,
+    reserve: int = 0,
+    host_ram: int | None = None,
+) -> Change | None:
+    """Changes applied one after another until the job fits; None if even all do not."""
+    usable = usable_memory(card).bytes - reserve
+    base = parallel_train_time(spec, w, card, p).train_tokens_per_s
+    steps: list[str] = []
+    cur = (w, p)
+    for what, step in _stack_steps(card):
+        nxt = step(*cur)  # type: ignore[operator]
+        if nxt is None:
+            continue
+        label = " + ".join([*steps, what])
+        got = _try(spec, nxt[0], nxt[1], card, usable, label, base, None, host_ram)
+        if got is None:
+            continue
+        cur = nxt
+        steps.append(what)
+        if got.fits:
+            return got
+    return None
+
+
+def advise(
+    spec: ModelSpec,
+    w: Workload,
+    p: Parallel,
+    card: Card,
+    reserve: int = 0,
+    host_ram: int | None = None,
+) -> dict[str, object]:
+    """The changes that make ``w`` fit ``card`` alone (least change to the job first), and
+    the stacked change when none does."""
+    changes = single_changes(spec, w, p, card, reserve, host_ram)
+    fitting = [c for c in changes if c.fits]
+    others = [c for c in changes if not c.fits]
+    combo = None if fitting else stacked(spec, w, p, card, reserve, host_ram)
+    return {"fits_alone": fitting, "not_enough": others, "stacked": combo}

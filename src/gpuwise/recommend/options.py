@@ -1,0 +1,307 @@
+"""Rank the ways to run a training job: which card, how many, which strategy, at what cost.
+
+For every card (after the user's filters) and every count from 1 to ``max_gpus``, each strategy
+that can run the job is tried (:data:`STRATEGY_ORDER`); the per-rank memory does not depend on
+the card, so it is computed once per (strategy, count). The card's option is its fastest fitting
+strategy; when none fits, the option is rejected with what overflows and by how much (for the
+strategy that needs the least memory). Fitting options then meet the constraints (budget,
+deadline, power), and what does not gets a reason too. Ranking follows the objective.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from typing import Any
+
+from gpuwise.catalog import Card, usable_memory
+from gpuwise.errors import GpuwiseError
+from gpuwise.memory.parallel import RankMemory, per_rank_memory
+from gpuwise.models.spec import ModelSpec
+from gpuwise.parallel import Parallel, validate_parallel
+from gpuwise.plan import problems
+from gpuwise.recommend.prices import PriceBook
+from gpuwise.timing.parallel import ParallelTime, parallel_train_time
+from gpuwise.workload import Workload
+
+GIB = 1 << 30
+
+#: Host RAM offload may use when the user does not say (--host-ram): a large workstation's.
+DEFAULT_HOST_RAM_GIB = 256
+
+OBJECTIVES = ("cheapest", "fastest", "tokens-per-dollar")
+
+#: Strategies tried, simplest first (a tie in speed keeps the simpler one).
+STRATEGY_ORDER = (
+    "single",
+    "ddp",
+    "fsdp",
+    "fsdp-hybrid",
+    "zero1",
+    "zero2",
+    "zero3",
+    "zero2-offload",
+    "fsdp-offload",
+    "zero3-offload",
+)
+
+
+@dataclass(frozen=True)
+class Constraints:
+    """What the user allows: money, cards, power, time."""
+
+    budget: float | None = None
+    currency: str = "usd"
+    max_gpus: int = 8
+    max_power_w: float | None = None
+    deadline_s: float | None = None
+    reserve_bytes: int = 0
+    offload: bool = True  # consider strategies that offload to host RAM
+    host_ram_bytes: int = DEFAULT_HOST_RAM_GIB * GIB  # what offload may use, all cards together
+
+
+@dataclass
+class Option:
+    """One way to run the job: ``count`` x ``card`` with ``parallel``, and how it goes."""
+
+    card: Card
+    count: int
+    parallel: Parallel | None
+    fits: bool
+    memory: RankMemory | None
+    usable_bytes: int
+    time: ParallelTime | None
+    cost: float | None
+    pricing: str | None  # "buy", "rent" or None (no price)
+    price_source: str | None
+    power_w: float
+    reason: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def tokens_per_s(self) -> float | None:
+        return self.time.train_tokens_per_s if self.time else None
+
+    @property
+    def headroom_bytes(self) -> int | None:
+        if self.memory is None:
+            return None
+        return self.usable_bytes - self.memory.required_bytes
+
+    def tokens_per_unit(self, tokens: int | None) -> float | None:
+        """Tokens per unit of currency: of the run (rent) or of the cards bought."""
+        if not self.cost or self.tokens_per_s is None:
+            return None
+        if self.pricing == "rent" or tokens is not None:
+            time_s = self.time.time_to_train_s if self.time else None
+            if tokens is not None and time_s:
+                return tokens / self.cost
+        return self.tokens_per_s / self.cost  # tokens/s per unit spent on cards
+
+
+@dataclass
+class Recommendation:
+    spec: ModelSpec
+    workload: Workload
+    constraints: Constraints
+    objective: str
+    tokens: int | None
+    options: list[Option]
+    prices: PriceBook
+    cards_considered: int
+
+
+def candidates(count: int, grad_accum: int, offload: bool) -> list[Parallel]:
+    """The strategies worth trying on ``count`` cards."""
+    out = []
+    for s in STRATEGY_ORDER:
+        if not offload and "offload" in s:
+            continue
+        shard = count // 2 if s == "fsdp-hybrid" else None
+        try:
+            out.append(validate_parallel(Parallel(s, count, shard, grad_accum)))
+        except GpuwiseError:
+            continue
+    return out
+
+
+@functools.lru_cache(maxsize=512)
+def _memory(spec: ModelSpec, w: Workload, p: Parallel) -> RankMemory | None:
+    try:
+        return per_rank_memory(spec, w, p)
+    except GpuwiseError:
+        return None  # the strategy cannot run this workload (e.g. qlora under ZeRO)
+
+
+def _price(
+    card: Card, count: int, book: PriceBook, time: ParallelTime | None, tokens: int | None
+) -> tuple[float | None, str | None, str | None, str | None]:
+    """(cost, pricing, source, why unknown)."""
+    price = book.price(card)
+    if price is None:
+        return (
+            None,
+            None,
+            None,
+            (
+                f"no {book.currency.upper()} price for {card.name} (the catalogue has no launch "
+                "price): add one with --prices FILE"
+            ),
+        )
+    if price.buy is not None:
+        return price.buy * count, "buy", price.source, None
+    assert price.hourly is not None
+    run_s = time.time_to_train_s if time else None
+    if run_s is None:
+        return (
+            None,
+            "rent",
+            price.source,
+            (
+                f"{card.name} is priced by the hour ({price.hourly:g} {book.currency.upper()}/h): "
+                "give --tokens to cost the run"
+            ),
+        )
+    return price.hourly * count * run_s / 3600, "rent", price.source, None
+
+
+def evaluate(
+    spec: ModelSpec,
+    w: Workload,
+    card: Card,
+    count: int,
+    constraints: Constraints,
+    book: PriceBook,
+    tokens: int | None,
+    grad_accum: int = 1,
+) -> Option:
+    """The best way to run the job on ``count`` x ``card``, or why there is none."""
+    usable = usable_memory(card).bytes - constraints.reserve_bytes
+    power = card.tdp_w * count
+    cannot = problems(w, card)
+    tried: list[tuple[Parallel, RankMemory]] = []
+    for p in candidates(count, grad_accum, constraints.offload):
+        m = _memory(spec, w, p)
+        if m is not None:
+            tried.append((p, m))
+    if cannot or not tried:
+        why = "; ".join(cannot) or f"no strategy on {count} card(s) runs this workload"
+        return Option(card, count, None, False, None, usable, None, None, None, None, power, why)
+    on_card = [(p, m) for p, m in tried if m.required_bytes <= usable]
+    fitting = [(p, m) for p, m in on_card if m.host_bytes <= constraints.host_ram_bytes]
+    if on_card and not fitting:
+        p, m = min(on_card, key=lambda pm: pm[1].host_bytes)
+        why = (
+            f"fits only with {p.strategy}, which needs {m.host_bytes / GIB:.0f} GiB of host RAM "
+            f"for offload; --host-ram is {constraints.host_ram_bytes / GIB:.0f} GiB"
+        )
+        return Option(card, count, p, False, m, usable, None, None, None, None, power, why)
+    if not fitting:
+        p, m = min(tried, key=lambda pm: pm[1].required_bytes)
+        short = m.required_bytes - usable
+        why = (
+            f"needs {m.required_bytes / GIB:.1f} GiB per card even with {p.strategy} (the least "
+            f"of {len(tried)} strategies); {card.name} has {usable / GIB:.1f} GiB usable: "
+            f"{short / GIB:.1f} GiB short"
+        )
+        return Option(card, count, p, False, m, usable, None, None, None, None, power, why)
+    timed = [(p, m, parallel_train_time(spec, w, card, p, tokens)) for p, m in fitting]
+    # the simplest strategy within 2 % of the fastest (offload does not win a tie)
+    fastest = max(pmt[2].train_tokens_per_s or 0.0 for pmt in timed)
+    p, m, t = next(pmt for pmt in timed if (pmt[2].train_tokens_per_s or 0.0) >= 0.98 * fastest)
+    cost, pricing, source, unknown = _price(card, count, book, t, tokens)
+    option = Option(card, count, p, True, m, usable, t, cost, pricing, source, power)
+    option.reason = _constraint_reason(option, constraints, book, unknown)
+    if m.host_bytes:
+        option.notes.append(f"needs {m.host_bytes / GIB:.0f} GiB of host RAM for offload")
+    return option
+
+
+def _constraint_reason(
+    o: Option, c: Constraints, book: PriceBook, unknown_price: str | None
+) -> str | None:
+    cur = book.currency.upper()
+    if c.max_power_w is not None and o.power_w > c.max_power_w:
+        return (
+            f"{o.count} x {o.card.tdp_w:g} W = {o.power_w:g} W, "
+            f"over --max-power {c.max_power_w:g} W"
+        )
+    run_s = o.time.time_to_train_s if o.time else None
+    if c.deadline_s is not None and run_s is not None and run_s > c.deadline_s:
+        return f"takes {_days(run_s)}, over the deadline of {_days(c.deadline_s)}"
+    if c.budget is not None:
+        if o.cost is None:
+            return unknown_price or f"no {cur} price"
+        if o.cost > c.budget:
+            return f"costs {o.cost:,.0f} {cur}, over the budget of {c.budget:,.0f} {cur}"
+    return None
+
+
+def _days(seconds: float) -> str:
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
+
+
+def _sort_key(o: Option, objective: str, tokens: int | None) -> tuple[Any, ...]:
+    ok = o.fits and o.reason is None
+    tps = o.tokens_per_s or 0.0
+    cost = o.cost if o.cost is not None else float("inf")
+    if not ok:  # after every usable option: fitting ones held back by a constraint, then by
+        short = -(o.headroom_bytes or -(1 << 60))  # how little memory they lack
+        return (1, 0 if o.fits else 1, cost if o.fits else short, -tps)
+    if objective == "fastest":
+        return (0, -tps, cost)
+    if objective == "tokens-per-dollar":
+        value = o.tokens_per_unit(tokens) or 0.0
+        return (0, -value, cost)
+    return (0, cost, -tps)
+
+
+def recommend(
+    spec: ModelSpec,
+    w: Workload,
+    cards: list[Card],
+    constraints: Constraints,
+    book: PriceBook,
+    objective: str = "cheapest",
+    tokens: int | None = None,
+    grad_accum: int = 1,
+) -> Recommendation:
+    if objective not in OBJECTIVES:
+        raise GpuwiseError(f"--objective {objective!r} is not known; use {', '.join(OBJECTIVES)}")
+    if w.task != "train":
+        raise GpuwiseError(
+            "recommend plans training jobs (one card or several); for inference, compare cards "
+            "with `gpuwise plan MODEL --task infer --gpu A --gpu B`"
+        )
+    if constraints.deadline_s is not None and tokens is None:
+        raise GpuwiseError("--deadline needs --tokens (how much to train, to know how long)")
+    options = [
+        evaluate(spec, w, card, n, constraints, book, tokens, grad_accum)
+        for card in cards
+        for n in range(1, constraints.max_gpus + 1)
+    ]
+    options.sort(key=lambda o: _sort_key(o, objective, tokens))
+    return Recommendation(spec, w, constraints, objective, tokens, options, book, len(cards))
+
+
+def usable_options(rec: Recommendation) -> list[Option]:
+    return [o for o in rec.options if o.fits and o.reason is None]
+
+
+def affordable_card(rec: Recommendation, cards: list[Card]) -> Card | None:
+    """The card with the most usable memory that the budget buys one of (None if none)."""
+    budget = rec.constraints.budget
+    best = None
+    for card in cards:
+        price = rec.prices.price(card)
+        if price is None or price.buy is None:
+            continue
+        if budget is not None and price.buy > budget:
+            continue
+        if best is None or usable_memory(card).bytes > usable_memory(best).bytes:
+            best = card
+    return best

@@ -1,0 +1,115 @@
+"""What a card costs: the catalogue's launch price, or the user's own prices (street, used,
+hourly rental) from a price file.
+
+A price file is JSON::
+
+    {"currency": "usd",
+     "cards": {"rtx-3090": {"buy": 750, "note": "used, local market, 2026-11"},
+               "h100-sxm-80gb": {"hourly": 2.49, "note": "cloud on-demand"}}}
+
+Cards are named as anywhere else in gpuwise ("3090", "rtx 4090", a slug). ``buy`` is the price
+of one card; ``hourly`` the rental price of one card per hour. The file's currency is the one
+``--currency`` must name. A card with no price in the file falls back to the catalogue's launch
+price in that currency (``launch_price_usd`` / ``launch_price_cny``); no conversion between
+currencies is ever made.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gpuwise.catalog import Card, Catalog
+from gpuwise.errors import GpuwiseError
+
+CURRENCIES = ("usd", "cny")
+
+
+@dataclass(frozen=True)
+class Price:
+    """One card's price: ``buy`` per card or ``hourly`` per card-hour, and where it is from."""
+
+    buy: float | None
+    hourly: float | None
+    source: str
+
+
+@dataclass(frozen=True)
+class PriceBook:
+    currency: str
+    user: dict[str, Price]  # card slug -> price from the user's file
+    path: str | None = None
+
+    def price(self, card: Card) -> Price | None:
+        """The user's price for ``card``, else its launch price, else None."""
+        if card.slug in self.user:
+            return self.user[card.slug]
+        launch = card.launch_price_usd if self.currency == "usd" else card.launch_price_cny
+        if launch is None:
+            return None
+        return Price(float(launch), None, "catalogue launch price")
+
+
+def _amount(value: Any, where: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise GpuwiseError(f"{where} is {value!r}; use a positive number (or leave it out)")
+    if value <= 0:
+        raise GpuwiseError(f"{where} is {value}; a price must be above 0")
+    return float(value)
+
+
+def load_prices(path: str | None, currency: str, catalog: Catalog) -> PriceBook:
+    """The price book for ``currency``: the user's file (if any) over the catalogue."""
+    currency = currency.lower()
+    if currency not in CURRENCIES:
+        raise GpuwiseError(f"--currency {currency!r} is not known; use usd or cny")
+    if path is None:
+        return PriceBook(currency, {})
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise GpuwiseError(f"cannot read price file {path}: {e.__class__.__name__}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise GpuwiseError(
+            f"price file {path} is not JSON (line {e.lineno}): expected "
+            '{"currency": "usd", "cards": {"3090": {"buy": 750}}}'
+        ) from None
+    if not isinstance(data, dict) or not isinstance(data.get("cards"), dict):
+        raise GpuwiseError(
+            f'price file {path} needs a "cards" object: '
+            '{"currency": "usd", "cards": {"3090": {"buy": 750}}}'
+        )
+    file_currency = str(data.get("currency", "usd")).lower()
+    if file_currency not in CURRENCIES:
+        raise GpuwiseError(f"price file {path}: currency {file_currency!r} is not usd or cny")
+    if file_currency != currency:
+        raise GpuwiseError(
+            f"price file {path} is in {file_currency}, --currency is {currency}: gpuwise does "
+            f"not convert; pass --currency {file_currency} (and a budget in it)"
+        )
+    user: dict[str, Price] = {}
+    for name, entry in data["cards"].items():
+        where = f"price file {path}, card {name!r}"
+        if not isinstance(entry, dict):
+            raise GpuwiseError(f'{where}: expected an object like {{"buy": 750}}')
+        unknown = set(entry) - {"buy", "hourly", "note"}
+        if unknown:
+            raise GpuwiseError(
+                f"{where}: unknown key {sorted(unknown)[0]!r}; keys: buy, hourly, note"
+            )
+        buy = _amount(entry.get("buy"), f"{where} buy")
+        hourly = _amount(entry.get("hourly"), f"{where} hourly")
+        if buy is None and hourly is None:
+            raise GpuwiseError(f"{where}: give buy (per card) or hourly (per card-hour)")
+        card = catalog.find(str(name))
+        note = entry.get("note")
+        source = f"{path}" + (f" ({note})" if isinstance(note, str) and note else "")
+        user[card.slug] = Price(buy, hourly, source)
+    return PriceBook(currency, user, path)
