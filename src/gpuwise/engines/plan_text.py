@@ -1,0 +1,60 @@
+"""plan.txt: what the emitted files set up, in words a user checks before launching."""
+
+from __future__ import annotations
+
+from gpuwise.engines.deepspeed_config import deepspeed_buffers, precision_meaning
+from gpuwise.models.spec import ModelSpec
+from gpuwise.parallel import Parallel
+from gpuwise.units import gib
+from gpuwise.workload import Workload
+
+
+def plan_txt(
+    spec: ModelSpec, w: Workload, p: Parallel, model_ref: str, host_ram_bytes: int | None
+) -> str:
+    lines = [
+        f"gpuwise launch plan for {spec.name} ({spec.model_type}), model: {model_ref}",
+        "",
+        f"strategy        {p.strategy}: {p.description}",
+        f"engine          {'DeepSpeed' if p.engine == 'deepspeed' else 'PyTorch'}"
+        " via accelerate launch",
+        f"gpus            {p.gpus} (one machine)",
+        f"micro-batch     {w.batch} sequence(s) of {w.seq} tokens per GPU",
+        f"grad accum      {p.grad_accum}",
+        f"global batch    {w.batch * p.global_batch_factor} sequences per optimizer step "
+        f"({w.batch} x {p.gpus} GPUs x {p.grad_accum})",
+        f"method          {w.method}"
+        + (f" (rank {w.lora_rank}, alpha {2 * w.lora_rank})" if w.is_lora else ""),
+        f"precision       {w.precision}",
+        f"optimizer       {w.optimizer}",
+        f"grad ckpt       {'on (non-reentrant)' if w.grad_checkpointing else 'off'}",
+    ]
+    if p.strategy == "fsdp-hybrid":
+        lines.append(
+            f"shard groups    {p.gpus // p.shard_group} groups of {p.shard_group} GPUs "
+            "(sharded within a group, replicated across)"
+        )
+    if p.offloads("weights") or p.offloads("optimizer"):
+        what = [k for k in ("weights", "gradients", "optimizer") if p.offloads(k)]
+        ram = (
+            f"{gib(host_ram_bytes)} ({host_ram_bytes:,} bytes)"
+            if host_ram_bytes is not None
+            else "not computed for this plan"
+        )
+        lines.append(f"host RAM        {ram} needed for the offloaded {', '.join(what)}")
+    if p.engine == "deepspeed":
+        lines.append(f"ds precision    {precision_meaning(w)}")
+        if p.offloads("optimizer"):
+            lines.append(
+                "ds optimizer    accelerate replaces the torch optimizer with DeepSpeedCPUAdam "
+                "(CPU step)"
+            )
+        buffers = ", ".join(f"{k}={v:,}" for k, v in deepspeed_buffers(spec, p).items())
+        lines.append(f"ds buffers      {buffers} (elements)")
+    lines += [
+        "",
+        "files           launch.sh (run this), accelerate_config.yaml"
+        + (", ds_config.json" if p.engine == "deepspeed" else "")
+        + ", train.py (synthetic data: replace batches() with yours)",
+    ]
+    return "\n".join(lines) + "\n"

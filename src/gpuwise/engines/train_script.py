@@ -1,0 +1,204 @@
+"""train.py: the reference training step under accelerate, for the emitted launch config.
+
+A short, real script: the settings block at its top is the plan; the body loads the model,
+applies LoRA / QLoRA as PRODUCT.md's reference step does, and trains on synthetic batches (a
+clearly marked placeholder for the user's data) with ``accelerate.Accelerator``.
+"""
+
+from __future__ import annotations
+
+import pprint
+
+from gpuwise.models.spec import ModelSpec
+from gpuwise.parallel import Parallel
+from gpuwise.workload import Workload
+
+#: Model dtype for the precision: pure bf16/fp16 build the model in that dtype, amp-* and fp32 in
+#: fp32 (DeepSpeed's bf16/fp16 cast the model themselves; loading 16-bit saves host RAM).
+LOAD_DTYPE = {"bf16": "bfloat16", "fp16": "float16", "amp-bf16": "float32",
+              "amp-fp16": "float32", "fp32": "float32"}  # fmt: skip
+COMPUTE_DTYPE = {"bf16": "bfloat16", "fp16": "float16"}
+
+
+def settings(spec: ModelSpec, w: Workload, p: Parallel, model_ref: str) -> dict[str, object]:
+    sharded = p.shards("weights")
+    return {
+        "model": model_ref,
+        "encoder": spec.kind == "encoder",
+        "strategy": p.strategy,
+        "method": w.method,
+        "load_dtype": LOAD_DTYPE[w.precision],
+        "compute_dtype": COMPUTE_DTYPE.get(w.compute_dtype, "float32"),
+        "micro_batch": w.batch,
+        "seq": w.seq,
+        "grad_accum": p.grad_accum,
+        # FSDP checkpoints the layers itself (fsdp_activation_checkpointing in the config)
+        "grad_checkpointing": w.grad_checkpointing and not p.strategy.startswith("fsdp"),
+        "lora_rank": w.lora_rank,
+        "lora_targets": "all-linear" if w.lora_targets == ("all-linear",) else list(w.lora_targets),
+        "optimizer": w.optimizer,
+        # FSDP / ZeRO-3 shard the 4-bit weights: they must be stored in the compute dtype
+        "quant_storage_sharded": sharded,
+        "vocab_size": spec.vocab_size,
+    }
+
+
+def train_py(spec: ModelSpec, w: Workload, p: Parallel, model_ref: str) -> str:
+    block = pprint.pformat(settings(spec, w, p, model_ref), sort_dicts=False, width=96)
+    return HEADER + f"SETTINGS = {block}\n" + BODY
+
+
+HEADER = '''\
+"""Training script written by `gpuwise plan --emit`: the plan's reference step under accelerate.
+
+Run it with launch.sh (accelerate launch --config_file accelerate_config.yaml train.py).
+Needs torch, transformers, accelerate (peft for LoRA, bitsandbytes for QLoRA / adamw-8bit).
+The batches are SYNTHETIC: replace `batches()` below with your data.
+"""
+
+import argparse
+import itertools
+import os
+import tempfile
+
+import torch
+from accelerate import Accelerator
+from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForMaskedLM
+
+'''
+
+BODY = '''
+
+def parse_args():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default=SETTINGS["model"], help="HF id, model folder or config.json")
+    ap.add_argument("--max-steps", type=int, default=100, help="optimizer steps")
+    ap.add_argument("--lr", type=float, default=1e-5)
+    ap.add_argument("--output-dir", default=None, help="save the trained model here")
+    ap.add_argument("--local_rank", "--local-rank", type=int, default=None, help=argparse.SUPPRESS)
+    return ap.parse_args()
+
+
+def quantization_config():
+    if SETTINGS["method"] != "qlora":
+        return None
+    from transformers import BitsAndBytesConfig
+
+    compute = getattr(torch, SETTINGS["compute_dtype"])
+    return BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type="nf4",
+        bnb_4bit_use_double_quant=True,
+        bnb_4bit_compute_dtype=compute,
+        bnb_4bit_quant_storage=compute if SETTINGS["quant_storage_sharded"] else torch.uint8,
+    )
+
+
+def has_weights(ref):
+    """A config.json, or a folder with no weight files, gives a randomly initialised model."""
+    if ref.endswith(".json"):
+        return False
+    if os.path.isdir(ref):
+        return any(f.endswith((".safetensors", ".bin")) for f in os.listdir(ref))
+    return True  # a Hugging Face id
+
+
+def load_model(ref):
+    """Pretrained weights from an HF id or a model folder; random weights from a config.json."""
+    auto = AutoModelForMaskedLM if SETTINGS["encoder"] else AutoModelForCausalLM
+    dtype = getattr(torch, SETTINGS["load_dtype"])
+    quant = quantization_config()
+    if has_weights(ref):
+        return auto.from_pretrained(ref, dtype=dtype, quantization_config=quant)
+    config = AutoConfig.from_pretrained(ref)
+    model = auto.from_config(config, dtype=dtype)
+    if quant is None:
+        return model
+    with tempfile.TemporaryDirectory() as tmp:  # bitsandbytes quantizes while loading
+        model.save_pretrained(tmp)
+        return auto.from_pretrained(tmp, dtype=dtype, quantization_config=quant)
+
+
+def prepare(model):
+    """train(), checkpointing and LoRA as the reference step does (alpha = 2 x rank)."""
+    model.train()
+    ckpt = {"use_reentrant": False}
+    if SETTINGS["method"] == "qlora" and not SETTINGS["quant_storage_sharded"]:
+        from peft import prepare_model_for_kbit_training
+
+        model = prepare_model_for_kbit_training(
+            model,
+            use_gradient_checkpointing=SETTINGS["grad_checkpointing"],
+            gradient_checkpointing_kwargs=ckpt,
+        )
+    elif SETTINGS["grad_checkpointing"]:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=ckpt)
+    if SETTINGS["method"] in ("lora", "qlora"):
+        from peft import LoraConfig, get_peft_model
+
+        if SETTINGS["grad_checkpointing"]:
+            model.enable_input_require_grads()
+        rank = SETTINGS["lora_rank"]
+        lora = LoraConfig(r=rank, lora_alpha=2 * rank, lora_dropout=0.0,
+                          target_modules=SETTINGS["lora_targets"])
+        model = get_peft_model(model, lora)
+        model.train()
+    return model
+
+
+def make_optimizer(params, lr):
+    name = SETTINGS["optimizer"]
+    if name in ("adamw", "adamw-fused"):
+        return torch.optim.AdamW(params, lr=lr, fused=True if name == "adamw-fused" else None)
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=0.9)
+    if name == "adafactor":
+        from transformers.optimization import Adafactor
+
+        return Adafactor(params, lr=None, relative_step=True, scale_parameter=True)
+    import bitsandbytes
+
+    return bitsandbytes.optim.AdamW8bit(params, lr=lr)
+
+
+def batches(accelerator, vocab_size):
+    """>>> PLACEHOLDER DATA: random tokens, labels = input_ids. Replace with your dataset. <<<"""
+    gen = torch.Generator().manual_seed(1234 + accelerator.process_index)
+    shape = (SETTINGS["micro_batch"], SETTINGS["seq"])
+    while True:
+        ids = torch.randint(0, vocab_size, shape, generator=gen).to(accelerator.device)
+        yield {"input_ids": ids, "labels": ids}
+
+
+def main():
+    args = parse_args()
+    # the Accelerator first: DeepSpeed ZeRO-3 (zero.Init) and FSDP's rank-0 loading need it
+    # in place before the model is built
+    accelerator = Accelerator(gradient_accumulation_steps=SETTINGS["grad_accum"])
+    model = prepare(load_model(args.model))
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = make_optimizer(params, args.lr)
+    model, optimizer = accelerator.prepare(model, optimizer)
+    data = batches(accelerator, SETTINGS["vocab_size"])
+    for step in range(args.max_steps):
+        for batch in itertools.islice(data, SETTINGS["grad_accum"]):
+            with accelerator.accumulate(model):
+                loss = model(**batch).loss
+                accelerator.backward(loss)
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+        accelerator.print(f"step {step + 1}/{args.max_steps} loss {loss.item():.4f}")
+    if args.output_dir:
+        accelerator.wait_for_everyone()
+        accelerator.unwrap_model(model).save_pretrained(
+            args.output_dir,
+            is_main_process=accelerator.is_main_process,
+            save_function=accelerator.save,
+            state_dict=accelerator.get_state_dict(model),
+        )
+    accelerator.end_training()
+
+
+if __name__ == "__main__":
+    main()
+'''
