@@ -460,7 +460,7 @@ def mnist_table(doc: dict[str, Any]) -> Table:
     checked = {True: ", published SHA-256", False: ", not the published files", None: ""}
     table = Table(
         title=f"{doc['model']['layers']} ({count(doc['model']['params'])} parameters) on "
-        f"{ds['name']}: {count(ds['train_images'])} train / {count(ds['test_images'])} test "
+        f"{ds['name']}: {ds['train_images']:,} train / {ds['test_images']:,} test "
         f"images {ds['image_shape'][0]}x{ds['image_shape'][1]}{checked[ds['published_checksums']]}",
         caption=f"{doc['settings']['epochs']} epochs, seed {doc['settings']['seed']}. "
         "s/epoch: the median epoch after the first (which also warms up). "

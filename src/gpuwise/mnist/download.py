@@ -1,0 +1,103 @@
+"""Fetch the real MNIST files from a mirror, check them against the pinned SHA-256, cache them.
+
+The cache is ``$XDG_CACHE_HOME/gpuwise/mnist`` (``~/.cache/gpuwise/mnist`` by default); nothing is
+written anywhere else. A file is kept only when its decompressed content has the published size
+and SHA-256 (``data/mnist.json``), so a wrong or tampered download is refused, never used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from gpuwise.errors import GpuwiseError
+from gpuwise.mnist.config import mnist_data
+from gpuwise.mnist.idx import decompress
+
+#: ``fetch(url, timeout_s) -> bytes``; tests pass their own so that no test touches the network.
+Fetch = Callable[[str, float], bytes]
+
+NO_DATA_HINT = (
+    "give --data-dir DIR with the four MNIST IDX files (.gz or plain), "
+    "or run offline on scikit-learn's 8x8 digits with --dataset digits"
+)
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "gpuwise" / "mnist"
+
+
+def http_get(url: str, timeout_s: float) -> bytes:
+    """The body at ``url`` (at most 64 MiB: the largest MNIST file is 9.9 MB compressed)."""
+    with urllib.request.urlopen(url, timeout=timeout_s) as response:
+        body: bytes = response.read(64 << 20)
+        return body
+
+
+def matches(raw: bytes, entry: dict[str, Any]) -> bool:
+    """Whether ``raw`` (gzip or plain) decompresses to the published file of ``entry``."""
+    try:
+        content = decompress(raw, entry["name"])
+    except GpuwiseError:
+        return False
+    return (
+        len(content) == entry["idx_bytes"]
+        and hashlib.sha256(content).hexdigest() == entry["idx_sha256"]
+    )
+
+
+def _write_atomic(path: Path, raw: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".part-")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(raw)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _fetch_one(entry: dict[str, Any], fetch: Fetch, timeout_s: float) -> bytes:
+    problems = []
+    for mirror in mnist_data()["mirrors"]:
+        url = f"{mirror}{entry['name']}.gz"
+        try:
+            raw = fetch(url, timeout_s)
+        except (urllib.error.URLError, OSError, ValueError) as e:
+            reason = getattr(e, "reason", None) or e
+            problems.append(f"{url}: {reason}")
+            continue
+        if matches(raw, entry):
+            return raw
+        problems.append(f"{url}: checksum mismatch, refused")
+    raise GpuwiseError(f"could not download MNIST ({'; '.join(problems)}): {NO_DATA_HINT}")
+
+
+def ensure_mnist(
+    download: bool = True,
+    fetch: Fetch = http_get,
+    timeout_s: float = 20.0,
+    directory: Path | None = None,
+) -> Path:
+    """The cache folder holding the four checked MNIST files, downloading what is missing.
+
+    With ``download=False`` only the cache is looked at. Raises :class:`GpuwiseError` (one line
+    that names ``--data-dir`` and ``--dataset digits``) when the files cannot be had.
+    """
+    folder = directory or cache_dir()
+    for entry in mnist_data()["files"].values():
+        path = folder / f"{entry['name']}.gz"
+        if path.is_file() and matches(path.read_bytes(), entry):
+            continue
+        if not download:
+            raise GpuwiseError(f"MNIST is not in {folder} and --no-download is set: {NO_DATA_HINT}")
+        _write_atomic(path, _fetch_one(entry, fetch, timeout_s))
+    return folder
