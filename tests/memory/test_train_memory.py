@@ -48,8 +48,9 @@ def test_more_tokens_never_need_less_memory(name, w):
     longer = estimate_memory(spec, w.with_(seq=2 * w.seq)).peak_allocated_bytes
     bigger = estimate_memory(spec, w.with_(batch=2 * w.batch)).peak_allocated_bytes
     # the fitted terms carry small constants (valid over the shapes they were derived on), so
-    # allow 16 MiB of noise; a real decrease or a blow-up is far larger
-    assert min(longer, bigger) >= m.peak_allocated_bytes - (16 << 20)
+    # allow 16 MiB or 0.05 % of noise; a real decrease or a blow-up is far larger
+    noise = max(16 << 20, m.peak_allocated_bytes // 2000)
+    assert min(longer, bigger) >= m.peak_allocated_bytes - noise
     # doubling the tokens at most doubles what depends on them (4x what depends on seq^2 for
     # eager attention and masks), with 5 % and 512 MiB of slack for the phase that peaks changing
     fixed = m.breakdown["weights"] + m.breakdown["optimizer"]

@@ -31,17 +31,16 @@ The per-rank peak is the largest phase total, as for one card. Parameters shard 
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from gpuwise.engines.deepspeed_config import deepspeed_buffers
 from gpuwise.errors import GpuwiseError
 from gpuwise.memory.estimate import MemoryEstimate
 from gpuwise.memory.optimizer import Tensor
 from gpuwise.memory.train import BYTES, TrainPhases, base_weight_bytes, train_phases
 from gpuwise.models.spec import ModelSpec
-from gpuwise.packaged import packaged_json
 from gpuwise.parallel import Parallel
 from gpuwise.workload import Workload
 
@@ -51,25 +50,6 @@ FSDP_UNSHARDED_LAYERS = 2
 
 #: Optimizers DeepSpeed's ZeRO runs (offload needs its CPU Adam).
 ZERO_OPTIMIZERS = ("adamw", "adamw-fused", "sgd")
-
-
-@functools.lru_cache(maxsize=1)
-def _deepspeed_table() -> dict[str, Any]:
-    data: dict[str, Any] = packaged_json("gpuwise.engines", "data/deepspeed_defaults.json")
-    return data
-
-
-def deepspeed_buffers(spec: ModelSpec) -> dict[str, int]:
-    """The ZeRO bucket sizes (elements) ``--emit`` writes into ds_config.json for ``spec``."""
-    table = _deepspeed_table()
-    out = {k: int(v) for k, v in table["fixed"].items()}
-    h = spec.hidden_size
-    for key, rule in table["rules"].items():
-        if "hidden_size_squared" in rule:
-            out[key] = int(float(rule["hidden_size_squared"]) * h * h)
-        else:
-            out[key] = int(float(rule["hidden_size"]) * h)
-    return out
 
 
 @dataclass
@@ -315,7 +295,7 @@ def _zero(spec: ModelSpec, w: Workload, p: Parallel) -> RankMemory:
     moments = {"sgd": 4, "adamw": 8, "adamw-fused": 8}[w.optimizer]
     fp32_state = trainable * (master + moments)
     fp32_grads = trainable * 4 if elem == 2 else 0  # the fp32 gradient partition of the step
-    buf = deepspeed_buffers(spec)
+    buf = deepspeed_buffers(spec, p)  # the bucket sizes --emit writes into ds_config.json
 
     notes = [
         f"DeepSpeed ZeRO-{stage}: {master + moments} bytes of fp32 optimizer state per "

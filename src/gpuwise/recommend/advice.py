@@ -235,6 +235,17 @@ def stacked(
         steps.append(what)
         if got.fits:
             return got
+    w2, p2 = cur
+    if w2.seq > MIN_SEQ:  # last resort: a shorter context on top of everything else
+
+        def fits_seq(n: int) -> bool:
+            m = per_rank_memory(spec, w2.with_(seq=n), p2)
+            return m.required_bytes <= usable and (host_ram is None or m.host_bytes <= host_ram)
+
+        n = _largest(MIN_SEQ, w2.seq - 1, fits_seq)
+        if n is not None:
+            label = " + ".join([*steps, f"context {n} tokens instead of {w2.seq}"])
+            return _try(spec, w2.with_(seq=n), p2, card, usable, label, base, None, host_ram)
     return None
 
 
