@@ -58,7 +58,7 @@ def test_70b_full_finetune_needs_several_cards(cli, tmp_path):
     assert r.code == 0, r.err
     doc = r.json()
     options = doc["options"]
-    assert all(OPTION_KEYS <= set(o) for o in options)
+    assert all(set(o) >= OPTION_KEYS for o in options)
     # 70B x 2 bytes of weights alone is 130 GiB: no single card can hold the step
     singles = [o for o in options if o["count"] == 1]
     assert singles and not any(o["ok"] for o in singles)

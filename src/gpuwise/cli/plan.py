@@ -12,6 +12,7 @@ from gpuwise.cli.parallel_flags import add_parallel, parallel_from
 from gpuwise.cli.workload_flags import add_workload, parse_amount, parse_reserve, workload_from
 from gpuwise.memory.parallel import check_supported
 from gpuwise.models import load_model
+from gpuwise.models.resolve import launch_model_ref
 from gpuwise.plan import defaults, make_plan
 from gpuwise.render.json_doc import plan_doc
 from gpuwise.workload import validate
@@ -79,6 +80,8 @@ def run(args: argparse.Namespace) -> int:
     )
     doc = plan_doc(plan, catalog.date)
     model_ref = args.model or defaults()["model"]
+    if args.emit:
+        model_ref = launch_model_ref(model_ref)
     written = emit_from(args, spec, workload, parallel, model_ref, plan.host_bytes or None)
     doc["emitted"] = [str(path) for path in written]
     return emit(args, doc, "plan_tables")

@@ -8,10 +8,12 @@ from typing import Any
 
 from gpuwise.catalog import Card, load_catalog, usable_memory
 from gpuwise.cli.common import add_catalog, add_json, emit
+from gpuwise.cli.emit_flags import add_emit_flags, emit_from
 from gpuwise.cli.workload_flags import add_workload, parse_amount, parse_reserve, workload_from
 from gpuwise.errors import GpuwiseError
 from gpuwise.memory.parallel import per_rank_memory
 from gpuwise.models import load_model
+from gpuwise.models.resolve import launch_model_ref
 from gpuwise.parallel import MAX_GPUS, Parallel
 from gpuwise.plan import defaults
 from gpuwise.recommend.advice import advise
@@ -75,6 +77,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--top", type=int, default=20, help="options to list (0: all; default 20)")
     p.add_argument("--trust-remote-code", action="store_true", help="see `gpuwise model`")
     add_workload(p)
+    add_emit_flags(p)
     add_catalog(p)
     add_json(p)
     p.set_defaults(run=run)
@@ -160,4 +163,17 @@ def run(args: argparse.Namespace) -> int:
                 ),
                 why,
             )
-    return emit(args, recommend_doc(rec, catalog.date, int(args.top), advice), "recommend_tables")
+    doc = recommend_doc(rec, catalog.date, int(args.top), advice)
+    doc["emitted"] = []
+    if args.emit:
+        best = next((o for o in rec.options if o.fits and o.reason is None), None)
+        if best is None or best.parallel is None or best.memory is None:
+            raise GpuwiseError(
+                "--emit: no option fits the constraints, so there is no plan to write; relax "
+                "them or follow the advice"
+            )
+        model_ref = launch_model_ref(args.model or defaults()["model"])
+        host = best.memory.host_bytes or None
+        written = emit_from(args, spec, workload, best.parallel, model_ref, host)
+        doc["emitted"] = [str(path) for path in written]
+    return emit(args, doc, "recommend_tables")

@@ -230,3 +230,17 @@ def _from_size(name: str, target: float) -> Resolved:
     return Resolved(
         config, name.strip().lower(), f"size {name.strip()}", f"size {name.strip()}", (why,)
     )
+
+
+def launch_model_ref(name: str) -> str:
+    """What a launch script loads for the model the user named: a preset's Hugging Face id,
+    else the name itself (a path, folder or HF id). A bare size names no real model."""
+    preset = _find_preset(name)
+    if preset is not None:
+        return str(preset_index()[preset]["hf_id"])
+    if _SIZE.match(name) and not Path(name).exists():
+        raise GpuwiseError(
+            f"--emit needs a real model, not the size {name!r}: give a config.json, a model "
+            "folder, a Hugging Face id or a preset"
+        )
+    return name

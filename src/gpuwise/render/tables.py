@@ -430,6 +430,8 @@ def recommend_tables(doc: dict[str, Any]) -> list[Any]:
             "" if ok else (o["reason"] or ""),
             style=style,
         )
+    if doc.get("emitted"):
+        table.caption = f"{table.caption}" + "".join(f"\nWrote {p}" for p in doc["emitted"])
     out: list[Any] = [table]
     a = doc.get("advice")
     if a:
