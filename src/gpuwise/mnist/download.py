@@ -83,14 +83,15 @@ def _fetch_one(entry: dict[str, Any], fetch: Fetch, timeout_s: float) -> bytes:
 
 def ensure_mnist(
     download: bool = True,
-    fetch: Fetch = http_get,
+    fetch: Fetch | None = None,
     timeout_s: float = 20.0,
     directory: Path | None = None,
 ) -> Path:
     """The cache folder holding the four checked MNIST files, downloading what is missing.
 
-    With ``download=False`` only the cache is looked at. Raises :class:`GpuwiseError` (one line
-    that names ``--data-dir`` and ``--dataset digits``) when the files cannot be had.
+    ``fetch`` defaults to :func:`http_get`. With ``download=False`` only the cache is looked
+    at. Raises :class:`GpuwiseError` (one line that names ``--data-dir`` and
+    ``--dataset digits``) when the files cannot be had.
     """
     folder = directory or cache_dir()
     for entry in mnist_data()["files"].values():
@@ -99,5 +100,5 @@ def ensure_mnist(
             continue
         if not download:
             raise GpuwiseError(f"MNIST is not in {folder} and --no-download is set: {NO_DATA_HINT}")
-        _write_atomic(path, _fetch_one(entry, fetch, timeout_s))
+        _write_atomic(path, _fetch_one(entry, fetch or http_get, timeout_s))
     return folder
