@@ -27,6 +27,9 @@ COMMANDS = [
     ["plan", "qwen2.5-7b", "--method", "lora", "--batch", "4", "--seq", "1024", "--json"],
     ["plan", "mistral-7b-v0.3", "--task", "infer", "--weight-dtype", "int4", "--json"],
     ["plan"],
+    ["recommend", "llama-3.1-70b", "--grad-checkpointing", "--json"],
+    ["recommend", "qwen2.5-7b", "--method", "lora", "--budget", "2000", "--json"],
+    ["plan", "llama-3.1-8b", "--gpus", "4", "--strategy", "zero3", "--json"],
 ]
 BUDGET_S = 0.3
 
