@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from gpuwise.cli.common import add_json, emit
+from gpuwise.cli.parallel_flags import add_parallel, parallel_from
 from gpuwise.cli.probe_measure import add_measure_flags, run_measure
 from gpuwise.cli.workload_flags import add_workload, workload_from
 from gpuwise.errors import GpuwiseError
@@ -37,6 +38,7 @@ def add_parser(sub: Any) -> None:
     add_measure_flags(p)
     p.add_argument("--trust-remote-code", action="store_true", help="see `gpuwise model`")
     add_workload(p)
+    add_parallel(p)
     add_json(p)
     p.set_defaults(run=run)
 
@@ -56,6 +58,15 @@ def run(args: argparse.Namespace) -> int:
         assumptions=found.assumptions,
     )
     workload = validate(workload_from(args, spec), spec)
+    parallel = parallel_from(args)
+    if parallel.strategy != "single":
+        if args.measure:
+            raise GpuwiseError(
+                "probe --measure runs one card; for one rank of a multi-card job use --simulate"
+            )
+        from gpuwise.cli.probe_parallel import run_parallel_simulation
+
+        return run_parallel_simulation(args, found.config, spec, workload, parallel)
     if args.measure:
         return run_measure(args, found.config, spec, workload)
     from gpuwise.probe.simulate import simulate

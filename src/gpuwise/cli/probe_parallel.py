@@ -1,0 +1,44 @@
+"""``gpuwise probe MODEL --simulate --strategy ddp|fsdp|fsdp-hybrid --gpus N``: one rank's
+exact peak (rank 0 on torch's fake process group, fake tensors), beside the analytic figure."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from gpuwise.cli.common import emit
+from gpuwise.memory.estimate import overheads
+from gpuwise.memory.parallel import per_rank_memory
+from gpuwise.models.spec import ModelSpec
+from gpuwise.parallel import Parallel
+from gpuwise.render.json_doc import envelope, workload_dict
+from gpuwise.workload import Workload
+
+
+def run_parallel_simulation(
+    args: argparse.Namespace, config: dict[str, Any], spec: ModelSpec, w: Workload, p: Parallel
+) -> int:
+    from gpuwise.probe.simulate_parallel import simulate_parallel
+
+    sim = simulate_parallel(config, spec, w, p)
+    rank = per_rank_memory(spec, w, p)
+    context, allocator = overheads(sim.peak_allocated_bytes)
+    doc = envelope(
+        model={"name": spec.name, "model_type": spec.model_type, "params": spec.params},
+        workload=workload_dict(w),
+        parallel={"strategy": p.strategy, "gpus": p.gpus, "shard_size": sim.shard_size},
+        memory={
+            "peak_allocated_bytes": sim.peak_allocated_bytes,
+            "required_bytes": sim.peak_allocated_bytes + context + allocator,
+            "peak_phase": sim.peak_phase,
+            "breakdown": {**sim.breakdown, "overhead": context + allocator},
+            "detail": sim.detail,
+        },
+        analytic=rank.estimate.to_dict(),
+        error=(rank.peak_allocated_bytes - sim.peak_allocated_bytes) / sim.peak_allocated_bytes,
+        attn_implementation=sim.attn_implementation,
+        simulated_on=sim.versions,
+        notes=sim.notes,
+        seconds=round(sim.seconds, 2),
+    )
+    return emit(args, doc, "probe_table")
