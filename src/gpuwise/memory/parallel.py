@@ -230,6 +230,12 @@ def _fsdp(spec: ModelSpec, w: Workload, p: Parallel) -> RankMemory:
     states = _shard(s.states, k)
     step_tmp = _shard(s.step_tmp, k)
     g_root_u = round(g_root * scale) if w.amp else g_root
+    g_head = (
+        0
+        if w.is_lora
+        else base_weight_bytes(spec, w, tuple(b for b in root if b.part == "lm_head"))
+    )
+    g_head_u = round(g_head * scale) if w.amp else g_head
 
     frac = _grad_fraction(t)
     acts = _activation_parts(t)
@@ -246,11 +252,12 @@ def _fsdp(spec: ModelSpec, w: Workload, p: Parallel) -> RankMemory:
         }
         if name == "backward":
             new["gradients"] += min(g_root_u, round(frac[name] * single.state.grads * scale))
-        elif name == "backward_layers":
-            new["gradients"] += g_root_u + _shard(s.grads - g_root, k)
+        elif name == "backward_layers":  # an untied head's gradient waits for the root's
+            new["gradients"] += g_head_u + _shard(s.grads - g_root, k)
             new["temporaries"] += rs
-        elif name == "backward_end":
+        elif name == "backward_end":  # the root's gradients, then its reduce-scatter buffers
             new["gradients"] = g_root_u + sharded_g
+            new["temporaries"] += g_root + _shard(g_root, k)
         elif name == "optimizer":
             new["gradients"] = 0 if p.offloads("gradients") else sharded_g + _shard(g_root, k)
             new["temporaries"] = parts["temporaries"] + (0 if p.offloads("optimizer") else step_tmp)
@@ -299,8 +306,7 @@ def _zero(spec: ModelSpec, w: Workload, p: Parallel) -> RankMemory:
 
     notes = [
         f"DeepSpeed ZeRO-{stage}: {master + moments} bytes of fp32 optimizer state per "
-        "trainable parameter"
-        + (" (fp32 master weights beside the 16-bit model)" if master else "")
+        "trainable parameter" + (" (fp32 master weights beside the 16-bit model)" if master else "")
     ]
     if stage >= 3:
         persist = sum(
