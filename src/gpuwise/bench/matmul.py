@@ -87,7 +87,7 @@ def run_matmul(dev: Device, dtype: str, size: int, min_s: float) -> MatmulResult
     torch.backends.cuda.matmul.allow_tf32 = dtype == "tf32"
     try:
         seconds = dev.timed(fn, min_s)
-    except RuntimeError as e:  # a kernel this build lacks
+    except (RuntimeError, TypeError, ValueError) as e:  # a kernel or signature this build lacks
         return MatmulResult(dtype, size, None, spec, str(e).splitlines()[0][:120])
     finally:
         torch.backends.cuda.matmul.allow_tf32 = tf32
