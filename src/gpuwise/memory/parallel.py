@@ -244,7 +244,7 @@ def _fsdp(spec: ModelSpec, w: Workload, p: Parallel) -> RankMemory:
     for name, parts in acts.items():
         on_gpu_w = sharded_w if not p.offloads("weights") else 0
         new = {
-            "weights": on_gpu_w + (working if name != "optimizer" else 0),
+            "weights": on_gpu_w + {"optimizer": 0, "backward_end": root_u}.get(name, working),
             "optimizer": states if not p.offloads("optimizer") else 0,
             "activations": parts["activations"],
             "temporaries": parts["temporaries"],
@@ -257,7 +257,7 @@ def _fsdp(spec: ModelSpec, w: Workload, p: Parallel) -> RankMemory:
             new["temporaries"] += rs
         elif name == "backward_end":  # the root's gradients, then its reduce-scatter buffers
             new["gradients"] = g_root_u + sharded_g
-            new["temporaries"] += g_root + _shard(g_root, k)
+            new["temporaries"] += g_root
         elif name == "optimizer":
             new["gradients"] = 0 if p.offloads("gradients") else sharded_g + _shard(g_root, k)
             new["temporaries"] = parts["temporaries"] + (0 if p.offloads("optimizer") else step_tmp)
