@@ -9,13 +9,13 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from gpuwise.errors import GpuwiseError  # noqa: E402
-from gpuwise.models.build import spec_from_config  # noqa: E402
-from gpuwise.models.resolve import resolve  # noqa: E402
-from gpuwise.parallel import Parallel  # noqa: E402
-from gpuwise.probe.simulate import simulate  # noqa: E402
-from gpuwise.probe.simulate_parallel import simulate_parallel  # noqa: E402
-from gpuwise.workload import Workload  # noqa: E402
+from gpuwise.errors import GpuwiseError
+from gpuwise.models.build import spec_from_config
+from gpuwise.models.resolve import resolve
+from gpuwise.parallel import Parallel
+from gpuwise.probe.simulate import simulate
+from gpuwise.probe.simulate_parallel import simulate_parallel
+from gpuwise.workload import Workload
 
 TINY = "tests/accuracy/configs/tiny-llama.json"
 
@@ -73,7 +73,7 @@ def test_fsdp_shards_weights_and_states_and_gathers_the_root(tiny):
 
 def test_deepspeed_and_offload_are_refused(tiny):
     config, spec = tiny
-    with pytest.raises(GpuwiseError, match="DeepSpeed.*CUDA"):
+    with pytest.raises(GpuwiseError, match=r"DeepSpeed.*CUDA"):
         simulate_parallel(config, spec, Workload(), Parallel("zero3", 4))
     with pytest.raises(GpuwiseError, match="host RAM"):
         simulate_parallel(config, spec, Workload(), Parallel("fsdp-offload", 2))
