@@ -7,14 +7,19 @@ strategy is the model state each rank holds, phase by phase:
 - ``ddp``: a full replica; DDP's reducer keeps its gradient buckets, flat copies of every
   trainable gradient (``gradient_as_bucket_view=False``, the default), for the whole run.
 - ``fsdp`` (FSDP2 ``fully_shard`` per decoder layer and on the root): weights, gradients and
-  optimizer states are split over the shard group (dim-0 chunks, padded); a layer is
-  all-gathered (unsharded) for its forward and again for its backward and resharded after, with
-  the next one prefetched; the root's parameters (embeddings, final norm, LM head) stay
-  unsharded from the start of the forward to the end of the backward (the root does not reshard
-  after forward), and its gradients stay unsharded until its reduce-scatter at the very end. A
-  layer's backward holds its unsharded gradients and the reduce-scatter's input copy. Under
-  ``amp-*`` the MixedPrecisionPolicy keeps fp32 shards and all-gathers 16-bit copies (no
-  autocast weight copies), gradients are reduced to fp32 shards.
+  optimizer states are split over the shard group (dim-0 chunks, padded). The root's
+  parameters (embeddings, final norm, LM head) are gathered through the forward and again
+  from the start of the backward to its end; two layers are gathered at once in the forward
+  and inside the backward (the running one and the prefetched one), one as the backward
+  starts. A layer's backward holds its unsharded gradients and the reduce-scatter input, the
+  last of which FSDP keeps until the next; an untied head's gradient waits through the whole
+  backward, and the root's gradients are reduce-scattered after the last layer. Under
+  ``amp-*`` the MixedPrecisionPolicy keeps fp32 shards and gathers 16-bit copies (adapters
+  too), so autocast makes no weight copies; RMSNorm models then compute like the 16-bit model
+  (less the fp32 adapter inputs, :func:`_mp_adapter_saving`), LayerNorm models keep
+  autocast's fp32 norm outputs. Gradients are reduced to fp32 shards.
+  Measured against rank 0 simulated with torch's fake process group
+  (``docs/research/fsdp-ddp-memory.md``, ``tests/accuracy/test_parallel_accuracy.py``).
 - DeepSpeed ZeRO: with ``bf16`` / ``fp16`` the model runs in 16 bits and the optimizer keeps
   fp32 master weights and fp32 Adam states (2 + 2 + 12 bytes per parameter, more than the
   single-card pure-bf16 step's 2 + 2 + 4); ``amp-*`` (DeepSpeed's ``torch_autocast``) and ``fp32``
@@ -42,7 +47,7 @@ from gpuwise.memory.optimizer import Tensor
 from gpuwise.memory.train import BYTES, TrainPhases, base_weight_bytes, train_phases
 from gpuwise.models.spec import ModelSpec
 from gpuwise.parallel import Parallel
-from gpuwise.workload import Workload
+from gpuwise.workload import Workload, in_features, lora_linears
 
 #: Layers FSDP2 keeps unsharded at once inside the forward and the backward: the running one
 #: and the prefetched next one.
@@ -194,10 +199,21 @@ def _ddp(spec: ModelSpec, w: Workload, p: Parallel) -> RankMemory:
 
 def _fsdp(spec: ModelSpec, w: Workload, p: Parallel) -> RankMemory:
     k = p.shard_group
-    wa = _sixteen(w)
-    t = train_phases(spec, wa)
-    single = train_phases(spec, w) if wa != w else t  # the state in the user's precision
-    s = single.state
+    # under amp the policy all-gathers 16-bit weights (adapters too) and autocast stays on:
+    # the amp activations without autocast's weight copies
+    # norms autocast runs in fp32 (LayerNorm) keep fp32 outputs as under amp; RMSNorm models
+    # (which cast back themselves) compute like the 16-bit model
+    # with checkpointing a layer keeps only its input: the 16-bit residual stream
+    if w.amp and (spec.norm == "rmsnorm" or w.grad_checkpointing):
+        t = train_phases(spec, _sixteen(w))
+        saving = _mp_adapter_saving(spec, w) * spec.num_layers
+        if saving:
+            for name in ("forward", "backward", "backward_layers"):
+                kept = t.phases[name].get("activations", 0)
+                t.phases[name]["activations"] = max(0, kept - saving)
+    else:
+        t = train_phases(spec, w, weight_copies=not w.amp)
+    s = train_phases(spec, w).state if w.amp else t.state
     layers, root = _layered(spec)
     L = max(spec.num_layers, 1)
     compute = BYTES[w.compute_dtype] if w.method != "qlora" else None
@@ -216,9 +232,9 @@ def _fsdp(spec: ModelSpec, w: Workload, p: Parallel) -> RankMemory:
     sharded_w = _shard(w_layers + w_root + adapters, k)
     root_u = unsharded(root)
     layer_u = unsharded(layers) // L
+    adapters_u = round(adapters * (compute or 4) / 4) if w.amp else adapters
+    layer_u += adapters_u // L
     working = root_u + min(FSDP_UNSHARDED_LAYERS, L) * layer_u
-    if w.is_lora:
-        working += min(FSDP_UNSHARDED_LAYERS, L) * adapters // L
 
     g_root = sum(_tensor_bytes(x) for x in s.trainable if x.count == 1 and L > 1)
     g_layer = (s.grads - g_root) // L
@@ -239,25 +255,39 @@ def _fsdp(spec: ModelSpec, w: Workload, p: Parallel) -> RankMemory:
 
     frac = _grad_fraction(t)
     acts = _activation_parts(t)
+    # the root's reduce-scatter after the last layer: its unsharded gradients, the input copy
+    # (reduce dtype) and the output shard, once the embedding's backward has finished
+    # (the unsharded gradients are dropped once copied in, before the output is made)
+    root_rs = g_root + max(0, _shard(g_root, k) - g_root_u)
+    acts["root_reduce"] = {"activations": 0, "temporaries": root_rs}
     accum = sharded_g + _shard(g_root, k) if p.grad_accum > 1 else 0
+    # unsharded at once: the root and two layers (the running one and the prefetched one);
+    # as the backward starts only the last layer has been gathered again
+    gathered = {
+        "optimizer": 0,
+        "backward": root_u + layer_u,
+        "backward_end": root_u,
+        "root_reduce": root_u,
+    }
     phases: dict[str, dict[str, int]] = {}
     for name, parts in acts.items():
         on_gpu_w = sharded_w if not p.offloads("weights") else 0
         new = {
-            "weights": on_gpu_w + {"optimizer": 0, "backward_end": root_u}.get(name, working),
+            "weights": on_gpu_w + gathered.get(name, working),
             "optimizer": states if not p.offloads("optimizer") else 0,
             "activations": parts["activations"],
             "temporaries": parts["temporaries"],
             "gradients": accum,
         }
         if name == "backward":
-            new["gradients"] += min(g_root_u, round(frac[name] * single.state.grads * scale))
+            new["gradients"] += min(g_root_u, round(frac[name] * s.grads * scale))
         elif name == "backward_layers":  # an untied head's gradient waits for the root's
             new["gradients"] += g_head_u + _shard(s.grads - g_root, k)
             new["temporaries"] += rs
-        elif name == "backward_end":  # the root's gradients, then its reduce-scatter buffers
+        elif name in ("backward_end", "root_reduce"):  # root gradients still unsharded
             new["gradients"] = g_root_u + sharded_g
-            new["temporaries"] += g_root
+            if name == "backward_end":  # the first layer's reduce-scatter input, still held
+                new["temporaries"] += g_layer
         elif name == "optimizer":
             new["gradients"] = 0 if p.offloads("gradients") else sharded_g + _shard(g_root, k)
             new["temporaries"] = parts["temporaries"] + (0 if p.offloads("optimizer") else step_tmp)
@@ -270,7 +300,7 @@ def _fsdp(spec: ModelSpec, w: Workload, p: Parallel) -> RankMemory:
     if w.amp:
         notes.append(
             "amp under FSDP: MixedPrecisionPolicy (fp32 shards, 16-bit all-gathers, fp32 "
-            "gradient reduction); activations as the 16-bit model computes them"
+            "gradient reduction); activations as under autocast, without its weight copies"
         )
     if p.strategy == "fsdp-hybrid":
         notes.append(f"hybrid shard: groups of {k} cards, replicated {p.gpus // k} times")
@@ -282,6 +312,35 @@ def _fsdp(spec: ModelSpec, w: Workload, p: Parallel) -> RankMemory:
             "(CPUOffloadPolicy); the optimizer steps on the CPU"
         )
     return RankMemory(_estimate(phases, t, notes), host, p, notes)
+
+
+def _mp_adapter_saving(spec: ModelSpec, w: Workload) -> int:
+    """Bytes one layer keeps less under FSDP's mixed precision than the 16-bit model with
+    fp32 adapters whose terms stand for it: there every adapter keeps its own fp32 copy of
+    its input and an fp32 rank-wide output (4 x in + 4 x r per token); under the policy the
+    adapters are 16-bit, so adapters sharing an input keep it once (2 x in: q/k/v, gate/up;
+    the attention output projection's input is the attention output, which SDPA keeps
+    anyway) and a 16-bit rank-wide output (2 x r). Measured against the fake-process-group
+    simulation (docs/research/fsdp-ddp-memory.md); without checkpointing only."""
+    if not w.is_lora or w.grad_checkpointing or w.method == "qlora":
+        return 0
+    chosen = [b for b in lora_linears(spec, w.lora_targets) if b.count == spec.num_layers]
+    if not chosen:
+        return 0
+    fp32_case = sum(4 * in_features(b) + 4 * w.lora_rank for b in chosen)
+    attention = [b for b in chosen if b.part == "attention"]
+    mlp = [b for b in chosen if b.part == "mlp"]
+    all_attention = [b for b in spec.train_blocks if b.part == "attention" and b.linear]
+    all_mlp = [b for b in spec.train_blocks if b.part == "mlp" and b.linear]
+    out_proj = all_attention[-1] if all_attention else None
+    down = all_mlp[-1] if all_mlp else None
+    kept = 2 * w.lora_rank * len(chosen)
+    attn_in = [b for b in attention if b is not out_proj]
+    mlp_in = [b for b in mlp if b is not down]
+    kept += 2 * in_features(attn_in[0]) if attn_in else 0
+    kept += 2 * in_features(mlp_in[0]) if mlp_in else 0
+    kept += 2 * in_features(down) if down in mlp else 0
+    return max(0, fp32_case - kept) * w.tokens
 
 
 # -- DeepSpeed ZeRO ------------------------------------------------------------------------

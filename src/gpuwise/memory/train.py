@@ -126,7 +126,10 @@ def train_memory(spec: ModelSpec, w: Workload) -> MemoryEstimate:
     return MemoryEstimate.at_peak(t.phases, t.terms_from, t.notes)
 
 
-def train_phases(spec: ModelSpec, w: Workload) -> TrainPhases:
+def train_phases(spec: ModelSpec, w: Workload, *, weight_copies: bool = True) -> TrainPhases:
+    """The phases of the step. ``weight_copies=False``: under ``amp-*`` the weights are
+    already 16-bit where they compute (FSDP's MixedPrecisionPolicy), so autocast makes no
+    16-bit copies of them; the rest of autocast (fp32 norms, softmax) stays."""
     notes: list[str] = []
     trainable = trainable_tensors(spec, w)
     adapters = tensor_bytes(trainable) if w.is_lora else 0
@@ -162,7 +165,7 @@ def train_phases(spec: ModelSpec, w: Workload) -> TrainPhases:
             "bitsandbytes dequantization buffers are not counted (not simulated)"
         )
     d = dims_for(spec, w.batch, w.seq, w.lora_rank, w.lora_targets if w.is_lora else None)
-    if w.method == "qlora":
+    if w.method == "qlora" or not weight_copies:
         # no autocast: bitsandbytes dequantizes each weight for its matmul and keeps only the
         # 4-bit one for backward, so the amp terms' 16-bit weight and adapter copies do not exist
         d = replace(d, Wl=0, Wa=0)
