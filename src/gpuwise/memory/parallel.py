@@ -387,6 +387,8 @@ def _zero(spec: ModelSpec, w: Workload, p: Parallel) -> RankMemory:
         g_gpu = _shard(grads16, n) + min(reduce_bucket, grads16)
     s_gpu = 0 if p.offloads("optimizer") else _shard(fp32_state, n)
     step_gpu = 0 if p.offloads("optimizer") else _shard(fp32_grads, n)
+    if stage >= 3:  # stage 3 steps its partition in sub-groups of sub_group_size elements
+        step_gpu = min(step_gpu, 4 * int(buf["sub_group_size"]))
 
     frac = _grad_fraction(t)
     acts = _activation_parts(t)
@@ -407,7 +409,8 @@ def _zero(spec: ModelSpec, w: Workload, p: Parallel) -> RankMemory:
         host += fp32_state + fp32_grads
         notes.append(
             "optimizer offload: fp32 master weights, Adam states and fp32 gradients "
-            f"({_gib(fp32_state + fp32_grads)} for all cards) in pinned host RAM; CPU Adam"
+            f"({_gib(fp32_state + fp32_grads)} for all cards) in pinned host RAM; CPU Adam "
+            "(DeepSpeed's own estimator adds 50 % for buffers)"
         )
     if p.offloads("weights"):
         host += weights16
