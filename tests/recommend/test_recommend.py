@@ -308,3 +308,28 @@ def test_not_json_price_file(cli, tmp_path):
     path.write_text("3090,750\n")
     r = cli("recommend", "llama-3.2-1b", "--prices", str(path))
     assert r.code == 2 and "not JSON" in r.err
+
+
+def test_tokens_per_dollar_ranks_by_value(cli, tmp_path):
+    prices = _prices(tmp_path, {"3090": {"buy": 700}, "4090": {"buy": 1800}, "3060": {"buy": 250}})
+    r = cli(
+        "recommend",
+        "llama-3.2-1b",
+        "--method",
+        "lora",
+        "--gpu",
+        "3090,4090,3060",
+        "--prices",
+        prices,
+        "--max-gpus",
+        "1",
+        "--objective",
+        "tokens-per-dollar",
+        "--json",
+    )
+    ok = [o for o in r.json()["options"] if o["ok"]]
+    assert len(ok) == 3
+    values = [o["tokens_per_s"] / o["cost"] for o in ok]
+    assert values == sorted(values, reverse=True)
+    assert [o["tokens_per_cost"] for o in ok] == pytest.approx(values)
+    assert all(o["price_source"].startswith(prices) for o in ok)

@@ -88,15 +88,16 @@ class Option:
             return None
         return self.usable_bytes - self.memory.required_bytes
 
-    def tokens_per_unit(self, tokens: int | None) -> float | None:
-        """Tokens per unit of currency: of the run (rent) or of the cards bought."""
+    @property
+    def tokens_per_cost(self) -> float | None:
+        """Rented: tokens the run trains per unit of money. Bought: tokens/s per unit of the
+        cards' price (what the money buys in speed)."""
         if not self.cost or self.tokens_per_s is None:
             return None
-        if self.pricing == "rent" or tokens is not None:
-            time_s = self.time.time_to_train_s if self.time else None
-            if tokens is not None and time_s:
-                return tokens / self.cost
-        return self.tokens_per_s / self.cost  # tokens/s per unit spent on cards
+        run_s = self.time.time_to_train_s if self.time else None
+        if self.pricing == "rent" and run_s:
+            return self.tokens_per_s * run_s / self.cost
+        return self.tokens_per_s / self.cost
 
 
 @dataclass
@@ -245,7 +246,7 @@ def _days(seconds: float) -> str:
     return f"{seconds / 86400:.1f} days"
 
 
-def _sort_key(o: Option, objective: str, tokens: int | None) -> tuple[Any, ...]:
+def _sort_key(o: Option, objective: str) -> tuple[Any, ...]:
     ok = o.fits and o.reason is None
     tps = o.tokens_per_s or 0.0
     cost = o.cost if o.cost is not None else float("inf")
@@ -255,7 +256,7 @@ def _sort_key(o: Option, objective: str, tokens: int | None) -> tuple[Any, ...]:
     if objective == "fastest":
         return (0, -tps, cost)
     if objective == "tokens-per-dollar":
-        value = o.tokens_per_unit(tokens) or 0.0
+        value = o.tokens_per_cost or 0.0
         return (0, -value, cost)
     return (0, cost, -tps)
 
@@ -284,7 +285,7 @@ def recommend(
         for card in cards
         for n in range(1, constraints.max_gpus + 1)
     ]
-    options.sort(key=lambda o: _sort_key(o, objective, tokens))
+    options.sort(key=lambda o: _sort_key(o, objective))
     return Recommendation(spec, w, constraints, objective, tokens, options, book, len(cards))
 
 

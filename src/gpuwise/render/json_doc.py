@@ -289,6 +289,7 @@ def option_dict(rank: int, o: Any, currency: str) -> dict[str, Any]:
         "cost": o.cost,
         "currency": currency,
         "cost_usd": o.cost if currency == "usd" else None,
+        "tokens_per_cost": o.tokens_per_cost,
         "pricing": o.pricing,
         "price_source": o.price_source,
         "power_w": o.power_w,
