@@ -171,7 +171,10 @@ def single_changes(
     return [c for c in out if c is not None]
 
 
-def _stack_steps(card: Card) -> list[tuple[str, object]]:
+Step = Callable[[Workload, Parallel], "tuple[Workload, Parallel] | None"]
+
+
+def _stack_steps(card: Card) -> list[tuple[str, Step]]:
     """The changes stacked when none is enough alone, least harm to the job first."""
     fp = "bf16" if card.has("bf16") else "fp16"
 
@@ -224,7 +227,7 @@ def stacked(
     steps: list[str] = []
     cur = (w, p)
     for what, step in _stack_steps(card):
-        nxt = step(*cur)  # type: ignore[operator]
+        nxt = step(*cur)
         if nxt is None:
             continue
         label = " + ".join([*steps, what])
