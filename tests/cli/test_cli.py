@@ -146,6 +146,9 @@ def test_any_gpus_flag_value_exits_0_or_2(cli, flag, value):
         ["model", "deepseek-v3", "--json"],
         ["model", "7b"],
         ["gpus"],
+        ["recommend", "llama-3.1-8b", "--budget", "500", "--json"],
+        ["recommend", "llama-3.1-8b", "--have", "3060"],
+        ["plan", "llama-3.1-8b", "--gpus", "4", "--strategy", "zero3", "--json"],
     ],
 )
 def test_fast_path_never_imports_torch_or_transformers(args):

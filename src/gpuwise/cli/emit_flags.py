@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from gpuwise.engines import launch_files, write_launch_files
 from gpuwise.models.spec import ModelSpec
 from gpuwise.parallel import Parallel
 from gpuwise.workload import Workload
@@ -34,6 +33,8 @@ def emit_from(
     """Write the files when ``--emit`` was given; the paths written (empty without it)."""
     if not getattr(args, "emit", None):
         return []
+    from gpuwise.engines import launch_files, write_launch_files
+
     files = launch_files(
         spec, workload, parallel, model_ref=model_ref, host_ram_bytes=host_ram_bytes
     )

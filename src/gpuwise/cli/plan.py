@@ -10,7 +10,6 @@ from gpuwise.cli.common import add_catalog, add_json, emit
 from gpuwise.cli.emit_flags import add_emit_flags, emit_from
 from gpuwise.cli.parallel_flags import add_parallel, parallel_from
 from gpuwise.cli.workload_flags import add_workload, parse_amount, parse_reserve, workload_from
-from gpuwise.memory.parallel import check_supported
 from gpuwise.models import load_model
 from gpuwise.models.resolve import launch_model_ref
 from gpuwise.plan import defaults, make_plan
@@ -68,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
     tokens = parse_amount(args.tokens, "--tokens") if args.tokens else None
     parallel = parallel_from(args)
     if parallel.strategy != "single":
+        from gpuwise.memory.parallel import check_supported
+
         check_supported(workload, parallel)
     plan = make_plan(
         spec,

@@ -6,28 +6,14 @@ import argparse
 import re
 from typing import Any
 
-from gpuwise.catalog import Card, load_catalog, usable_memory
+from gpuwise.catalog import Card
 from gpuwise.cli.common import add_catalog, add_json, emit
 from gpuwise.cli.emit_flags import add_emit_flags, emit_from
 from gpuwise.cli.workload_flags import add_workload, parse_amount, parse_reserve, workload_from
 from gpuwise.errors import GpuwiseError
-from gpuwise.memory.parallel import per_rank_memory
-from gpuwise.models import load_model
-from gpuwise.models.resolve import launch_model_ref
 from gpuwise.parallel import MAX_GPUS, Parallel
 from gpuwise.plan import defaults
-from gpuwise.recommend.advice import advise
-from gpuwise.recommend.options import (
-    DEFAULT_HOST_RAM_GIB,
-    GIB,
-    OBJECTIVES,
-    Constraints,
-    affordable_card,
-    recommend,
-)
-from gpuwise.recommend.prices import CURRENCIES, load_prices
-from gpuwise.render.json_doc import advice_doc, recommend_doc
-from gpuwise.workload import validate
+from gpuwise.recommend import CURRENCIES, DEFAULT_HOST_RAM_GIB, GIB, OBJECTIVES
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|min|h|d|w)?\s*$", re.IGNORECASE)
 _UNIT_S = {"m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -114,6 +100,16 @@ def _number(value: float | None, flag: str, low: float, high: float) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from gpuwise.catalog import load_catalog, usable_memory
+    from gpuwise.memory.parallel import per_rank_memory
+    from gpuwise.models import load_model
+    from gpuwise.models.resolve import launch_model_ref
+    from gpuwise.recommend.advice import advise
+    from gpuwise.recommend.options import Constraints, affordable_card, recommend
+    from gpuwise.recommend.prices import load_prices
+    from gpuwise.render.json_doc import advice_doc, recommend_doc
+    from gpuwise.workload import validate
+
     _number(args.budget, "--budget", 1, 1e9)
     _number(args.max_power, "--max-power", 1, 1e6)
     _number(args.host_ram, "--host-ram", 0, 1 << 20)

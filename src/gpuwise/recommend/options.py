@@ -20,16 +20,10 @@ from gpuwise.memory.parallel import RankMemory, per_rank_memory
 from gpuwise.models.spec import ModelSpec
 from gpuwise.parallel import Parallel, validate_parallel
 from gpuwise.plan import problems
+from gpuwise.recommend import DEFAULT_HOST_RAM_GIB, GIB, OBJECTIVES
 from gpuwise.recommend.prices import PriceBook
 from gpuwise.timing.parallel import ParallelTime, parallel_train_time
 from gpuwise.workload import Workload
-
-GIB = 1 << 30
-
-#: Host RAM offload may use when the user does not say (--host-ram): a large workstation's.
-DEFAULT_HOST_RAM_GIB = 256
-
-OBJECTIVES = ("cheapest", "fastest", "tokens-per-dollar")
 
 #: Strategies tried, simplest first (a tie in speed keeps the simpler one).
 STRATEGY_ORDER = (

@@ -24,8 +24,7 @@ from typing import Any
 
 from gpuwise.catalog import Card, Catalog
 from gpuwise.errors import GpuwiseError
-
-CURRENCIES = ("usd", "cny")
+from gpuwise.recommend import CURRENCIES
 
 
 @dataclass(frozen=True)
