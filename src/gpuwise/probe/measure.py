@@ -38,6 +38,7 @@ from gpuwise.probe.step import (
     hf_config,
     import_bitsandbytes,
     prepare_training,
+    require_torch,
     torch_dtype,
 )
 from gpuwise.workload import Workload
@@ -103,7 +104,7 @@ def measure(
     reason = unsupported_reason(w)
     if reason:
         raise GpuwiseError(f"probe --measure cannot run this workload ({reason})")
-    torch = _import_torch()
+    torch = require_torch("probe --measure")
     if device == "cuda" and not torch.cuda.is_available():
         raise GpuwiseError(
             "probe --measure needs a CUDA GPU and none is visible to torch "
@@ -143,17 +144,6 @@ def measure(
         run.cleanup()
     out.seconds = time.perf_counter() - started
     return out
-
-
-def _import_torch() -> Any:
-    try:
-        import torch
-        import transformers  # noqa: F401
-    except ImportError:
-        raise GpuwiseError(
-            "probe --measure needs torch and transformers: pip install 'gpuwise[probe]'"
-        ) from None
-    return torch
 
 
 def _versions(w: Workload) -> dict[str, str]:

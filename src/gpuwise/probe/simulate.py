@@ -33,6 +33,8 @@ from gpuwise.probe.step import (
     autocast,
     build_model,
     prepare_training,
+    require_torch,
+    torch_dtype,
 )
 from gpuwise.workload import Workload
 
@@ -73,20 +75,14 @@ def simulate(config: dict[str, Any], spec: ModelSpec, w: Workload, steps: int = 
             f"probe --simulate cannot run this workload ({reason}); use `gpuwise plan` for its "
             "analytic estimate, or probe --measure on a GPU"
         )
-    try:
-        import torch
-        import transformers
-        from torch._subclasses.fake_tensor import FakeTensorMode
-    except ImportError:
-        raise GpuwiseError(
-            "probe --simulate needs torch and transformers: pip install 'gpuwise[probe]'"
-        ) from None
+    torch = require_torch("probe --simulate")
+    import transformers
+    from torch._subclasses.fake_tensor import FakeTensorMode
 
     from gpuwise.probe.live_bytes import LiveBytes
 
     started = time.perf_counter()
-    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}
-    model_dtype = dtype[w.param_dtype if w.task == "train" else w.stored_weight_dtype]
+    model_dtype = torch_dtype(w.param_dtype if w.task == "train" else w.stored_weight_dtype)
     fake = FakeTensorMode(allow_non_fake_inputs=True)
     counter = LiveBytes(keep_peak_keys=w.task == "infer")
     with fake:
@@ -101,7 +97,9 @@ def simulate(config: dict[str, Any], spec: ModelSpec, w: Workload, steps: int = 
         with counter:
             if w.task == "train":
                 with cuda_like_autocast(w):
-                    _train_steps(model, optimizer, spec, w, counter, dtype[w.compute_dtype], steps)
+                    _train_steps(
+                        model, optimizer, spec, w, counter, torch_dtype(w.compute_dtype), steps
+                    )
                 breakdown = dict(counter.peak_totals)
             else:
                 breakdown = _prefill(model, w, counter)

@@ -37,6 +37,7 @@ from gpuwise.errors import GpuwiseError
 from gpuwise.models.spec import ModelSpec
 from gpuwise.parallel import Parallel
 from gpuwise.probe.simulate import Simulated, unsupported_reason
+from gpuwise.probe.step import require_torch, torch_dtype
 from gpuwise.workload import Workload
 
 #: Strategies this simulator runs (DeepSpeed needs CUDA; offload moves memory to the host).
@@ -85,19 +86,14 @@ def simulate_parallel(
     reason = unsupported_parallel_reason(spec, w, p)
     if reason:
         raise GpuwiseError(f"probe --simulate cannot run this job ({reason})")
-    try:
-        import torch
-        import transformers
-        from torch._subclasses.fake_tensor import FakeTensorMode
-    except ImportError:
-        raise GpuwiseError(
-            "probe --simulate needs torch and transformers: pip install 'gpuwise[probe]'"
-        ) from None
+    torch = require_torch("probe --simulate")
+    import transformers
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
     from gpuwise.probe.rank_bytes import RankBytes
     from gpuwise.probe.simulate import _build, _prepare_training, cuda_like_autocast
 
     started = time.perf_counter()
-    dtypes = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}
     counter = RankBytes()
     with _fake_process_group(p.gpus):
         mesh = _mesh(p)  # a device mesh reads rank tensors: built before fake mode
@@ -105,7 +101,7 @@ def simulate_parallel(
             contextlib.nullcontext() if real_tensors else FakeTensorMode(allow_non_fake_inputs=True)
         )
         with tensors:
-            model = _build(config, spec, dtypes[w.param_dtype])
+            model = _build(config, spec, torch_dtype(w.param_dtype))
             attn = str(getattr(model.config, "_attn_implementation", "unknown"))
             model, unwrapped_optimizer = _prepare_training(model, spec, w)
             del unwrapped_optimizer  # rebuilt over the wrapped parameters; it holds the old ones
@@ -114,12 +110,14 @@ def simulate_parallel(
                 if p.strategy == "ddp":
                     model = _wrap_ddp(model, counter, bucket_view, p.gpus)
                 else:
-                    _wrap_fsdp(model, spec, w, mesh, dtypes[w.compute_dtype])
+                    _wrap_fsdp(model, spec, w, mesh, torch_dtype(w.compute_dtype))
                 for t in [*model.parameters(), *model.buffers()]:
                     counter.track(t, "weights")
                 optimizer = _optimizer(model, w)
                 with cuda_like_autocast(w):
-                    _steps(model, optimizer, spec, w, counter, dtypes[w.compute_dtype], steps, p)
+                    _steps(
+                        model, optimizer, spec, w, counter, torch_dtype(w.compute_dtype), steps, p
+                    )
     versions = {"torch": torch.__version__, "transformers": transformers.__version__}
     if w.is_lora:
         import peft

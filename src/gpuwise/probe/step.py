@@ -21,6 +21,18 @@ from gpuwise.workload import Workload
 ATTENTION_DROPOUT_KEYS = ("attention_dropout", "attn_pdrop", "attention_probs_dropout_prob")
 
 
+def require_torch(command: str) -> Any:
+    """``torch`` (with transformers importable), or a one-line error naming the extra."""
+    try:
+        import torch
+        import transformers  # noqa: F401
+    except ImportError:
+        raise GpuwiseError(
+            f"{command} needs torch and transformers: pip install 'gpuwise[probe]'"
+        ) from None
+    return torch
+
+
 def torch_dtype(name: str) -> Any:
     """``bf16`` / ``fp16`` / ``fp32`` -> the torch dtype."""
     import torch
