@@ -333,3 +333,44 @@ def test_tokens_per_dollar_ranks_by_value(cli, tmp_path):
     assert values == sorted(values, reverse=True)
     assert [o["tokens_per_cost"] for o in ok] == pytest.approx(values)
     assert all(o["price_source"].startswith(prices) for o in ok)
+
+
+def test_stacked_advice_fits_and_needs_every_part(cli):
+    from gpuwise.memory.parallel import per_rank_memory
+    from gpuwise.parallel import Parallel
+
+    r = cli("recommend", "llama-3.1-8b", "--have", "3060", "--max-gpus", "1", "--json")
+    a = r.json()["advice"]
+    assert not a["fits_as_asked"] and a["required_bytes"] > a["usable_bytes"]
+    assert a["fits_alone"] == []  # no single change is enough for a full 8B fine-tune on 12 GB
+    s = a["stacked"]
+    assert s["fits"] and " + " in s["change"]
+    wd = s["workload"]
+    spec = load_model("llama-3.1-8b")
+    w = Workload(
+        method=wd["method"],
+        precision=wd["precision"],
+        batch=wd["batch"],
+        seq=wd["seq"],
+        grad_checkpointing=wd["grad_checkpointing"],
+        optimizer=wd["optimizer"],
+    )
+    m = per_rank_memory(spec, w, Parallel(s["strategy"], s["gpus"], None, s["grad_accum"]))
+    assert m.required_bytes <= a["usable_bytes"]
+    assert m.host_bytes <= 256 * GIB
+    # each part is needed: without checkpointing, or without offload, it does not fit
+    if wd["grad_checkpointing"]:
+        off = per_rank_memory(
+            spec, w.with_(grad_checkpointing=False), Parallel(s["strategy"], s["gpus"])
+        )
+        assert off.required_bytes > a["usable_bytes"]
+    if s["strategy"] != "single":
+        assert per_rank_memory(spec, w, Parallel()).required_bytes > a["usable_bytes"]
+
+
+def test_have_a_card_that_fits(cli):
+    a = cli("recommend", "llama-3.2-1b", "--method", "lora", "--have", "4090", "--json").json()[
+        "advice"
+    ]
+    assert a["fits_as_asked"] and a["required_bytes"] <= a["usable_bytes"]
+    assert a["fits_alone"] == [] and a["stacked"] is None

@@ -146,19 +146,13 @@ def run(args: argparse.Namespace) -> int:
     if target is not None:
         one = Parallel("single", 1, None, args.grad_accum)
         need = per_rank_memory(spec, workload, one).required_bytes
-        if need > usable_memory(target).bytes - constraints.reserve_bytes:
-            advice = advice_doc(
-                target,
-                advise(
-                    spec,
-                    workload,
-                    one,
-                    target,
-                    constraints.reserve_bytes,
-                    constraints.host_ram_bytes,
-                ),
-                why,
+        usable = usable_memory(target).bytes - constraints.reserve_bytes
+        changes = None
+        if need > usable:
+            changes = advise(
+                spec, workload, one, target, constraints.reserve_bytes, constraints.host_ram_bytes
             )
+        advice = advice_doc(target, changes, why, need, usable)
     doc = recommend_doc(rec, catalog.date, int(args.top), advice)
     doc["emitted"] = []
     if args.emit:

@@ -174,8 +174,8 @@ def single_changes(
 Step = Callable[[Workload, Parallel], "tuple[Workload, Parallel] | None"]
 
 
-def _stack_steps(card: Card) -> list[tuple[str, Step]]:
-    """The changes stacked when none is enough alone, least harm to the job first."""
+def _stack_steps(card: Card, base: Parallel) -> list[tuple[str, Step]]:
+    """The changes stacked when none is enough alone, least change to the job first."""
     fp = "bf16" if card.has("bf16") else "fp16"
 
     def ckpt(w: Workload, p: Parallel) -> tuple[Workload, Parallel] | None:
@@ -194,23 +194,52 @@ def _stack_steps(card: Card) -> list[tuple[str, Step]]:
         return (w.with_(method="lora", optimizer="adamw"), p) if w.method == "full" else None
 
     def qlora(w: Workload, p: Parallel) -> tuple[Workload, Parallel] | None:
-        if w.method != "lora" or p.engine != "torch":
+        if w.method != "lora":
             return None
-        return w.with_(method="qlora", precision=fp), p
+        # 4-bit weights are not offloaded: back to the strategy asked for, if offload was on
+        q = base if p.offloads("optimizer") else p
+        return w.with_(method="qlora", precision=fp), q
 
     def offload(w: Workload, p: Parallel) -> tuple[Workload, Parallel] | None:
-        if p.offloads("optimizer") or w.method == "qlora" or w.optimizer not in ("adamw",):
-            return None
-        return w, Parallel("zero3-offload", p.gpus, None, p.grad_accum)
+        if p.offloads("optimizer") or w.method == "qlora" or not w.optimizer.startswith("adamw"):
+            return None  # DeepSpeed's CPU Adam replaces an 8-bit optimizer
+        return w.with_(optimizer="adamw"), Parallel("zero3-offload", p.gpus, None, p.grad_accum)
 
     return [
         ("gradient checkpointing", ckpt),
         ("micro-batch 1 with gradient accumulation", micro),
         ("8-bit AdamW", eight_bit),
+        ("zero3-offload", offload),
         ("LoRA", lora),
         ("QLoRA", qlora),
-        ("zero3-offload", offload),
     ]
+
+
+def _replay(
+    steps: list[tuple[str, Step]], w: Workload, p: Parallel
+) -> tuple[list[str], Workload, Parallel]:
+    """Apply ``steps`` in order; the labels of those that changed something."""
+    done: list[str] = []
+    for what, step in steps:
+        nxt = step(w, p)
+        if nxt is not None:
+            w, p = nxt
+            done = [d for d in done if not _undone_by(what, d)] + [what]
+    return done, w, p
+
+
+#: (later change, earlier change it undoes): LoRA trains adapters with plain AdamW, offload
+#: steps DeepSpeed's CPU Adam, QLoRA is LoRA on a 4-bit base that is not offloaded.
+UNDOES = {
+    ("LoRA", "8-bit AdamW"),
+    ("zero3-offload", "8-bit AdamW"),
+    ("QLoRA", "LoRA"),
+    ("QLoRA", "zero3-offload"),
+}
+
+
+def _undone_by(later: str, earlier: str) -> bool:
+    return (later, earlier) in UNDOES
 
 
 def stacked(
@@ -221,35 +250,50 @@ def stacked(
     reserve: int = 0,
     host_ram: int | None = None,
 ) -> Change | None:
-    """Changes applied one after another until the job fits; None if even all do not."""
+    """Changes applied one after another until the job fits, then pruned to those it needs;
+    a shorter context comes last, only if nothing else is enough. None if even that fails."""
     usable = usable_memory(card).bytes - reserve
     base = parallel_train_time(spec, w, card, p).train_tokens_per_s
-    steps: list[str] = []
-    cur = (w, p)
-    for what, step in _stack_steps(card):
-        nxt = step(*cur)
-        if nxt is None:
-            continue
-        label = " + ".join([*steps, what])
-        got = _try(spec, nxt[0], nxt[1], card, usable, label, base, None, host_ram)
-        if got is None:
-            continue
-        cur = nxt
-        steps.append(what)
-        if got.fits:
-            return got
-    w2, p2 = cur
-    if w2.seq > MIN_SEQ:  # last resort: a shorter context on top of everything else
 
-        def fits_seq(n: int) -> bool:
-            m = per_rank_memory(spec, w2.with_(seq=n), p2)
-            return m.required_bytes <= usable and (host_ram is None or m.host_bytes <= host_ram)
+    def attempt(steps: list[tuple[str, Step]], seq: int | None = None) -> Change | None:
+        labels, w2, p2 = _replay(steps, w, p)
+        if seq is not None:
+            w2 = w2.with_(seq=seq)
+            labels = [*labels, f"context {seq} tokens instead of {w.seq}"]
+        return _try(spec, w2, p2, card, usable, " + ".join(labels), base, None, host_ram)
 
-        n = _largest(MIN_SEQ, w2.seq - 1, fits_seq)
-        if n is not None:
-            label = " + ".join([*steps, f"context {n} tokens instead of {w2.seq}"])
-            return _try(spec, w2.with_(seq=n), p2, card, usable, label, base, None, host_ram)
-    return None
+    chosen: list[tuple[str, Step]] = []
+    found = None
+    for step in _stack_steps(card, p):
+        chosen.append(step)
+        got = attempt(chosen)
+        if got is not None and got.fits:
+            found = got
+            break
+    if found is not None:
+        for step in list(chosen):  # drop what the fit does not need
+            rest = [s for s in chosen if s is not step]
+            got = attempt(rest)
+            if got is not None and got.fits:
+                chosen, found = rest, got
+        return found
+    _, w2, p2 = _replay(chosen, w, p)
+    if w2.seq <= MIN_SEQ:
+        return None
+
+    def fits_seq(n: int) -> bool:
+        m = per_rank_memory(spec, w2.with_(seq=n), p2)
+        return m.required_bytes <= usable and (host_ram is None or m.host_bytes <= host_ram)
+
+    n = _largest(MIN_SEQ, w2.seq - 1, fits_seq)
+    if n is None:
+        return None
+    for step in list(chosen):  # the longest context needs every change: drop what does not help
+        rest = [s for s in chosen if s is not step]
+        got = attempt(rest, n)
+        if got is not None and got.fits:
+            chosen = rest
+    return attempt(chosen, n)
 
 
 def advise(

@@ -250,13 +250,20 @@ def _change_dict(c: Any) -> dict[str, Any]:
     }
 
 
-def advice_doc(card: Any, advice: dict[str, Any], why: str) -> dict[str, Any]:
-    """What to change so the job fits ``card`` (see gpuwise.recommend.advice)."""
+def advice_doc(
+    card: Any, advice: dict[str, Any] | None, why: str, needs_bytes: int, usable_bytes: int
+) -> dict[str, Any]:
+    """What to change so the job fits ``card`` (see gpuwise.recommend.advice); ``advice`` None
+    when it fits as asked."""
+    advice = advice or {"fits_alone": [], "not_enough": [], "stacked": None}
     stacked = advice["stacked"]
     return {
         "card": card.name,
         "slug": card.slug,
         "why": why,
+        "fits_as_asked": needs_bytes <= usable_bytes,
+        "required_bytes": needs_bytes,
+        "usable_bytes": usable_bytes,
         "fits_alone": [_change_dict(c) for c in advice["fits_alone"]],
         "not_enough": [_change_dict(c) for c in advice["not_enough"]],
         "stacked": None if stacked is None else _change_dict(stacked),

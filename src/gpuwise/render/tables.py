@@ -434,9 +434,15 @@ def recommend_tables(doc: dict[str, Any]) -> list[Any]:
         table.caption = f"{table.caption}" + "".join(f"\nWrote {p}" for p in doc["emitted"])
     out: list[Any] = [table]
     a = doc.get("advice")
-    if a:
+    if a and a["fits_as_asked"]:
+        table.caption = (
+            f"{table.caption}\n{a['card']} ({a['why']}) fits the job as asked: needs "
+            f"{gib(a['required_bytes'])} of {gib(a['usable_bytes'])}."
+        )
+    elif a:
         adv = Table(
-            title=f"To fit {a['card']} ({a['why']})",
+            title=f"To fit {a['card']} ({a['why']}): needs {gib(a['required_bytes'])} of "
+            f"{gib(a['usable_bytes'])}",
             caption="Speed: tokens/s relative to the job as asked (recompute, smaller batches, "
             "collectives and CPU optimizer steps cost time).",
             caption_justify="left",
