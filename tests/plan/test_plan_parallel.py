@@ -146,3 +146,24 @@ def test_slower_links_cost_time_and_ddp_lora_moves_little():
     ddp_full = parallel_train_time(spec, w, cat.find("4090"), Parallel("ddp", 4))
     ddp_lora = parallel_train_time(spec, lora, cat.find("4090"), Parallel("ddp", 4))
     assert ddp_lora.comm_s < ddp_full.comm_s / 50  # only the adapters' gradients travel
+
+
+def test_hybrid_shard_groups_use_their_own_link():
+    """3090s joined in NVLink pairs: a hybrid shard over pairs moves its heavy traffic over
+    NVLink and only the replicas' gradient all-reduce over PCIe."""
+    spec = load_model("llama-3.1-8b")
+    card = load_catalog().find("3090")
+    w = Workload(batch=1, seq=2048, grad_checkpointing=True)
+    full = parallel_train_time(spec, w, card, Parallel("fsdp", 4))
+    pairs = parallel_train_time(spec, w, card, Parallel("fsdp-hybrid", 4, 2))
+    assert full.link.kind == "pcie-host"
+    assert pairs.comm_s < full.comm_s
+    assert any("NVLink" in n for n in pairs.notes)
+
+
+def test_recommend_tries_every_hybrid_group_size():
+    from gpuwise.recommend.options import candidates
+
+    hybrid = [p.shard_size for p in candidates(8, 1, True) if p.strategy == "fsdp-hybrid"]
+    assert hybrid == [2, 4]
+    assert not [p for p in candidates(3, 1, True) if p.strategy == "fsdp-hybrid"]

@@ -107,16 +107,19 @@ class Recommendation:
 
 
 def candidates(count: int, grad_accum: int, offload: bool) -> list[Parallel]:
-    """The strategies worth trying on ``count`` cards."""
+    """The strategies worth trying on ``count`` cards (hybrid shard: every group size)."""
     out = []
     for s in STRATEGY_ORDER:
         if not offload and "offload" in s:
             continue
-        shard = count // 2 if s == "fsdp-hybrid" else None
-        try:
-            out.append(validate_parallel(Parallel(s, count, shard, grad_accum)))
-        except GpuwiseError:
-            continue
+        sizes: list[int | None] = [None]
+        if s == "fsdp-hybrid":
+            sizes = [k for k in range(2, count) if count % k == 0]
+        for shard in sizes:
+            try:
+                out.append(validate_parallel(Parallel(s, count, shard, grad_accum)))
+            except GpuwiseError:
+                continue
     return out
 
 

@@ -119,9 +119,10 @@ def _model_bytes(spec: ModelSpec, w: Workload) -> tuple[int, int, int]:
     return weights, trainable * elem, trainable
 
 
-def comm_bytes(spec: ModelSpec, w: Workload, p: Parallel) -> tuple[float, float]:
-    """(bytes each card moves per micro-batch in parameter gathers, in gradient reductions),
-    the latter averaged per micro-batch over ``grad_accum``."""
+def comm_bytes(spec: ModelSpec, w: Workload, p: Parallel) -> tuple[float, float, float]:
+    """Bytes each card moves per micro-batch: (parameter gathers and gradient reductions within
+    its shard group, gradient all-reduce across the groups of a hybrid shard), reductions
+    averaged per micro-batch over ``grad_accum`` where they run once per step."""
     g = p.shard_group
     ring = (g - 1) / g if g > 1 else 0.0
     weights, grads, _ = _model_bytes(spec, w)
@@ -129,19 +130,18 @@ def comm_bytes(spec: ModelSpec, w: Workload, p: Parallel) -> tuple[float, float]
         grads *= 2  # fp32 gradients reduced under amp
     if p.strategy == "ddp":
         n = p.gpus
-        return 0.0, 2 * (n - 1) / n * grads / p.grad_accum
+        return 0.0, 2 * (n - 1) / n * grads / p.grad_accum, 0.0
     if p.engine == "torch":  # fsdp, fsdp-hybrid, fsdp-offload
-        gather = 2 * ring * weights
-        reduce = ring * grads
+        across = 0.0
         if p.strategy == "fsdp-hybrid":
             r = p.gpus // g
-            reduce += 2 * (r - 1) / r * grads / g
-        return gather, reduce
+            across = 2 * (r - 1) / r * grads / g
+        return 2 * ring * weights, ring * grads, across
     n = p.gpus
     ring = (n - 1) / n
     if p.zero_stage == 3:
-        return 2 * ring * weights, ring * grads
-    return ring * weights / p.grad_accum, ring * grads
+        return 2 * ring * weights, ring * grads, 0.0
+    return ring * weights / p.grad_accum, ring * grads, 0.0
 
 
 def parallel_train_time(
@@ -150,9 +150,13 @@ def parallel_train_time(
     """Step time and throughput of ``p`` (``w.batch`` per card) on ``gpus`` x ``card``."""
     single = train_time(spec, w, card)
     link = card_link(card, p.gpus)
+    # a hybrid shard group can sit on a faster link (NVLink pairs) than the whole machine
+    group = card_link(card, p.shard_group) if p.strategy == "fsdp-hybrid" else link
     notes = list(single.notes)
-    gather, reduce = comm_bytes(spec, w, p)
-    comm_s = (gather + reduce) / (link.gb_s * GB) if p.gpus > 1 else 0.0
+    gather, reduce, across = comm_bytes(spec, w, p)
+    g_s = gather / (group.gb_s * GB) if p.gpus > 1 else 0.0
+    r_s = reduce / (group.gb_s * GB) + across / (link.gb_s * GB) if p.gpus > 1 else 0.0
+    comm_s = g_s + r_s
     _, grads, trainable = _model_bytes(spec, w)
     weights16 = _model_bytes(spec, w)[0]
     host = host_link_gb_s(card) * GB
@@ -176,8 +180,6 @@ def parallel_train_time(
     overlap = _v("overlap")
     hide_reduce = single.compute_s * float(overlap["gradients"])
     hide_gather = single.compute_s * float(overlap["parameters"])
-    g_s = gather / (link.gb_s * GB) if p.gpus > 1 else 0.0
-    r_s = reduce / (link.gb_s * GB) if p.gpus > 1 else 0.0
     exposed = max(0.0, g_s + fetch_s - hide_gather) + max(0.0, r_s - hide_reduce)
     micro = single.compute_s + exposed
     optimizer_s = 0.0 if p.offloads("optimizer") else single.optimizer_s / _state_split(p)
@@ -186,6 +188,8 @@ def parallel_train_time(
     tps = step_tokens / step_s
     if p.gpus > 1:
         notes.append(f"collectives: {link.note}")
+        if group is not link:
+            notes.append(f"within each shard group of {p.shard_group}: {group.note}")
     time_to_train = energy = None
     if tokens is not None:
         time_to_train = tokens / tps
