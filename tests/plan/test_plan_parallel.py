@@ -167,3 +167,18 @@ def test_recommend_tries_every_hybrid_group_size():
     hybrid = [p.shard_size for p in candidates(8, 1, True) if p.strategy == "fsdp-hybrid"]
     assert hybrid == [2, 4]
     assert not [p for p in candidates(3, 1, True) if p.strategy == "fsdp-hybrid"]
+
+
+def test_gradient_accumulation_on_one_card_keeps_gradients_through_the_forward(cli):
+    base = ("plan", "llama-3.2-1b", "--gpu", "4090", "--batch", "4", "--no-search", "--json")
+    one = cli(*base).json()
+    four = cli(*base, "--grad-accum", "4").json()
+    assert four["parallel"]["global_batch"] == 16
+    # the optimizer step's peak is unchanged; the forward of a later micro-batch holds every
+    # gradient too, so the peak can only grow
+    assert four["memory"]["peak_allocated_bytes"] >= one["memory"]["peak_allocated_bytes"]
+    t1, t4 = one["cards"][0]["time"], four["cards"][0]["time"]
+    # the optimizer step runs once per 4 micro-batches: more tokens per second, not fewer
+    assert t4["train_tokens_per_s"] >= t1["train_tokens_per_s"]
+    infer = cli("plan", "llama-3.2-1b", "--task", "infer", "--grad-accum", "2")
+    assert infer.code == 2 and "--grad-accum" in infer.err

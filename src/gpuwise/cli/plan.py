@@ -12,7 +12,7 @@ from gpuwise.cli.parallel_flags import add_parallel, parallel_from
 from gpuwise.cli.workload_flags import add_workload, parse_amount, parse_reserve, workload_from
 from gpuwise.models import load_model
 from gpuwise.models.resolve import launch_model_ref
-from gpuwise.plan import defaults, make_plan
+from gpuwise.plan import SINGLE, defaults, make_plan
 from gpuwise.render.json_doc import plan_doc
 from gpuwise.workload import validate
 
@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     )
     tokens = parse_amount(args.tokens, "--tokens") if args.tokens else None
     parallel = parallel_from(args)
-    if parallel.strategy != "single":
+    if parallel != SINGLE:
         from gpuwise.memory.parallel import check_supported
 
         check_supported(workload, parallel)

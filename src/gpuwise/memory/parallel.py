@@ -83,6 +83,8 @@ class RankMemory:
 def check_supported(w: Workload, p: Parallel) -> None:
     """One-line error for a workload the strategy cannot run."""
     if w.task != "train":
+        if p.grad_accum > 1:
+            raise GpuwiseError("--grad-accum applies to --task train")
         if p.strategy != "single":
             raise GpuwiseError(
                 "multi-card strategies plan training; for inference on several cards use a "
@@ -120,6 +122,9 @@ def per_rank_memory(spec: ModelSpec, w: Workload, p: Parallel) -> RankMemory:
             from gpuwise.memory.infer import infer_memory
 
             return RankMemory(infer_memory(spec, w), 0, p)
+        if p.grad_accum > 1:
+            notes = [_ACCUM_NOTE]
+            return RankMemory(_estimate(_accumulating(t), t, notes), 0, p, notes)
         return RankMemory(MemoryEstimate.at_peak(t.phases, t.terms_from, t.notes), 0, p)
     if p.strategy == "ddp":
         return _ddp(spec, w, p)
@@ -142,9 +147,24 @@ def _layered(spec: ModelSpec) -> tuple[list[Any], list[Any]]:
     return layers, root
 
 
+_ACCUM_NOTE = "gradient accumulation: the gradients stay live through the next micro-batch"
+
+
+def _accumulating(t: TrainPhases) -> dict[str, dict[str, int]]:
+    """The phases when micro-batches accumulate: every gradient exists from the second
+    micro-batch's forward on."""
+    out = {}
+    for name, parts in t.phases.items():
+        new = dict(parts)
+        if name in ("forward", "backward", "backward_layers"):
+            new["gradients"] = max(parts.get("gradients", 0), t.state.grads)
+        out[name] = new
+    return out
+
+
 def _sixteen(w: Workload) -> Workload:
-    """The workload as a 16-bit model runs it (FSDP mixed precision, DeepSpeed): amp-bf16 ->
-    bf16; its activations have no autocast weight copies."""
+    """The workload as the 16-bit model computes it: amp-bf16 -> bf16 (FSDP's mixed precision
+    on RMSNorm models)."""
     if w.amp and w.method != "qlora":
         return w.with_(precision=w.compute_dtype)
     return w
@@ -168,7 +188,9 @@ def _grad_fraction(t: TrainPhases) -> dict[str, float]:
     return {name: parts.get("gradients", 0) / grads for name, parts in t.phases.items()}
 
 
-def _estimate(phases: dict[str, dict[str, int]], t: TrainPhases, notes: list[str]) -> Any:
+def _estimate(
+    phases: dict[str, dict[str, int]], t: TrainPhases, notes: list[str]
+) -> MemoryEstimate:
     return MemoryEstimate.at_peak(phases, t.terms_from, list(t.notes) + notes)
 
 
@@ -179,18 +201,16 @@ def _ddp(spec: ModelSpec, w: Workload, p: Parallel) -> RankMemory:
     t = train_phases(spec, w)
     buckets = t.state.grads
     phases = {}
-    for name, parts in t.phases.items():
+    for name, parts in (_accumulating(t) if p.grad_accum > 1 else t.phases).items():
         new = dict(parts)
         new["gradients"] = parts.get("gradients", 0) + buckets
-        if name == "forward" and p.grad_accum > 1:
-            new["gradients"] += t.state.grads
         phases[name] = new
     notes = [
         f"DDP: every card holds the whole model; the reducer's gradient buckets "
         f"({_gib(buckets)}) stay allocated (gradient_as_bucket_view=False, the default)"
     ]
     if p.grad_accum > 1:
-        notes.append("gradient accumulation: gradients stay live through the next forward")
+        notes.append(_ACCUM_NOTE)
     return RankMemory(_estimate(phases, t, notes), 0, p, notes)
 
 

@@ -28,7 +28,7 @@ def defaults() -> dict[str, Any]:
 
 def estimate_memory(spec: ModelSpec, w: Workload, p: Parallel = SINGLE) -> MemoryEstimate:
     """Peak memory of one card: the whole step on one card, or one rank of ``p``."""
-    if p.strategy != "single":
+    if p != SINGLE:  # several cards, or accumulation
         from gpuwise.memory.parallel import per_rank_memory
 
         return per_rank_memory(spec, w, p).estimate
@@ -108,7 +108,7 @@ def card_time(
 ) -> dict[str, Any]:
     from gpuwise.timing.estimate import infer_time, train_time
 
-    if p.strategy != "single":
+    if p != SINGLE and w.task == "train":
         from gpuwise.timing.parallel import parallel_train_time
 
         return parallel_train_time(spec, w, card, p, tokens).to_dict()
@@ -176,7 +176,7 @@ def make_plan(
     parallel: Parallel = SINGLE,
 ) -> Plan:
     host = 0
-    if parallel.strategy != "single":
+    if parallel != SINGLE:
         from gpuwise.memory.parallel import per_rank_memory
 
         ranked = per_rank_memory(spec, w, parallel)
