@@ -374,3 +374,31 @@ def test_have_a_card_that_fits(cli):
     ]
     assert a["fits_as_asked"] and a["required_bytes"] <= a["usable_bytes"]
     assert a["fits_alone"] == [] and a["stacked"] is None
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    budget=st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=6)),
+    max_gpus=st.integers(-3, 12),
+    deadline=st.one_of(st.none(), st.text(max_size=6), st.sampled_from(["2h", "3d", "0m", "1e9w"])),
+    power=st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True)),
+)
+def test_any_recommend_flags_give_options_or_one_line(cli, budget, max_gpus, deadline, power):
+    args = ["recommend", "llama-3.2-1b", "--gpu", "3060,4090", "--json", "--top", "5"]
+    args += [f"--budget={budget}", f"--max-gpus={max_gpus}", "--tokens", "10M"]
+    if deadline is not None:
+        args.append(f"--deadline={deadline}")
+    if power is not None:
+        args.append(f"--max-power={power}")
+    r = cli(*args)
+    assert r.code in (0, 2), r.err
+    if r.code == 0:
+        doc = r.json()
+        assert all(o["count"] <= max_gpus for o in doc["options"])
+        for o in doc["options"]:
+            if o["ok"]:
+                assert o["cost"] is not None and o["cost"] <= float(budget)
+    else:
+        assert r.err.count("\n") == 1 and "Traceback" not in r.err
