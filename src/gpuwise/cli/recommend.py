@@ -11,7 +11,7 @@ from gpuwise.cli.common import add_catalog, add_json, emit
 from gpuwise.cli.emit_flags import add_emit_flags, emit_from
 from gpuwise.cli.workload_flags import add_workload, parse_amount, parse_reserve, workload_from
 from gpuwise.errors import GpuwiseError
-from gpuwise.parallel import MAX_GPUS, Parallel
+from gpuwise.parallel import MAX_GPUS
 from gpuwise.plan import defaults
 from gpuwise.recommend import CURRENCIES, DEFAULT_HOST_RAM_GIB, GIB, OBJECTIVES
 
@@ -100,14 +100,18 @@ def _number(value: float | None, flag: str, low: float, high: float) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gpuwise.catalog import load_catalog, usable_memory
-    from gpuwise.memory.parallel import per_rank_memory
+    from gpuwise.catalog import load_catalog
     from gpuwise.models import load_model
     from gpuwise.models.resolve import launch_model_ref
     from gpuwise.recommend.advice import advise
-    from gpuwise.recommend.options import Constraints, affordable_card, recommend
+    from gpuwise.recommend.options import (
+        Constraints,
+        advice_target,
+        recommend,
+        usable_options,
+    )
     from gpuwise.recommend.prices import load_prices
-    from gpuwise.render.json_doc import advice_doc, recommend_doc
+    from gpuwise.render.json_doc import recommend_doc
     from gpuwise.workload import validate
 
     _number(args.budget, "--budget", 1, 1e9)
@@ -116,8 +120,6 @@ def run(args: argparse.Namespace) -> int:
     _number(args.max_gpus, "--max-gpus", 1, MAX_GPUS)
     _number(args.grad_accum, "--grad-accum", 1, 1 << 16)
     _number(args.top, "--top", 0, 1e6)
-    if args.budget is not None and args.budget != args.budget:  # NaN
-        raise GpuwiseError("--budget is not a number")
     spec = load_model(args.model or defaults()["model"], trust_remote_code=args.trust_remote_code)
     workload = validate(workload_from(args, spec), spec)
     catalog = load_catalog(args.catalog)
@@ -139,24 +141,22 @@ def run(args: argparse.Namespace) -> int:
         spec, workload, cards, constraints, book, args.objective, tokens, args.grad_accum
     )
     advice = None
-    target, why = have, "your card (--have)"
-    if target is None and not any(o.fits and o.reason is None for o in rec.options):
-        target = affordable_card(rec, cards)
-        why = "the card with the most memory the budget buys: no option fits the constraints"
+    target = advice_target(rec, cards, have)
     if target is not None:
-        one = Parallel("single", 1, None, args.grad_accum)
-        need = per_rank_memory(spec, workload, one).required_bytes
-        usable = usable_memory(target).bytes - constraints.reserve_bytes
-        changes = None
-        if need > usable:
-            changes = advise(
-                spec, workload, one, target, constraints.reserve_bytes, constraints.host_ram_bytes
-            )
-        advice = advice_doc(target, changes, why, need, usable)
+        card, why = target
+        advice = advise(
+            spec,
+            workload,
+            card,
+            why,
+            constraints.reserve_bytes,
+            constraints.host_ram_bytes,
+            args.grad_accum,
+        )
     doc = recommend_doc(rec, catalog.date, int(args.top), advice)
     doc["emitted"] = []
     if args.emit:
-        best = next((o for o in rec.options if o.fits and o.reason is None), None)
+        best = next(iter(usable_options(rec)), None)
         if best is None or best.parallel is None or best.memory is None:
             raise GpuwiseError(
                 "--emit: no option fits the constraints, so there is no plan to write; relax "

@@ -296,18 +296,43 @@ def stacked(
     return attempt(chosen, n)
 
 
+@dataclass(frozen=True)
+class Advice:
+    """What to change so a job fits ``card``: the job as asked needs ``required_bytes`` of the
+    card's ``usable_bytes``; the changes that fit alone, those that do not, and a stack of
+    changes when no single one is enough (empty when the job fits as asked)."""
+
+    card: Card
+    why: str
+    required_bytes: int
+    usable_bytes: int
+    fits_alone: tuple[Change, ...] = ()
+    not_enough: tuple[Change, ...] = ()
+    stacked: Change | None = None
+
+    @property
+    def fits_as_asked(self) -> bool:
+        return self.required_bytes <= self.usable_bytes
+
+
 def advise(
     spec: ModelSpec,
     w: Workload,
-    p: Parallel,
     card: Card,
+    why: str,
     reserve: int = 0,
     host_ram: int | None = None,
-) -> dict[str, object]:
-    """The changes that make ``w`` fit ``card`` alone (least change to the job first), and
-    the stacked change when none does."""
+    grad_accum: int = 1,
+) -> Advice:
+    """The job on one ``card``: whether it fits, else the changes that make it fit alone
+    (least change to the job first) and the stacked change when none does."""
+    p = Parallel("single", 1, None, grad_accum)
+    need = per_rank_memory(spec, w, p).required_bytes
+    usable = usable_memory(card).bytes - reserve
+    if need <= usable:
+        return Advice(card, why, need, usable)
     changes = single_changes(spec, w, p, card, reserve, host_ram)
-    fitting = [c for c in changes if c.fits]
-    others = [c for c in changes if not c.fits]
+    fitting = tuple(c for c in changes if c.fits)
+    others = tuple(c for c in changes if not c.fits)
     combo = None if fitting else stacked(spec, w, p, card, reserve, host_ram)
-    return {"fits_alone": fitting, "not_enough": others, "stacked": combo}
+    return Advice(card, why, need, usable, fitting, others, combo)

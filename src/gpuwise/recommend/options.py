@@ -290,8 +290,15 @@ def usable_options(rec: Recommendation) -> list[Option]:
     return [o for o in rec.options if o.fits and o.reason is None]
 
 
-def affordable_card(rec: Recommendation, cards: list[Card]) -> Card | None:
-    """The card with the most usable memory that the budget buys one of (None if none)."""
+def advice_target(
+    rec: Recommendation, cards: list[Card], have: Card | None
+) -> tuple[Card, str] | None:
+    """Which card to advise on: the user's (``--have``); else, when no option meets the
+    constraints, the card with the most memory the budget buys one of; else none."""
+    if have is not None:
+        return have, "your card (--have)"
+    if usable_options(rec):
+        return None
     budget = rec.constraints.budget
     best = None
     for card in cards:
@@ -302,4 +309,6 @@ def affordable_card(rec: Recommendation, cards: list[Card]) -> Card | None:
             continue
         if best is None or usable_memory(card).bytes > usable_memory(best).bytes:
             best = card
-    return best
+    if best is None:
+        return None
+    return best, "the card with the most memory the budget buys: no option fits the constraints"

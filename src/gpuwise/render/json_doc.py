@@ -250,23 +250,18 @@ def _change_dict(c: Any) -> dict[str, Any]:
     }
 
 
-def advice_doc(
-    card: Any, advice: dict[str, Any] | None, why: str, needs_bytes: int, usable_bytes: int
-) -> dict[str, Any]:
-    """What to change so the job fits ``card`` (see gpuwise.recommend.advice); ``advice`` None
-    when it fits as asked."""
-    advice = advice or {"fits_alone": [], "not_enough": [], "stacked": None}
-    stacked = advice["stacked"]
+def advice_doc(a: Any) -> dict[str, Any]:
+    """What to change so the job fits a card (:class:`gpuwise.recommend.advice.Advice`)."""
     return {
-        "card": card.name,
-        "slug": card.slug,
-        "why": why,
-        "fits_as_asked": needs_bytes <= usable_bytes,
-        "required_bytes": needs_bytes,
-        "usable_bytes": usable_bytes,
-        "fits_alone": [_change_dict(c) for c in advice["fits_alone"]],
-        "not_enough": [_change_dict(c) for c in advice["not_enough"]],
-        "stacked": None if stacked is None else _change_dict(stacked),
+        "card": a.card.name,
+        "slug": a.card.slug,
+        "why": a.why,
+        "fits_as_asked": a.fits_as_asked,
+        "required_bytes": a.required_bytes,
+        "usable_bytes": a.usable_bytes,
+        "fits_alone": [_change_dict(c) for c in a.fits_alone],
+        "not_enough": [_change_dict(c) for c in a.not_enough],
+        "stacked": None if a.stacked is None else _change_dict(a.stacked),
     }
 
 
@@ -307,6 +302,7 @@ def option_dict(rank: int, o: Any, currency: str) -> dict[str, Any]:
 
 
 def recommend_doc(rec: Any, catalog_date: str, top: int, advice: Any = None) -> dict[str, Any]:
+    """``advice``: an :class:`~gpuwise.recommend.advice.Advice` or None."""
     """``gpuwise recommend``: ranked options (usable first), each with why it is held back."""
     c = rec.constraints
     ranked = rec.options if top <= 0 else rec.options[:top]
@@ -336,5 +332,5 @@ def recommend_doc(rec: Any, catalog_date: str, top: int, advice: Any = None) -> 
         options_total=len(rec.options),
         options_ok=usable,
         options=[option_dict(i + 1, o, rec.prices.currency) for i, o in enumerate(ranked)],
-        advice=advice,
+        advice=None if advice is None else advice_doc(advice),
     )
