@@ -233,7 +233,8 @@ def _fsdp(spec: ModelSpec, w: Workload, p: Parallel) -> RankMemory:
                 t.phases[name]["activations"] = max(0, kept - saving)
     else:
         t = train_phases(spec, w, weight_copies=not w.amp)
-    s = train_phases(spec, w).state if w.amp else t.state
+    single = train_phases(spec, w) if w.amp else t  # the state in the user's precision
+    s = single.state
     layers, root = _layered(spec)
     L = max(spec.num_layers, 1)
     compute = BYTES[w.compute_dtype] if w.method != "qlora" else None
@@ -273,7 +274,7 @@ def _fsdp(spec: ModelSpec, w: Workload, p: Parallel) -> RankMemory:
     )
     g_head_u = round(g_head * scale) if w.amp else g_head
 
-    frac = _grad_fraction(t)
+    frac = _grad_fraction(single)
     acts = _activation_parts(t)
     # the root's reduce-scatter after the last layer: its unsharded gradients, the input copy
     # (reduce dtype) and the output shard, once the embedding's backward has finished

@@ -129,7 +129,8 @@ def train_memory(spec: ModelSpec, w: Workload) -> MemoryEstimate:
 def train_phases(spec: ModelSpec, w: Workload, *, weight_copies: bool = True) -> TrainPhases:
     """The phases of the step. ``weight_copies=False``: under ``amp-*`` the weights are
     already 16-bit where they compute (FSDP's MixedPrecisionPolicy), so autocast makes no
-    16-bit copies of them; the rest of autocast (fp32 norms, softmax) stays."""
+    16-bit copies of them, the LM head's included; the rest of autocast (fp32 norms,
+    softmax) stays."""
     notes: list[str] = []
     trainable = trainable_tensors(spec, w)
     adapters = tensor_bytes(trainable) if w.is_lora else 0
@@ -169,6 +170,8 @@ def train_phases(spec: ModelSpec, w: Workload, *, weight_copies: bool = True) ->
         # no autocast: bitsandbytes dequantizes each weight for its matmul and keeps only the
         # 4-bit one for backward, so the amp terms' 16-bit weight and adapter copies do not exist
         d = replace(d, Wl=0, Wa=0)
+    if not weight_copies and w.method != "qlora":
+        d = replace(d, Wh=0)  # nor of the LM head
     L = spec.num_layers
     # with checkpointing a layer keeps only its input, and the adapters' copies are transient,
     # one at a time: only without it do untargeted linears keep less
