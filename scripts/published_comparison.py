@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from gpuwise.catalog import usable_memory
 from gpuwise.models import ModelSpec, load_model
+from gpuwise.parallel import Parallel
 from gpuwise.plan import estimate_memory
 from gpuwise.workload import Workload
 
@@ -129,6 +131,67 @@ SPEED_ROWS = [
 ]
 
 
+#: Answer.AI's fsdp_qlora benchmarks (benchmarks_03_2024.md): 1,024 samples of the context
+#: length, total time; their train.py defaults: LoRA rank 64 on q,k,v,gate,up,down (not o),
+#: pure bf16, checkpointing on (reentrant); "DDP" there is FSDP with NO_SHARD (gradients
+#: all-reduced like DDP). Throughput = 1,024 x context / time, all cards together.
+_ANSWER_AI = {
+    "method": "lora",
+    "lora_rank": 64,
+    "lora_targets": ("q_proj", "k_proj", "v_proj", "gate_proj", "up_proj", "down_proj"),
+    "seq": 2048,
+    "grad_checkpointing": True,
+}
+_AA_SOURCE = "Answer.AI fsdp_qlora benchmarks (2024-03)"
+MULTI_ROWS = [
+    {
+        "source": _AA_SOURCE,
+        "model": "llama-2-7b",
+        "workload": Workload(batch=4, **_ANSWER_AI),  # type: ignore[arg-type]
+        "card": "rtx-4090",
+        "parallel": Parallel("ddp", 2),
+        "published": 1024 * 2048 / 437,
+        "differences": "FSDP NO_SHARD, not DDP; 2 x 4090 without NVLink, PCIe 4.0 x16 each",
+    },
+    {
+        "source": "same",
+        "model": "llama-2-7b",
+        "workload": Workload(batch=6, **_ANSWER_AI),  # type: ignore[arg-type]
+        "card": "rtx-4090",
+        "parallel": Parallel("fsdp", 2),
+        "published": 1024 * 2048 / 481,
+        "differences": "FSDP1 full shard (gpuwise plans FSDP2)",
+    },
+    {
+        "source": "same",
+        "model": "llama-2-7b",
+        "workload": Workload(batch=10, **{**_ANSWER_AI, "method": "qlora"}),  # type: ignore[arg-type]
+        "card": "rtx-4090",
+        "parallel": Parallel("fsdp", 2),
+        "published": 1024 * 2048 / 466,
+        "differences": "their own QLoRA FSDP wrapping (bnb quant_storage)",
+    },
+    {
+        "source": "same",
+        "model": "llama-2-70b",
+        "workload": Workload(batch=4, **{**_ANSWER_AI, "method": "qlora"}),  # type: ignore[arg-type]
+        "card": "a100-sxm-40gb",
+        "parallel": Parallel("fsdp", 8),
+        "published": 1024 * 2048 / 672,
+        "differences": "cloud machine; SXM A100 40 GB",
+    },
+    {
+        "source": "same",
+        "model": "llama-2-70b",
+        "workload": Workload(batch=8, **{**_ANSWER_AI, "method": "qlora"}),  # type: ignore[arg-type]
+        "card": "h100-sxm-80gb",
+        "parallel": Parallel("fsdp", 4),
+        "published": 1024 * 2048 / 667,
+        "differences": "cloud machine",
+    },
+]
+
+
 def _spec(model: str) -> ModelSpec:
     if model.startswith("preset:"):
         return load_model(model.removeprefix("preset:"))
@@ -153,6 +216,31 @@ def speed() -> None:
             f"| {row['source']} | {spec.name} | {describe(w)} | {card.name} | "
             f"{row['published']:,} | {ours:,.0f} | {100 * diff:+.0f} % | "
             f"{row['differences']} |"
+        )
+
+
+def multi() -> None:
+    from gpuwise.catalog import load_catalog
+    from gpuwise.memory.parallel import per_rank_memory
+    from gpuwise.timing.parallel import parallel_train_time
+
+    catalog = load_catalog()
+    print(
+        "\n| published setup | model | workload | cards | published tok/s | gpuwise tok/s | "
+        "difference | gpuwise GiB/card (usable) | what differs |\n"
+        "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | --- |"
+    )
+    for row in MULTI_ROWS:
+        spec, w, p = _spec(row["model"]), row["workload"], row["parallel"]
+        card = catalog.find(row["card"])
+        ours = parallel_train_time(spec, w, card, p).train_tokens_per_s or 0.0
+        need = per_rank_memory(spec, w, p).required_bytes / 2**30
+        usable = usable_memory(card).bytes / 2**30
+        diff = (ours - row["published"]) / row["published"]
+        print(
+            f"| {row['source']} | {spec.name} | {describe(w)} | {p.gpus} x {card.name}, "
+            f"{p.strategy} | {row['published']:,.0f} | {ours:,.0f} | {100 * diff:+.0f} % | "
+            f"{need:.1f} ({usable:.1f}) | {row['differences']} |"
         )
 
 
@@ -188,3 +276,4 @@ def main() -> None:
 if __name__ == "__main__":
     main()
     speed()
+    multi()
