@@ -333,6 +333,8 @@ def test_every_efficiency_names_its_source_or_says_it_is_an_assumption():
             assert entry.get("why")
 
     check(eff["train_mfu"])
+    for entry in eff["train_mfu"].get("by_architecture", {}).values():
+        check(entry)
     check(eff["prefill_efficiency"])
     check(eff["decode_overhead_s_per_layer"])
     for entry in eff["method_factor"].values():

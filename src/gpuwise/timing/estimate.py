@@ -2,8 +2,9 @@
 
 Training: ``step_s = compute_s + optimizer_s``, where ``compute_s`` is the step's FLOPs
 (:func:`~gpuwise.timing.flops.train_flops_per_token` x batch x seq) at the card's dense rate for
-the compute dtype times an assumed utilisation (``train_mfu`` x the method's factor, from
-``data/efficiency.json``), applied to every FLOP executed, recompute included; and
+the compute dtype times an assumed utilisation (``train_mfu``, by architecture where published
+runs calibrate it, x the method's factor, from ``data/efficiency.json``), applied to every FLOP
+executed, recompute included; and
 ``optimizer_s`` is the optimizer step, memory-bound: the bytes it reads and writes per trainable
 parameter (:data:`OPTIMIZER_ACCESSES`) at the card's bandwidth x ``bandwidth_efficiency``.
 
@@ -75,10 +76,14 @@ def efficiency() -> dict[str, Any]:
     return data
 
 
-def train_utilisation(method: str) -> float:
-    """Fraction of the dense peak assumed for a training step with ``method``."""
+def train_utilisation(method: str, card: Card | None = None) -> float:
+    """Fraction of the dense peak assumed for a training step with ``method`` (on ``card``:
+    its architecture's calibrated utilisation where the data has one)."""
     eff = efficiency()
-    return float(eff["train_mfu"]["value"]) * float(eff["method_factor"][method]["value"])
+    mfu = eff["train_mfu"]
+    by_arch = mfu.get("by_architecture", {})
+    base = by_arch[card.architecture] if card is not None and card.architecture in by_arch else mfu
+    return float(base["value"]) * float(eff["method_factor"][method]["value"])
 
 
 def bandwidth_efficiency(weight_dtype: str) -> float:
@@ -205,7 +210,7 @@ def train_time(
     """Step time, tokens/s, time to train ``tokens`` and its energy for ``workload`` on ``card``."""
     flops = train_flops_per_token(spec, workload)
     rate = matmul_rate(card, workload.compute_dtype, allow_tf32=allow_tf32)
-    mfu = train_utilisation(workload.method)
+    mfu = train_utilisation(workload.method, card)
     notes: list[str] = [rate.note] if rate.note else []
     bw_eff = bandwidth_efficiency("default")
     mfu, bw_eff = _calibrated(card, workload.compute_dtype, mfu, bw_eff, notes)
