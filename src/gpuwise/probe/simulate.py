@@ -187,12 +187,24 @@ def _train_steps(
     counter: Any,
     compute_dtype: Any,
     steps: int,
+    *,
+    tag_gradients: bool = True,
+    tag_scalar_states: bool = True,
 ) -> None:
+    """The reference step ``steps`` times, the counter told each phase and kind.
+
+    ``tag_gradients``: retag every trainable parameter's ``.grad`` as a gradient when it is
+    made (off where the caller tags gradients itself, as FSDP's sharded ones are).
+    ``tag_scalar_states``: also count 0-dim states (AdamW's ``step``) as optimizer state.
+    """
     import torch
 
-    trainable = [p for p in model.parameters() if p.requires_grad]
-    for p in trainable:
-        p.register_post_accumulate_grad_hook(lambda param: counter.retag(param.grad, "gradients"))
+    if tag_gradients:
+        for q in model.parameters():
+            if q.requires_grad:
+                q.register_post_accumulate_grad_hook(
+                    lambda param: counter.retag(param.grad, "gradients")
+                )
     for _ in range(steps):
         counter.phase, counter.kind = "forward", "activations"
         ids = torch.randint(0, spec.vocab_size, (w.batch, w.seq))
@@ -206,7 +218,7 @@ def _train_steps(
         optimizer.step()
         for state in optimizer.state.values():
             for value in state.values():
-                if isinstance(value, torch.Tensor):
+                if isinstance(value, torch.Tensor) and (tag_scalar_states or value.dim() > 0):
                     counter.retag(value, "optimizer")
         counter.phase = "zero_grad"
         optimizer.zero_grad(set_to_none=True)

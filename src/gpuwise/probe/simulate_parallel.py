@@ -268,33 +268,20 @@ def _steps(
     steps: int,
     p: Parallel,
 ) -> None:
-    import torch
+    """The reference step on rank 0; FSDP's sharded gradients are tagged by _fsdp_tagging."""
+    from gpuwise.probe.simulate import _train_steps
 
-    from gpuwise.probe.simulate import _autocast
-
-    if p.strategy == "ddp":  # FSDP's sharded gradients are tagged by _fsdp_tagging
-        for q in model.parameters():
-            if q.requires_grad:
-                q.register_post_accumulate_grad_hook(
-                    lambda param: counter.retag(param.grad, "gradients")
-                )
-    for _ in range(steps):
-        counter.phase, counter.kind = "forward", "activations"
-        ids = torch.randint(0, spec.vocab_size, (w.batch, w.seq))
-        with _autocast(w, compute):
-            loss = model(input_ids=ids, labels=ids).loss
-        del ids
-        counter.phase, counter.kind = "backward", "temporaries"
-        loss.backward()
-        del loss
-        counter.phase, counter.kind = "optimizer", "temporaries"
-        optimizer.step()
-        for state in optimizer.state.values():
-            for value in state.values():
-                if isinstance(value, torch.Tensor) and value.dim() > 0:
-                    counter.retag(value, "optimizer")
-        counter.phase = "zero_grad"
-        optimizer.zero_grad(set_to_none=True)
+    _train_steps(
+        model,
+        optimizer,
+        spec,
+        w,
+        counter,
+        compute,
+        steps,
+        tag_gradients=p.strategy == "ddp",
+        tag_scalar_states=False,
+    )
 
 
 @contextlib.contextmanager
