@@ -13,7 +13,7 @@ from gpuwise.catalog.load import load_cards, user_catalog_path
 from gpuwise.catalog.names import NameIndex
 from gpuwise.packaged import packaged_json
 
-__all__ = ["Card", "Catalog", "load_catalog", "usable_memory"]
+__all__ = ["Card", "Catalog", "load_catalog", "of_series", "usable_memory"]
 
 
 @functools.lru_cache(maxsize=1)
@@ -79,3 +79,16 @@ def load_catalog(user_file: str | None = None) -> Catalog:
     or ``~/.config/gpuwise/cards.json``)."""
     path = user_catalog_path(user_file)
     return Catalog(load_cards(path), path)
+
+
+def of_series(cards: list[Card], series: list[str]) -> list[Card]:
+    """The cards whose series contains one of ``series`` (case-insensitive), or a one-line
+    error naming the series there are."""
+    wanted = [s.lower() for s in series]
+    out = [c for c in cards if any(w in c.series.lower() for w in wanted)]
+    if not out:
+        from gpuwise.errors import GpuwiseError
+
+        known = sorted({c.series for c in cards})
+        raise GpuwiseError(f"no series matches {', '.join(series)}; series: {', '.join(known)}")
+    return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from gpuwise.catalog import Card, load_catalog
+from gpuwise.catalog import Card, load_catalog, of_series
 from gpuwise.catalog.features import feature_ids
 from gpuwise.cli.common import add_catalog, add_json, emit
 from gpuwise.errors import GpuwiseError
@@ -54,13 +54,7 @@ def select(cards: list[Card], args: argparse.Namespace) -> list[Card]:
     """The cards ``args`` asks for, in the order it asks for."""
     out = list(cards)
     if args.series:
-        wanted = [s.lower() for s in args.series]
-        out = [c for c in out if any(w in c.series.lower() for w in wanted)]
-        if not out:
-            known = sorted({c.series for c in cards})
-            raise GpuwiseError(
-                f"no series matches {', '.join(args.series)}; series: {', '.join(known)}"
-            )
+        out = of_series(out, args.series)
     if args.min_memory is not None:
         if not args.min_memory >= 0:
             raise GpuwiseError(f"--min-memory must be a number of GB >= 0, got {args.min_memory}")

@@ -6,7 +6,7 @@ import argparse
 import re
 from typing import Any
 
-from gpuwise.catalog import Card
+from gpuwise.catalog import Card, of_series
 from gpuwise.cli.common import add_catalog, add_json, emit
 from gpuwise.cli.emit_flags import add_emit_flags, emit_from
 from gpuwise.cli.workload_flags import add_workload, parse_amount, parse_reserve, workload_from
@@ -84,13 +84,7 @@ def _cards(args: argparse.Namespace, catalog: Any) -> list[Card]:
     names = [n.strip() for g in (args.gpu or []) for n in g.split(",") if n.strip()]
     cards = [catalog.find(n) for n in names] if names else list(catalog)
     if args.series:
-        wanted = [s.lower() for s in args.series]
-        cards = [c for c in cards if any(w in c.series.lower() for w in wanted)]
-        if not cards:
-            known = sorted({c.series for c in catalog})
-            raise GpuwiseError(
-                f"no card matches --series {', '.join(args.series)}; series: {', '.join(known)}"
-            )
+        cards = of_series(cards, args.series)
     return cards
 
 
