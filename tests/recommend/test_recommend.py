@@ -402,3 +402,51 @@ def test_any_recommend_flags_give_options_or_one_line(cli, budget, max_gpus, dea
                 assert o["cost"] is not None and o["cost"] <= float(budget)
     else:
         assert r.err.count("\n") == 1 and "Traceback" not in r.err
+
+
+def test_inference_is_recommended_one_card_at_a_time(cli):
+    r = cli(
+        "recommend",
+        "qwen2.5-7b",
+        "--task",
+        "infer",
+        "--weight-dtype",
+        "int4",
+        "--gpu",
+        "3060,4090",
+        "--tokens",
+        "1M",
+        "--json",
+    )
+    assert r.code == 0, r.err
+    options = r.json()["options"]
+    assert {(o["count"], o["strategy"]) for o in options} == {(1, "single")}
+    for o in options:
+        plan = cli(
+            "plan",
+            "qwen2.5-7b",
+            "--task",
+            "infer",
+            "--weight-dtype",
+            "int4",
+            "--gpu",
+            o["slug"],
+            "--tokens",
+            "1M",
+            "--no-search",
+            "--json",
+        ).json()
+        t = plan["cards"][0]["time"]
+        assert o["tokens_per_s"] == pytest.approx(t["decode_tokens_per_s"])
+        assert o["time_s"] == pytest.approx(t["time_to_generate_s"])
+        assert o["required_per_gpu_bytes"] == plan["memory"]["required_bytes"]
+
+
+def test_inference_advice_quantizes_first(cli):
+    a = cli(
+        "recommend", "llama-3.1-8b", "--task", "infer", "--have", "3060", "--seq", "8192", "--json"
+    ).json()["advice"]
+    assert not a["fits_as_asked"]
+    names = [c["change"] for c in a["fits_alone"]]
+    assert any("8-bit" in n or "4-bit" in n for n in names)
+    assert all("checkpointing" not in n for n in names)

@@ -285,7 +285,7 @@ def option_dict(rank: int, o: Any, currency: str) -> dict[str, Any]:
         "breakdown": m.breakdown if m else None,
         "tokens_per_s": o.tokens_per_s,
         "step_s": t.step_s if t else None,
-        "time_s": t.time_to_train_s if t else None,
+        "time_s": t.time_s if t else None,
         "comm_s": t.comm_s if t else None,
         "energy_kwh": t.energy_kwh if t else None,
         "cost": o.cost,
@@ -295,7 +295,7 @@ def option_dict(rank: int, o: Any, currency: str) -> dict[str, Any]:
         "pricing": o.pricing,
         "price_source": o.price_source,
         "power_w": o.power_w,
-        "link": t.link.kind if t else None,
+        "link": t.link if t else None,
         "reason": o.reason,
         "notes": ([*m.notes] if m else []) + o.notes + (list(t.notes) if t else []),
     }

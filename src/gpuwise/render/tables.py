@@ -403,12 +403,16 @@ def recommend_tables(doc: dict[str, Any]) -> list[Any]:
         limits.append(f"budget {_money(c['budget'], cur)}")
     if c["max_power_w"] is not None:
         limits.append(f"max power {c['max_power_w']:g} W")
-    limits.append(f"up to {c['max_gpus']} cards, host RAM {gib(c['host_ram_bytes'])}")
+    if w["task"] == "infer":
+        limits.append("one card per option (serving across cards is not modelled)")
+    else:
+        limits.append(f"up to {c['max_gpus']} cards, host RAM {gib(c['host_ram_bytes'])}")
     table = Table(
         title=f"{m['name']}: {doc['options_ok']} of {doc['options_total']} options fit "
         f"({doc['cards_considered']} cards)",
         caption=f"Workload: {what}.\n" + "; ".join(limits) + ". Memory: per card, required "
-        "(peak + CUDA context + allocator). Cost: cards bought (or rented for the run).",
+        "(peak + CUDA context + allocator). Tokens/s: trained, or generated (decode) for "
+        "inference. Cost: cards bought (or rented for the run).",
         caption_justify="left",
     )
     for col in ("#", "Card", "x", "Strategy", "GiB/card", "Tokens/s", "Time", "kWh", "Cost"):
@@ -443,8 +447,7 @@ def recommend_tables(doc: dict[str, Any]) -> list[Any]:
         adv = Table(
             title=f"To fit {a['card']} ({a['why']}): needs {gib(a['required_bytes'])} of "
             f"{gib(a['usable_bytes'])}",
-            caption="Speed: tokens/s relative to the job as asked (recompute, smaller batches, "
-            "collectives and CPU optimizer steps cost time).",
+            caption="Speed: tokens/s (trained, or generated) relative to the job as asked.",
             caption_justify="left",
         )
         for col in ("Change", "GiB/card", "Fits", "Speed", "Caveat"):
