@@ -389,9 +389,8 @@ def _zero(spec: ModelSpec, w: Workload, p: Parallel) -> RankMemory:
         "trainable parameter" + (" (fp32 master weights beside the 16-bit model)" if master else "")
     ]
     if stage >= 3:
-        persist = sum(
-            b.numel * elem for b in spec.train_blocks if b.numel // b.count < buf_threshold(buf)
-        )
+        threshold = int(buf["stage3_param_persistence_threshold"])
+        persist = sum(b.numel * elem for b in spec.train_blocks if b.numel // b.count < threshold)
         largest = max((b.numel // b.count for b in spec.train_blocks), default=0) * elem
         working = max(int(buf["stage3_prefetch_bucket_size"]) * elem, largest) + largest
         w_gpu = _shard(weights16, n) + persist + working
@@ -437,12 +436,9 @@ def _zero(spec: ModelSpec, w: Workload, p: Parallel) -> RankMemory:
         host += weights16
         notes.append(f"parameter offload: the 16-bit weights ({_gib(weights16)}) in host RAM")
     if frozen:
-        notes.append("LoRA under ZeRO: frozen weights in 16 bits, only the adapters have state")
+        held = "fp32" if elem == 4 else "16 bits"
+        notes.append(f"LoRA under ZeRO: frozen weights in {held}, only the adapters have state")
     return RankMemory(_estimate(phases, t, notes), host, p, notes)
-
-
-def buf_threshold(buf: dict[str, Any]) -> int:
-    return int(buf["stage3_param_persistence_threshold"])
 
 
 def _tensor_bytes(x: Tensor) -> int:
