@@ -148,6 +148,11 @@ def validate_parallel(p: Parallel) -> Parallel:
     if not 1 <= p.grad_accum <= 1 << 16:
         raise GpuwiseError(f"--grad-accum must be 1 to 65536, not {p.grad_accum}")
     if p.strategy == "fsdp-hybrid":
+        if p.gpus < 4:
+            raise GpuwiseError(
+                f"fsdp-hybrid needs --gpus 4 or more (groups of 2+ cards, replicated), not "
+                f"{p.gpus}; use fsdp on {p.gpus} cards"
+            )
         k = p.shard_size
         if k is None or not 2 <= k < p.gpus or p.gpus % k:
             raise GpuwiseError(

@@ -182,3 +182,44 @@ def test_gradient_accumulation_on_one_card_keeps_gradients_through_the_forward(c
     assert t4["train_tokens_per_s"] >= t1["train_tokens_per_s"]
     infer = cli("plan", "llama-3.2-1b", "--task", "infer", "--grad-accum", "2")
     assert infer.code == 2 and "--grad-accum" in infer.err
+
+
+def test_a_step_takes_at_least_its_traffic():
+    """Collectives share one link: however much they overlap compute, a step is never shorter
+    than the time its bytes take on the link."""
+    from gpuwise.timing.parallel import comm_bytes
+
+    spec = load_model("llama-3.1-8b")
+    card = load_catalog().find("4090")
+    w = Workload(batch=1, seq=2048, grad_checkpointing=True)
+    for p in (Parallel("fsdp", 2), Parallel("zero3", 4), Parallel("ddp", 2), Parallel("zero2", 2)):
+        t = parallel_train_time(spec, w, card, p)
+        c = comm_bytes(spec, w, p)
+        traffic = (c.gather + c.reduce + c.across + c.after_step) / (t.link.gb_s * 1e9)
+        assert t.step_s >= traffic, p
+
+
+def test_zero2_is_not_faster_than_ddp_for_the_same_traffic():
+    """ZeRO-2 moves DDP's bytes (reduce-scatter + all-gather = all-reduce), and its all-gather
+    runs in the optimizer step, behind nothing."""
+    spec = load_model("llama-3.1-8b")
+    card = load_catalog().find("4090")
+    w = Workload(batch=1, seq=2048, grad_checkpointing=True)
+    ddp = parallel_train_time(spec, w, card, Parallel("ddp", 2)).train_tokens_per_s
+    zero2 = parallel_train_time(spec, w, card, Parallel("zero2", 2)).train_tokens_per_s
+    assert zero2 <= ddp * 1.05
+
+
+def test_fsdp_offload_keeps_no_gradient_shards_on_the_card():
+    from gpuwise.memory.parallel import per_rank_memory
+
+    spec = load_model("llama-3.1-8b")
+    w = Workload(batch=1, seq=2048, grad_checkpointing=True)
+    off = per_rank_memory(spec, w, Parallel("fsdp-offload", 1))
+    zero3 = per_rank_memory(spec, w, Parallel("zero3-offload", 1))
+    # both keep weights, gradients and states in host RAM: neither holds 16 GB of gradients
+    assert off.breakdown["gradients"] < 2 * GIB_BYTES
+    assert off.required_bytes < 1.5 * zero3.required_bytes
+
+
+GIB_BYTES = 1 << 30

@@ -450,3 +450,64 @@ def test_inference_advice_quantizes_first(cli):
     names = [c["change"] for c in a["fits_alone"]]
     assert any("8-bit" in n or "4-bit" in n for n in names)
     assert all("checkpointing" not in n for n in names)
+
+
+def test_tokens_per_dollar_with_tokens_compares_runs_bought_and_rented(cli, tmp_path):
+    prices = _prices(tmp_path, {"3090": {"buy": 750}, "h100-sxm-80gb": {"hourly": 2.49}})
+    r = cli(
+        "recommend",
+        "llama-3.1-8b",
+        "--method",
+        "lora",
+        "--grad-checkpointing",
+        "--tokens",
+        "100B",
+        "--prices",
+        prices,
+        "--gpu",
+        "3090",
+        "--gpu",
+        "h100-sxm-80gb",
+        "--objective",
+        "tokens-per-dollar",
+        "--json",
+    )
+    ok = [o for o in r.json()["options"] if o["ok"]]
+    # with --tokens every option's value is tokens of the run per unit of money
+    for o in ok:
+        assert o["tokens_per_cost"] == pytest.approx(100e9 / o["cost"])
+    assert ok[0]["slug"] == "rtx-3090" and ok[0]["count"] == 1  # 100B tokens for 750 USD
+
+
+def test_advice_respects_the_users_limits(cli):
+    r = cli(
+        "recommend",
+        "llama-3.1-8b",
+        "--grad-checkpointing",
+        "--no-offload",
+        "--have",
+        "4090",
+        "--gpu",
+        "4090",
+        "--max-gpus",
+        "2",
+        "--json",
+    )
+    a = r.json()["advice"]
+    changes = a["fits_alone"] + a["not_enough"] + ([a["stacked"]] if a["stacked"] else [])
+    assert all("offload" not in c["strategy"] for c in changes)
+    assert all(c["gpus"] <= 2 for c in changes)
+
+
+def test_micro_batch_advice_keeps_the_global_batch(cli):
+    r = cli("recommend", "gpt2", "--batch", "10", "--seq", "1024", "--have", "3060", "--json")
+    for c in r.json()["advice"]["fits_alone"] + r.json()["advice"]["not_enough"]:
+        if c["change"].startswith("micro-batch"):
+            assert c["workload"]["batch"] * c["grad_accum"] == 10
+
+
+def test_single_card_options_name_no_link(cli):
+    r = cli("recommend", "llama-3.2-1b", "--gpu", "3090", "--max-gpus", "2", "--json")
+    for o in r.json()["options"]:
+        if o["ok"]:
+            assert (o["link"] is None) == (o["count"] == 1)

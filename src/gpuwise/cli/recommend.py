@@ -116,6 +116,8 @@ def run(args: argparse.Namespace) -> int:
     _number(args.top, "--top", 0, 1e6)
     spec = load_model(args.model or defaults()["model"], trust_remote_code=args.trust_remote_code)
     workload = validate(workload_from(args, spec), spec)
+    if workload.task == "infer" and args.grad_accum > 1:
+        raise GpuwiseError("--grad-accum applies to --task train")
     catalog = load_catalog(args.catalog)
     cards = _cards(args, catalog)
     book = load_prices(args.prices, args.currency, catalog)
@@ -146,6 +148,8 @@ def run(args: argparse.Namespace) -> int:
             constraints.reserve_bytes,
             constraints.host_ram_bytes,
             args.grad_accum,
+            constraints.max_gpus,
+            constraints.offload,
         )
     doc = recommend_doc(rec, catalog.date, int(args.top), advice)
     doc["emitted"] = []

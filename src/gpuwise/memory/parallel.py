@@ -96,10 +96,15 @@ def check_supported(w: Workload, p: Parallel) -> None:
             f"--strategy {p.strategy} runs DeepSpeed's optimizers; --optimizer {w.optimizer} is "
             f"not one: use {', '.join(ZERO_OPTIMIZERS)}, or an fsdp strategy"
         )
-    if p.offloads("optimizer") and w.optimizer not in ("adamw", "adamw-fused"):
+    if p.engine == "deepspeed" and p.offloads("optimizer") and w.optimizer == "sgd":
         raise GpuwiseError(
-            f"--strategy {p.strategy} steps the optimizer on the CPU with Adam(W); "
-            f"--optimizer {w.optimizer} cannot be offloaded: use adamw"
+            f"--strategy {p.strategy} steps the optimizer on the CPU with DeepSpeed's CPU Adam; "
+            f"--optimizer {w.optimizer} cannot be offloaded there: use adamw, or fsdp-offload"
+        )
+    if p.offloads("optimizer") and w.optimizer == "adamw-8bit":
+        raise GpuwiseError(
+            f"--strategy {p.strategy} steps the optimizer on the CPU; bitsandbytes' 8-bit AdamW "
+            "runs on the GPU only: use adamw"
         )
     if w.method == "qlora" and p.offloads("weights"):
         raise GpuwiseError(
@@ -239,17 +244,21 @@ def _fsdp(spec: ModelSpec, w: Workload, p: Parallel) -> RankMemory:
     L = max(spec.num_layers, 1)
     compute = BYTES[w.compute_dtype] if w.method != "qlora" else None
 
+    # QLoRA under FSDP keeps its unquantized weights in 16 bits (the launch files skip
+    # prepare_model_for_kbit_training, whose fp32 copies FSDP cannot flatten with the rest)
+    upcast = w.method != "qlora"
+
     def unsharded(blocks: list[Any]) -> int:
         # what all-gather materialises: the compute dtype under mixed precision, else as stored
         if compute is None or not w.amp:
-            return base_weight_bytes(spec, w, tuple(blocks))
+            return base_weight_bytes(spec, w, tuple(blocks), upcast=upcast)
         return sum(b.numel * compute for b in blocks if b.dtype != "float32") + sum(
             b.numel * 4 for b in blocks if b.dtype == "float32"
         )
 
-    w_layers = base_weight_bytes(spec, w, tuple(layers))
-    w_root = base_weight_bytes(spec, w, tuple(root))
-    adapters = s.weights - w_layers - w_root
+    w_layers = base_weight_bytes(spec, w, tuple(layers), upcast=upcast)
+    w_root = base_weight_bytes(spec, w, tuple(root), upcast=upcast)
+    adapters = s.weights - base_weight_bytes(spec, w)
     sharded_w = _shard(w_layers + w_root + adapters, k)
     root_u = unsharded(root)
     layer_u = unsharded(layers) // L
@@ -264,6 +273,8 @@ def _fsdp(spec: ModelSpec, w: Workload, p: Parallel) -> RankMemory:
     scale = (compute or 4) / 4 if w.amp else 1
     rs = round(g_layer * scale) + g_layer
     sharded_g = _shard(s.grads - g_root, k)
+    # with CPU offload each reduce-scattered gradient shard goes to host RAM at once
+    kept_g = 0 if p.offloads("gradients") else sharded_g
     states = _shard(s.states, k)
     step_tmp = _shard(s.step_tmp, k)
     g_root_u = round(g_root * scale) if w.amp else g_root
@@ -281,7 +292,7 @@ def _fsdp(spec: ModelSpec, w: Workload, p: Parallel) -> RankMemory:
     # (the unsharded gradients are dropped once copied in, before the output is made)
     root_rs = g_root + max(0, _shard(g_root, k) - g_root_u)
     acts["root_reduce"] = {"activations": 0, "temporaries": root_rs}
-    accum = sharded_g + _shard(g_root, k) if p.grad_accum > 1 else 0
+    accum = kept_g + _shard(g_root, k) if p.grad_accum > 1 and kept_g else 0
     # unsharded at once: the root and two layers (the running one and the prefetched one);
     # as the backward starts only the last layer has been gathered again
     gathered = {
@@ -303,10 +314,10 @@ def _fsdp(spec: ModelSpec, w: Workload, p: Parallel) -> RankMemory:
         if name == "backward":
             new["gradients"] += min(g_root_u, round(frac[name] * s.grads * scale))
         elif name == "backward_layers":  # an untied head's gradient waits for the root's
-            new["gradients"] += g_head_u + _shard(s.grads - g_root, k)
+            new["gradients"] += g_head_u + kept_g
             new["temporaries"] += rs
         elif name in ("backward_end", "root_reduce"):  # root gradients still unsharded
-            new["gradients"] = g_root_u + sharded_g
+            new["gradients"] = g_root_u + kept_g
             if name == "backward_end":  # the first layer's reduce-scatter input, still held
                 new["temporaries"] += g_layer
         elif name == "optimizer":
@@ -318,6 +329,11 @@ def _fsdp(spec: ModelSpec, w: Workload, p: Parallel) -> RankMemory:
         f"parameters ({_gib(root_u)}) stay unsharded through forward and backward, "
         f"{min(FSDP_UNSHARDED_LAYERS, L)} layers ({_gib(layer_u)} each) are unsharded at once"
     ]
+    if w.method == "qlora":
+        notes.append(
+            "qlora under FSDP: NF4 weights and the unquantized ones in 16 bits (no "
+            "prepare_model_for_kbit_training, as the emitted train.py does it)"
+        )
     if w.amp:
         notes.append(
             "amp under FSDP: MixedPrecisionPolicy (fp32 shards, 16-bit all-gathers, fp32 "

@@ -56,14 +56,21 @@ def tensor_bytes(tensors: list[Tensor]) -> int:
 
 
 def base_weight_bytes(
-    spec: ModelSpec, w: Workload, blocks: tuple[ParamBlock, ...] | None = None
+    spec: ModelSpec,
+    w: Workload,
+    blocks: tuple[ParamBlock, ...] | None = None,
+    *,
+    upcast: bool = True,
 ) -> int:
-    """The model's own weights (or those of ``blocks``) as the step holds them."""
+    """The model's own weights (or those of ``blocks``) as the step holds them. QLoRA:
+    ``upcast`` as prepare_model_for_kbit_training does (the unquantized ones in fp32), else
+    the unquantized ones in 16 bits (FSDP's QLoRA, which skips that call)."""
     total = 0
     for b in spec.train_blocks if blocks is None else blocks:
         if w.method == "qlora":
             # NF4 for the quantized linears; prepare_model_for_kbit_training upcasts the rest
-            total += nf4_bytes(b) if quantized(b) else b.numel * 4
+            rest = 4 if upcast else BYTES[w.compute_dtype]
+            total += nf4_bytes(b) if quantized(b) else b.numel * rest
         else:
             size = 4 if b.dtype == "float32" else BYTES[w.param_dtype]
             total += b.numel * size

@@ -10,7 +10,6 @@ stacked, cheapest in speed first, until the job fits.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -121,6 +120,10 @@ def infer_changes(spec: ModelSpec, w: Workload, card: Card, reserve: int = 0) ->
     return [c for c in out if c is not None]
 
 
+def _divisors(n: int) -> list[int]:
+    return [d for d in range(1, n + 1) if n % d == 0]
+
+
 def _fits(spec: ModelSpec, w: Workload, p: Parallel, usable: int) -> bool:
     return per_rank_memory(spec, w, p).required_bytes <= usable
 
@@ -132,10 +135,12 @@ def single_changes(
     card: Card,
     reserve: int = 0,
     host_ram: int | None = None,
+    max_gpus: int = MAX_GPUS,
+    offload: bool = True,
 ) -> list[Change]:
     """Each change alone, least change to the job first: how it runs (checkpointing,
     accumulation, optimizer, offload, more cards), then what it trains (LoRA, QLoRA), then the
-    data it sees (context)."""
+    data it sees (context). ``max_gpus`` and ``offload`` are the user's limits."""
     usable = usable_memory(card).bytes - reserve
     base = _speed(spec, w, card, p)
     out: list[Change | None] = []
@@ -150,8 +155,10 @@ def single_changes(
         def fits_batch(b: int) -> bool:
             return per_rank_memory(spec, w.with_(batch=b), p).required_bytes <= usable
 
-        b = _largest(1, w.batch - 1, fits_batch) or 1
-        accum = math.ceil(w.batch / b) * p.grad_accum
+        # a micro-batch that divides the batch, so the global batch stays what it was
+        fitting = [b for b in _divisors(w.batch) if b < w.batch and fits_batch(b)]
+        b = max(fitting) if fitting else 1
+        accum = w.batch // b * p.grad_accum
         add(
             w.with_(batch=b),
             Parallel(p.strategy, p.gpus, p.shard_size, accum),
@@ -159,14 +166,14 @@ def single_changes(
         )
     if w.method == "full" and w.optimizer in ("adamw", "adamw-fused") and p.engine == "torch":
         add(w.with_(optimizer="adamw-8bit"), p, "8-bit AdamW (bitsandbytes)")
-    if not p.offloads("optimizer") and w.optimizer in ("adamw", "adamw-fused"):
+    if offload and not p.offloads("optimizer") and w.optimizer in ("adamw", "adamw-fused"):
         for strategy in ("zero2-offload", "zero3-offload"):
             q = Parallel(strategy, p.gpus, None, p.grad_accum)
             m = per_rank_memory(spec, w, q) if w.method != "qlora" else None
             if m is not None:
                 ram = f"needs {m.host_bytes / (1 << 30):.0f} GiB of host RAM"
                 add(w, q, f"{strategy} on {p.gpus} card(s)", ram)
-    for n in range(p.gpus + 1, MAX_GPUS + 1):
+    for n in range(p.gpus + 1, max_gpus + 1):
         found = None
         for strategy in ("fsdp", "zero3"):
             q = Parallel(strategy, n, None, p.grad_accum)
@@ -220,7 +227,7 @@ def single_changes(
 Step = Callable[[Workload, Parallel], "tuple[Workload, Parallel] | None"]
 
 
-def _stack_steps(card: Card, base: Parallel) -> list[tuple[str, Step]]:
+def _stack_steps(card: Card, base: Parallel, offload: bool = True) -> list[tuple[str, Step]]:
     """The changes stacked when none is enough alone, least change to the job first."""
     fp = "bf16" if card.has("bf16") else "fp16"
 
@@ -246,8 +253,13 @@ def _stack_steps(card: Card, base: Parallel) -> list[tuple[str, Step]]:
         q = base if p.offloads("optimizer") else p
         return w.with_(method="qlora", precision=fp), q
 
-    def offload(w: Workload, p: Parallel) -> tuple[Workload, Parallel] | None:
-        if p.offloads("optimizer") or w.method == "qlora" or not w.optimizer.startswith("adamw"):
+    def to_host(w: Workload, p: Parallel) -> tuple[Workload, Parallel] | None:
+        if (
+            not offload
+            or p.offloads("optimizer")
+            or w.method == "qlora"
+            or not w.optimizer.startswith("adamw")
+        ):
             return None  # DeepSpeed's CPU Adam replaces an 8-bit optimizer
         return w.with_(optimizer="adamw"), Parallel("zero3-offload", p.gpus, None, p.grad_accum)
 
@@ -255,7 +267,7 @@ def _stack_steps(card: Card, base: Parallel) -> list[tuple[str, Step]]:
         ("gradient checkpointing", ckpt),
         ("micro-batch 1 with gradient accumulation", micro),
         ("8-bit AdamW", eight_bit),
-        ("zero3-offload", offload),
+        ("zero3-offload", to_host),
         ("LoRA", lora),
         ("QLoRA", qlora),
     ]
@@ -295,6 +307,7 @@ def stacked(
     card: Card,
     reserve: int = 0,
     host_ram: int | None = None,
+    offload: bool = True,
 ) -> Change | None:
     """Changes applied one after another until the job fits, then pruned to those it needs;
     a shorter context comes last, only if nothing else is enough. None if even that fails."""
@@ -310,7 +323,7 @@ def stacked(
 
     chosen: list[tuple[str, Step]] = []
     found = None
-    for step in _stack_steps(card, p):
+    for step in _stack_steps(card, p, offload):
         chosen.append(step)
         got = attempt(chosen)
         if got is not None and got.fits:
@@ -389,6 +402,8 @@ def advise(
     reserve: int = 0,
     host_ram: int | None = None,
     grad_accum: int = 1,
+    max_gpus: int = MAX_GPUS,
+    offload: bool = True,
 ) -> Advice:
     """The job on one ``card``: whether it fits, else the changes that make it fit alone
     (least change to the job first) and the stacked change when none does."""
@@ -404,8 +419,10 @@ def advise(
         return Advice(
             card, why, need, usable, fitting, tuple(c for c in changes if not c.fits), combo
         )
-    changes = single_changes(spec, w, p, card, reserve, host_ram)
+    changes = single_changes(spec, w, p, card, reserve, host_ram, max_gpus, offload)
     fitting = tuple(c for c in changes if c.fits)
     others = tuple(c for c in changes if not c.fits)
-    combo = None if fitting else stacked(spec, w, p, card, reserve, host_ram)
+    # a shorter context alone is a last resort: look for a stack that keeps it
+    keeps_context = [c for c in fitting if c.workload.seq == w.seq]
+    combo = None if keeps_context else stacked(spec, w, p, card, reserve, host_ram, offload)
     return Advice(card, why, need, usable, fitting, others, combo)

@@ -11,7 +11,7 @@ deadline, power), and what does not gets a reason too. Ranking follows the objec
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from gpuwise.catalog import Card, usable_memory
@@ -124,12 +124,13 @@ class Option:
 
     @property
     def tokens_per_cost(self) -> float | None:
-        """Rented: tokens the run trains per unit of money. Bought: tokens/s per unit of the
-        cards' price (what the money buys in speed)."""
+        """Tokens per unit of money. With ``--tokens``: the tokens trained (or generated) per
+        unit the run costs, rented or bought (a bought card's cost is its price). Without: the
+        rate per unit of the cards' price (only bought options are costed then)."""
         if not self.cost or self.tokens_per_s is None:
             return None
         run_s = self.time.time_s if self.time else None
-        if self.pricing == "rent" and run_s:
+        if run_s:
             return self.tokens_per_s * run_s / self.cost
         return self.tokens_per_s / self.cost
 
@@ -238,7 +239,9 @@ def evaluate(
         )
         return Option(card, count, p, False, m, usable, None, None, None, None, power, why)
     if not fitting:
-        p, m = min(tried, key=lambda pm: pm[1].required_bytes)
+        # the least memory per card among strategies the host RAM allows (all, if none does)
+        allowed = [pm for pm in tried if pm[1].host_bytes <= constraints.host_ram_bytes]
+        p, m = min(allowed or tried, key=lambda pm: pm[1].required_bytes)
         short = m.required_bytes - usable
         how = (
             f" even with {p.strategy} (the least of {len(tried)} strategies)"
@@ -249,6 +252,8 @@ def evaluate(
             f"needs {m.required_bytes / GIB:.1f} GiB per card{how}; {card.name} has "
             f"{usable / GIB:.1f} GiB usable: {short / GIB:.1f} GiB short"
         )
+        if m.host_bytes > constraints.host_ram_bytes:
+            why += f" (and {m.host_bytes / GIB:.0f} GiB of host RAM)"
         return Option(card, count, p, False, m, usable, None, None, None, None, power, why)
     timed = [(p, m, _run_time(spec, w, card, p, m, tokens)) for p, m in fitting]
     # the simplest strategy within 2 % of the fastest (offload does not win a tie)
@@ -273,7 +278,8 @@ def _run_time(
             spec, w, card, weights_bytes=b["weights"], kv_bytes=b["kv_cache"], tokens=tokens
         )
         return RunTime.of_inference(t)
-    return RunTime.of_training(parallel_train_time(spec, w, card, p, tokens))
+    run = RunTime.of_training(parallel_train_time(spec, w, card, p, tokens))
+    return run if p.gpus > 1 else replace(run, link=None)
 
 
 def _constraint_reason(
@@ -286,8 +292,11 @@ def _constraint_reason(
             f"over --max-power {c.max_power_w:g} W"
         )
     run_s = o.time.time_s if o.time else None
-    if c.deadline_s is not None and run_s is not None and run_s > c.deadline_s:
-        return f"takes {_days(run_s)}, over the deadline of {_days(c.deadline_s)}"
+    if c.deadline_s is not None:
+        if run_s is None:
+            return "speed unknown (the catalogue lacks the card's rate): cannot check --deadline"
+        if run_s > c.deadline_s:
+            return f"takes {_days(run_s)}, over the deadline of {_days(c.deadline_s)}"
     if c.budget is not None:
         if o.cost is None:
             return unknown_price or f"no {cur} price"
@@ -307,7 +316,7 @@ def _days(seconds: float) -> str:
 def _sort_key(o: Option, objective: str) -> tuple[Any, ...]:
     ok = o.fits and o.reason is None
     tps = o.tokens_per_s or 0.0
-    cost = o.cost if o.cost is not None else float("inf")
+    cost = round(o.cost, 2) if o.cost is not None else float("inf")  # ties: the faster
     if not ok:  # after every usable option: fitting ones held back by a constraint, then by
         short = -(o.headroom_bytes or -(1 << 60))  # how little memory they lack
         return (1, 0 if o.fits else 1, cost if o.fits else short, -tps)

@@ -408,7 +408,8 @@ def recommend_tables(doc: dict[str, Any]) -> list[Any]:
     else:
         limits.append(f"up to {c['max_gpus']} cards, host RAM {gib(c['host_ram_bytes'])}")
     table = Table(
-        title=f"{m['name']}: {doc['options_ok']} of {doc['options_total']} options fit "
+        title=f"{m['name']}: {doc['options_ok']} of {doc['options_total']} options fit and meet "
+        "the constraints "
         f"({doc['cards_considered']} cards)",
         caption=f"Workload: {what}.\n" + "; ".join(limits) + ". Memory: per card, required "
         "(peak + CUDA context + allocator). Tokens/s: trained, or generated (decode) for "

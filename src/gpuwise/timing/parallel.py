@@ -8,8 +8,11 @@ Per micro-batch each card also moves, in a ring collective over ``g`` cards, ``(
 - ``fsdp``: an all-gather of the weights in the forward and again in the backward (16-bit under
   mixed precision) and a reduce-scatter of the gradients (fp32 under amp); hybrid shard adds an
   all-reduce of each shard's gradients across the replicas;
-- ZeRO-1/2: a reduce-scatter of the 16-bit gradients per micro-batch and an all-gather of the
-  updated 16-bit weights per step; ZeRO-3: the all-gathers of FSDP and the reduce-scatter.
+- ZeRO-1/2: a reduce-scatter of the 16-bit gradients per micro-batch and, inside the optimizer
+  step, an all-gather of the updated trainable weights; ZeRO-3: the all-gathers of FSDP and the
+  reduce-scatter.
+
+Gathers move the weights as the step holds them (QLoRA: the 4-bit base) plus the adapters.
 
 Offload adds host traffic over each card's PCIe link (gradients down, updated weights up; ZeRO-3
 offload fetches its weights for the forward and the backward) and the CPU's optimizer step.
@@ -24,11 +27,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gpuwise.catalog.card import Card
-from gpuwise.memory.train import BYTES
+from gpuwise.memory.train import BYTES, base_weight_bytes
 from gpuwise.models.spec import ModelSpec
 from gpuwise.packaged import packaged_json
 from gpuwise.parallel import Parallel
 from gpuwise.timing.estimate import energy_kwh, train_time, trainable_params
+from gpuwise.timing.flops import adapter_params
 from gpuwise.workload import Workload
 
 GB = 1e9
@@ -62,7 +66,8 @@ def card_link(card: Card, gpus: int) -> Link:
     all_to_all = any(tag in card.slug for tag in _v("nvlink_all_to_all"))
     if card.nvlink_gb_s and (all_to_all or gpus <= 2):
         rate = card.nvlink_gb_s / 2 * _v("nvlink_efficiency")
-        return Link(rate, "nvlink", f"NVLink, {rate:.0f} GB/s per direction assumed")
+        bridge = "" if all_to_all else " (an NVLink bridge between the two cards)"
+        return Link(rate, "nvlink", f"NVLink{bridge}, {rate:.0f} GB/s per direction assumed")
     if card.segment == "datacenter":
         return Link(pcie, "pcie-p2p", f"PCIe {gen}.0 x{lanes} peer-to-peer, {pcie:.0f} GB/s")
     rate = pcie * _v("no_p2p_factor")
@@ -111,82 +116,120 @@ class ParallelTime:
         }
 
 
-def _model_bytes(spec: ModelSpec, w: Workload) -> tuple[int, int, int]:
-    """(16-bit weights all-gathered, gradient bytes reduced, trainable parameters)."""
-    trainable = trainable_params(spec, w)
+@dataclass(frozen=True)
+class Comm:
+    """Bytes each card moves over the card-to-card link per micro-batch: parameter all-gathers
+    (``gather``) and gradient reductions (``reduce``) within its shard group, the gradient
+    all-reduce across a hybrid shard's groups (``across``), all averaged over ``grad_accum``
+    where they run once per optimizer step; and ``after_step``, per optimizer step, the
+    all-gather of the updated weights ZeRO-1/2 run inside the step, after the backward, with
+    nothing to hide behind."""
+
+    gather: float = 0.0
+    reduce: float = 0.0
+    across: float = 0.0
+    after_step: float = 0.0
+
+
+def _gathered_bytes(spec: ModelSpec, w: Workload) -> float:
+    """Bytes of the weights an all-gather moves: as the step holds them in the compute dtype
+    (QLoRA: the 4-bit base), plus the adapters."""
+    if w.method == "qlora":
+        return float(base_weight_bytes(spec, w)) + adapter_params(spec, w) * 2
     elem = BYTES[w.compute_dtype] if w.precision != "fp32" else 4
-    weights = spec.trained_params * elem
-    return weights, trainable * elem, trainable
+    adapters = adapter_params(spec, w) if w.is_lora else 0
+    return float((spec.trained_params + adapters) * elem)
 
 
-def comm_bytes(spec: ModelSpec, w: Workload, p: Parallel) -> tuple[float, float, float]:
-    """Bytes each card moves per micro-batch: (parameter gathers and gradient reductions within
-    its shard group, gradient all-reduce across the groups of a hybrid shard), reductions
-    averaged per micro-batch over ``grad_accum`` where they run once per step."""
+def _grad_bytes(spec: ModelSpec, w: Workload, p: Parallel) -> float:
+    """Bytes of the gradients a reduction moves (fp32 under amp in PyTorch; DeepSpeed reduces
+    in the model's dtype)."""
+    elem = BYTES[w.compute_dtype] if w.precision != "fp32" else 4
+    if w.amp and p.engine == "torch":
+        elem = 4
+    return float(trainable_params(spec, w) * elem)
+
+
+def comm_bytes(spec: ModelSpec, w: Workload, p: Parallel) -> Comm:
+    """What each card moves (see :class:`Comm`), ring collectives over ``g`` cards moving
+    ``(g-1)/g`` of the data (all-reduce: twice that)."""
     g = p.shard_group
     ring = (g - 1) / g if g > 1 else 0.0
-    weights, grads, _ = _model_bytes(spec, w)
-    if w.amp and p.engine == "torch":
-        grads *= 2  # fp32 gradients reduced under amp
+    grads = _grad_bytes(spec, w, p)
     if p.strategy == "ddp":
         n = p.gpus
-        return 0.0, 2 * (n - 1) / n * grads / p.grad_accum, 0.0
+        return Comm(reduce=2 * (n - 1) / n * grads / p.grad_accum)
     if p.engine == "torch":  # fsdp, fsdp-hybrid, fsdp-offload
         across = 0.0
         if p.strategy == "fsdp-hybrid":
             r = p.gpus // g
             across = 2 * (r - 1) / r * grads / g
-        return 2 * ring * weights, ring * grads, across
+        return Comm(2 * ring * _gathered_bytes(spec, w), ring * grads, across)
     n = p.gpus
     ring = (n - 1) / n
     if p.zero_stage == 3:
-        return 2 * ring * weights, ring * grads, 0.0
-    return ring * weights / p.grad_accum, ring * grads, 0.0
+        return Comm(2 * ring * _gathered_bytes(spec, w), ring * grads)
+    # ZeRO-1/2: every card holds all weights; the updated trainable ones are all-gathered
+    elem = BYTES[w.compute_dtype] if w.precision != "fp32" else 4
+    return Comm(reduce=ring * grads, after_step=ring * trainable_params(spec, w) * elem)
 
 
 def parallel_train_time(
     spec: ModelSpec, w: Workload, card: Card, p: Parallel, tokens: int | None = None
 ) -> ParallelTime:
-    """Step time and throughput of ``p`` (``w.batch`` per card) on ``gpus`` x ``card``."""
+    """Step time and throughput of ``p`` (``w.batch`` per card) on ``gpus`` x ``card``.
+
+    The link is one resource: collectives hide behind compute up to the ``overlap`` fractions
+    (gathers, prefetched, behind the forward and backward; reductions behind the backward),
+    and never behind more than the step's compute in all, so a step takes at least as long as
+    its traffic.
+    """
     single = train_time(spec, w, card)
     link = card_link(card, p.gpus)
     # a hybrid shard group can sit on a faster link (NVLink pairs) than the whole machine
     group = card_link(card, p.shard_group) if p.strategy == "fsdp-hybrid" else link
     notes = list(single.notes)
-    gather, reduce, across = comm_bytes(spec, w, p)
-    g_s = gather / (group.gb_s * GB) if p.gpus > 1 else 0.0
-    r_s = reduce / (group.gb_s * GB) + across / (link.gb_s * GB) if p.gpus > 1 else 0.0
-    comm_s = g_s + r_s
-    _, grads, trainable = _model_bytes(spec, w)
-    weights16 = _model_bytes(spec, w)[0]
+    c = comm_bytes(spec, w, p)
+    many = p.gpus > 1
+    g_s = c.gather / (group.gb_s * GB) if many else 0.0
+    r_s = c.reduce / (group.gb_s * GB) + c.across / (link.gb_s * GB) if many else 0.0
+    after_s = c.after_step / (link.gb_s * GB) if many else 0.0
     host = host_link_gb_s(card) * GB
     offload_s = 0.0
+    trainable = trainable_params(spec, w)
     if p.offloads("optimizer"):
         # gradients down and updated weights up, each card its 1/N share, per optimizer step;
-        # the host's CPU Adam steps every trainable parameter
-        per_card = 2 * grads / p.gpus
-        offload_s = per_card / host + trainable / float(_v("cpu_adam_params_per_s"))
+        # the host's CPU steps every trainable parameter
+        per_card = 2 * _grad_bytes(spec, w, p) / p.gpus
+        key = "cpu_adam_params_per_s" if p.engine == "deepspeed" else "torch_cpu_adam_params_per_s"
+        rate = float(_v(key))
+        offload_s = per_card / host + trainable / rate
+        who = "DeepSpeed CPU Adam" if p.engine == "deepspeed" else "torch AdamW on the CPU"
         notes.append(
             f"optimizer on the CPU: {trainable / 1e9:.2f} B parameters at an assumed "
-            f"{float(_v('cpu_adam_params_per_s')) / 1e9:g} B/s (DeepSpeed CPU Adam)"
+            f"{rate / 1e9:g} B/s ({who})"
         )
     fetch_s = 0.0
-    if p.offloads("weights"):
-        fetch_s = 2 * weights16 / p.gpus / host  # forward and backward, per micro-batch
+    if p.offloads("weights"):  # forward and backward, per micro-batch
+        fetch_s = 2 * _gathered_bytes(spec, w) / p.gpus / host
+    comm_s = g_s + r_s + fetch_s + after_s
     if single.compute_s is None or single.step_s is None:
         return ParallelTime(
             None, None, None, comm_s, comm_s, offload_s, None, None, single.mfu, link, tuple(notes)
         )
     overlap = _v("overlap")
-    hide_reduce = single.compute_s * float(overlap["gradients"])
-    hide_gather = single.compute_s * float(overlap["parameters"])
-    exposed = max(0.0, g_s + fetch_s - hide_gather) + max(0.0, r_s - hide_reduce)
-    micro = single.compute_s + exposed
+    compute = single.compute_s
+    hide_gather = compute * float(overlap["parameters"])
+    hide_reduce = compute * float(overlap["gradients"])
+    apart = max(0.0, g_s + fetch_s - hide_gather) + max(0.0, r_s - hide_reduce)
+    together = max(0.0, g_s + fetch_s + r_s - compute * float(overlap["parameters"]))
+    exposed = max(apart, together)
+    micro = compute + exposed
     optimizer_s = 0.0 if p.offloads("optimizer") else single.optimizer_s / _state_split(p)
-    step_s = p.grad_accum * micro + optimizer_s + offload_s
+    step_s = p.grad_accum * micro + optimizer_s + offload_s + after_s
     step_tokens = w.batch * w.seq * p.global_batch_factor
     tps = step_tokens / step_s
-    if p.gpus > 1:
+    if many:
         notes.append(f"collectives: {link.note}")
         if group is not link:
             notes.append(f"within each shard group of {p.shard_group}: {group.note}")
@@ -197,9 +240,9 @@ def parallel_train_time(
     return ParallelTime(
         train_tokens_per_s=tps,
         step_s=step_s,
-        compute_s=single.compute_s,
-        comm_s=comm_s + fetch_s,
-        exposed_comm_s=exposed,
+        compute_s=compute,
+        comm_s=comm_s,
+        exposed_comm_s=exposed * p.grad_accum + after_s,
         offload_s=offload_s,
         time_to_train_s=time_to_train,
         energy_kwh=energy,
