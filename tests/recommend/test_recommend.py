@@ -511,3 +511,19 @@ def test_single_card_options_name_no_link(cli):
     for o in r.json()["options"]:
         if o["ok"]:
             assert (o["link"] is None) == (o["count"] == 1)
+
+
+def test_reserve_is_reported_as_plan_reports_it(cli):
+    base = ("--gpu", "4090", "--max-gpus", "1", "--json")
+    plain = cli("recommend", "llama-3.2-1b", "--method", "lora", *base).json()["options"][0]
+    held = cli("recommend", "llama-3.2-1b", "--method", "lora", "--reserve", "2", *base).json()[
+        "options"
+    ][0]
+    assert held["usable_memory_bytes"] == plain["usable_memory_bytes"]
+    assert held["headroom_bytes"] == plain["headroom_bytes"] - 2 * GIB
+
+
+def test_a_card_priced_twice_is_refused(cli, tmp_path):
+    prices = _prices(tmp_path, {"3090": {"buy": 700}, "rtx 3090": {"buy": 800}})
+    r = cli("recommend", "llama-3.2-1b", "--prices", prices)
+    assert r.code == 2 and "twice" in r.err

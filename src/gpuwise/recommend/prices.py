@@ -8,7 +8,8 @@ A price file is JSON::
                "h100-sxm-80gb": {"hourly": 2.49, "note": "cloud on-demand"}}}
 
 Cards are named as anywhere else in gpuwise ("3090", "rtx 4090", a slug). ``buy`` is the price
-of one card; ``hourly`` the rental price of one card per hour. The file's currency is the one
+of one card; ``hourly`` the rental price of one card per hour (when both are given, options are
+priced as bought). The file's currency is the one
 ``--currency`` must name. A card with no price in the file falls back to the catalogue's launch
 price in that currency (``launch_price_usd`` / ``launch_price_cny``); no conversion between
 currencies is ever made.
@@ -108,6 +109,11 @@ def load_prices(path: str | None, currency: str, catalog: Catalog) -> PriceBook:
         if buy is None and hourly is None:
             raise GpuwiseError(f"{where}: give buy (per card) or hourly (per card-hour)")
         card = catalog.find(str(name))
+        if card.slug in user:
+            raise GpuwiseError(
+                f"price file {path} prices {card.name} twice ({name!r} is another name for a "
+                "card already listed); keep one entry"
+            )
         note = entry.get("note")
         source = f"{path}" + (f" ({note})" if isinstance(note, str) and note else "")
         user[card.slug] = Price(buy, hourly, source)

@@ -265,8 +265,9 @@ def advice_doc(a: Any) -> dict[str, Any]:
     }
 
 
-def option_dict(rank: int, o: Any, currency: str) -> dict[str, Any]:
-    """One option of ``gpuwise recommend``."""
+def option_dict(rank: int, o: Any, currency: str, reserve: int = 0) -> dict[str, Any]:
+    """One option of ``gpuwise recommend`` (``usable_memory_bytes`` as in ``plan``: what
+    PyTorch sees, before ``--reserve``; ``headroom_bytes`` after it)."""
     m, t, p = o.memory, o.time, o.parallel
     return {
         "rank": rank,
@@ -279,7 +280,7 @@ def option_dict(rank: int, o: Any, currency: str) -> dict[str, Any]:
         "ok": o.fits and o.reason is None,
         "memory_per_gpu_bytes": m.peak_allocated_bytes if m else None,
         "required_per_gpu_bytes": m.required_bytes if m else None,
-        "usable_memory_bytes": o.usable_bytes,
+        "usable_memory_bytes": o.usable_bytes + reserve,
         "headroom_bytes": o.headroom_bytes,
         "host_ram_bytes": m.host_bytes if m else None,
         "breakdown": m.breakdown if m else None,
@@ -331,6 +332,9 @@ def recommend_doc(rec: Any, catalog_date: str, top: int, advice: Any = None) -> 
         cards_considered=rec.cards_considered,
         options_total=len(rec.options),
         options_ok=usable,
-        options=[option_dict(i + 1, o, rec.prices.currency) for i, o in enumerate(ranked)],
+        options=[
+            option_dict(i + 1, o, rec.prices.currency, c.reserve_bytes)
+            for i, o in enumerate(ranked)
+        ],
         advice=None if advice is None else advice_doc(advice),
     )
