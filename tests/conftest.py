@@ -20,6 +20,12 @@ class Result:
         return json.loads(self.out)
 
 
+@pytest.fixture(autouse=True)
+def _no_saved_bench(monkeypatch, tmp_path_factory):
+    """No test reads the developer's saved benches: plan times stay the catalogue's."""
+    monkeypatch.setenv("GPUWISE_BENCH_DIR", str(tmp_path_factory.mktemp("bench")))
+
+
 @pytest.fixture
 def cli(capsys, monkeypatch, tmp_path):
     """Run ``gpuwise ARGS`` in-process with no user card file; returns code, stdout, stderr."""

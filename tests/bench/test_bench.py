@@ -18,6 +18,7 @@ def cache(tmp_path, monkeypatch):
     """Every test gets its own empty cache: nothing depends on the developer's."""
     path = tmp_path / "cache"
     monkeypatch.setenv("XDG_CACHE_HOME", str(path))
+    monkeypatch.delenv("GPUWISE_BENCH_DIR", raising=False)  # these tests check the XDG path
     return path
 
 

@@ -346,3 +346,10 @@ def test_every_efficiency_names_its_source_or_says_it_is_an_assumption():
 def test_timing_does_not_import_torch():
     code = "import sys, gpuwise.timing; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_bench_dir_can_be_named(monkeypatch, tmp_path):
+    from gpuwise.timing.calibration import bench_path
+
+    monkeypatch.setenv("GPUWISE_BENCH_DIR", str(tmp_path / "b"))
+    assert bench_path("rtx-4090") == tmp_path / "b" / "rtx-4090.json"

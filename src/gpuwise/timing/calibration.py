@@ -31,7 +31,11 @@ _warned: set[str] = set()
 
 
 def cache_dir() -> Path:
-    """``$XDG_CACHE_HOME/gpuwise/bench``, else ``~/.cache/gpuwise/bench``."""
+    """``$GPUWISE_BENCH_DIR`` if set, else ``$XDG_CACHE_HOME/gpuwise/bench``, else
+    ``~/.cache/gpuwise/bench``."""
+    explicit = os.environ.get("GPUWISE_BENCH_DIR")
+    if explicit:
+        return Path(explicit)
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "gpuwise" / "bench"
 
