@@ -1,6 +1,7 @@
-"""Rank the ways to run a training job: which card, how many, which strategy, at what cost.
+"""Rank the ways to run a job: which card, how many, which strategy, at what cost.
 
-For every card (after the user's filters) and every count from 1 to ``max_gpus``, each strategy
+For every card (after the user's filters) and every count from 1 to ``max_gpus`` (one card for
+inference: serving across cards is not modelled), each strategy
 that can run the job is tried (:data:`STRATEGY_ORDER`); the per-rank memory does not depend on
 the card, so it is computed once per (strategy, count). The card's option is its fastest fitting
 strategy; when none fits, the option is rejected with what overflows and by how much (for the
@@ -176,7 +177,7 @@ def _memory(spec: ModelSpec, w: Workload, p: Parallel) -> RankMemory | None:
 
 
 def _price(
-    card: Card, count: int, book: PriceBook, time: RunTime | None, tokens: int | None
+    card: Card, count: int, book: PriceBook, time: RunTime | None
 ) -> tuple[float | None, str | None, str | None, str | None]:
     """(cost, pricing, source, why unknown)."""
     price = book.price(card)
@@ -259,7 +260,7 @@ def evaluate(
     # the simplest strategy within 2 % of the fastest (offload does not win a tie)
     fastest = max(pmt[2].tokens_per_s or 0.0 for pmt in timed)
     p, m, t = next(pmt for pmt in timed if (pmt[2].tokens_per_s or 0.0) >= 0.98 * fastest)
-    cost, pricing, source, unknown = _price(card, count, book, t, tokens)
+    cost, pricing, source, unknown = _price(card, count, book, t)
     option = Option(card, count, p, True, m, usable, t, cost, pricing, source, power)
     option.reason = _constraint_reason(option, constraints, book, unknown)
     if m.host_bytes:
