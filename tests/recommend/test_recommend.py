@@ -527,3 +527,51 @@ def test_a_card_priced_twice_is_refused(cli, tmp_path):
     prices = _prices(tmp_path, {"3090": {"buy": 700}, "rtx 3090": {"buy": 800}})
     r = cli("recommend", "llama-3.2-1b", "--prices", prices)
     assert r.code == 2 and "twice" in r.err
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    model=st.sampled_from(["llama-3.2-1b", "qwen2.5-7b", "gemma-2-9b", "gpt2", "mixtral-8x7b"]),
+    method=st.sampled_from(["full", "lora", "qlora"]),
+    precision=st.sampled_from(["bf16", "amp-bf16", "fp32"]),
+    ckpt=st.booleans(),
+    batch=st.integers(1, 8),
+    seq=st.sampled_from([256, 1024, 4096]),
+    budget=st.one_of(st.none(), st.integers(300, 20000)),
+    max_gpus=st.integers(1, 8),
+    series=st.sampled_from(["RTX 30", "RTX 40", "Data"]),
+)
+def test_every_ok_option_keeps_every_promise(
+    cli, model, method, precision, ckpt, batch, seq, budget, max_gpus, series
+):
+    if method == "qlora":
+        precision = "bf16"
+    args = ["recommend", model, "--method", method, "--precision", precision, "--batch", str(batch)]
+    args += ["--seq", str(seq), "--series", series, "--max-gpus", str(max_gpus), "--top", "0"]
+    args += ["--tokens", "100M", "--json"] + (["--grad-checkpointing"] if ckpt else [])
+    if budget is not None:
+        args += ["--budget", str(budget)]
+    r = cli(*args)
+    assert r.code in (0, 2), r.err
+    if r.code == 2:
+        assert r.err.count("\n") == 1
+        return
+    doc = r.json()
+    host = doc["constraints"]["host_ram_bytes"]
+    seen_not_ok = False
+    for o in doc["options"]:
+        assert o["count"] <= max_gpus
+        if o["ok"]:
+            assert not seen_not_ok, "usable options come first"
+            assert o["required_per_gpu_bytes"] <= o["usable_memory_bytes"]
+            assert o["host_ram_bytes"] <= host
+            assert o["tokens_per_s"] is None or o["tokens_per_s"] > 0
+            if budget is not None:
+                assert o["cost"] is not None and o["cost"] <= budget
+            if o["tokens_per_s"]:
+                assert o["time_s"] == pytest.approx(100e6 / o["tokens_per_s"])
+        else:
+            seen_not_ok = True
+            assert o["reason"]
