@@ -149,6 +149,7 @@ def test_any_gpus_flag_value_exits_0_or_2(cli, flag, value):
         ["recommend", "llama-3.1-8b", "--budget", "500", "--json"],
         ["recommend", "llama-3.1-8b", "--have", "3060"],
         ["plan", "llama-3.1-8b", "--gpus", "4", "--strategy", "zero3", "--json"],
+        ["plan", "llama-3.1-8b", "--gpu", "3060", "--json"],
     ],
 )
 def test_fast_path_never_imports_torch_or_transformers(args):

@@ -223,3 +223,14 @@ def test_fsdp_offload_keeps_no_gradient_shards_on_the_card():
 
 
 GIB_BYTES = 1 << 30
+
+
+def test_plan_advises_when_the_one_card_asked_for_is_too_small(cli):
+    doc = cli("plan", "llama-3.1-8b", "--gpu", "3060", "--json").json()
+    a = doc["advice"]
+    assert a is not None and a["card"] == "GeForce RTX 3060" and not a["fits_as_asked"]
+    assert a["required_bytes"] == doc["memory"]["required_bytes"]
+    assert a["stacked"] is not None and a["stacked"]["fits"]
+    assert cli("plan", "llama-3.2-1b", "--gpu", "4090", "--json").json()["advice"] is None
+    two = cli("plan", "llama-3.1-8b", "--gpu", "3060", "--gpu", "4090", "--json").json()
+    assert two["advice"] is None  # advice is for one card

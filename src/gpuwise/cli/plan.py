@@ -80,6 +80,18 @@ def run(args: argparse.Namespace) -> int:
         parallel=parallel,
     )
     doc = plan_doc(plan, catalog.date)
+    doc["advice"] = None
+    one = plan.cards[0] if len(plan.cards) == 1 else None
+    if one is not None and not one.fits and not one.problems and parallel.strategy == "single":
+        from gpuwise.recommend import DEFAULT_HOST_RAM_GIB, GIB
+        from gpuwise.recommend.advice import advise
+        from gpuwise.render.json_doc import advice_doc
+
+        reserve = parse_reserve(args.reserve)
+        why = "the card asked for with --gpu"
+        host = DEFAULT_HOST_RAM_GIB * GIB
+        advice = advise(spec, workload, one.card, why, reserve, host, parallel.grad_accum)
+        doc["advice"] = advice_doc(advice)
     model_ref = args.model or defaults()["model"]
     if args.emit:
         model_ref = launch_model_ref(model_ref)

@@ -273,7 +273,10 @@ def plan_tables(doc: dict[str, Any]) -> list[Table]:
         + "".join(f"\n{n}" for n in notes)
         + "".join(f"\nWrote {path}" for path in doc.get("emitted", []))
     )
-    return [memory, cards]
+    out: list[Table] = [memory, cards]
+    if doc.get("advice"):
+        out.append(advice_table(doc["advice"]))
+    return out
 
 
 def _plain(text: str) -> str:
@@ -445,25 +448,30 @@ def recommend_tables(doc: dict[str, Any]) -> list[Any]:
             f"{gib(a['required_bytes'])} of {gib(a['usable_bytes'])}."
         )
     elif a:
-        adv = Table(
-            title=f"To fit {a['card']} ({a['why']}): needs {gib(a['required_bytes'])} of "
-            f"{gib(a['usable_bytes'])}",
-            caption="Speed: tokens/s (trained, or generated) relative to the job as asked.",
-            caption_justify="left",
-        )
-        for col in ("Change", "GiB/card", "Fits", "Speed", "Caveat"):
-            adv.add_column(col, justify="right" if col in ("GiB/card", "Speed") else "left")
-        rows = a["fits_alone"] + a["not_enough"] + ([a["stacked"]] if a["stacked"] else [])
-        for ch in rows:
-            adv.add_row(
-                ch["change"],
-                gib(ch["required_per_gpu_bytes"]),
-                "[green]yes[/green]" if ch["fits"] else "[red]no[/red]",
-                "—" if ch["speed_vs_now"] is None else f"{ch['speed_vs_now']:.2f}x",
-                ch["caveat"] or "",
-            )
-        out.append(adv)
+        out.append(advice_table(a))
     return out
+
+
+def advice_table(a: dict[str, Any]) -> Table:
+    """What to change so a job fits a card (``advice`` of recommend and plan)."""
+    adv = Table(
+        title=f"To fit {a['card']} ({a['why']}): needs {gib(a['required_bytes'])} of "
+        f"{gib(a['usable_bytes'])}",
+        caption="Speed: tokens/s (trained, or generated) relative to the job as asked.",
+        caption_justify="left",
+    )
+    for col in ("Change", "GiB/card", "Fits", "Speed", "Caveat"):
+        adv.add_column(col, justify="right" if col in ("GiB/card", "Speed") else "left")
+    rows = a["fits_alone"] + a["not_enough"] + ([a["stacked"]] if a["stacked"] else [])
+    for ch in rows:
+        adv.add_row(
+            ch["change"],
+            gib(ch["required_per_gpu_bytes"]),
+            "[green]yes[/green]" if ch["fits"] else "[red]no[/red]",
+            "—" if ch["speed_vs_now"] is None else f"{ch['speed_vs_now']:.2f}x",
+            ch["caveat"] or "",
+        )
+    return adv
 
 
 def mnist_table(doc: dict[str, Any]) -> Table:
