@@ -12,8 +12,8 @@ from gpuwise.cli.parallel_flags import add_parallel, parallel_from
 from gpuwise.cli.workload_flags import add_workload, parse_amount, parse_reserve, workload_from
 from gpuwise.models import load_model
 from gpuwise.models.resolve import launch_model_ref
-from gpuwise.plan import SINGLE, defaults, make_plan
-from gpuwise.render.json_doc import plan_doc
+from gpuwise.plan import defaults, make_plan
+from gpuwise.render.json_doc import advice_doc, plan_doc
 from gpuwise.workload import validate
 
 
@@ -66,10 +66,6 @@ def run(args: argparse.Namespace) -> int:
     )
     tokens = parse_amount(args.tokens, "--tokens") if args.tokens else None
     parallel = parallel_from(args)
-    if parallel != SINGLE:
-        from gpuwise.memory.parallel import check_supported
-
-        check_supported(workload, parallel)
     plan = make_plan(
         spec,
         workload,
@@ -80,18 +76,12 @@ def run(args: argparse.Namespace) -> int:
         parallel=parallel,
     )
     doc = plan_doc(plan, catalog.date)
-    doc["advice"] = None
-    one = plan.cards[0] if len(plan.cards) == 1 else None
-    if one is not None and not one.fits and not one.problems and parallel.strategy == "single":
-        from gpuwise.recommend import DEFAULT_HOST_RAM_GIB, GIB
-        from gpuwise.recommend.advice import advise
-        from gpuwise.render.json_doc import advice_doc
+    advice = None
+    if len(plan.cards) == 1 and not plan.cards[0].fits:
+        from gpuwise.recommend.advice import plan_advice
 
-        reserve = parse_reserve(args.reserve)
-        why = "the card asked for with --gpu"
-        host = DEFAULT_HOST_RAM_GIB * GIB
-        advice = advise(spec, workload, one.card, why, reserve, host, parallel.grad_accum)
-        doc["advice"] = advice_doc(advice)
+        advice = plan_advice(plan)
+    doc["advice"] = None if advice is None else advice_doc(advice)
     model_ref = args.model or defaults()["model"]
     if args.emit:
         model_ref = launch_model_ref(model_ref)

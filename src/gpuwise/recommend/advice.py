@@ -18,7 +18,8 @@ from gpuwise.errors import GpuwiseError
 from gpuwise.memory.parallel import per_rank_memory
 from gpuwise.models.spec import ModelSpec
 from gpuwise.parallel import MAX_GPUS, Parallel
-from gpuwise.plan import problems
+from gpuwise.plan import Plan, problems
+from gpuwise.recommend import DEFAULT_HOST_RAM_GIB, GIB
 from gpuwise.timing.parallel import parallel_train_time
 from gpuwise.workload import Workload
 
@@ -426,3 +427,22 @@ def advise(
     keeps_context = [c for c in fitting if c.workload.seq == w.seq]
     combo = None if keeps_context else stacked(spec, w, p, card, reserve, host_ram, offload)
     return Advice(card, why, need, usable, fitting, others, combo)
+
+
+def plan_advice(plan: Plan) -> Advice | None:
+    """The advice a plan of one card shows when the job does not fit it (its own strategy a
+    single card; a card that cannot run the workload at all gets none)."""
+    if len(plan.cards) != 1 or plan.parallel.strategy != "single":
+        return None
+    card = plan.cards[0]
+    if card.fits or card.problems:
+        return None
+    return advise(
+        plan.spec,
+        plan.workload,
+        card.card,
+        "the card asked for with --gpu",
+        plan.reserve_bytes,
+        DEFAULT_HOST_RAM_GIB * GIB,
+        plan.parallel.grad_accum,
+    )
