@@ -1,11 +1,13 @@
 """When a job does not fit a card: the smallest changes that make it fit, with their cost.
 
-Each change is tried alone from the user's workload: gradient checkpointing, a smaller
-micro-batch with gradient accumulation (same global batch), an 8-bit optimizer, LoRA, QLoRA, a
-shorter context, offload to host RAM, more cards. Each reports the memory a card then needs,
-whether it fits and the throughput relative to the original plan (recompute, smaller matmuls,
-collectives and CPU optimizer steps all cost time). When no single change is enough, changes are
-stacked, cheapest in speed first, until the job fits.
+Training: each change is tried alone from the user's workload, least change to the job first:
+gradient checkpointing, a smaller micro-batch with gradient accumulation (same global batch), an
+8-bit optimizer, offload to host RAM, more cards (within the user's limits), LoRA, QLoRA, a
+shorter context. Each reports the memory a card then needs, whether it fits and the throughput
+relative to the original plan (recompute, smaller matmuls, collectives and CPU optimizer steps
+all cost time). When only a shorter context fits alone, changes are stacked in that order until
+the job fits, then each is dropped again if the fit does not need it; a shorter context comes
+last. Inference: int8 or NF4 weights, an fp8 KV cache, a smaller batch, a shorter context.
 """
 
 from __future__ import annotations
