@@ -69,7 +69,8 @@ def test_every_plan_loads_in_accelerate(tmp_path, llama_8b, strategy, method, pr
     if want == DistributedType.FSDP:
         assert cfg.fsdp_config["fsdp_version"] == 2
         assert cfg.fsdp_config["fsdp_offload_params"] is (strategy == "fsdp-offload")
-        assert cfg.fsdp_config["fsdp_activation_checkpointing"] is ckpt
+        # train.py checkpoints with transformers (RNG kept), not accelerate's wrappers
+        assert cfg.fsdp_config["fsdp_activation_checkpointing"] is False
         assert cfg.fsdp_config["fsdp_transformer_layer_cls_to_wrap"] == "LlamaDecoderLayer"
     else:
         assert cfg.fsdp_config == {}
@@ -86,7 +87,7 @@ def test_every_plan_loads_in_accelerate(tmp_path, llama_8b, strategy, method, pr
         assert plugin.reshard_after_forward is True
         assert isinstance(plugin.cpu_offload, CPUOffloadPolicy) == (strategy == "fsdp-offload")
         assert plugin.transformer_cls_names_to_wrap == ["LlamaDecoderLayer"]
-        assert plugin.activation_checkpointing is ckpt
+        assert plugin.activation_checkpointing is False
         assert plugin.cpu_ram_efficient_loading is True
 
 
@@ -110,3 +111,35 @@ def test_plain_fsdp_has_no_parallelism_config(tmp_path, llama_8b):
     args, env = launcher_env(folder)
     assert not args.use_parallelism_config
     assert "ACCELERATE_USE_PARALLELISM_CONFIG" not in env
+
+
+def test_amp_under_fsdp_reduces_in_fp32_as_planned(tmp_path, llama_8b):
+    """accelerate's own policy for mixed_precision bf16 reduces gradients in bf16; the plan (and
+    the rank-0 simulation) reduce in fp32, so train.py passes that policy itself."""
+    import ast
+
+    import torch
+    from torch.distributed.fsdp import MixedPrecisionPolicy
+
+    p = validate_parallel(Parallel("fsdp", 4))
+    folder = emit(tmp_path, llama_8b, Workload(precision="amp-bf16", grad_checkpointing=True), p)
+    source = (folder / "train.py").read_text()
+    tree = ast.parse(source)
+    assign = next(
+        n for n in tree.body if isinstance(n, ast.Assign) and n.targets[0].id == "SETTINGS"
+    )
+    settings = ast.literal_eval(assign.value)
+    assert settings["reduce_fp32"] and settings["grad_checkpointing"]
+    # the policy make_accelerator() builds, under the launcher's environment
+    make = next(
+        n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "make_accelerator"
+    )
+    namespace = {"SETTINGS": settings, "torch": torch, "Accelerator": lambda **kw: kw}
+    exec(compile(ast.Module([make], []), "train.py", "exec"), namespace)
+    _, env = launcher_env(folder)
+    with clean_env(**env):
+        kwargs = namespace["make_accelerator"]()
+    policy = kwargs["fsdp_plugin"].mixed_precision_policy
+    assert isinstance(policy, MixedPrecisionPolicy)
+    assert policy.param_dtype == torch.bfloat16 and policy.reduce_dtype == torch.float32
+    assert kwargs["mixed_precision"] == "bf16"

@@ -90,3 +90,18 @@ def test_cli_flags(tmp_path, llama_8b):
         emit_from(args, llama_8b, w, p, "org/m")
     forced = parser.parse_args(["--emit", str(tmp_path / "out"), "--force"])
     assert emit_from(forced, llama_8b, w, p, "org/m")
+
+
+def test_a_model_name_with_a_newline_is_refused(tmp_path, llama_8b):
+    with pytest.raises(GpuwiseError, match="control characters"):
+        launch_files(llama_8b, Workload(), Parallel("ddp", 2), model_ref="x\necho hi #")
+
+
+def test_force_removes_the_launch_files_of_another_plan(tmp_path, llama_8b):
+    zero = launch_files(llama_8b, Workload(), Parallel("zero2", 2), model_ref="m")
+    write_launch_files(tmp_path / "run", zero)
+    (tmp_path / "run" / "notes.md").write_text("mine")
+    fsdp = launch_files(llama_8b, Workload(), Parallel("fsdp", 2), model_ref="m")
+    write_launch_files(tmp_path / "run", fsdp, force=True)
+    names = sorted(p.name for p in (tmp_path / "run").iterdir())
+    assert "ds_config.json" not in names and "notes.md" in names

@@ -46,7 +46,9 @@ def fsdp_config(spec: ModelSpec, w: Workload, p: Parallel) -> dict[str, object]:
     # sync_module_states with it (utils/launch.py), which FSDP2 itself ignores
     cfg["fsdp_cpu_ram_efficient_loading"] = True
     cfg["fsdp_sync_module_states"] = True
-    cfg["fsdp_activation_checkpointing"] = w.grad_checkpointing
+    # off: accelerate's FSDP2 wrappers recompute without the RNG state (preserve_rng_state=False),
+    # so dropout would draw new masks; train.py uses transformers' non-reentrant checkpointing
+    cfg["fsdp_activation_checkpointing"] = False
     return cfg
 
 

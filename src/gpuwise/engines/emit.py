@@ -16,6 +16,9 @@ from gpuwise.models.spec import ModelSpec
 from gpuwise.parallel import Parallel
 from gpuwise.workload import Workload
 
+#: Every file some plan writes (a plan writes a subset).
+LAUNCH_FILES = (CONFIG_FILE, "launch.sh", "train.py", "plan.txt", DS_CONFIG_FILE)
+
 HEADER = "# Written by `gpuwise plan --emit` for accelerate >= 1.10 (FSDP2); see plan.txt\n"
 
 
@@ -35,6 +38,10 @@ def launch_files(
     """
     if w.task != "train":
         raise GpuwiseError("--emit writes training launch files; use it with --task train")
+    if not model_ref.isprintable():  # a newline would end a comment in launch.sh
+        raise GpuwiseError(
+            f"--emit: the model name {model_ref!r} holds control characters; rename the path"
+        )
     local = Path(model_ref).expanduser()
     if local.exists():  # launch.sh runs from its own folder: a local path must be absolute
         model_ref = str(local.resolve())
@@ -56,7 +63,8 @@ def write_launch_files(
 
     Refuses, with a one-line GpuwiseError, a path that is a file, a name that would land outside
     ``directory``, and a folder that is not empty unless ``force`` (which overwrites the launch
-    files and leaves any other file alone). Nothing is written when it refuses.
+    files, removes those of another plan this one does not write, such as a ds_config.json, and
+    leaves any other file alone). Nothing is written when it refuses.
     """
     root = Path(directory)
     if root.exists() and not root.is_dir():
@@ -77,8 +85,12 @@ def write_launch_files(
         if target.is_dir():
             raise GpuwiseError(f"--emit {root}: {name} is a folder there; remove it first")
         targets.append((target, files[name]))
+    # launch files of another plan left in the folder (--force) would mislead: remove them
+    stale = [resolved / n for n in LAUNCH_FILES if n not in files and (resolved / n).is_file()]
     try:
         root.mkdir(parents=True, exist_ok=True)
+        for old in stale:
+            old.unlink()
         for target, text in targets:
             target.write_text(text, encoding="utf-8")
             if target.suffix == ".sh":

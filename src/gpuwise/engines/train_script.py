@@ -32,8 +32,14 @@ def settings(spec: ModelSpec, w: Workload, p: Parallel, model_ref: str) -> dict[
         "micro_batch": w.batch,
         "seq": w.seq,
         "grad_accum": p.grad_accum,
-        # FSDP checkpoints the layers itself (fsdp_activation_checkpointing in the config)
-        "grad_checkpointing": w.grad_checkpointing and not p.strategy.startswith("fsdp"),
+        # transformers' non-reentrant checkpointing under every strategy (it keeps the RNG
+        # state, so dropout recomputes the same masks; accelerate's FSDP wrappers do not)
+        "grad_checkpointing": w.grad_checkpointing,
+        # amp under FSDP: fp32 shards, 16-bit gathers, gradients reduced in fp32 (accelerate's
+        # own policy for mixed_precision would reduce in 16 bits)
+        "reduce_fp32": w.amp and p.strategy.startswith("fsdp"),
+        # the precision when train.py runs without the launcher (DeepSpeed: its config's)
+        "mixed_precision": (w.compute_dtype if w.amp else "no") if p.engine == "torch" else None,
         "lora_rank": w.lora_rank,
         "lora_targets": "all-linear" if w.lora_targets == ("all-linear",) else list(w.lora_targets),
         "optimizer": w.optimizer,
@@ -170,11 +176,25 @@ def batches(accelerator, vocab_size):
         yield {"input_ids": ids, "labels": ids}
 
 
+def make_accelerator():
+    """The plan's precision and accumulation; under FSDP with amp, the plan's policy."""
+    kwargs = {"gradient_accumulation_steps": SETTINGS["grad_accum"]}
+    if SETTINGS["mixed_precision"] is not None:
+        kwargs["mixed_precision"] = SETTINGS["mixed_precision"]
+    if SETTINGS["reduce_fp32"]:
+        from accelerate.utils import FullyShardedDataParallelPlugin
+
+        compute = getattr(torch, SETTINGS["compute_dtype"])
+        policy = {"param_dtype": compute, "reduce_dtype": torch.float32, "output_dtype": compute}
+        kwargs["fsdp_plugin"] = FullyShardedDataParallelPlugin(mixed_precision_policy=policy)
+    return Accelerator(**kwargs)
+
+
 def main():
     args = parse_args()
     # the Accelerator first: DeepSpeed ZeRO-3 (zero.Init) and FSDP's rank-0 loading need it
     # in place before the model is built
-    accelerator = Accelerator(gradient_accumulation_steps=SETTINGS["grad_accum"])
+    accelerator = make_accelerator()
     model = prepare(load_model(args.model))
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = make_optimizer(params, args.lr)

@@ -92,9 +92,10 @@ def check_supported(w: Workload, p: Parallel) -> None:
             )
         return
     if p.engine == "deepspeed" and w.optimizer not in ZERO_OPTIMIZERS:
+        usable = ("adamw", "adamw-fused") if p.offloads("optimizer") else ZERO_OPTIMIZERS
         raise GpuwiseError(
             f"--strategy {p.strategy} runs DeepSpeed's optimizers; --optimizer {w.optimizer} is "
-            f"not one: use {', '.join(ZERO_OPTIMIZERS)}, or an fsdp strategy"
+            f"not one: use {', '.join(usable)}, or an fsdp strategy"
         )
     if p.engine == "deepspeed" and p.offloads("optimizer") and w.optimizer == "sgd":
         raise GpuwiseError(
