@@ -192,3 +192,13 @@ def test_bad_idx_files(cli, idx_dir, case, words):
 def test_json_is_the_only_stdout(cli, idx_dir):
     r = cli("mnist", "--impl", "numpy", "--data-dir", str(idx_dir), "--epochs", "1", "--json")
     json.loads(r.out)
+
+
+def test_torch_fast_loop_with_sgd_and_no_lr(cli):
+    """SGD without --lr takes the data set's SGD rate in both loops (it crashed the fast one)."""
+    pytest.importorskip("torch")
+    r = cli("mnist", "--impl", "torch", "--dataset", "digits", "--epochs", "1", "--optimizer",
+            "sgd", "--json")  # fmt: skip
+    assert r.code == 0, r.err
+    run = r.json()["runs"][0]
+    assert run["lr"] > 0

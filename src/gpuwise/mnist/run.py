@@ -57,7 +57,7 @@ def settings(o: Options) -> dict[str, Any]:
         "batch": o.batch or d["batch"],
         "lr": lr,
         "fast_batch": o.batch or d["fast_batch"],
-        "fast_lr": o.lr if o.lr is not None or o.optimizer == "sgd" else d["fast_lr"],
+        "fast_lr": lr if o.lr is not None or o.optimizer == "sgd" else d["fast_lr"],
         "seed": o.seed if o.seed is not None else d["seed"],
         "optimizer": o.optimizer,
         "hidden": d["hidden"],
