@@ -52,10 +52,14 @@ def spec_tflops(dev: Device, dtype: str) -> float | None:
     card = dev.card
     if card is None:
         return None
-    if dtype == "fp16" and not card.has("tensor_cores"):
-        return card.fp16_nontensor_tflops
-    value = getattr(card, SPEC_FIELD[dtype])
-    return None if value is None else float(value)
+    if dtype == "fp8":
+        return None if card.fp8_tensor_tflops is None else float(card.fp8_tensor_tflops)
+    # the rate plan times the dtype at (e.g. fp16 without tensor cores: the FP32 rate), so a
+    # bench's fraction of it is what calibrates the plan
+    from gpuwise.timing.rates import matmul_rate
+
+    rate = matmul_rate(card, "fp32" if dtype == "tf32" else dtype, allow_tf32=dtype == "tf32")
+    return None if rate.flops_per_s is None else rate.flops_per_s / 1e12
 
 
 def skip_reason(dev: Device, dtype: str) -> str | None:
@@ -71,7 +75,7 @@ def skip_reason(dev: Device, dtype: str) -> str | None:
             return f"torch {torch.__version__} has no _scaled_mm"
     if dtype == "tf32" and torch.cuda.get_device_capability(0) < (8, 0):
         return "TF32 needs compute capability 8.0+"
-    if dtype == "bf16" and not torch.cuda.is_bf16_supported():
+    if dtype == "bf16" and not torch.cuda.is_bf16_supported(including_emulation=False):
         return "no bf16 on this card"
     return None
 

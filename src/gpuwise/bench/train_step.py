@@ -38,7 +38,7 @@ def shape(dev: Device, quick: bool) -> tuple[str, dict[str, Any], Workload]:
         config.update(QUICK_GPT2)
         name = "gpt2, 2 layers x 128 (quick)"
     if dev.kind == "cuda":
-        bf16 = dev.torch.cuda.is_bf16_supported()
+        bf16 = dev.torch.cuda.is_bf16_supported(including_emulation=False)
         batch, seq, precision = (2 if quick else 8), 1024, "amp-bf16" if bf16 else "amp-fp16"
     else:
         batch, seq, precision = 1, 128, "amp-bf16"
