@@ -15,7 +15,8 @@ plan's ``required_bytes`` fills about 60 % of the card (30-90 %) with a planned 
 caught and agrees with the plan. Every case runs in its own process (a clean allocator and CUDA
 context) under a time limit; cases left when ``--budget-s`` is spent are recorded as skipped.
 
-Usage (on a CUDA machine, about 6-8 minutes on an H200):
+Usage (on a CUDA machine, about 6-8 minutes on an H200; no install needed, it imports gpuwise
+from src/; qlora cases need bitsandbytes and say so when it is missing):
     python scripts/gpu_verify.py                      # everything
     python scripts/gpu_verify.py --dry-run            # list the grid, sized for --card
     python scripts/gpu_verify.py --dry-run --device cpu   # and run 2 tiny cases on the CPU (CI)
@@ -35,6 +36,14 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+# runs from a checkout without installing gpuwise (the lent GPU machine has no package index):
+# this process and every child import gpuwise from src/
+sys.path.insert(0, str(ROOT / "src"))
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    p for p in (str(ROOT / "src"), os.environ.get("PYTHONPATH", "")) if p
+)
+# the bench this script runs must not calibrate the plans it compares with: keep it apart
+os.environ.setdefault("GPUWISE_BENCH_DIR", str(Path(os.environ.get("OUT", ".")) / "bench-cache"))
 GPUWISE = [sys.executable, "-m", "gpuwise"]
 PEAK_TARGET = 0.10
 REQUIRED_TARGET = -0.03
@@ -107,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         return args.budget_s - (time.monotonic() - started)
 
     if not args.skip_bench:
-        report["bench"] = run_json([*GPUWISE, "bench", "--json"], min(150, left()))
+        report["bench"] = run_json([*GPUWISE, "bench", "--json", "--no-save"], min(150, left()))
         write(out_path, report)
     for model, flags in GRID:
         case = sized(model, flags, total, card_name, args.max_step_s)

@@ -244,3 +244,22 @@ def test_bad_user_file_is_one_clear_error(tmp_path, doc, says):
 def test_missing_user_file_is_an_error(tmp_path):
     with pytest.raises(GpuwiseError, match="no such file"):
         load_catalog(str(tmp_path / "nope.json"))
+
+
+def test_a_cuda_device_is_found_by_its_name_and_memory():
+    """torch names only the model ("NVIDIA GeForce RTX 3060"); the memory it reports picks the
+    variant, and a model suffix (Ti, D) is never taken for a memory variant."""
+    from gpuwise.catalog import load_catalog
+
+    cat = load_catalog()
+    gib = 1 << 30
+    assert cat.for_device("NVIDIA GeForce RTX 3060", 12 * gib).name == "GeForce RTX 3060"
+    assert cat.for_device("NVIDIA GeForce RTX 3060", int(7.8 * gib)).name == "GeForce RTX 3060 8 GB"
+    assert (
+        cat.for_device("NVIDIA GeForce RTX 3060 Ti", int(7.8 * gib)).name == "GeForce RTX 3060 Ti"
+    )
+    assert cat.for_device("NVIDIA GeForce RTX 3080", int(11.8 * gib)).name.endswith("12 GB")
+    assert cat.for_device("NVIDIA GeForce RTX 4090", int(23.6 * gib)).name == "GeForce RTX 4090"
+    assert cat.for_device("NVIDIA GeForce RTX 4090 D", int(23.6 * gib)).name.endswith("4090 D")
+    assert cat.for_device("NVIDIA H200", int(139.8 * gib)).slug == "h200-sxm-141gb"
+    assert cat.for_device("Voodoo 5 6000", 64 << 20) is None

@@ -64,14 +64,13 @@ def detect(force_cpu: bool = False) -> Device:
     torch = import_torch()
     if not force_cpu and torch.cuda.is_available():
         name = str(torch.cuda.get_device_name(0))
-        return Device("cuda", name, _card(name), torch)
+        total = int(torch.cuda.get_device_properties(0).total_memory)
+        return Device("cuda", name, _card(name, total), torch)
     return Device("cpu", f"CPU ({platform.processor() or platform.machine()})", None, torch)
 
 
-def _card(device_name: str) -> Card | None:
+def _card(device_name: str, total_memory_bytes: int | None = None) -> Card | None:
+    """The catalogue's card: the name, and the memory to tell its variants apart."""
     from gpuwise.catalog import load_catalog
 
-    try:
-        return load_catalog().find(device_name)
-    except GpuwiseError:
-        return None
+    return load_catalog().for_device(device_name, total_memory_bytes)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 from gpuwise.catalog.card import MIB, Card
 from gpuwise.catalog.load import load_cards, user_catalog_path
 from gpuwise.catalog.names import NameIndex
+from gpuwise.errors import GpuwiseError
 from gpuwise.packaged import packaged_json
 
 __all__ = ["Card", "Catalog", "load_catalog", "of_series", "usable_memory"]
@@ -73,6 +75,38 @@ class Catalog:
     def closest(self, name: str, n: int = 5) -> list[str]:
         return self._index.closest(name, n)
 
+    def for_device(self, device_name: str, total_memory_bytes: int | None = None) -> Card | None:
+        """The card a CUDA device is ("NVIDIA GeForce RTX 3060" with its total memory), or
+        None. The name alone can fit several memory variants (RTX 3060 12 GB and 8 GB, RTX 3080
+        10 and 12 GB, 4060 Ti 8 and 16 GB); the memory the device reports picks among them."""
+        base = _bare(device_name)
+        found = [
+            c
+            for c in self._index.candidates(device_name)
+            if _MEMORY_SUFFIX.fullmatch(_bare(c.name).removeprefix(base))
+            and _bare(c.name).startswith(base)
+        ]
+        if total_memory_bytes is not None and len(found) > 1:
+            # the variant whose memory as sold is closest above what the device reports
+            found.sort(key=lambda c: abs(c.memory_bytes - total_memory_bytes))
+            return found[0]
+        if len(found) == 1:
+            return found[0]
+        try:
+            return self.find(device_name)
+        except GpuwiseError:
+            return None
+
+
+#: What may follow a device's name in a catalogue name of the same card: a memory size only
+#: ("RTX 3060" -> "RTX 3060 8 GB"), never a model ("RTX 3060 Ti", "RTX 4090 D").
+_MEMORY_SUFFIX = re.compile(r"(\s*\d+\s*gb)?")
+
+
+def _bare(name: str) -> str:
+    words = [w for w in name.lower().replace("-", " ").split() if w not in ("nvidia", "geforce")]
+    return " ".join(words)
+
 
 def load_catalog(user_file: str | None = None) -> Catalog:
     """The packaged catalogue plus the user's card file (``--catalog``, ``$GPUWISE_CATALOG``,
@@ -87,8 +121,6 @@ def of_series(cards: list[Card], series: list[str]) -> list[Card]:
     wanted = [s.lower() for s in series]
     out = [c for c in cards if any(w in c.series.lower() for w in wanted)]
     if not out:
-        from gpuwise.errors import GpuwiseError
-
         known = sorted({c.series for c in cards})
         raise GpuwiseError(f"no series matches {', '.join(series)}; series: {', '.join(known)}")
     return out

@@ -70,6 +70,16 @@ class NameIndex:
             f"(`gpuwise gpus` lists every card)"
         )
 
+    def candidates(self, name: str) -> list[Card]:
+        """Every card ``name`` could denote: exact names and names it begins (the memory
+        variants of "RTX 3060")."""
+        keys = _keys(name)
+        exact = [c for k in keys for c in self.exact.get(k, ())]
+        prefix = [
+            c for k in keys for key, cs in self.exact.items() if key.startswith(k) for c in cs
+        ]
+        return _unique([*exact, *prefix])
+
     def closest(self, name: str, n: int = 5) -> list[str]:
         """Display names of the ``n`` cards whose names look most like ``name``."""
         target = normalise(name)

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from gpuwise.catalog import Card, load_catalog
-from gpuwise.errors import GpuwiseError
 from gpuwise.memory.estimate import MemoryEstimate
 from gpuwise.models.spec import ModelSpec
 from gpuwise.plan import card_time, problems
@@ -19,12 +18,10 @@ from gpuwise.probe.measure import Measured
 from gpuwise.workload import Workload
 
 
-def detect_card(device_name: str) -> Card | None:
-    """The catalogue's card for a CUDA device name ("NVIDIA H200"), or None if unknown."""
-    try:
-        return load_catalog().find(device_name)
-    except GpuwiseError:
-        return None
+def detect_card(device_name: str, total_memory_bytes: int | None = None) -> Card | None:
+    """The catalogue's card for a CUDA device ("NVIDIA H200" and the memory it reports, which
+    tells memory variants apart), or None if unknown."""
+    return load_catalog().for_device(device_name, total_memory_bytes)
 
 
 def _error(plan: float | None, measured: float | None) -> float | None:
@@ -85,7 +82,7 @@ def measure_doc_fields(
     """Everything of the document but the envelope: measured, planned, errors, verdict."""
     tokens_per_step = w.batch * w.seq
     measured = measured_dict(m, tokens_per_step)
-    card = detect_card(m.device_name) if m.device == "cuda" else None
+    card = detect_card(m.device_name, m.total_memory_bytes) if m.device == "cuda" else None
     notes = list(m.notes)
     plan_time: dict[str, Any] | None = None
     blockers: list[str] = []

@@ -152,13 +152,16 @@ def _versions(w: Workload) -> dict[str, str]:
 
     out = {"torch": torch.__version__, "transformers": transformers.__version__}
     if w.is_lora:
-        import peft
-
+        try:
+            import peft
+        except ImportError:
+            raise GpuwiseError(
+                f"--method {w.method} needs peft: pip install 'gpuwise[probe]'"
+            ) from None
         out["peft"] = peft.__version__
-    if w.method == "qlora" or w.optimizer == "adamw-8bit":
-        import bitsandbytes
-
-        out["bitsandbytes"] = bitsandbytes.__version__
+    needs_bnb = w.method == "qlora" or w.optimizer == "adamw-8bit"
+    if needs_bnb or (w.task == "infer" and w.stored_weight_dtype in ("int8", "nf4")):
+        out["bitsandbytes"] = import_bitsandbytes("probe --measure of this workload").__version__
     if torch.version.cuda:
         out["cuda"] = str(torch.version.cuda)
     return out
