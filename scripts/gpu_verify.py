@@ -202,7 +202,9 @@ def _plan(model: str, flags: dict[str, Any], batch: int, seq: int, card: Any) ->
     return {
         "peak_allocated_bytes": mem.peak_allocated_bytes,
         "required_bytes": mem.required_bytes,
-        "step_s": t.get("step_s"),
+        # inference: the prefill of batch x seq tokens is the step a case runs
+        "step_s": t.get("step_s")
+        or (w.batch * w.seq / t["prefill_tokens_per_s"] if t.get("prefill_tokens_per_s") else None),
         "max_position_embeddings": spec.max_position_embeddings,
     }
 

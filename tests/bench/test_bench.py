@@ -195,3 +195,28 @@ def test_bench_with_impossible_fractions_is_ignored(cli, cache):
     _bench_file(cache, "rtx-4090", bf16_fraction=-3, copy_fraction=0.5)
     r = cli(*PLAN)
     assert r.json() == before and "warning" in r.err
+
+
+def test_a_quick_bench_does_not_calibrate_plan(cli, cache):
+    def tokens_per_s() -> float:
+        doc = cli("plan", "llama-3.2-1b", "--gpu", "4090", "--no-search", "--json").json()
+        return doc["cards"][0]["time"]["train_tokens_per_s"]
+
+    uncalibrated = tokens_per_s()
+    path = _bench_file(cache, "rtx-4090", bf16_fraction=0.3, copy_fraction=0.3)
+    doc = json.loads(path.read_text())
+    doc["quick"] = True
+    path.write_text(json.dumps(doc))
+    assert tokens_per_s() == uncalibrated
+    doc["quick"] = False
+    path.write_text(json.dumps(doc) + " ")  # another size: a new file to the cache
+    assert tokens_per_s() < uncalibrated  # a full bench at 0.3 of spec slows the plan
+
+
+def test_bench_results_are_printed_when_they_cannot_be_saved(cli, tmp_path, monkeypatch):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("GPUWISE_BENCH_DIR", str(blocker / "bench"))
+    r = cli("bench", "--quick", "--cpu", "--no-train", "--json")
+    assert r.code == 0 and r.json()["saved_to"] is None
+    assert "not saved" in r.err

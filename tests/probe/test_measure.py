@@ -160,3 +160,18 @@ def test_other_errors_are_not_taken_for_oom(cli, fake_gpu, monkeypatch):
     monkeypatch.setattr(measure_mod, "_train_step", broken)
     with pytest.raises(ValueError):
         cli(*ARGS)
+
+
+def test_one_training_step_cannot_reach_the_reference_peak(cli):
+    r = cli(
+        "probe",
+        "tests/accuracy/configs/tiny-llama.json",
+        "--measure",
+        "--device",
+        "cpu",
+        "--steps",
+        "1",
+        "--warmup",
+        "0",
+    )
+    assert r.code == 2 and "at least 2" in r.err

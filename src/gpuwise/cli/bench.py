@@ -39,10 +39,15 @@ def run(args: argparse.Namespace) -> int:
     with _progress(steps(not args.no_train)) as advance:
         doc = run_bench(dev, quick=args.quick, train=not args.no_train, progress=advance)
     doc["saved_to"] = None
+    if args.quick:
+        doc.setdefault("notes", []).append("a --quick bench does not calibrate plan (too short)")
     if not args.no_save:
         from gpuwise.timing.calibration import save_bench
 
-        doc["saved_to"] = str(save_bench(doc, dev.slug))
+        try:
+            doc["saved_to"] = str(save_bench(doc, dev.slug))
+        except OSError as e:
+            print(f"gpuwise bench: warning: not saved ({e.strerror or e})", file=sys.stderr)
     if args.json:
         print(dumps(doc))
         return 0

@@ -101,6 +101,11 @@ def measure(
     """Run ``warmup`` + ``steps`` reference steps (or prefills) on ``device``; time the last
     ``steps``. An out-of-memory comes back as ``oom=True``, never raised."""
     check_counts(steps, warmup)
+    if w.task == "train" and steps + warmup < 2:
+        raise GpuwiseError(
+            "--task train needs --warmup + --steps of at least 2: the optimizer's states appear "
+            "in the first step, so only a second step reaches the reference step's peak"
+        )
     reason = unsupported_reason(w)
     if reason:
         raise GpuwiseError(f"probe --measure cannot run this workload ({reason})")
