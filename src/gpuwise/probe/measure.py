@@ -373,9 +373,10 @@ def _driver_used(torch: Any, handle: Any) -> tuple[int, str]:
 def _build_quantized(config: dict[str, Any], spec: ModelSpec, w: Workload) -> Any:
     """Random weights loaded through transformers' bitsandbytes quantization on the GPU.
 
-    The model is first built in the compute dtype on the GPU (so it must fit there once), then
-    its state dict loaded with a ``BitsAndBytesConfig``; transformers versions that cannot load
-    from a state dict get it through a temporary folder.
+    The model is first built in the compute dtype in host RAM (the card only ever holds the
+    quantized model, as it would when loading a checkpoint), then its state dict loaded onto the
+    GPU with a ``BitsAndBytesConfig``; transformers versions that cannot load from a state dict
+    get it through a temporary folder.
     """
     import torch
     import transformers
@@ -394,14 +395,14 @@ def _build_quantized(config: dict[str, Any], spec: ModelSpec, w: Workload) -> An
         )
     cfg = hf_config(config, spec, zero_attention_dropout=False)
     auto = auto_class(spec)
-    random = build_model(config, spec, compute, zero_attention_dropout=False, device="cuda")
+    random = build_model(config, spec, compute, zero_attention_dropout=False, device="cpu")
     kwargs = {"quantization_config": qc, "device_map": {"": 0}, "dtype": compute}
+    state = random.state_dict()
     try:
-        state = random.state_dict()
         return auto.from_pretrained(None, config=cfg, state_dict=state, **kwargs)
     except (TypeError, ValueError, OSError):
         with tempfile.TemporaryDirectory(prefix="gpuwise-measure-") as folder:
             random.save_pretrained(folder)
-            del random
+            del random, state
             torch.cuda.empty_cache()
             return auto.from_pretrained(folder, **kwargs)

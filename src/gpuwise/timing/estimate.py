@@ -171,9 +171,10 @@ def _calibrated(
         return compute_eff, bw_eff
     compute, bandwidth = cal.compute_factor(dtype), cal.bandwidth_factor()
     notes.append(cal.note(dtype))
+    # a utilisation is a fraction of the peak: a bench that reads high cannot push it past 1
     return (
-        compute_eff * (compute if compute is not None else 1.0),
-        bw_eff * (bandwidth if bandwidth is not None else 1.0),
+        min(1.0, compute_eff * (compute if compute is not None else 1.0)),
+        min(1.0, bw_eff * (bandwidth if bandwidth is not None else 1.0)),
     )
 
 
