@@ -96,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         "bench": None,
         "cases": [],
         "mnist": None,
+        "mnist_speed": None,
     }
     if args.dry_run:
         cases = [sized(m, f, total, card_name, args.max_step_s) for m, f in GRID]
@@ -129,6 +130,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{case['id']}: {case_line(case)}", file=sys.stderr)
     if not args.skip_mnist:
         report["mnist"] = run_mnist(min(120, max(left(), 30)), args.mnist_args)
+        write(out_path, report)
+        # issue 6's speed check on the GPU: the fast loop against the DataLoader loop, batch 32,
+        # on MNIST-shaped synthetic data
+        report["mnist_speed"] = run_mnist_speed(min(120, max(left(), 30)), out_path.parent)
     report["seconds"] = round(time.monotonic() - started, 1)
     report["summary"] = summary(report["cases"])
     write(out_path, report)
@@ -346,6 +351,21 @@ def run_mnist(timeout: float, extra: str) -> dict[str, Any]:
         argv += ["--dataset", "digits"]
     result = run_json(argv, timeout)
     result["command"] = shlex.join(["gpuwise", *argv[3:]])
+    return result
+
+
+def run_mnist_speed(timeout: float, folder: Path) -> dict[str, Any]:
+    """scripts/bench_mnist.py on the GPU: per-epoch times of the fast and plain loops."""
+    target = folder / "mnist_speed.json"
+    argv = [sys.executable, str(ROOT / "scripts" / "bench_mnist.py"), "--device", "cuda"]
+    argv += ["--epochs", "2", "--json", str(target)]
+    try:
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {timeout:.0f} s"}
+    if r.returncode != 0 or not target.exists():
+        return {"error": (r.stderr or r.stdout).strip().splitlines()[-1:] or ["failed"]}
+    result: dict[str, Any] = json.loads(target.read_text())
     return result
 
 
