@@ -46,6 +46,9 @@ def pcie_gb_s(gen: int | None, lanes: int | None) -> float | None:
 
 def device_copy(dev: Device, nbytes: int, min_s: float) -> BandwidthResult:
     torch = dev.torch
+    if dev.kind == "cuda":  # two buffers: at most a third of what is free (2-3 GB cards)
+        free, _ = torch.cuda.mem_get_info()
+        nbytes = min(nbytes, free // 3)
     n = nbytes // 4
     src = torch.ones(n, device=dev.kind, dtype=torch.float32)
     dst = torch.empty_like(src)

@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from gpuwise.cli.common import add_json
+from gpuwise.errors import GpuwiseError
 
 
 def add_parser(sub: Any) -> None:
@@ -36,8 +37,16 @@ def run(args: argparse.Namespace) -> int:
     from gpuwise.render.json_doc import dumps
 
     dev = detect(force_cpu=args.cpu)
-    with _progress(steps(not args.no_train)) as advance:
-        doc = run_bench(dev, quick=args.quick, train=not args.no_train, progress=advance)
+    try:
+        with _progress(steps(not args.no_train)) as advance:
+            doc = run_bench(dev, quick=args.quick, train=not args.no_train, progress=advance)
+    except RuntimeError as e:
+        if "no kernel image" in str(e):  # the installed torch has no kernels for this card
+            raise GpuwiseError(
+                f'torch cannot run kernels on {dev.name} ("no kernel image is available"): '
+                "`gpuwise doctor` names the torch build that can"
+            ) from None
+        raise
     doc["saved_to"] = None
     if args.quick:
         doc.setdefault("notes", []).append("a --quick bench does not calibrate plan (too short)")
