@@ -105,3 +105,13 @@ def test_force_removes_the_launch_files_of_another_plan(tmp_path, llama_8b):
     write_launch_files(tmp_path / "run", fsdp, force=True)
     names = sorted(p.name for p in (tmp_path / "run").iterdir())
     assert "ds_config.json" not in names and "notes.md" in names
+
+
+def test_plan_txt_states_the_host_ram_loading_takes(llama_8b):
+    """DDP: every process loads the whole model on the host before the cards get it."""
+    ddp = launch_files(llama_8b, Workload(), Parallel("ddp", 4), model_ref="m")["plan.txt"]
+    one = llama_8b.params * 2 / (1 << 30)
+    line = next(x for x in ddp.splitlines() if x.startswith("model load"))
+    assert f"{one:.2f} GiB" in line and f"{4 * one:.2f} GiB in all" in line
+    fsdp = launch_files(llama_8b, Workload(), Parallel("fsdp", 4), model_ref="m")["plan.txt"]
+    assert "process 0 reads the checkpoint" in fsdp

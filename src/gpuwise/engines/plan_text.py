@@ -42,6 +42,7 @@ def plan_txt(
             else "not computed for this plan"
         )
         lines.append(f"host RAM        {ram} needed for the offloaded {', '.join(what)}")
+    lines.append(f"model load      {_load_ram(spec, w, p)}")
     if p.engine == "deepspeed":
         lines.append(f"ds precision    {precision_meaning(w)}")
         if p.offloads("optimizer"):
@@ -58,3 +59,22 @@ def plan_txt(
         + ", train.py (synthetic data: replace batches() with yours)",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _load_ram(spec: ModelSpec, w: Workload, p: Parallel) -> str:
+    """Host RAM the processes need to load the model before it reaches the cards (train.py
+    loads in LOAD_DTYPE; QLoRA quantizes while loading the 16-bit checkpoint)."""
+    elem = 4 if w.amp or w.precision == "fp32" else 2
+    one = spec.params * elem
+    if p.strategy.startswith("fsdp"):
+        return (
+            f"process 0 reads the checkpoint (fsdp_cpu_ram_efficient_loading), about {gib(one)} "
+            "of host RAM; the others start empty"
+        )
+    if p.zero_stage == 3:
+        return (
+            f"built partitioned (zero3_init_flag): about {gib(one // p.gpus)} of host RAM per "
+            "process"
+        )
+    total = f", {gib(one * p.gpus)} in all" if p.gpus > 1 else ""
+    return f"each process loads the whole model first: about {gib(one)} of host RAM{total}"
