@@ -154,12 +154,12 @@ def single_changes(
     if not w.grad_checkpointing:
         add(w.with_(grad_checkpointing=True), p, "gradient checkpointing")
     if w.batch > 1:
-
-        def fits_batch(b: int) -> bool:
-            return per_rank_memory(spec, w.with_(batch=b), p).required_bytes <= usable
-
         # a micro-batch that divides the batch, so the global batch stays what it was
-        fitting = [b for b in _divisors(w.batch) if b < w.batch and fits_batch(b)]
+        fitting = [
+            b
+            for b in _divisors(w.batch)
+            if b < w.batch and _fits(spec, w.with_(batch=b), p, usable)
+        ]
         b = max(fitting) if fitting else 1
         accum = w.batch // b * p.grad_accum
         add(
@@ -217,11 +217,7 @@ def single_changes(
             "trains adapters on a 4-bit base model",
         )
     if w.seq > MIN_SEQ:
-
-        def fits_seq(s: int) -> bool:
-            return per_rank_memory(spec, w.with_(seq=s), p).required_bytes <= usable
-
-        s = _largest(MIN_SEQ, w.seq - 1, fits_seq)
+        s = _largest(MIN_SEQ, w.seq - 1, lambda n: _fits(spec, w.with_(seq=n), p, usable))
         if s is not None:
             add(w.with_(seq=s), p, f"context {s} tokens instead of {w.seq}", "shorter sequences")
     return [c for c in out if c is not None]
