@@ -10,6 +10,10 @@ GIB = 1 << 30
 MIB = 1 << 20
 GB = 10**9
 
+#: Bytes per element of each dtype a tensor is stored or computed in (quantized formats with
+#: their scales, such as NF4, are counted by :mod:`gpuwise.memory.weights`).
+DTYPE_BYTES = {"fp32": 4, "bf16": 2, "fp16": 2, "fp8": 1, "int8": 1}
+
 
 def gib(n_bytes: float) -> str:
     """``16.00 GiB``; MiB below 1 GiB."""

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from gpuwise.errors import GpuwiseError
-from gpuwise.models.spec import ModelSpec, ParamBlock
+from gpuwise.models.lora import ALL_LINEAR, lora_target_names
+from gpuwise.models.spec import ModelSpec
 
 TASKS = ("train", "infer")
 METHODS = ("full", "lora", "qlora")
@@ -161,44 +162,10 @@ def validate(w: Workload, spec: ModelSpec) -> Workload:
     return w
 
 
-#: Parts holding the output layer, which peft's ``all-linear`` never adapts.
-OUTPUT_PARTS = ("lm_head",)
-
-
-def _is_output_layer(block: ParamBlock) -> bool:
-    return block.part in OUTPUT_PARTS or block.name.endswith(".decoder")
-
-
-def lora_target_names(spec: ModelSpec) -> list[str]:
-    """Module names (the last part, as peft matches them) of the linears LoRA can adapt: every
-    ``nn.Linear`` / ``Conv1D`` but the output layer, as peft's ``all-linear`` chooses them."""
-    names = []
-    for b in spec.train_blocks:
-        if b.linear and not _is_output_layer(b):
-            leaf = b.name.rsplit(".", 1)[-1]
-            if leaf not in names:
-                names.append(leaf)
-    return names
-
-
-def lora_linears(spec: ModelSpec, targets: tuple[str, ...]) -> list[ParamBlock]:
-    """The parameter blocks LoRA adapts for ``--lora-targets`` (``("all-linear",)`` or names)."""
-    chosen = set(lora_target_names(spec)) if targets == ("all-linear",) else set(targets)
-    return [
-        b
-        for b in spec.train_blocks
-        if b.linear and not _is_output_layer(b) and b.name.rsplit(".", 1)[-1] in chosen
-    ]
-
-
-def in_features(block: ParamBlock) -> int:
-    return block.shape[-2] if block.transposed else block.shape[-1]
-
-
 def _check_targets(targets: tuple[str, ...], spec: ModelSpec) -> None:
     if not targets:
         raise GpuwiseError("--lora-targets is empty; use all-linear or module names")
-    if targets == ("all-linear",):
+    if targets == ALL_LINEAR:
         return
     if "all-linear" in targets:
         raise GpuwiseError(

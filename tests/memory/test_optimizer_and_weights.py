@@ -10,7 +10,8 @@ from gpuwise.memory.optimizer import Tensor, state_bytes, step_temporary_bytes
 from gpuwise.memory.train import base_weight_bytes, trainable_tensors
 from gpuwise.memory.weights import weights_bytes
 from gpuwise.models import load_model
-from gpuwise.workload import Workload, lora_target_names
+from gpuwise.models.lora import lora_target_names
+from gpuwise.workload import Workload
 
 shapes = st.lists(
     st.tuples(st.integers(1, 5000), st.integers(1, 5000)).map(lambda t: Tensor(t, 1, "fp32")),

@@ -11,10 +11,11 @@ keeps the whole prompt's keys and values) and peak either inside the last layer
 from __future__ import annotations
 
 from gpuwise.memory.estimate import MemoryEstimate
+from gpuwise.memory.kv_cache import kv_cache_bytes
 from gpuwise.memory.terms import dims_for, mode_key, stack_for
 from gpuwise.memory.weights import weights_bytes
 from gpuwise.models.spec import ModelSpec
-from gpuwise.timing.estimate import kv_cache_bytes
+from gpuwise.units import DTYPE_BYTES
 from gpuwise.workload import Workload
 
 #: Stored bytes of what ``weights_bytes`` does not know: fp8 is stored like int8 (1 byte per
@@ -37,7 +38,7 @@ def infer_memory(spec: ModelSpec, w: Workload) -> MemoryEstimate:
     cache = kv_cache_bytes(spec, w.batch, w.seq, w.cache_dtype, prefill=True)
     # the fitted layer terms hold each layer's keys and values in the compute dtype (all
     # tokens, even for a sliding layer, during the prefill); take that out, add the cache
-    compute_bytes = 4 if w.compute_dtype == "fp32" else 2
+    compute_bytes = DTYPE_BYTES[w.compute_dtype]
     kv_fitted = 2 * d.b * d.s * d.kv * compute_bytes
     pre = stack.pre("pre", d)
     kept = pre + stack.layers(d) - L * kv_fitted

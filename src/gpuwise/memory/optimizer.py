@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-BYTES = {"bf16": 2, "fp16": 2, "fp32": 4}
+from gpuwise.units import DTYPE_BYTES
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class Tensor:
 def state_bytes(optimizer: str, tensors: list[Tensor]) -> int:
     total = 0
     for t in tensors:
-        n, size = t.numel, BYTES[t.dtype]
+        n, size = t.numel, DTYPE_BYTES[t.dtype]
         if optimizer in ("adamw", "adamw-fused"):
             per = 2 * n * size + 4
         elif optimizer == "sgd":
@@ -58,7 +58,7 @@ def state_bytes(optimizer: str, tensors: list[Tensor]) -> int:
 def step_temporary_bytes(optimizer: str, tensors: list[Tensor]) -> int:
     """The largest total of temporaries the step holds at once."""
     if optimizer == "adamw":
-        return sum(t.numel * BYTES[t.dtype] * t.count for t in tensors)
+        return sum(t.numel * DTYPE_BYTES[t.dtype] * t.count for t in tensors)
     if optimizer == "adafactor":
         # per parameter, float32 and the parameter's size: the update and its next value, plus
         # (for a 16-bit parameter) float32 copies of the gradient and of the parameter

@@ -44,10 +44,12 @@ from gpuwise.engines.deepspeed_config import deepspeed_buffers
 from gpuwise.errors import GpuwiseError
 from gpuwise.memory.estimate import MemoryEstimate
 from gpuwise.memory.optimizer import Tensor
-from gpuwise.memory.train import BYTES, TrainPhases, base_weight_bytes, train_phases
+from gpuwise.memory.train import TrainPhases, base_weight_bytes, train_phases
+from gpuwise.models.lora import lora_linears
 from gpuwise.models.spec import ModelSpec
 from gpuwise.parallel import Parallel
-from gpuwise.workload import Workload, in_features, lora_linears
+from gpuwise.units import DTYPE_BYTES
+from gpuwise.workload import Workload
 
 #: Layers FSDP2 keeps unsharded at once inside the forward and the backward: the running one
 #: and the prefetched next one.
@@ -243,7 +245,7 @@ def _fsdp(spec: ModelSpec, w: Workload, p: Parallel) -> RankMemory:
     s = single.state
     layers, root = _layered(spec)
     L = max(spec.num_layers, 1)
-    compute = BYTES[w.compute_dtype] if w.method != "qlora" else None
+    compute = DTYPE_BYTES[w.compute_dtype] if w.method != "qlora" else None
 
     # QLoRA under FSDP keeps its unquantized weights in 16 bits (the launch files skip
     # prepare_model_for_kbit_training, whose fp32 copies FSDP cannot flatten with the rest)
@@ -365,7 +367,7 @@ def _mp_adapter_saving(spec: ModelSpec, w: Workload) -> int:
     chosen = [b for b in lora_linears(spec, w.lora_targets) if b.count == spec.num_layers]
     if not chosen:
         return 0
-    fp32_case = sum(4 * in_features(b) + 4 * w.lora_rank for b in chosen)
+    fp32_case = sum(4 * b.in_features + 4 * w.lora_rank for b in chosen)
     attention = [b for b in chosen if b.part == "attention"]
     mlp = [b for b in chosen if b.part == "mlp"]
     all_attention = [b for b in spec.train_blocks if b.part == "attention" and b.linear]
@@ -375,9 +377,9 @@ def _mp_adapter_saving(spec: ModelSpec, w: Workload) -> int:
     kept = 2 * w.lora_rank * len(chosen)
     attn_in = [b for b in attention if b is not out_proj]
     mlp_in = [b for b in mlp if b is not down]
-    kept += 2 * in_features(attn_in[0]) if attn_in else 0
-    kept += 2 * in_features(mlp_in[0]) if mlp_in else 0
-    kept += 2 * in_features(down) if down in mlp else 0
+    kept += 2 * attn_in[0].in_features if attn_in else 0
+    kept += 2 * mlp_in[0].in_features if mlp_in else 0
+    kept += 2 * down.in_features if down in mlp else 0
     return max(0, fp32_case - kept) * w.tokens
 
 
@@ -459,7 +461,7 @@ def _zero(spec: ModelSpec, w: Workload, p: Parallel) -> RankMemory:
 
 
 def _tensor_bytes(x: Tensor) -> int:
-    return x.numel * BYTES[x.dtype] * x.count
+    return x.numel * DTYPE_BYTES[x.dtype] * x.count
 
 
 def _gib(n: int) -> str:

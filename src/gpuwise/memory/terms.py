@@ -21,9 +21,9 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
+from gpuwise.models.lora import lora_linears
 from gpuwise.models.spec import ModelSpec
 from gpuwise.packaged import packaged_json
-from gpuwise.workload import in_features, lora_linears
 
 #: Decoder layers of the configs the terms were derived on (scripts/derive_layer_terms.py).
 DERIVED_ON_LAYERS = 3
@@ -90,7 +90,7 @@ def dims_for(
     ]
     layer_linear = sum(b.weight_numel for b in in_layer)
     adapted = {id(b) for b in lora_linears(spec, targets or ("all-linear",))}
-    adapters = rank * sum(in_features(b) + b.out_features for b in in_layer if id(b) in adapted)
+    adapters = rank * sum(b.in_features + b.out_features for b in in_layer if id(b) in adapted)
     inter = spec.intermediate_size
     if spec.is_moe:
         # a token passes through k experts and any shared ones: an MLP as wide as all of them
@@ -209,10 +209,8 @@ class Stack:
 
 
 def stack_for(spec: ModelSpec, mode: str, seq: int) -> Stack:
-    from gpuwise.timing.flops import sliding_layers
-
     full = terms_for(spec.model_type, mode)
     window = spec.sliding_window
-    n_sliding = sliding_layers(spec) if window and seq > window else 0
+    n_sliding = spec.sliding_layers if window and seq > window else 0
     sliding = terms_for(spec.model_type, mode, sliding=True) if n_sliding else full
     return Stack(full, sliding, spec.num_layers - n_sliding, n_sliding)

@@ -29,10 +29,10 @@ from gpuwise.memory.terms import (
     stack_for,
 )
 from gpuwise.memory.weights import nf4_bytes, quantized
+from gpuwise.models.lora import lora_linears
 from gpuwise.models.spec import ModelSpec, ParamBlock
-from gpuwise.workload import Workload, in_features, lora_linears
-
-BYTES = {"bf16": 2, "fp16": 2, "fp32": 4}
+from gpuwise.units import DTYPE_BYTES
+from gpuwise.workload import Workload
 
 
 def trainable_tensors(spec: ModelSpec, w: Workload) -> list[Tensor]:
@@ -46,13 +46,13 @@ def trainable_tensors(spec: ModelSpec, w: Workload) -> list[Tensor]:
                 out.append(Tensor((b.bias,), b.count, dtype))
         return out
     for b in lora_linears(spec, w.lora_targets):
-        out.append(Tensor((w.lora_rank, in_features(b)), b.count, "fp32"))
+        out.append(Tensor((w.lora_rank, b.in_features), b.count, "fp32"))
         out.append(Tensor((b.out_features, w.lora_rank), b.count, "fp32"))
     return out
 
 
 def tensor_bytes(tensors: list[Tensor]) -> int:
-    return sum(t.numel * BYTES[t.dtype] * t.count for t in tensors)
+    return sum(t.numel * DTYPE_BYTES[t.dtype] * t.count for t in tensors)
 
 
 def base_weight_bytes(
@@ -69,10 +69,10 @@ def base_weight_bytes(
     for b in spec.train_blocks if blocks is None else blocks:
         if w.method == "qlora":
             # NF4 for the quantized linears; prepare_model_for_kbit_training upcasts the rest
-            rest = 4 if upcast else BYTES[w.compute_dtype]
+            rest = 4 if upcast else DTYPE_BYTES[w.compute_dtype]
             total += nf4_bytes(b) if quantized(b) else b.numel * rest
         else:
-            size = 4 if b.dtype == "float32" else BYTES[w.param_dtype]
+            size = 4 if b.dtype == "float32" else DTYPE_BYTES[w.param_dtype]
             total += b.numel * size
     return total
 
@@ -91,7 +91,7 @@ def _untargeted_per_layer(spec: ModelSpec, w: Workload, precision: str) -> int:
     chosen = {id(b) for b in lora_linears(spec, w.lora_targets)}
     c_in, c_r = ADAPTER_PER_TOKEN[compute_class(precision)]
     per_token = sum(
-        c_in * in_features(b) + c_r * w.lora_rank
+        c_in * b.in_features + c_r * w.lora_rank
         for b in lora_linears(spec, ("all-linear",))
         if b.count == spec.num_layers and id(b) not in chosen
     )
@@ -102,7 +102,9 @@ def head_grads_at_end(spec: ModelSpec, w: Workload) -> int:
     """Gradient bytes of an untied LM head (made before the layers' backward), full training."""
     if w.is_lora:
         return 0
-    return sum(b.numel * BYTES[w.param_dtype] for b in spec.train_blocks if b.part == "lm_head")
+    return sum(
+        b.numel * DTYPE_BYTES[w.param_dtype] for b in spec.train_blocks if b.part == "lm_head"
+    )
 
 
 @dataclass(frozen=True)
@@ -212,14 +214,14 @@ def train_phases(spec: ModelSpec, w: Workload, *, weight_copies: bool = True) ->
     bwd_extra = moments[moment]
     head_grads = 0
     if moment != "loss" and not w.is_lora:  # the LM head's weight gradient is made by then
-        head_grads = min(bwd_extra, d.Wh * BYTES[w.param_dtype])
+        head_grads = min(bwd_extra, d.Wh * DTYPE_BYTES[w.param_dtype])
     # backward through the layers: after the head's, each layer frees what it kept and makes its
     # gradients (with checkpointing: recomputes its activations first); the peak is inside the
     # top layer, or the bottom one when each layer leaves more than it frees
     head_left = stack.head("head_bwd_delta", d)
     lower_layers = stack.layers(d, L - 1, "layer_bwd_delta")
     per_layer_grads = sum(
-        t.numel * BYTES[t.dtype] for t in trainable if t.count == L
+        t.numel * DTYPE_BYTES[t.dtype] for t in trainable if t.count == L
     )  # one layer's (their gradients are made as backward leaves each layer)
     grads_then = min(
         max(0, kept + head_left + max(0, lower_layers)),

@@ -22,8 +22,10 @@ from __future__ import annotations
 import math
 
 from gpuwise.models.spec import ModelSpec, ParamBlock
+from gpuwise.units import DTYPE_BYTES
 
-BYTES_PER_ELEMENT = {"fp32": 4, "bf16": 2, "fp16": 2}
+#: dtypes stored as plain elements
+_PLAIN = ("fp32", "bf16", "fp16")
 #: dtypes ``weights_bytes`` knows, in display order.
 WEIGHT_DTYPES = ("fp32", "bf16", "fp16", "int8", "nf4")
 
@@ -53,8 +55,8 @@ def weights_bytes(spec: ModelSpec, dtype: str, blocks: tuple[ParamBlock, ...] | 
         raise ValueError(f"unknown weight dtype {dtype!r}; known: {', '.join(WEIGHT_DTYPES)}")
     total = 0
     for block in spec.blocks if blocks is None else blocks:
-        if dtype in BYTES_PER_ELEMENT:
-            size = 4 if block.dtype == "float32" else BYTES_PER_ELEMENT[dtype]
+        if dtype in _PLAIN:
+            size = 4 if block.dtype == "float32" else DTYPE_BYTES[dtype]
             total += block.numel * size
         elif not quantized(block):
             total += block.numel * (4 if block.dtype == "float32" else 2)

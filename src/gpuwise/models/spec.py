@@ -50,6 +50,11 @@ class ParamBlock:
         return self.shape[-1] if self.transposed else self.shape[-2]
 
     @property
+    def in_features(self) -> int:
+        """Input columns of a linear weight (per expert for stacked experts)."""
+        return self.shape[-2] if self.transposed else self.shape[-1]
+
+    @property
     def weight_numel(self) -> int:
         """Elements of one instance's weight (no bias)."""
         return math.prod(self.shape)
@@ -125,6 +130,40 @@ class ModelSpec:
     @property
     def is_moe(self) -> bool:
         return self.num_experts > 0 and self.moe_layers > 0
+
+    @property
+    def sliding_layers(self) -> int:
+        """How many layers attend over a sliding window rather than the whole context.
+
+        ``layer_types`` when the config lists them; else transformers' defaults: Gemma 2
+        alternates (sliding on even layers), Gemma 3 has ``sliding_window_pattern`` - 1 sliding
+        layers in each group (default 6), and other families (Mistral, Phi-3) slide on every
+        layer when a window is set.
+        """
+        if self.kind == "encoder":
+            return 0
+        if self.layer_types:
+            return sum(1 for t in self.layer_types if t == "sliding_attention")
+        if not self.sliding_window:
+            return 0
+        layers = self.num_layers
+        if self.model_type == "gemma2":
+            return (layers + 1) // 2
+        if self.model_type in ("gemma3", "gemma3_text"):
+            pattern = int(str(self.extra.get("sliding_window_pattern", 6)))
+            return sum(1 for i in range(layers) if (i + 1) % pattern)
+        return layers
+
+    @property
+    def head_dims(self) -> tuple[int, int]:
+        """(d_qk, d_v): per-head widths of queries/keys and of values (MLA: nope + rope,
+        ``v_head_dim``)."""
+        if self.attention == "mla":
+            nope = int(str(self.extra.get("qk_nope_head_dim", 0)))
+            rope = self.qk_rope_head_dim or 0
+            d_qk = nope + rope if nope else self.head_dim
+            return d_qk, self.v_head_dim or self.head_dim
+        return self.head_dim, self.head_dim
 
     def params_by_part(self, blocks: tuple[ParamBlock, ...] | None = None) -> dict[str, int]:
         """Parameter count per part, in :data:`PARTS` order, parts with no parameters left out."""

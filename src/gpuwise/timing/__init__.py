@@ -9,7 +9,6 @@ from gpuwise.timing.estimate import (
     efficiency,
     energy_kwh,
     infer_time,
-    kv_cache_bytes,
     train_time,
 )
 from gpuwise.timing.flops import (
@@ -35,7 +34,6 @@ __all__ = [
     "energy_kwh",
     "forward_flops",
     "infer_time",
-    "kv_cache_bytes",
     "matmul_rate",
     "prefill_flops",
     "train_flops_per_token",

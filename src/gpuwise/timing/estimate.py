@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gpuwise.catalog.card import Card
+from gpuwise.memory.kv_cache import kv_cache_bytes
 from gpuwise.memory.weights import weights_bytes as stored_weights_bytes
 from gpuwise.models.spec import ModelSpec, ParamBlock
 from gpuwise.packaged import packaged_json
@@ -39,12 +40,11 @@ from gpuwise.timing.flops import (
     TrainFlops,
     adapter_params,
     decode_flops,
-    head_dims,
     prefill_flops,
-    sliding_layers,
     train_flops_per_token,
 )
 from gpuwise.timing.rates import matmul_rate
+from gpuwise.units import DTYPE_BYTES
 from gpuwise.workload import Workload
 
 GB = 1e9
@@ -65,8 +65,6 @@ OPTIMIZER_ACCESSES: dict[str, tuple[int, int]] = {
     "sgd": (5, 0),
     "adafactor": (5, 0),
 }
-
-_BYTES = {"fp32": 4, "bf16": 2, "fp16": 2, "fp8": 1}
 
 
 @functools.lru_cache(maxsize=1)
@@ -195,7 +193,7 @@ def trainable_params(spec: ModelSpec, workload: Workload) -> int:
 def optimizer_bytes(spec: ModelSpec, workload: Workload) -> int:
     """Bytes one optimizer step reads and writes (see :data:`OPTIMIZER_ACCESSES`)."""
     # peft creates adapters in fp32; a full fine-tune keeps states in the model's dtype.
-    elem = 4 if workload.is_lora else _BYTES[workload.param_dtype]
+    elem = 4 if workload.is_lora else DTYPE_BYTES[workload.param_dtype]
     multiple, extra = OPTIMIZER_ACCESSES[workload.optimizer]
     return trainable_params(spec, workload) * (multiple * elem + extra)
 
@@ -285,29 +283,6 @@ def decode_weight_bytes(
     if weights_bytes is None or total == 0:
         return read
     return round(weights_bytes * read / total)
-
-
-def kv_cache_bytes(
-    spec: ModelSpec, batch: int, context: int, dtype: str, *, prefill: bool = False
-) -> int:
-    """Bytes of the KV cache of ``batch`` sequences of ``context`` tokens, as a decode step reads
-    it: keys and values of every KV head in every layer (MLA as transformers caches it:
-    decompressed per-head keys and values); sliding-window layers keep at most the window.
-
-    A stand-in for the memory model's ``kv_cache`` term; pass that to :func:`infer_time`.
-    """
-    elem = _BYTES[dtype]
-    if spec.attention == "mla":
-        d_qk, d_v = head_dims(spec)
-        per_token_layer = spec.num_attention_heads * (d_qk + d_v)
-    else:
-        per_token_layer = 2 * spec.num_kv_heads * spec.head_dim
-    # Right after a prefill, a sliding layer's cache is a view of the whole prompt's keys and
-    # values (the view keeps their storage); the first decode step trims it to the window.
-    sliding = 0 if prefill else sliding_layers(spec)
-    window = min(context, spec.sliding_window or context)
-    tokens = (spec.num_layers - sliding) * context + sliding * window
-    return batch * tokens * per_token_layer * elem
 
 
 def infer_time(

@@ -28,8 +28,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gpuwise.models.lora import lora_linears
 from gpuwise.models.spec import ModelSpec, ParamBlock
-from gpuwise.workload import Workload, in_features, lora_linears
+from gpuwise.workload import Workload
 
 _TABLE_PARTS = ("embedding", "position_embedding")
 
@@ -110,44 +111,11 @@ def _weights(spec: ModelSpec, blocks: tuple[ParamBlock, ...]) -> tuple[int, int]
     return body, head + _tied_head_weights(spec, blocks)
 
 
-def sliding_layers(spec: ModelSpec) -> int:
-    """How many layers attend over a sliding window rather than the whole context.
-
-    ``layer_types`` when the config lists them; else transformers' defaults: Gemma 2 alternates
-    (sliding on even layers), Gemma 3 has ``sliding_window_pattern`` - 1 sliding layers in each
-    group (default 6), and other families (Mistral, Phi-3) slide on every layer when a window is
-    set.
-    """
-    if spec.kind == "encoder":
-        return 0
-    if spec.layer_types:
-        return sum(1 for t in spec.layer_types if t == "sliding_attention")
-    if not spec.sliding_window:
-        return 0
-    layers = spec.num_layers
-    if spec.model_type == "gemma2":
-        return (layers + 1) // 2
-    if spec.model_type in ("gemma3", "gemma3_text"):
-        pattern = int(str(spec.extra.get("sliding_window_pattern", 6)))
-        return sum(1 for i in range(layers) if (i + 1) % pattern)
-    return layers
-
-
-def head_dims(spec: ModelSpec) -> tuple[int, int]:
-    """(d_qk, d_v): per-head widths of queries/keys and of values (MLA: nope + rope, v_head_dim)."""
-    if spec.attention == "mla":
-        nope = int(str(spec.extra.get("qk_nope_head_dim", 0)))
-        rope = spec.qk_rope_head_dim or 0
-        d_qk = nope + rope if nope else spec.head_dim
-        return d_qk, spec.v_head_dim or spec.head_dim
-    return spec.head_dim, spec.head_dim
-
-
 def attention_flops(spec: ModelSpec, context: int) -> float:
     """Forward FLOPs of attention for one token attending over ``context`` tokens, all layers."""
-    d_qk, d_v = head_dims(spec)
+    d_qk, d_v = spec.head_dims
     per_position = 2.0 * spec.num_attention_heads * (d_qk + d_v)
-    sliding = sliding_layers(spec)
+    sliding = spec.sliding_layers
     window = min(context, spec.sliding_window or context)
     full = spec.num_layers - sliding
     return per_position * (full * context + sliding * window)
@@ -167,7 +135,7 @@ def adapter_params(spec: ModelSpec, workload: Workload) -> int:
     if not workload.is_lora:
         return 0
     return sum(
-        workload.lora_rank * (in_features(b) + b.out_features) * b.count
+        workload.lora_rank * (b.in_features + b.out_features) * b.count
         for b in lora_linears(spec, workload.lora_targets)
     )
 

@@ -27,12 +27,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gpuwise.catalog.card import Card
-from gpuwise.memory.train import BYTES, base_weight_bytes
+from gpuwise.memory.train import base_weight_bytes
 from gpuwise.models.spec import ModelSpec
 from gpuwise.packaged import packaged_json
 from gpuwise.parallel import Parallel
 from gpuwise.timing.estimate import energy_kwh, train_time, trainable_params
 from gpuwise.timing.flops import adapter_params
+from gpuwise.units import DTYPE_BYTES
 from gpuwise.workload import Workload
 
 GB = 1e9
@@ -136,7 +137,7 @@ def _gathered_bytes(spec: ModelSpec, w: Workload) -> float:
     (QLoRA: the 4-bit base), plus the adapters."""
     if w.method == "qlora":
         return float(base_weight_bytes(spec, w)) + adapter_params(spec, w) * 2
-    elem = BYTES[w.compute_dtype] if w.precision != "fp32" else 4
+    elem = DTYPE_BYTES[w.compute_dtype]
     adapters = adapter_params(spec, w) if w.is_lora else 0
     return float((spec.trained_params + adapters) * elem)
 
@@ -144,7 +145,7 @@ def _gathered_bytes(spec: ModelSpec, w: Workload) -> float:
 def _grad_bytes(spec: ModelSpec, w: Workload, p: Parallel) -> float:
     """Bytes of the gradients a reduction moves (fp32 under amp in PyTorch; DeepSpeed reduces
     in the model's dtype)."""
-    elem = BYTES[w.compute_dtype] if w.precision != "fp32" else 4
+    elem = DTYPE_BYTES[w.compute_dtype]
     if w.amp and p.engine == "torch":
         elem = 4
     return float(trainable_params(spec, w) * elem)
@@ -170,7 +171,7 @@ def comm_bytes(spec: ModelSpec, w: Workload, p: Parallel) -> Comm:
     if p.zero_stage == 3:
         return Comm(2 * ring * _gathered_bytes(spec, w), ring * grads)
     # ZeRO-1/2: every card holds all weights; the updated trainable ones are all-gathered
-    elem = BYTES[w.compute_dtype] if w.precision != "fp32" else 4
+    elem = DTYPE_BYTES[w.compute_dtype]
     return Comm(reduce=ring * grads, after_step=ring * trainable_params(spec, w) * elem)
 
 
