@@ -8,8 +8,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from gpuwise.engines import deepspeed_buffers
 from gpuwise.parallel import Parallel, validate_parallel
+from gpuwise.parallel.zero_buffers import deepspeed_buffers
 from gpuwise.workload import Workload, validate
 
 from .launcher import clean_env, emit, launcher_env

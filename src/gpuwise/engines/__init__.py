@@ -6,7 +6,6 @@ writes with the real libraries). See docs/launch.md.
 
 from __future__ import annotations
 
-from gpuwise.engines.deepspeed_config import deepspeed_buffers
 from gpuwise.engines.emit import launch_files, write_launch_files
 
-__all__ = ["deepspeed_buffers", "launch_files", "write_launch_files"]
+__all__ = ["launch_files", "write_launch_files"]

@@ -1,8 +1,9 @@
 """ds_config.json for the ZeRO strategies, with every buffer size an explicit number.
 
 Keys as DeepSpeed 0.19.8 reads them (``runtime/zero/config.py``, ``runtime/zero/offload_config.py``,
-``runtime/precision_config.py``, ``runtime/config.py``); the rules behind the numbers are in
-``data/deepspeed_defaults.json`` so the per-rank memory model counts the same buffers.
+``runtime/precision_config.py``, ``runtime/config.py``); switches and precision sections in
+``data/deepspeed_defaults.json``; the buffer sizes come from
+:func:`gpuwise.parallel.zero_buffers.deepspeed_buffers`, which the per-rank memory model counts.
 """
 
 from __future__ import annotations
@@ -13,37 +14,12 @@ from typing import Any
 from gpuwise.models.spec import ModelSpec
 from gpuwise.packaged import packaged_json
 from gpuwise.parallel import Parallel
+from gpuwise.parallel.zero_buffers import deepspeed_buffers
 from gpuwise.workload import Workload
 
 
 def defaults() -> dict[str, Any]:
     return dict(packaged_json("gpuwise.engines", "data/deepspeed_defaults.json"))
-
-
-def deepspeed_buffers(spec: ModelSpec, p: Parallel) -> dict[str, int]:
-    """The buffer sizes (elements) ds_config.json sets for this model and ZeRO stage.
-
-    ZeRO-1/2: ``reduce_bucket_size`` and ``allgather_bucket_size``; ZeRO-3:
-    ``reduce_bucket_size``, ``stage3_prefetch_bucket_size``,
-    ``stage3_param_persistence_threshold``, ``stage3_max_live_parameters``,
-    ``stage3_max_reuse_distance`` and ``sub_group_size``. Empty for non-DeepSpeed strategies.
-    """
-    stage = p.zero_stage
-    if stage is None:
-        return {}
-    d = defaults()
-    h = spec.hidden_size
-    out: dict[str, int] = {}
-    for key, rule in d["rules"].items():
-        if stage not in rule.get("stages", (1, 2, 3)):
-            continue
-        if "hidden_size_squared" in rule:
-            out[key] = int(rule["hidden_size_squared"] * h * h)
-        else:
-            out[key] = int(rule["hidden_size"] * h)
-    if stage == 3:
-        out.update({k: int(v) for k, v in d["fixed"].items()})
-    return out
 
 
 def _offload(device: str) -> dict[str, object]:

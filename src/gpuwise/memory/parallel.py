@@ -28,7 +28,7 @@ strategy is the model state each rank holds, phase by phase:
   stage 3 also the 16-bit weights (a working set of ``stage3_prefetch_bucket_size`` plus the
   parameters below ``stage3_param_persistence_threshold``, which stay whole). Offload keeps the
   fp32 state and its gradient partition in host RAM (stage 3 offload: the 16-bit weights too).
-  The bucket sizes are the ones ``--emit`` writes (``engines/data/deepspeed_defaults.json``).
+  The bucket sizes are the ones ``--emit`` writes (:mod:`gpuwise.parallel.zero_buffers`).
 
 The per-rank peak is the largest phase total, as for one card. Parameters shard by
 ``ceil(n / k)`` elements per rank (FSDP2 pads dim 0 to a multiple of the group).
@@ -40,7 +40,6 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from gpuwise.engines.deepspeed_config import deepspeed_buffers
 from gpuwise.errors import GpuwiseError
 from gpuwise.memory.estimate import MemoryEstimate
 from gpuwise.memory.optimizer import Tensor
@@ -48,6 +47,7 @@ from gpuwise.memory.train import TrainPhases, base_weight_bytes, train_phases
 from gpuwise.models.lora import lora_linears
 from gpuwise.models.spec import ModelSpec
 from gpuwise.parallel import Parallel
+from gpuwise.parallel.zero_buffers import deepspeed_buffers
 from gpuwise.units import DTYPE_BYTES
 from gpuwise.workload import Workload
 
