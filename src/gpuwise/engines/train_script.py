@@ -1,8 +1,9 @@
 """train.py: the reference training step under accelerate, for the emitted launch config.
 
 A short, real script: the settings block at its top is the plan; the body loads the model,
-applies LoRA / QLoRA as PRODUCT.md's reference step does, and trains on synthetic batches (a
-clearly marked placeholder for the user's data) with ``accelerate.Accelerator``.
+applies LoRA / QLoRA as the reference step does (docs/reference-step.md), and trains on
+synthetic batches (a clearly marked placeholder for the user's data) with
+``accelerate.Accelerator``.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """``probe --simulate``: run the reference step on fake tensors on the CPU and count live bytes.
 
 The model is the real transformers (and peft) model, built from the config on fake tensors
-(``FakeTensorMode``: shapes and dtypes, no memory, no weights); the step is PRODUCT.md's
-reference step. :class:`~gpuwise.probe.live_bytes.LiveBytes` counts the bytes of every live
-tensor storage by kind; the peak over the first two steps and its breakdown come back in the
-same shape as an analytic plan's memory.
+(``FakeTensorMode``: shapes and dtypes, no memory, no weights); the step is the reference
+step (docs/reference-step.md). :class:`~gpuwise.probe.live_bytes.LiveBytes` counts the bytes
+of every live tensor storage by kind; the peak over the first two steps and its breakdown come
+back in the same shape as an analytic plan's memory.
 
 What the CPU run changes to stand for CUDA (each moves the peak by more than 5 % otherwise):
 

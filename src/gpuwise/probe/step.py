@@ -2,7 +2,7 @@
 (real tensors on a GPU or the CPU): build the model from its config, prepare it for training
 (checkpointing, LoRA, QLoRA, the optimizer) and the forward's autocast.
 
-The two callers differ only where PRODUCT.md says a CPU simulation must stand for CUDA: the
+The two callers differ only where a CPU run must stand for CUDA (docs/reference-step.md): the
 simulator zeroes attention-probability dropout and forces the ``foreach`` optimizer; a real run
 on CUDA keeps dropout (the fused kernels handle it) and the optimizer's own default.
 """
