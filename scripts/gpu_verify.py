@@ -203,13 +203,18 @@ def _plan(model: str, flags: dict[str, Any], batch: int, seq: int, card: Any) ->
         spec,
     )
     mem = estimate_memory(spec, w)
-    t = card_time(spec, w, card, mem, None) if card is not None else {}
+    step_s = None
+    if card is not None:
+        t = card_time(spec, w, card, memory=mem)
+        if w.task == "train":
+            step_s = t.step_s
+        else:  # inference: the prefill of batch x seq tokens is the step a case runs
+            prefill = getattr(t, "prefill_tokens_per_s", None)
+            step_s = w.batch * w.seq / prefill if prefill else None
     return {
         "peak_allocated_bytes": mem.peak_allocated_bytes,
         "required_bytes": mem.required_bytes,
-        # inference: the prefill of batch x seq tokens is the step a case runs
-        "step_s": t.get("step_s")
-        or (w.batch * w.seq / t["prefill_tokens_per_s"] if t.get("prefill_tokens_per_s") else None),
+        "step_s": step_s,
         "max_position_embeddings": spec.max_position_embeddings,
     }
 

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from gpuwise.catalog import load_catalog
 from gpuwise.memory.weights import weights_bytes
 from gpuwise.models import load_model
+from gpuwise.render.plan_json import time_dict
 from gpuwise.timing import (
     decode_weight_bytes,
     efficiency,
@@ -175,7 +176,7 @@ def test_unknown_tensor_rate_gives_null_times_with_a_reason(catalog, llama8b):
 
 
 def test_train_time_json_keys(catalog, llama8b):
-    d = train_time(llama8b, Workload(), catalog.find("rtx 4090"), tokens=10**8).to_dict()
+    d = time_dict(train_time(llama8b, Workload(), catalog.find("rtx 4090"), tokens=10**8))
     assert set(d) == {
         "train_tokens_per_s",
         "step_s",
@@ -184,7 +185,7 @@ def test_train_time_json_keys(catalog, llama8b):
         "mfu",
         "notes",
     }
-    d = train_time(llama8b, Workload(), catalog.find("rtx 4090")).to_dict()
+    d = time_dict(train_time(llama8b, Workload(), catalog.find("rtx 4090")))
     assert d["time_to_train_s"] is None and d["energy_kwh"] is None
 
 
@@ -256,7 +257,7 @@ def test_decode_is_bounded_by_bandwidth_over_weight_bytes(catalog, llama8b):
     t = infer_time(llama8b, Workload(task="infer", batch=1, seq=512), card)
     bound = card.bandwidth_gb_s * 1e9 / weights_bytes(llama8b, "bf16")
     assert 0.3 * bound < t.decode_tokens_per_s <= t.decode_tokens_per_s_gpu_bound <= bound
-    assert set(t.to_dict()) == {
+    assert set(time_dict(t)) == {
         "prefill_tokens_per_s",
         "decode_tokens_per_s",
         "decode_bound",

@@ -9,11 +9,17 @@ from gpuwise.catalog import load_catalog
 from gpuwise.cli.common import add_catalog, add_json, emit
 from gpuwise.cli.emit_flags import add_emit_flags, emit_from
 from gpuwise.cli.parallel_flags import add_parallel, parallel_from
-from gpuwise.cli.workload_flags import add_workload, parse_amount, parse_reserve, workload_from
+from gpuwise.cli.workload_flags import (
+    add_workload,
+    card_names,
+    non_empty,
+    parse_amount,
+    parse_reserve,
+    workload_from,
+)
 from gpuwise.models import load_model
 from gpuwise.models.resolve import launch_model_ref
-from gpuwise.plan import defaults, make_plan
-from gpuwise.render.json_doc import advice_doc, plan_doc
+from gpuwise.plan.defaults import default_model
 from gpuwise.workload import validate
 
 
@@ -32,7 +38,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "model",
         nargs="?",
-        help=f"config.json, folder, preset, size or HF id (default: {defaults()['model']})",
+        help=f"config.json, folder, preset, size or HF id (default: {default_model()})",
     )
     p.add_argument(
         "--gpu",
@@ -40,7 +46,11 @@ def add_parser(sub: Any) -> None:
         metavar="CARD",
         help="a card to check (repeat, or comma-separate); default: a set from 12 to 80 GB",
     )
-    p.add_argument("--tokens", help="tokens to train (or generate): time and energy, e.g. 2B")
+    p.add_argument(
+        "--tokens",
+        type=non_empty("2B"),
+        help="tokens to train (or generate): time and energy, e.g. 2B",
+    )
     p.add_argument(
         "--reserve", default="0", help="GiB of the card kept for other uses (a display), e.g. 0.5"
     )
@@ -55,36 +65,29 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    spec = load_model(args.model or defaults()["model"], trust_remote_code=args.trust_remote_code)
+    from gpuwise.plan import make_plan, plan_cards
+    from gpuwise.render.plan_json import plan_doc
+    from gpuwise.render.tables import plan_tables
+
+    model_ref = args.model or default_model()
+    spec = load_model(model_ref, trust_remote_code=args.trust_remote_code)
     workload = validate(workload_from(args, spec), spec)
     catalog = load_catalog(args.catalog)
-    names = [n.strip() for g in (args.gpu or []) for n in g.split(",") if n.strip()]
-    cards = (
-        [catalog.find(n) for n in names]
-        if names
-        else [catalog.find(slug) for slug in defaults()["cards"]]
-    )
+    names = card_names(args.gpu)
     tokens = parse_amount(args.tokens, "--tokens") if args.tokens else None
     parallel = parallel_from(args)
     plan = make_plan(
         spec,
         workload,
-        cards,
+        plan_cards(catalog, names),
         tokens,
         parse_reserve(args.reserve),
         search=not args.no_search,
         parallel=parallel,
     )
     doc = plan_doc(plan, catalog.date)
-    advice = None
-    if len(plan.cards) == 1 and not plan.cards[0].fits:
-        from gpuwise.recommend.advice import plan_advice
-
-        advice = plan_advice(plan)
-    doc["advice"] = None if advice is None else advice_doc(advice)
-    model_ref = args.model or defaults()["model"]
     if args.emit:
         model_ref = launch_model_ref(model_ref)
     written = emit_from(args, spec, workload, parallel, model_ref, plan.host_bytes or None)
     doc["emitted"] = [str(path) for path in written]
-    return emit(args, doc, "plan_tables")
+    return emit(args, doc, plan_tables)

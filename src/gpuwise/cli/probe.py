@@ -14,7 +14,8 @@ from gpuwise.memory.estimate import overheads
 from gpuwise.models.build import spec_from_config
 from gpuwise.models.resolve import resolve
 from gpuwise.plan import defaults, estimate_memory
-from gpuwise.render.json_doc import envelope, workload_dict
+from gpuwise.render.json_doc import envelope
+from gpuwise.render.plan_json import memory_dict, workload_dict
 from gpuwise.workload import validate
 
 
@@ -83,10 +84,12 @@ def run(args: argparse.Namespace) -> int:
             "peak_phase": sim.peak_phase,
             "breakdown": {**sim.breakdown, "overhead": context + allocator},
         },
-        analytic=plan.to_dict(),
+        analytic=memory_dict(plan),
         error=(plan.peak_allocated_bytes - sim.peak_allocated_bytes) / sim.peak_allocated_bytes,
         attn_implementation=sim.attn_implementation,
         simulated_on=sim.versions,
         seconds=round(sim.seconds, 2),
     )
-    return emit(args, doc, "probe_table")
+    from gpuwise.render.tables import probe_table
+
+    return emit(args, doc, probe_table)

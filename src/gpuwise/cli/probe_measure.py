@@ -33,9 +33,10 @@ def run_measure(
     from gpuwise.probe.measure import check_counts
 
     check_counts(args.steps, args.warmup)  # before torch loads: a bad count answers at once
-    from gpuwise.probe.compare import measure_doc_fields
     from gpuwise.probe.measure import measure
-    from gpuwise.render.json_doc import dumps, envelope, workload_dict
+    from gpuwise.render.json_doc import dumps, envelope
+    from gpuwise.render.measure_json import measure_doc_fields
+    from gpuwise.render.plan_json import workload_dict
 
     m = measure(config, spec, w, device=args.device, steps=args.steps, warmup=args.warmup)
     doc = envelope(

@@ -11,7 +11,8 @@ from gpuwise.memory.estimate import overheads
 from gpuwise.memory.parallel import per_rank_memory
 from gpuwise.models.spec import ModelSpec
 from gpuwise.parallel import Parallel
-from gpuwise.render.json_doc import envelope, workload_dict
+from gpuwise.render.json_doc import envelope
+from gpuwise.render.plan_json import memory_dict, workload_dict
 from gpuwise.workload import Workload
 
 
@@ -34,11 +35,13 @@ def run_parallel_simulation(
             "breakdown": {**sim.breakdown, "overhead": context + allocator},
             "detail": sim.detail,
         },
-        analytic=rank.estimate.to_dict(),
+        analytic=memory_dict(rank),
         error=(rank.peak_allocated_bytes - sim.peak_allocated_bytes) / sim.peak_allocated_bytes,
         attn_implementation=sim.attn_implementation,
         simulated_on=sim.versions,
         notes=sim.notes,
         seconds=round(sim.seconds, 2),
     )
-    return emit(args, doc, "probe_table")
+    from gpuwise.render.tables import probe_table
+
+    return emit(args, doc, probe_table)

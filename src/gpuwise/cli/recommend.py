@@ -9,13 +9,21 @@ from typing import Any
 from gpuwise.catalog import Card, of_series
 from gpuwise.cli.common import add_catalog, add_json, emit
 from gpuwise.cli.emit_flags import add_emit_flags, emit_from
-from gpuwise.cli.workload_flags import add_workload, parse_amount, parse_reserve, workload_from
+from gpuwise.cli.workload_flags import (
+    add_workload,
+    card_names,
+    non_empty,
+    parse_amount,
+    parse_reserve,
+    workload_from,
+)
 from gpuwise.errors import GpuwiseError
 from gpuwise.parallel import MAX_GPUS
-from gpuwise.plan import defaults
-from gpuwise.recommend import CURRENCIES, DEFAULT_HOST_RAM_GIB, GIB, OBJECTIVES
+from gpuwise.plan.defaults import default_host_ram_gib, default_model
+from gpuwise.recommend import CURRENCIES, OBJECTIVES
+from gpuwise.units import GIB
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|min|h|d|w)?\s*$", re.IGNORECASE)
+_DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(m|min|h|d|w)?\s*", re.IGNORECASE)  # fullmatch
 _UNIT_S = {"m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
@@ -30,7 +38,7 @@ def add_parser(sub: Any) -> None:
         "gpuwise recommend llama-3.1-70b --grad-checkpointing --tokens 1B --objective fastest "
         "--prices my-prices.json | gpuwise recommend qwen2.5-7b --method lora --have 3060",
     )
-    p.add_argument("model", nargs="?", help=f"as for plan (default: {defaults()['model']})")
+    p.add_argument("model", nargs="?", help=f"as for plan (default: {default_model()})")
     p.add_argument("--budget", type=float, help="most you will spend (in --currency)")
     p.add_argument("--currency", default="usd", choices=CURRENCIES, help="usd (default) or cny")
     p.add_argument(
@@ -42,15 +50,23 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--objective", default="cheapest", choices=OBJECTIVES, help="how to rank (cheapest)"
     )
-    p.add_argument("--tokens", help="tokens to train: time, energy, rental cost (e.g. 1B)")
-    p.add_argument("--deadline", help="longest the run may take, e.g. 48h or 3d (needs --tokens)")
+    p.add_argument(
+        "--tokens",
+        type=non_empty("1B"),
+        help="tokens to train: time, energy, rental cost (e.g. 1B)",
+    )
+    p.add_argument(
+        "--deadline",
+        type=non_empty("48h"),
+        help="longest the run may take, e.g. 48h or 3d (needs --tokens)",
+    )
     p.add_argument("--max-gpus", type=int, default=MAX_GPUS, help="most cards in the machine (8)")
     p.add_argument("--max-power", type=float, help="most board power of all cards, in W")
     p.add_argument(
         "--host-ram",
         type=float,
-        default=DEFAULT_HOST_RAM_GIB,
-        help=f"GiB of host RAM offload may use (default {DEFAULT_HOST_RAM_GIB})",
+        default=default_host_ram_gib(),
+        help=f"GiB of host RAM offload may use (default {default_host_ram_gib()})",
     )
     p.add_argument("--no-offload", action="store_true", help="do not consider offload strategies")
     p.add_argument(
@@ -71,41 +87,45 @@ def add_parser(sub: Any) -> None:
 
 def parse_duration(text: str) -> float:
     """``48h``, ``3d``, ``90m``, ``2w`` (a bare number is hours) -> seconds."""
-    m = _DURATION.match(text)
+    shown = text if len(text) <= 60 else f"{text[:60]}... ({len(text)} characters)"
+    m = _DURATION.fullmatch(text)
     if not m:
-        raise GpuwiseError(f"--deadline {text!r} is not a duration; use e.g. 90m, 48h, 3d or 2w")
+        raise GpuwiseError(f"--deadline {shown!r} is not a duration; use e.g. 90m, 48h, 3d or 2w")
     value = float(m.group(1)) * _UNIT_S[(m.group(2) or "h").lower()]
-    if not 0 < value <= 10 * 365 * 86400:
-        raise GpuwiseError(f"--deadline {text!r} is out of range; use 1m to 10 years")
+    if not 60 <= value <= 10 * 365 * 86400:  # also an overflow to infinity
+        raise GpuwiseError(f"--deadline {shown!r} is out of range; use 1m to 10 years")
     return value
 
 
 def _cards(args: argparse.Namespace, catalog: Any) -> list[Card]:
-    names = [n.strip() for g in (args.gpu or []) for n in g.split(",") if n.strip()]
+    names = card_names(args.gpu)
     cards = [catalog.find(n) for n in names] if names else list(catalog)
+    if args.series and not all(s.strip() for s in args.series):
+        raise GpuwiseError("--series '' names no series; give text like 'RTX 40'")
     if args.series:
         cards = of_series(cards, args.series)
     return cards
 
 
 def _number(value: float | None, flag: str, low: float, high: float) -> None:
-    if value is not None and not low <= value <= high:
-        raise GpuwiseError(f"{flag} {value:g} is out of range; use {low:g} to {high:g}")
+    """``value`` from ``low`` to ``high`` (not NaN, not infinite); where 0 is allowed, a
+    non-zero value too small to mean anything (a subnormal) is refused."""
+    if value is None:
+        return
+    tiny = value != 0 and abs(value) < 0.001
+    if not low <= value <= high or tiny:
+        allowed = f"0, or 0.001 to {high:g}" if low == 0 else f"{low:g} to {high:g}"
+        raise GpuwiseError(f"{flag} {value:g} is out of range; use {allowed}")
 
 
 def run(args: argparse.Namespace) -> int:
     from gpuwise.catalog import load_catalog
     from gpuwise.models import load_model
     from gpuwise.models.resolve import launch_model_ref
-    from gpuwise.recommend.advice import advise
-    from gpuwise.recommend.options import (
-        Constraints,
-        advice_target,
-        recommend,
-        usable_options,
-    )
+    from gpuwise.recommend.options import Constraints, recommend
     from gpuwise.recommend.prices import load_prices
-    from gpuwise.render.json_doc import recommend_doc
+    from gpuwise.render.plan_json import recommend_doc
+    from gpuwise.render.tables import recommend_tables
     from gpuwise.workload import validate
 
     _number(args.budget, "--budget", 1, 1e9)
@@ -114,10 +134,9 @@ def run(args: argparse.Namespace) -> int:
     _number(args.max_gpus, "--max-gpus", 1, MAX_GPUS)
     _number(args.grad_accum, "--grad-accum", 1, 1 << 16)
     _number(args.top, "--top", 0, 1e6)
-    spec = load_model(args.model or defaults()["model"], trust_remote_code=args.trust_remote_code)
+    model_ref = args.model or default_model()
+    spec = load_model(model_ref, trust_remote_code=args.trust_remote_code)
     workload = validate(workload_from(args, spec), spec)
-    if workload.task == "infer" and args.grad_accum > 1:
-        raise GpuwiseError("--grad-accum applies to --task train")
     catalog = load_catalog(args.catalog)
     cards = _cards(args, catalog)
     book = load_prices(args.prices, args.currency, catalog)
@@ -134,34 +153,14 @@ def run(args: argparse.Namespace) -> int:
     )
     have = catalog.find(args.have) if args.have else None
     rec = recommend(
-        spec, workload, cards, constraints, book, args.objective, tokens, args.grad_accum
+        spec, workload, cards, constraints, book, args.objective, tokens, args.grad_accum, have
     )
-    advice = None
-    target = advice_target(rec, cards, have)
-    if target is not None:
-        card, why = target
-        advice = advise(
-            spec,
-            workload,
-            card,
-            why,
-            constraints.reserve_bytes,
-            constraints.host_ram_bytes,
-            args.grad_accum,
-            constraints.max_gpus,
-            constraints.offload,
-        )
-    doc = recommend_doc(rec, catalog.date, int(args.top), advice)
+    doc = recommend_doc(rec, catalog.date, int(args.top))
     doc["emitted"] = []
     if args.emit:
-        best = next(iter(usable_options(rec)), None)
-        if best is None or best.parallel is None or best.memory is None:
-            raise GpuwiseError(
-                "--emit: no option fits the constraints, so there is no plan to write; relax "
-                "them or follow the advice"
-            )
-        model_ref = launch_model_ref(args.model or defaults()["model"])
-        host = best.memory.host_bytes or None
-        written = emit_from(args, spec, workload, best.parallel, model_ref, host)
+        best = rec.best_to_launch()
+        written = emit_from(
+            args, spec, workload, best.parallel, launch_model_ref(model_ref), best.host_bytes
+        )
         doc["emitted"] = [str(path) for path in written]
-    return emit(args, doc, "recommend_tables")
+    return emit(args, doc, recommend_tables)

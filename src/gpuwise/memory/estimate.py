@@ -58,17 +58,3 @@ class MemoryEstimate:
         peak = sum(breakdown.values())
         context, allocator = overheads(peak)
         return cls(peak, breakdown, phase, context, allocator, terms_from, notes)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "peak_allocated_bytes": self.peak_allocated_bytes,
-            "required_bytes": self.required_bytes,
-            "peak_phase": self.peak_phase,
-            "breakdown": {**self.breakdown, "overhead": self.context_bytes + self.allocator_bytes},
-            "overhead": {
-                "cuda_context_bytes": self.context_bytes,
-                "allocator_bytes": self.allocator_bytes,
-            },
-            "terms_from": self.terms_from,
-            "notes": list(self.notes),
-        }

@@ -40,7 +40,6 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from gpuwise.errors import GpuwiseError
 from gpuwise.memory.estimate import MemoryEstimate
 from gpuwise.memory.optimizer import Tensor
 from gpuwise.memory.train import TrainPhases, base_weight_bytes, train_phases
@@ -81,49 +80,75 @@ class RankMemory:
     def required_bytes(self) -> int:
         return self.estimate.required_bytes
 
+    @property
+    def peak_phase(self) -> str:
+        return self.estimate.peak_phase
 
-def check_supported(w: Workload, p: Parallel) -> None:
-    """One-line error for a workload the strategy cannot run."""
+    @property
+    def context_bytes(self) -> int:
+        return self.estimate.context_bytes
+
+    @property
+    def allocator_bytes(self) -> int:
+        return self.estimate.allocator_bytes
+
+    @property
+    def terms_from(self) -> str:
+        return self.estimate.terms_from
+
+
+class Unsupported(Exception):
+    """A strategy was asked to run a workload it cannot (see :func:`unsupported`). Internal:
+    callers that take the user's word for the strategy turn the reason into a GpuwiseError;
+    callers that search strategies ask :func:`unsupported` first."""
+
+
+def unsupported(w: Workload, p: Parallel) -> str | None:
+    """Why strategy ``p`` cannot run ``w`` (one line for the user), or None when it can."""
     if w.task != "train":
         if p.grad_accum > 1:
-            raise GpuwiseError("--grad-accum applies to --task train")
+            return "--grad-accum applies to --task train"
         if p.strategy != "single":
-            raise GpuwiseError(
+            return (
                 "multi-card strategies plan training; for inference on several cards use a "
                 "serving engine (tensor parallel) — plan one card with --task infer"
             )
-        return
+        return None
     if p.engine == "deepspeed" and w.optimizer not in ZERO_OPTIMIZERS:
         usable = ("adamw", "adamw-fused") if p.offloads("optimizer") else ZERO_OPTIMIZERS
-        raise GpuwiseError(
+        return (
             f"--strategy {p.strategy} runs DeepSpeed's optimizers; --optimizer {w.optimizer} is "
             f"not one: use {', '.join(usable)}, or an fsdp strategy"
         )
     if p.engine == "deepspeed" and p.offloads("optimizer") and w.optimizer == "sgd":
-        raise GpuwiseError(
+        return (
             f"--strategy {p.strategy} steps the optimizer on the CPU with DeepSpeed's CPU Adam; "
             f"--optimizer {w.optimizer} cannot be offloaded there: use adamw, or fsdp-offload"
         )
     if p.offloads("optimizer") and w.optimizer == "adamw-8bit":
-        raise GpuwiseError(
+        return (
             f"--strategy {p.strategy} steps the optimizer on the CPU; bitsandbytes' 8-bit AdamW "
             "runs on the GPU only: use adamw"
         )
     if w.method == "qlora" and p.offloads("weights"):
-        raise GpuwiseError(
+        return (
             f"--method qlora with --strategy {p.strategy} is not planned (4-bit weights are not "
             "offloaded to host RAM); use ddp or fsdp"
         )
     if p.engine == "deepspeed" and w.method == "qlora":
-        raise GpuwiseError(
+        return (
             "--method qlora with DeepSpeed ZeRO is not planned (bitsandbytes 4-bit weights need "
             "quant_storage tricks); use --strategy ddp or fsdp"
         )
+    return None
 
 
 def per_rank_memory(spec: ModelSpec, w: Workload, p: Parallel) -> RankMemory:
-    """The peak live bytes of rank 0 of ``p`` running ``w`` (``w.batch`` per card)."""
-    check_supported(w, p)
+    """The peak live bytes of rank 0 of ``p`` running ``w`` (``w.batch`` per card); raises
+    :class:`Unsupported` when ``p`` cannot run ``w``."""
+    why = unsupported(w, p)
+    if why is not None:
+        raise Unsupported(why)
     if p.strategy == "single":
         t = train_phases(spec, w) if w.task == "train" else None
         if t is None:

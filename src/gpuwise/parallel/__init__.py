@@ -129,36 +129,44 @@ class Parallel:
         return self.gpus * self.grad_accum
 
 
-def validate_parallel(p: Parallel) -> Parallel:
-    """``p`` if it is a strategy gpuwise can plan; a one-line GpuwiseError otherwise."""
+def parallel_problem(p: Parallel) -> str | None:
+    """Why ``p`` is not a strategy gpuwise can plan (one line for the user), or None."""
     if p.strategy not in STRATEGIES:
-        raise GpuwiseError(f"unknown strategy {p.strategy!r}; known: {', '.join(STRATEGIES)}")
+        return f"unknown strategy {p.strategy!r}; known: {', '.join(STRATEGIES)}"
     if not 1 <= p.gpus <= MAX_GPUS:
-        raise GpuwiseError(f"--gpus must be 1 to {MAX_GPUS} (cards in one machine), not {p.gpus}")
+        return f"--gpus must be 1 to {MAX_GPUS} (cards in one machine), not {p.gpus}"
     if p.gpus == 1 and p.strategy not in ONE_CARD_OK:
-        raise GpuwiseError(
+        return (
             f"strategy {p.strategy} needs --gpus 2 or more; on one card use single, "
             f"{', '.join(ONE_CARD_OK[1:])}"
         )
     if p.gpus > 1 and p.strategy == "single":
-        raise GpuwiseError(
+        return (
             f"--gpus {p.gpus} needs a multi-card --strategy: "
             f"{', '.join(s for s in STRATEGIES if s != 'single')}"
         )
     if not 1 <= p.grad_accum <= 1 << 16:
-        raise GpuwiseError(f"--grad-accum must be 1 to 65536, not {p.grad_accum}")
+        return f"--grad-accum must be 1 to 65536, not {p.grad_accum}"
     if p.strategy == "fsdp-hybrid":
         if p.gpus < 4:
-            raise GpuwiseError(
+            return (
                 f"fsdp-hybrid needs --gpus 4 or more (groups of 2+ cards, replicated), not "
                 f"{p.gpus}; use fsdp on {p.gpus} cards"
             )
         k = p.shard_size
         if k is None or not 2 <= k < p.gpus or p.gpus % k:
-            raise GpuwiseError(
+            return (
                 f"fsdp-hybrid needs --shard-size: a divisor of --gpus {p.gpus} from 2 to "
                 f"{p.gpus // 2} (cards per shard group), not {k}"
             )
     elif p.shard_size is not None:
-        raise GpuwiseError("--shard-size applies to --strategy fsdp-hybrid only")
+        return "--shard-size applies to --strategy fsdp-hybrid only"
+    return None
+
+
+def validate_parallel(p: Parallel) -> Parallel:
+    """``p`` if it is a strategy gpuwise can plan; a one-line GpuwiseError otherwise."""
+    why = parallel_problem(p)
+    if why is not None:
+        raise GpuwiseError(why)
     return p

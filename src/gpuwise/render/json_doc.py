@@ -104,80 +104,40 @@ def model_doc(spec: ModelSpec) -> dict[str, Any]:
 
 
 def dumps(doc: dict[str, Any]) -> str:
-    return json.dumps(doc, indent=2, ensure_ascii=False)
+    """``doc`` as JSON text. Only finite numbers: a NaN or infinity is a bug in gpuwise, reported
+    as one line naming where it is, never written as the invalid ``NaN``. Characters a terminal
+    would act on (C1 controls, bidi overrides) are written as ``\\uXXXX`` escapes."""
+    from gpuwise.render.visible import visible_json
 
+    try:
+        return visible_json(json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False))
+    except ValueError:
+        import math
 
-def workload_dict(w: Any) -> dict[str, Any]:
-    out = {
-        "task": w.task,
-        "batch": w.batch,
-        "seq": w.seq,
-        "tokens_per_step": w.tokens,
-    }
-    if w.task == "train":
-        out.update(
-            method=w.method,
-            precision=w.precision,
-            grad_checkpointing=w.grad_checkpointing,
-            optimizer=w.optimizer,
-        )
-        if w.is_lora:
-            out.update(lora_rank=w.lora_rank, lora_targets=list(w.lora_targets))
-    else:
-        out.update(
-            weight_dtype=w.stored_weight_dtype, kv_dtype=w.cache_dtype, precision=w.precision
-        )
-    return out
+        def where(value: Any, path: str) -> str | None:
+            """The first non-finite number in ``value``: ``cards[0].time.mfu = nan``."""
+            if isinstance(value, float) and not math.isfinite(value):
+                return f"{path} = {value}"
+            items: list[tuple[str, Any]] = []
+            if isinstance(value, dict):
+                items = [(f"{path}.{k}".lstrip("."), v) for k, v in value.items()]
+            elif isinstance(value, (list, tuple)):
+                items = [(f"{path}[{i}]", v) for i, v in enumerate(value)]
+            for sub, item in items:
+                found = where(item, sub)
+                if found:
+                    return found
+            return None
 
+        found = where(doc, "")
+        if found is None:
+            raise
+        from gpuwise.errors import InternalError
 
-def parallel_dict(p: Any, w: Any, host_bytes: int) -> dict[str, Any]:
-    """How the step is spread over cards; memory figures are then per card (rank)."""
-    return {
-        "strategy": p.strategy,
-        "gpus": p.gpus,
-        "engine": p.engine,
-        "shard_size": p.shard_size,
-        "grad_accum": p.grad_accum,
-        "global_batch": w.batch * p.global_batch_factor,
-        "host_ram_bytes": host_bytes,
-        "memory_is_per_gpu": p.strategy != "single",
-    }
-
-
-def plan_doc(plan: Any, catalog_date: str) -> dict[str, Any]:
-    """A plan: the model, the workload, the memory and one entry per card."""
-    spec = plan.spec
-    return envelope(
-        catalog_date=catalog_date,
-        model={
-            "name": spec.name,
-            "model_type": spec.model_type,
-            "params": spec.params,
-            "trained_params": spec.trained_params,
-            "active_params": spec.active_params,
-            "max_position_embeddings": spec.max_position_embeddings,
-        },
-        workload=workload_dict(plan.workload),
-        tokens=plan.tokens,
-        reserve_bytes=plan.reserve_bytes,
-        memory=plan.memory.to_dict(),
-        parallel=parallel_dict(plan.parallel, plan.workload, plan.host_bytes),
-        cards=[
-            {
-                "name": c.card.name,
-                "slug": c.card.slug,
-                "fits": c.fits,
-                "problems": c.problems,
-                "headroom_bytes": c.headroom_bytes,
-                "usable_memory_bytes": c.usable_bytes,
-                "usable_memory_measured": c.usable_measured,
-                "max_batch": c.max_batch,
-                "max_seq": c.max_seq,
-                "time": c.time,
-            }
-            for c in plan.cards
-        ],
-    )
+        raise InternalError(
+            f"internal error: a result is not a finite number ({found}); this is a bug "
+            "in gpuwise, please report it with the command line (--debug shows the traceback)"
+        ) from None
 
 
 def doctor_doc(report: Any, kb_date: str, catalog_date: str) -> dict[str, Any]:
@@ -234,107 +194,3 @@ def doctor_doc(report: Any, kb_date: str, catalog_date: str) -> dict[str, Any]:
         ],
     )
 
-
-def _change_dict(c: Any) -> dict[str, Any]:
-    return {
-        "change": c.what,
-        "fits": c.fits,
-        "required_per_gpu_bytes": c.required_bytes,
-        "tokens_per_s": c.tokens_per_s,
-        "speed_vs_now": c.speed,
-        "caveat": c.caveat,
-        "strategy": c.parallel.strategy,
-        "gpus": c.parallel.gpus,
-        "grad_accum": c.parallel.grad_accum,
-        "workload": workload_dict(c.workload),
-    }
-
-
-def advice_doc(a: Any) -> dict[str, Any]:
-    """What to change so the job fits a card (:class:`gpuwise.recommend.advice.Advice`)."""
-    return {
-        "card": a.card.name,
-        "slug": a.card.slug,
-        "why": a.why,
-        "fits_as_asked": a.fits_as_asked,
-        "required_bytes": a.required_bytes,
-        "usable_bytes": a.usable_bytes,
-        "fits_alone": [_change_dict(c) for c in a.fits_alone],
-        "not_enough": [_change_dict(c) for c in a.not_enough],
-        "stacked": None if a.stacked is None else _change_dict(a.stacked),
-    }
-
-
-def option_dict(rank: int, o: Any, currency: str, reserve: int = 0) -> dict[str, Any]:
-    """One option of ``gpuwise recommend`` (``usable_memory_bytes`` as in ``plan``: what
-    PyTorch sees, before ``--reserve``; ``headroom_bytes`` after it)."""
-    m, t, p = o.memory, o.time, o.parallel
-    return {
-        "rank": rank,
-        "gpu": o.card.name,
-        "slug": o.card.slug,
-        "count": o.count,
-        "strategy": p.strategy if p else None,
-        "engine": p.engine if p else None,
-        "fits": o.fits,
-        "ok": o.fits and o.reason is None,
-        "memory_per_gpu_bytes": m.peak_allocated_bytes if m else None,
-        "required_per_gpu_bytes": m.required_bytes if m else None,
-        "usable_memory_bytes": o.usable_bytes + reserve,
-        "headroom_bytes": o.headroom_bytes,
-        "host_ram_bytes": m.host_bytes if m else None,
-        "breakdown": m.breakdown if m else None,
-        "tokens_per_s": o.tokens_per_s,
-        "step_s": t.step_s if t else None,
-        "time_s": t.time_s if t else None,
-        "comm_s": t.comm_s if t else None,
-        "energy_kwh": t.energy_kwh if t else None,
-        "cost": o.cost,
-        "currency": currency,
-        "cost_usd": o.cost if currency == "usd" else None,
-        "tokens_per_cost": o.tokens_per_cost,
-        "pricing": o.pricing,
-        "price_source": o.price_source,
-        "power_w": o.power_w,
-        "link": t.link if t else None,
-        "reason": o.reason,
-        "notes": ([*m.notes] if m else []) + o.notes + (list(t.notes) if t else []),
-    }
-
-
-def recommend_doc(rec: Any, catalog_date: str, top: int, advice: Any = None) -> dict[str, Any]:
-    """``advice``: an :class:`~gpuwise.recommend.advice.Advice` or None."""
-    """``gpuwise recommend``: ranked options (usable first), each with why it is held back."""
-    c = rec.constraints
-    ranked = rec.options if top <= 0 else rec.options[:top]
-    usable = sum(1 for o in rec.options if o.fits and o.reason is None)
-    return envelope(
-        catalog_date=catalog_date,
-        model={
-            "name": rec.spec.name,
-            "model_type": rec.spec.model_type,
-            "params": rec.spec.params,
-        },
-        workload=workload_dict(rec.workload),
-        tokens=rec.tokens,
-        objective=rec.objective,
-        constraints={
-            "budget": c.budget,
-            "currency": c.currency,
-            "max_gpus": c.max_gpus,
-            "max_power_w": c.max_power_w,
-            "deadline_s": c.deadline_s,
-            "host_ram_bytes": c.host_ram_bytes,
-            "reserve_bytes": c.reserve_bytes,
-            "offload": c.offload,
-        },
-        prices={"currency": rec.prices.currency, "file": rec.prices.path},
-        cards_considered=rec.cards_considered,
-        options_total=len(rec.options),
-        options_ok=usable,
-        options=[
-            option_dict(i + 1, o, rec.prices.currency, c.reserve_bytes)
-            for i, o in enumerate(ranked)
-        ],
-        advice=None if advice is None else advice_doc(advice),
-    )

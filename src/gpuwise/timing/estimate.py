@@ -109,16 +109,15 @@ class TrainTime:
     optimizer_s: float
     notes: tuple[str, ...] = ()
 
-    def to_dict(self) -> dict[str, object]:
-        """The ``time`` object of ``plan --json`` for ``--task train``."""
-        return {
-            "train_tokens_per_s": self.train_tokens_per_s,
-            "step_s": self.step_s,
-            "time_to_train_s": self.time_to_train_s,
-            "energy_kwh": self.energy_kwh,
-            "mfu": self.mfu,
-            "notes": list(self.notes),
-        }
+    @property
+    def tokens_per_s(self) -> float | None:
+        """Tokens trained per second."""
+        return self.train_tokens_per_s
+
+    @property
+    def run_s(self) -> float | None:
+        """Seconds to train the tokens asked for (None without them)."""
+        return self.time_to_train_s
 
 
 @dataclass(frozen=True)
@@ -144,17 +143,20 @@ class InferTime:
     flops_per_s: float | None
     notes: tuple[str, ...] = ()
 
-    def to_dict(self) -> dict[str, object]:
-        """The ``time`` object of ``plan --json`` for ``--task infer``."""
-        return {
-            "prefill_tokens_per_s": self.prefill_tokens_per_s,
-            "decode_tokens_per_s": self.decode_tokens_per_s,
-            "energy_kwh": self.energy_kwh,
-            "bandwidth_efficiency": self.bandwidth_efficiency,
-            "decode_bound": self.decode_bound,
-            "time_to_generate_s": self.time_to_generate_s,
-            "notes": list(self.notes),
-        }
+    @property
+    def tokens_per_s(self) -> float:
+        """Tokens generated per second (the decode rate, all sequences of the batch)."""
+        return self.decode_tokens_per_s
+
+    @property
+    def step_s(self) -> float:
+        """Seconds of one decode step."""
+        return self.decode_step_s
+
+    @property
+    def run_s(self) -> float | None:
+        """Seconds to generate the tokens asked for (None without them)."""
+        return self.time_to_generate_s
 
 
 def _calibrated(

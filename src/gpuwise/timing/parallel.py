@@ -101,20 +101,15 @@ class ParallelTime:
     link: Link
     notes: tuple[str, ...] = field(default=())
 
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "train_tokens_per_s": self.train_tokens_per_s,
-            "step_s": self.step_s,
-            "compute_s": self.compute_s,
-            "comm_s": self.comm_s,
-            "exposed_comm_s": self.exposed_comm_s,
-            "offload_s": self.offload_s,
-            "time_to_train_s": self.time_to_train_s,
-            "energy_kwh": self.energy_kwh,
-            "mfu": self.mfu,
-            "link": {"kind": self.link.kind, "gb_s": self.link.gb_s, "note": self.link.note},
-            "notes": list(self.notes),
-        }
+    @property
+    def tokens_per_s(self) -> float | None:
+        """Tokens trained per second, all cards together."""
+        return self.train_tokens_per_s
+
+    @property
+    def run_s(self) -> float | None:
+        """Seconds to train the tokens asked for (None without them)."""
+        return self.time_to_train_s
 
 
 @dataclass(frozen=True)

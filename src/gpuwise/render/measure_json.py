@@ -11,10 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from gpuwise.catalog import Card, load_catalog
-from gpuwise.memory.estimate import MemoryEstimate
+from gpuwise.memory.parallel import RankMemory
 from gpuwise.models.spec import ModelSpec
-from gpuwise.plan import card_time, problems
+from gpuwise.plan.fit import problems
+from gpuwise.plan.time import CardTime, card_time
 from gpuwise.probe.measure import Measured
+from gpuwise.render.plan_json import memory_dict, time_dict
+from gpuwise.timing.estimate import InferTime
 from gpuwise.workload import Workload
 
 
@@ -56,7 +59,7 @@ def measured_dict(m: Measured, tokens_per_step: int) -> dict[str, Any]:
     }
 
 
-def plan_verdict(memory: MemoryEstimate, m: Measured, blocked: bool = False) -> dict[str, Any]:
+def plan_verdict(memory: RankMemory, m: Measured, blocked: bool = False) -> dict[str, Any]:
     """Whether the plan said the run fits the device measured on (its real total memory), and
     whether the run agreed. ``blocked``: the plan says the card cannot run the workload."""
     total = m.total_memory_bytes
@@ -77,17 +80,17 @@ def plan_verdict(memory: MemoryEstimate, m: Measured, blocked: bool = False) -> 
 
 
 def measure_doc_fields(
-    spec: ModelSpec, w: Workload, m: Measured, memory: MemoryEstimate
+    spec: ModelSpec, w: Workload, m: Measured, memory: RankMemory
 ) -> dict[str, Any]:
     """Everything of the document but the envelope: measured, planned, errors, verdict."""
     tokens_per_step = w.batch * w.seq
     measured = measured_dict(m, tokens_per_step)
     card = detect_card(m.device_name, m.total_memory_bytes) if m.device == "cuda" else None
     notes = list(m.notes)
-    plan_time: dict[str, Any] | None = None
+    plan_time: CardTime | None = None
     blockers: list[str] = []
     if card is not None:
-        plan_time = card_time(spec, w, card, memory, None)
+        plan_time = card_time(spec, w, card, memory=memory)
         blockers = problems(w, card)
         notes.extend(blockers)
     elif m.device == "cuda":
@@ -98,9 +101,12 @@ def measure_doc_fields(
     else:
         notes.append("no catalogue card for the CPU: the plan's time is not compared")
     plan_tps = None
-    if plan_time is not None:
-        key = "train_tokens_per_s" if w.task == "train" else "prefill_tokens_per_s"
-        plan_tps = plan_time.get(key)
+    if plan_time is not None:  # the step measured: a training step, or a prefill
+        plan_tps = (
+            plan_time.prefill_tokens_per_s
+            if isinstance(plan_time, InferTime)
+            else plan_time.tokens_per_s
+        )
     errors = {
         "peak_error": _error(memory.peak_allocated_bytes, m.peak_allocated_bytes),
         "required_error": _error(memory.required_bytes, measured["reserved_plus_context_bytes"]),
@@ -110,8 +116,8 @@ def measure_doc_fields(
         "card": None if card is None else {"name": card.name, "slug": card.slug},
         "measured": measured,
         "plan": {
-            "memory": memory.to_dict(),
-            "time": plan_time,
+            "memory": memory_dict(memory),
+            "time": None if plan_time is None else time_dict(plan_time),
             "tokens_per_s": plan_tps,
         },
         "errors": errors,

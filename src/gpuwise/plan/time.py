@@ -1,0 +1,42 @@
+"""How long a job takes on a card: the one time function for training and inference, on one
+card or as one of several (``plan``, ``recommend`` and the advice all call it)."""
+
+from __future__ import annotations
+
+from typing import TypeAlias
+
+from gpuwise.catalog import Card
+from gpuwise.memory.parallel import RankMemory
+from gpuwise.models.spec import ModelSpec
+from gpuwise.parallel import Parallel
+from gpuwise.plan.fit import SINGLE, estimate_memory
+from gpuwise.timing.estimate import InferTime, TrainTime, infer_time, train_time
+from gpuwise.timing.parallel import ParallelTime, parallel_train_time
+from gpuwise.workload import Workload
+
+#: The time of a job on a card: training on one card, training as one of several (or with
+#: accumulation), or inference. Each has ``tokens_per_s``, ``step_s``, ``run_s``,
+#: ``energy_kwh`` and ``notes``.
+CardTime: TypeAlias = TrainTime | ParallelTime | InferTime
+
+
+def card_time(
+    spec: ModelSpec,
+    w: Workload,
+    card: Card,
+    p: Parallel = SINGLE,
+    memory: RankMemory | None = None,
+    tokens: int | None = None,
+) -> CardTime:
+    """Time of ``w`` on ``card`` (one rank of ``p``); ``tokens`` to train or generate gives
+    the time and energy of the whole run. Inference reads the stored weights and the KV cache
+    from ``memory`` (the plan's; estimated here when not given)."""
+    if w.task == "infer":
+        m = memory if memory is not None else estimate_memory(spec, w, p)
+        b = m.breakdown
+        return infer_time(
+            spec, w, card, weights_bytes=b["weights"], kv_bytes=b["kv_cache"], tokens=tokens
+        )
+    if p != SINGLE:
+        return parallel_train_time(spec, w, card, p, tokens)
+    return train_time(spec, w, card, tokens=tokens)
