@@ -149,15 +149,21 @@ def test_features(catalog, name, has, lacks):
 def test_geforce_tensor_rates_are_fp32_accumulate(catalog):
     """GeForce runs FP16 with FP32 accumulate at half the FP16-accumulate rate, so the
     catalogued FP16 tensor rate is close to 2x FP32 on Ampere (3090: 71 vs 35.6), not 4x."""
-    for card in catalog:
-        if card.segment == "geforce" and card.architecture == "Ampere" and card.fp16_tensor_tflops:
-            assert 1.8 < card.fp16_tensor_tflops / card.fp32_tflops < 2.2, card.name
+    ampere = [
+        c
+        for c in catalog
+        if c.segment == "geforce" and c.architecture == "Ampere" and c.fp16_tensor_tflops
+    ]
+    assert ampere
+    for card in ampere:
+        assert 1.8 < card.fp16_tensor_tflops / card.fp32_tflops < 2.2, card.name
 
 
 def test_pascal_geforce_fp16_is_one_64th(catalog):
-    for card in catalog:
-        if card.compute_capability == "6.1" and card.fp16_nontensor_tflops:
-            assert card.fp16_nontensor_tflops == pytest.approx(card.fp32_tflops / 64, rel=0.02)
+    pascal = [c for c in catalog if c.compute_capability == "6.1" and c.fp16_nontensor_tflops]
+    assert pascal
+    for card in pascal:
+        assert card.fp16_nontensor_tflops == pytest.approx(card.fp32_tflops / 64, rel=0.02)
 
 
 def test_usable_memory_measured_and_estimated(catalog):
@@ -172,10 +178,15 @@ def test_usable_memory_measured_and_estimated(catalog):
 def test_estimate_never_overstates_a_measured_card(catalog):
     from dataclasses import replace
 
-    for card in catalog:
-        if card.pytorch_total_memory_mib and card.slug not in ("l40s", "l4", "a10", "t4"):
-            estimate = usable_memory(replace(card, pytorch_total_memory_mib=None))
-            assert estimate.bytes <= card.pytorch_total_memory_mib * MIB, card.name
+    measured = [
+        c
+        for c in catalog
+        if c.pytorch_total_memory_mib and c.slug not in ("l40s", "l4", "a10", "t4")
+    ]
+    assert measured
+    for card in measured:
+        estimate = usable_memory(replace(card, pytorch_total_memory_mib=None))
+        assert estimate.bytes <= card.pytorch_total_memory_mib * MIB, card.name
 
 
 # -- the user's own card file ---------------------------------------------------------------------

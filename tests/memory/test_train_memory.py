@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gpuwise.memory.terms import _table, dims_for, mode_key, stack_for
+from gpuwise.memory.terms import _table, dims_for, mode_key, stack_for, terms_for
 from gpuwise.models import load_model
 from gpuwise.plan import estimate_memory
 from gpuwise.workload import Workload
@@ -60,17 +60,39 @@ def test_more_tokens_never_need_less_memory(name, w):
     assert longer - fixed <= quadratic * 1.05 * variable + (512 << 20)
 
 
-@pytest.mark.parametrize("model_type", sorted(_table()["terms"]))
+#: Sliding-window terms whose layer forward peak goes negative at long contexts: its fitted
+#: ``b*nh*s*s`` coefficient is negative (fitted on seq <= 320), so a Mistral-7B-v0.1-like model
+#: (every layer sliding, window 4096) plans a layer peak of -4 GiB at 1 x 32768 with
+#: checkpointing. Strict: once memory/ fixes it, this mark must go.
+NEGATIVE_AT_LONG_CONTEXT = pytest.mark.xfail(
+    strict=True, reason="sliding layer_fwd_peak negative at long seq (fitted seq^2 term)"
+)
+
+
+@pytest.mark.parametrize(
+    "model_type",
+    [
+        pytest.param(t, marks=NEGATIVE_AT_LONG_CONTEXT)
+        if t in ("mistral+sliding", "gemma3_text+sliding")
+        else t
+        for t in sorted(_table()["terms"])
+    ],
+)
 def test_every_kept_term_is_positive_on_real_shapes(model_type):
-    """What layers keep is a size: positive for every mode at real sizes, short or long."""
+    """What layers keep is a size: positive for every mode at real sizes, short or long (the
+    terms of ``model_type`` itself, at Llama-3.1-8B's dimensions)."""
     spec = load_model("llama-3.1-8b")
-    for mode, forms in _table()["terms"][model_type].items():
-        stack = stack_for(spec, mode, 2048)
+    base, _, variant = model_type.partition("+")
+    modes = _table()["terms"][model_type]
+    assert len(modes) >= 12
+    for mode, forms in modes.items():
+        terms = terms_for(base, mode, sliding=variant == "sliding")
+        assert terms.model_type == model_type and "layer" in forms
         for seq in (512, 8192, 131072):
             d = dims_for(spec, 2, seq, 16)
             for window in ("layer", "loss_bwd_peak", "layer_fwd_peak"):
                 if window in forms:
-                    assert stack.full.eval(window, d) > 0 or mode.startswith("infer"), (
+                    assert terms.eval(window, d) > 0 or mode.startswith("infer"), (
                         f"{model_type} {mode} {window} at seq {seq}"
                     )
 

@@ -24,6 +24,7 @@ def test_backprop_matches_central_differences(with_dropout):
     mask = nm.dropout_mask((8, 5), 0.4, rng, np.float64) if with_dropout else None
     grads = nm.backward(params, nm.forward(params, x, mask), y)
     h = 1e-6
+    assert set(params) == {"W1", "b1", "W2", "b2"}
     for name, value in params.items():
         numeric = np.zeros_like(value)
         for i in np.ndindex(value.shape):

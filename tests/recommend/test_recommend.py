@@ -501,16 +501,23 @@ def test_advice_respects_the_users_limits(cli):
 
 def test_micro_batch_advice_keeps_the_global_batch(cli):
     r = cli("recommend", "gpt2", "--batch", "10", "--seq", "1024", "--have", "3060", "--json")
-    for c in r.json()["advice"]["fits_alone"] + r.json()["advice"]["not_enough"]:
-        if c["change"].startswith("micro-batch"):
-            assert c["workload"]["batch"] * c["grad_accum"] == 10
+    advice = r.json()["advice"]
+    micro = [
+        c
+        for c in advice["fits_alone"] + advice["not_enough"]
+        if c["change"].startswith("micro-batch")
+    ]
+    assert micro
+    for c in micro:
+        assert c["workload"]["batch"] * c["grad_accum"] == 10
 
 
 def test_single_card_options_name_no_link(cli):
     r = cli("recommend", "llama-3.2-1b", "--gpu", "3090", "--max-gpus", "2", "--json")
-    for o in r.json()["options"]:
-        if o["ok"]:
-            assert (o["link"] is None) == (o["count"] == 1)
+    ok = [o for o in r.json()["options"] if o["ok"]]
+    assert {o["count"] for o in ok} == {1, 2}
+    for o in ok:
+        assert (o["link"] is None) == (o["count"] == 1)
 
 
 def test_reserve_is_reported_as_plan_reports_it(cli):
