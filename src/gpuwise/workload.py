@@ -7,19 +7,29 @@ The reference step each field refers to is defined in docs/reference-step.md.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Literal, get_args
 
 from gpuwise.errors import GpuwiseError
 from gpuwise.models.lora import ALL_LINEAR, lora_target_names
 from gpuwise.models.spec import ModelSpec
 
-TASKS = ("train", "infer")
-METHODS = ("full", "lora", "qlora")
-PRECISIONS = ("bf16", "fp16", "amp-bf16", "amp-fp16", "fp32")
-OPTIMIZERS = ("adamw", "adamw-fused", "adamw-8bit", "sgd", "adafactor")
+Task = Literal["train", "infer"]
+Method = Literal["full", "lora", "qlora"]
+Precision = Literal["bf16", "fp16", "amp-bf16", "amp-fp16", "fp32"]
+Optimizer = Literal["adamw", "adamw-fused", "adamw-8bit", "sgd", "adafactor"]
 #: What the weights are stored in for inference.
-WEIGHT_DTYPES = ("bf16", "fp16", "fp32", "int8", "nf4", "fp8")
+WeightDtype = Literal["bf16", "fp16", "fp32", "int8", "nf4", "fp8"]
 #: What the KV cache is stored in.
-KV_DTYPES = ("bf16", "fp16", "fp32", "fp8")
+KvDtype = Literal["bf16", "fp16", "fp32", "fp8"]
+#: The dtype matrix products run in.
+ComputeDtype = Literal["bf16", "fp16", "fp32"]
+
+TASKS: tuple[Task, ...] = get_args(Task)
+METHODS: tuple[Method, ...] = get_args(Method)
+PRECISIONS: tuple[Precision, ...] = get_args(Precision)
+OPTIMIZERS: tuple[Optimizer, ...] = get_args(Optimizer)
+WEIGHT_DTYPES: tuple[WeightDtype, ...] = get_args(WeightDtype)
+KV_DTYPES: tuple[KvDtype, ...] = get_args(KvDtype)
 #: Short names users type for --weight-dtype.
 WEIGHT_DTYPE_ALIASES = {"int4": "nf4", "4bit": "nf4", "8bit": "int8", "float16": "fp16"}
 
@@ -33,21 +43,21 @@ MAX_LORA_RANK = 1 << 16
 class Workload:
     """One step the plan describes (docs/reference-step.md), with its defaults."""
 
-    task: str = "train"
-    method: str = "full"
-    precision: str = "bf16"
+    task: Task = "train"
+    method: Method = "full"
+    precision: Precision = "bf16"
     batch: int = 1
     seq: int = 2048
     grad_checkpointing: bool = False
     lora_rank: int = 16
     lora_targets: tuple[str, ...] = ("all-linear",)
-    optimizer: str = "adamw"
-    weight_dtype: str | None = None  # infer: None = the precision's 16-bit dtype
-    kv_dtype: str | None = None  # infer: None = same as the compute dtype
+    optimizer: Optimizer = "adamw"
+    weight_dtype: WeightDtype | None = None  # infer: None = the precision's 16-bit dtype
+    kv_dtype: KvDtype | None = None  # infer: None = same as the compute dtype
     allow_long_context: bool = False
 
     @property
-    def compute_dtype(self) -> str:
+    def compute_dtype(self) -> ComputeDtype:
         """The dtype matrix products run in: bf16, fp16 or fp32."""
         if self.precision in ("bf16", "amp-bf16"):
             return "bf16"
@@ -60,7 +70,7 @@ class Workload:
         return self.precision.startswith("amp-")
 
     @property
-    def param_dtype(self) -> str:
+    def param_dtype(self) -> ComputeDtype:
         """The dtype the model is built in (fp32 for amp-* and fp32; qlora keeps 16-bit)."""
         if self.amp or self.precision == "fp32":
             return "fp32"
@@ -75,31 +85,38 @@ class Workload:
         return self.method in ("lora", "qlora")
 
     @property
-    def stored_weight_dtype(self) -> str:
+    def stored_weight_dtype(self) -> WeightDtype:
         """The dtype of the stored weights for inference."""
         if self.weight_dtype is not None:
             return self.weight_dtype
         return self.compute_dtype
 
     @property
-    def cache_dtype(self) -> str:
+    def cache_dtype(self) -> KvDtype:
         return self.kv_dtype or self.compute_dtype
 
     def with_(self, **changes: object) -> Workload:
         return replace(self, **changes)  # type: ignore[arg-type]
 
 
-def _one_of(value: str, allowed: tuple[str, ...], flag: str) -> str:
+def _one_of(value: object, allowed: tuple[str, ...], flag: str) -> None:
     if value not in allowed:
         raise GpuwiseError(f"{flag} {value!r} is not known; use one of: {', '.join(allowed)}")
-    return value
 
 
-def normalise_weight_dtype(value: str | None) -> str | None:
+def normalise_weight_dtype(value: str | None) -> WeightDtype | None:
+    """``--weight-dtype`` as typed (any case, ``int4`` for nf4) -> the dtype it names."""
     if value is None:
         return None
     key = value.strip().lower()
-    return WEIGHT_DTYPE_ALIASES.get(key, key)
+    key = WEIGHT_DTYPE_ALIASES.get(key, key)
+    for known in WEIGHT_DTYPES:
+        if key == known:
+            return known
+    raise GpuwiseError(
+        f"--weight-dtype {value!r} is not known; use one of: {', '.join(WEIGHT_DTYPES)} "
+        f"(or {', '.join(WEIGHT_DTYPE_ALIASES)})"
+    )
 
 
 def validate(w: Workload, spec: ModelSpec) -> Workload:

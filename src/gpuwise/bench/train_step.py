@@ -16,7 +16,7 @@ from gpuwise.models.build import spec_from_config
 from gpuwise.models.resolve import resolve
 from gpuwise.timing.flops import train_flops_per_token
 from gpuwise.timing.rates import matmul_rate
-from gpuwise.workload import Workload, validate
+from gpuwise.workload import Precision, Workload, validate
 
 #: The two-layer GPT-2 of ``--quick`` on the CPU.
 QUICK_GPT2 = {
@@ -37,11 +37,13 @@ def shape(dev: Device, quick: bool) -> tuple[str, dict[str, Any], Workload]:
     if dev.kind == "cpu" and quick:
         config.update(QUICK_GPT2)
         name = "gpt2, 2 layers x 128 (quick)"
+    precision: Precision = "amp-bf16"
     if dev.kind == "cuda":
         bf16 = dev.torch.cuda.is_bf16_supported(including_emulation=False)
-        batch, seq, precision = (2 if quick else 8), 1024, "amp-bf16" if bf16 else "amp-fp16"
+        batch, seq = (2 if quick else 8), 1024
+        precision = "amp-bf16" if bf16 else "amp-fp16"
     else:
-        batch, seq, precision = 1, 128, "amp-bf16"
+        batch, seq = 1, 128
     return name, config, Workload(batch=batch, seq=seq, precision=precision)
 
 

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 
 def workload_dict(w: Workload) -> dict[str, Any]:
-    out = {
+    out: dict[str, Any] = {
         "task": w.task,
         "batch": w.batch,
         "seq": w.seq,
