@@ -23,6 +23,8 @@ from gpuwise.memory.estimate import MemoryEstimate
 from gpuwise.memory.optimizer import Tensor, state_bytes, step_temporary_bytes
 from gpuwise.memory.terms import (
     DERIVED_ON_LAYERS,
+    Dims,
+    Stack,
     compute_class,
     dims_for,
     mode_key,
@@ -135,28 +137,27 @@ def train_memory(spec: ModelSpec, w: Workload) -> MemoryEstimate:
     return MemoryEstimate.at_peak(t.phases, t.terms_from, t.notes)
 
 
-def train_phases(spec: ModelSpec, w: Workload, *, weight_copies: bool = True) -> TrainPhases:
-    """The phases of the step. ``weight_copies=False``: under ``amp-*`` the weights are
-    already 16-bit where they compute (FSDP's MixedPrecisionPolicy), so autocast makes no
-    16-bit copies of them, the LM head's included; the rest of autocast (fp32 norms,
-    softmax) stays."""
-    notes: list[str] = []
+def model_state(spec: ModelSpec, w: Workload) -> ModelState:
+    """Weights, gradients, optimizer states and the step's temporaries of one card."""
     trainable = trainable_tensors(spec, w)
     adapters = tensor_bytes(trainable) if w.is_lora else 0
-    weights = base_weight_bytes(spec, w) + adapters
-    grads = tensor_bytes(trainable)
-    states = state_bytes(w.optimizer, trainable)
-    step_tmp = step_temporary_bytes(w.optimizer, trainable)
+    return ModelState(
+        weights=base_weight_bytes(spec, w) + adapters,
+        grads=tensor_bytes(trainable),
+        states=state_bytes(w.optimizer, trainable),
+        step_tmp=step_temporary_bytes(w.optimizer, trainable),
+        trainable=tuple(trainable),
+    )
 
-    precision = "amp-bf16" if w.method == "qlora" else w.precision
-    mode = mode_key("train", precision, w.method, w.grad_checkpointing)
-    stack = stack_for(spec, mode, w.seq)
-    for used in {stack.full.model_type, stack.sliding.model_type}:
-        if used.split("+")[0] != spec.model_type:
-            notes.append(
-                f"activation terms of {used} used for {spec.model_type} "
-                "(same layer structure, not simulated separately)"
-            )
+
+def _notes(spec: ModelSpec, w: Workload, stack: Stack) -> list[str]:
+    """What the estimate assumed beyond the simulated terms."""
+    notes = [
+        f"activation terms of {used} used for {spec.model_type} "
+        "(same layer structure, not simulated separately)"
+        for used in sorted({stack.full.model_type, stack.sliding.model_type})
+        if used.split("+")[0] != spec.model_type
+    ]
     if w.optimizer in ("adamw-8bit", "adafactor"):
         notes.append(f"{w.optimizer}: states and step temporaries from its source, not simulated")
     if spec.is_moe:
@@ -174,6 +175,12 @@ def train_phases(spec: ModelSpec, w: Workload, *, weight_copies: bool = True) ->
             "qlora: activations as LoRA with fp32 embeddings and norms (amp-like terms); "
             "bitsandbytes dequantization buffers are not counted (not simulated)"
         )
+    return notes
+
+
+def _dims(spec: ModelSpec, w: Workload, weight_copies: bool) -> Dims:
+    """The shapes the activation terms are evaluated at, without the 16-bit weight copies
+    autocast does not make (QLoRA; FSDP's mixed precision: ``weight_copies=False``)."""
     d = dims_for(spec, w.batch, w.seq, w.lora_rank, w.lora_targets if w.is_lora else None)
     if w.method == "qlora" or not weight_copies:
         # no autocast: bitsandbytes dequantizes each weight for its matmul and keeps only the
@@ -181,7 +188,19 @@ def train_phases(spec: ModelSpec, w: Workload, *, weight_copies: bool = True) ->
         d = replace(d, Wl=0, Wa=0)
     if not weight_copies and w.method != "qlora":
         d = replace(d, Wh=0)  # nor of the LM head
-    L = spec.num_layers
+    return d
+
+
+def train_phases(spec: ModelSpec, w: Workload, *, weight_copies: bool = True) -> TrainPhases:
+    """The phases of the step. ``weight_copies=False``: under ``amp-*`` the weights are
+    already 16-bit where they compute (FSDP's MixedPrecisionPolicy), so autocast makes no
+    16-bit copies of them, the LM head's included; the rest of autocast (fp32 norms,
+    softmax) stays."""
+    state = model_state(spec, w)
+    precision = "amp-bf16" if w.method == "qlora" else w.precision
+    stack = stack_for(spec, mode_key("train", precision, w.method, w.grad_checkpointing), w.seq)
+    notes = _notes(spec, w, stack)
+    d = _dims(spec, w, weight_copies)
     # with checkpointing a layer keeps only its input, and the adapters' copies are transient,
     # one at a time: only without it do untargeted linears keep less
     untargeted = 0
@@ -192,6 +211,45 @@ def train_phases(spec: ModelSpec, w: Workload, *, weight_copies: bool = True) ->
             "LoRA on some linears: activation terms derived for all-linear, less what each "
             "untargeted adapter would keep (its input copy and rank-wide output)"
         )
+    fwd = _forward(spec, w, stack, d, untargeted)
+    phases = {
+        "forward": {
+            "weights": state.weights,
+            "optimizer": state.states,
+            "activations": fwd.kept_at_peak,
+            "temporaries": fwd.peak - fwd.kept_at_peak,
+        },
+        **_backward(spec, w, stack, d, state, fwd.kept),
+        "backward_end": {
+            "weights": state.weights,
+            "optimizer": state.states,
+            "gradients": state.grads,
+            "temporaries": stack.head("end_extra", d),
+        },
+        "optimizer": {
+            "weights": state.weights,
+            "gradients": state.grads,
+            "optimizer": state.states,
+            "temporaries": state.step_tmp,
+        },
+    }
+    return TrainPhases(phases, state, stack.source, notes)
+
+
+@dataclass(frozen=True)
+class _Forward:
+    """The forward's activations: ``kept`` for the backward once it ends, its ``peak`` (kept
+    and transient) and what of it is kept at that moment (``kept_at_peak``)."""
+
+    kept: int
+    peak: int
+    kept_at_peak: int
+
+
+def _forward(spec: ModelSpec, w: Workload, stack: Stack, d: Dims, untargeted: int) -> _Forward:
+    """The forward: each layer keeps its activations; the peak is inside the last layer, at
+    the LM head and loss (fp32 logits), or before the first layer."""
+    L = spec.num_layers
     pre = stack.pre("pre", d)
     kept_by_layers = pre + stack.layers(d) - L * untargeted
     fwd_layer = (
@@ -205,6 +263,17 @@ def train_phases(spec: ModelSpec, w: Workload, *, weight_copies: bool = True) ->
         # head's terms already drop those of the derivation's few layers; drop the others.
         copies = stack.layers(d) - stack.layers(replace(d, Wl=0, Wa=0))
         kept -= copies * max(0, L - DERIVED_ON_LAYERS) // max(L, 1)
+    peak = max(stack.pre("pre_peak", d), fwd_layer, fwd_head)
+    # what is kept for backward at the forward's peak (the rest is transient)
+    kept_at_peak = kept if peak == fwd_head else kept_by_layers
+    return _Forward(kept, peak, min(peak, kept_at_peak))
+
+
+def _backward(
+    spec: ModelSpec, w: Workload, stack: Stack, d: Dims, state: ModelState, kept: int
+) -> dict[str, dict[str, int]]:
+    """The backward's start (loss, LM head, final norm) and its way down through the layers."""
+    L = spec.num_layers
     moments = {
         "loss": stack.head("loss_bwd_peak", d),
         "lm_head": stack.head("lmhead_bwd_peak", d),
@@ -215,54 +284,31 @@ def train_phases(spec: ModelSpec, w: Workload, *, weight_copies: bool = True) ->
     head_grads = 0
     if moment != "loss" and not w.is_lora:  # the LM head's weight gradient is made by then
         head_grads = min(bwd_extra, d.Wh * DTYPE_BYTES[w.param_dtype])
-    # backward through the layers: after the head's, each layer frees what it kept and makes its
+    # through the layers: after the head's, each layer frees what it kept and makes its
     # gradients (with checkpointing: recomputes its activations first); the peak is inside the
     # top layer, or the bottom one when each layer leaves more than it frees
     head_left = stack.head("head_bwd_delta", d)
     lower_layers = stack.layers(d, L - 1, "layer_bwd_delta")
     per_layer_grads = sum(
-        t.numel * DTYPE_BYTES[t.dtype] for t in trainable if t.count == L
+        t.numel * DTYPE_BYTES[t.dtype] for t in state.trainable if t.count == L
     )  # one layer's (their gradients are made as backward leaves each layer)
     grads_then = min(
         max(0, kept + head_left + max(0, lower_layers)),
         head_grads_at_end(spec, w) + (L - 1) * per_layer_grads * (lower_layers > 0),
     )
-    fwd_total = max(stack.pre("pre_peak", d), fwd_layer, fwd_head)
-    # what is kept for backward at the forward's peak (the rest is transient)
-    kept_fwd = kept if fwd_total == fwd_head else kept_by_layers
-    phases = {
-        "forward": {
-            "weights": weights,
-            "optimizer": states,
-            "activations": min(fwd_total, kept_fwd),
-            "temporaries": fwd_total - min(fwd_total, kept_fwd),
-        },
+    return {
         "backward": {
-            "weights": weights,
-            "optimizer": states,
+            "weights": state.weights,
+            "optimizer": state.states,
             "activations": kept,
             "gradients": head_grads,
             "temporaries": bwd_extra - head_grads,
         },
         "backward_layers": {
-            "weights": weights,
-            "optimizer": states,
+            "weights": state.weights,
+            "optimizer": state.states,
             "gradients": grads_then,
             "activations": kept + head_left + max(0, lower_layers) - grads_then,
             "temporaries": stack.last_layer("layer_bwd_peak", d),
         },
-        "backward_end": {
-            "weights": weights,
-            "optimizer": states,
-            "gradients": grads,
-            "temporaries": stack.head("end_extra", d),
-        },
-        "optimizer": {
-            "weights": weights,
-            "gradients": grads,
-            "optimizer": states,
-            "temporaries": step_tmp,
-        },
     }
-    state = ModelState(weights, grads, states, step_tmp, tuple(trainable))
-    return TrainPhases(phases, state, stack.source, notes)
