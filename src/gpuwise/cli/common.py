@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from gpuwise.render.json_doc import dumps
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+
+#: A function of :mod:`gpuwise.render.tables`: a JSON document -> what to print for people.
+TablesFn = Callable[[dict[str, Any]], "RenderableType | list[Any]"]
 
 
 def add_json(parser: argparse.ArgumentParser) -> None:
@@ -23,16 +30,17 @@ def add_catalog(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def emit(args: argparse.Namespace, doc: dict[str, Any], tables: str) -> int:
-    """Print ``doc`` as JSON with --json, else the rich tables that the function named
-    ``tables`` in :mod:`gpuwise.render.tables` makes of it (rich is imported only then)."""
+def emit(args: argparse.Namespace, doc: dict[str, Any], tables: TablesFn) -> int:
+    """Print ``doc`` as JSON with --json, else what ``tables`` (a function of
+    :mod:`gpuwise.render.tables`, which imports rich only when it makes a table) makes of it,
+    through the console that shows every string as text."""
     if args.json:
         print(dumps(doc))
         return 0
-    from gpuwise.render import tables as render
+    from gpuwise.render.console import console
 
-    out = render.console()
-    result = getattr(render, tables)(doc)
+    out = console()
+    result = tables(doc)
     for table in result if isinstance(result, list) else [result]:
         out.print(table)
     return 0

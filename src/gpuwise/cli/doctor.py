@@ -60,4 +60,6 @@ def run(args: argparse.Namespace) -> int:
         machine = detect()
         override(machine, args.driver, args.torch, args.os)
     doc = doctor_doc(build_report(kb, catalog, machine), kb.date, catalog.date)
-    return emit(args, doc, "doctor_tables")
+    from gpuwise.render.tables import doctor_tables
+
+    return emit(args, doc, doctor_tables)

@@ -28,4 +28,6 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     catalog = load_catalog(args.catalog)
     card = catalog.find(args.name)
-    return emit(args, card_doc(catalog, card), "card_table")
+    from gpuwise.render.tables import card_table
+
+    return emit(args, card_doc(catalog, card), card_table)

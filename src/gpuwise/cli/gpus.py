@@ -76,4 +76,6 @@ def select(cards: list[Card], args: argparse.Namespace) -> list[Card]:
 def run(args: argparse.Namespace) -> int:
     catalog = load_catalog(args.catalog)
     cards = select(catalog.cards, args)
-    return emit(args, cards_doc(catalog, cards), "gpus_table")
+    from gpuwise.render.tables import gpus_table
+
+    return emit(args, cards_doc(catalog, cards), gpus_table)

@@ -48,4 +48,6 @@ def run(args: argparse.Namespace) -> int:
             print("\n".join(names))
         return 0
     spec = load_model(args.model, trust_remote_code=args.trust_remote_code)
-    return emit(args, model_doc(spec), "model_tables")
+    from gpuwise.render.tables import model_tables
+
+    return emit(args, model_doc(spec), model_tables)

@@ -7,7 +7,7 @@ from typing import Any
 
 from rich.table import Table
 
-from gpuwise.render.tables import console
+from gpuwise.render.console import console
 from gpuwise.units import gib, num
 
 __all__ = ["bench_table", "console", "measure_table"]

@@ -1,15 +1,21 @@
 """JSON documents -> rich tables for people. Tables read the same documents ``--json`` prints,
-so a number on screen is always the number in the JSON."""
+so a number on screen is always the number in the JSON.
+
+Importing this module is cheap (rich is imported when a table is made), so a command can name
+its table function before it knows whether ``--json`` was asked for. Print the tables through
+:func:`gpuwise.render.console.console`, which shows every string as text (no markup, unsafe
+characters escaped); colour and weight come from :func:`_styled`, never from markup.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.table import Table
-
-from gpuwise.catalog.features import feature_rules
 from gpuwise.units import count, gib, num
+
+if TYPE_CHECKING:
+    from rich.table import Table
+    from rich.text import Text
 
 _SHORT_FEATURES = {
     "bf16": "bf16",
@@ -20,15 +26,26 @@ _SHORT_FEATURES = {
 }
 
 
-def console() -> Console:
-    """The terminal's width on a terminal; 120 columns when piped (rich would assume 80)."""
-    import sys
+def _table(**kwargs: Any) -> Table:
+    """A rich table (rich imported only now)."""
+    from rich.table import Table
 
-    return Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 120)
+    return Table(**kwargs)
+
+
+def _styled(text: str, style: str) -> Text:
+    """``text`` in a rich style ("bold", "red"): how tables colour, instead of markup."""
+    from gpuwise.render.console import styled
+
+    return styled(text, style)
+
+
+def _yes_no(fits: bool, mark: str = "") -> Text:
+    return _styled("yes", "green") if fits else _styled("no" + mark, "red")
 
 
 def gpus_table(doc: dict[str, Any]) -> Table:
-    table = Table(
+    table = _table(
         title=f"{doc['count']} cards (catalogue of {doc['catalog_date']})",
         caption="GB: memory as sold (binary: = GiB of DRAM). BW: GB/s. FP32, FP16 and "
         "BF16 tensor (FP32 accumulate): dense TFLOPS. W: board power. $: "
@@ -93,6 +110,8 @@ _CARD_ROWS = (
 
 
 def card_table(doc: dict[str, Any]) -> Table:
+    from gpuwise.catalog.features import feature_rules
+
     sources = doc.get("sources") or {}
     notes: list[dict[str, Any]] = []
     for key, *_ in _CARD_ROWS:
@@ -102,7 +121,7 @@ def card_table(doc: dict[str, Any]) -> Table:
         f"[{i}] {s['title']}" + (f" <{s['url']}>" if s.get("url") else "")
         for i, s in enumerate(notes, 1)
     )
-    table = Table(
+    table = _table(
         title=f"{doc['name']}  (catalogue of {doc['catalog_date']})",
         caption=caption,
         caption_justify="left",
@@ -132,7 +151,7 @@ def card_table(doc: dict[str, Any]) -> Table:
 
 def model_tables(doc: dict[str, Any]) -> list[Table]:
     s = doc["shapes"]
-    head = Table(title=f"{doc['name']}  ({doc['model_type']}, {doc['source']})")
+    head = _table(title=f"{doc['name']}  ({doc['model_type']}, {doc['source']})")
     head.add_column("Shape")
     head.add_column("Value", justify="right")
     rows = [("parameters", f"{doc['params']:,} ({count(doc['params'])})")]
@@ -147,14 +166,14 @@ def model_tables(doc: dict[str, Any]) -> list[Table]:
     for k, v in rows:
         head.add_row(k, v)
 
-    parts = Table(title="Parameters by part")
+    parts = _table(title="Parameters by part")
     parts.add_column("Part")
     parts.add_column("Parameters", justify="right")
     parts.add_column("Share", justify="right")
     for part, n in doc["params_by_part"].items():
         parts.add_row(part.replace("_", " "), f"{n:,}", f"{100 * n / doc['params']:.1f} %")
 
-    weights = Table(
+    weights = _table(
         title="Weights in memory",
         caption="int8 / nf4: bitsandbytes as transformers applies it "
         "(linear layers quantized; embeddings, norms, LM head stay 16-bit)",
@@ -179,7 +198,7 @@ def _duration(seconds: float | None) -> str:
 def plan_tables(doc: dict[str, Any]) -> list[Table]:
     m, w, mem = doc["model"], doc["workload"], doc["memory"]
     what = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in w.items() if k != "tokens_per_step")
-    memory = Table(
+    memory = _table(
         title=f"{m['name']} ({m['model_type']}, {count(m['params'])} params)",
         caption=f"Workload: {what}.\nPeak during: {mem['peak_phase']}. Activation terms: "
         f"{mem['terms_from']}." + "".join(f"\nNote: {n}" for n in mem["notes"]),
@@ -212,29 +231,29 @@ def plan_tables(doc: dict[str, Any]) -> list[Table]:
         f"{mem['overhead']['allocator_bytes']:,}",
     )
     memory.add_row(
-        "[bold]required[/bold]",
-        f"[bold]{gib(mem['required_bytes'])}[/bold]",
+        _styled("required", "bold"),
+        _styled(gib(mem["required_bytes"]), "bold"),
         f"{mem['required_bytes']:,}",
     )
 
     train = w["task"] == "train"
     notes: list[str] = []
-    cards = Table(title="Cards", caption_justify="left")
+    cards = _table(title="Cards", caption_justify="left")
     headers = ["Card", "Usable", "Fits", "Headroom", "Max batch", "Max seq"]
     headers += ["Tokens/s", "Step", "MFU"] if train else ["Prefill tok/s", "Decode tok/s"]
     if doc["tokens"]:
         headers += ["Time", "kWh"]
-    rows = []
+    rows: list[list[str | Text]] = []
     for c in doc["cards"]:
         t = c["time"]
         for n in [*c["problems"], *t.get("notes", [])]:
             note = f"{c['name']}: {n}"
             if note not in notes:
                 notes.append(note)
-        row = [
+        row: list[str | Text] = [
             c["name"].removeprefix("GeForce ").removeprefix("NVIDIA "),
             gib(c["usable_memory_bytes"]) + ("" if c["usable_memory_measured"] else "*"),
-            "[green]yes[/green]" if c["fits"] else "[red]no[/red]" + ("*" if c["problems"] else ""),
+            _yes_no(c["fits"], "*" if c["problems"] else ""),
             gib(c["headroom_bytes"]),
             num(c["max_batch"]),
             num(c["max_seq"]),
@@ -257,7 +276,7 @@ def plan_tables(doc: dict[str, Any]) -> list[Table]:
         if col == "Card":
             cards.add_column(col, overflow="fold")
         else:
-            width = max([len(col), *(len(_plain(r[i])) for r in rows)])
+            width = max([len(col), *(len(str(r[i])) for r in rows)])
             cards.add_column(col, justify="right", no_wrap=True, min_width=width)
     for row in rows:
         cards.add_row(*row)
@@ -279,16 +298,10 @@ def plan_tables(doc: dict[str, Any]) -> list[Table]:
     return out
 
 
-def _plain(text: str) -> str:
-    import re
-
-    return re.sub(r"\[/?[a-z ]+\]", "", text)
-
-
 def probe_table(doc: dict[str, Any]) -> Table:
     sim, ana = doc["memory"], doc["analytic"]
     versions = ", ".join(f"{k} {v}" for k, v in doc["simulated_on"].items())
-    table = Table(
+    table = _table(
         title=f"{doc['model']['name']}: simulated vs planned",
         caption=f"Simulated in {doc['seconds']} s on fake tensors ({versions}; attention: "
         f"{doc['attn_implementation']}). Peak during: {sim['peak_phase']} (simulated), "
@@ -308,17 +321,20 @@ def probe_table(doc: dict[str, Any]) -> Table:
     return table
 
 
-_SEVERITY = {"error": "[red]error[/red]", "warning": "[yellow]warn[/yellow]", "info": "info"}
+_SEVERITY = {"error": ("error", "red"), "warning": ("warn", "yellow"), "info": ("info", "")}
+
+
+def _severity(severity: str) -> Text:
+    label, style = _SEVERITY.get(severity, (severity, ""))
+    return _styled(label, style)
 
 
 def doctor_tables(doc: dict[str, Any]) -> list[Any]:
     """``gpuwise doctor``: the machine (a block to paste into bug reports), then each card's
     problems, advice and install command; a plain statement when no NVIDIA GPU was found."""
-    from rich.text import Text
-
     s = doc["system"]
     torch = s["torch"]
-    machine = Table(
+    machine = _table(
         title=f"gpuwise doctor ({doc['mode']}; knowledge of {doc['kb_date']})",
         caption="Paste this table into bug reports. --json for the full document.",
         show_header=False,
@@ -347,10 +363,7 @@ def doctor_tables(doc: dict[str, Any]) -> list[Any]:
     for p in doc["problems"]:
         if p["code"] == "no_nvidia_gpu":
             continue  # said in full below
-        out.append(
-            Text.from_markup(f"{_SEVERITY.get(p['severity'], p['severity'])} {p['code']}: ")
-            + Text(p["message"])
-        )
+        out.append(_severity(p["severity"]) + _styled(f" {p['code']}: {p['message']}", ""))
     if not doc["cards"]:
         lines = ["No NVIDIA GPU was found on this machine. Checked:"]
         lines += [f"  - {c['how']}: {c['found']}" for c in doc["checked"] if c["what"] == "gpus"]
@@ -362,9 +375,9 @@ def doctor_tables(doc: dict[str, Any]) -> list[Any]:
         )
         if doc["install"] and doc["install"].get("command"):
             lines.append(f"CPU-only PyTorch: {doc['install']['command']}")
-        out.append(Text("\n".join(lines)))
+        out.append("\n".join(lines))
     for c in doc["cards"]:
-        t = Table(
+        t = _table(
             title=f"{c['name']}  (CC {c['compute_capability'] or '?'}, {c['architecture'] or '?'})",
             show_header=True,
         )
@@ -372,20 +385,20 @@ def doctor_tables(doc: dict[str, Any]) -> list[Any]:
         t.add_column("Code", no_wrap=True)
         t.add_column("What", overflow="fold")
         for p in c["problems"]:
-            t.add_row(_SEVERITY.get(p["severity"], p["severity"]), p["code"], p["message"])
+            t.add_row(_severity(p["severity"]), p["code"], p["message"])
         if not any(p["severity"] == "error" for p in c["problems"]):
-            t.add_row("[green]ok[/green]", "", "nothing blocks this card")
+            t.add_row(_styled("ok", "green"), "", "nothing blocks this card")
         for a in c["advice"]:
             t.add_row("advice", a["code"], a["message"])
         out.append(t)
         inst = c["install"] or {}
         if inst.get("command"):
-            out.append(Text(f"Install for {c['name']}: {inst['command']}\n  ({inst['note']})"))
+            out.append(f"Install for {c['name']}: {inst['command']}\n  ({inst['note']})")
         elif inst.get("note"):
-            out.append(Text(f"No PyTorch wheel for {c['name']}: {inst['note']}"))
+            out.append(f"No PyTorch wheel for {c['name']}: {inst['note']}")
     whole = doc["install"] or {}
     if doc["cards"] and len(doc["cards"]) > 1 and whole.get("command"):
-        out.append(Text(f"Install for all cards: {whole['command']}"))
+        out.append(f"Install for all cards: {whole['command']}")
     return out
 
 
@@ -410,7 +423,7 @@ def recommend_tables(doc: dict[str, Any]) -> list[Any]:
         limits.append("one card per option (serving across cards is not modelled)")
     else:
         limits.append(f"up to {c['max_gpus']} cards, host RAM {gib(c['host_ram_bytes'])}")
-    table = Table(
+    table = _table(
         title=f"{m['name']}: {doc['options_ok']} of {doc['options_total']} options fit and meet "
         "the constraints "
         f"({doc['cards_considered']} cards)",
@@ -454,7 +467,7 @@ def recommend_tables(doc: dict[str, Any]) -> list[Any]:
 
 def advice_table(a: dict[str, Any]) -> Table:
     """What to change so a job fits a card (``advice`` of recommend and plan)."""
-    adv = Table(
+    adv = _table(
         title=f"To fit {a['card']} ({a['why']}): needs {gib(a['required_bytes'])} of "
         f"{gib(a['usable_bytes'])}",
         caption="Speed: tokens/s (trained, or generated) relative to the job as asked.",
@@ -467,7 +480,7 @@ def advice_table(a: dict[str, Any]) -> Table:
         adv.add_row(
             ch["change"],
             gib(ch["required_per_gpu_bytes"]),
-            "[green]yes[/green]" if ch["fits"] else "[red]no[/red]",
+            _yes_no(ch["fits"]),
             "—" if ch["speed_vs_now"] is None else f"{ch['speed_vs_now']:.2f}x",
             ch["caveat"] or "",
         )
@@ -478,7 +491,7 @@ def mnist_table(doc: dict[str, Any]) -> Table:
     """``gpuwise mnist``: one row per run (implementation, device, loop), accuracy and time."""
     ds = doc["dataset"]
     checked = {True: ", published SHA-256", False: ", not the published files", None: ""}
-    table = Table(
+    table = _table(
         title=f"{doc['model']['layers']} ({count(doc['model']['params'])} parameters) on "
         f"{ds['name']}: {ds['train_images']:,} train / {ds['test_images']:,} test "
         f"images {ds['image_shape'][0]}x{ds['image_shape'][1]}{checked[ds['published_checksums']]}",
