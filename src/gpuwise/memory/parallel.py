@@ -42,7 +42,7 @@ from typing import Any
 
 from gpuwise.memory.estimate import MemoryEstimate
 from gpuwise.memory.optimizer import Tensor
-from gpuwise.memory.train import TrainPhases, base_weight_bytes, train_phases
+from gpuwise.memory.train import ModelState, TrainPhases, base_weight_bytes, train_phases
 from gpuwise.models.lora import lora_linears
 from gpuwise.models.spec import ModelSpec
 from gpuwise.parallel import Parallel
@@ -251,27 +251,71 @@ def _ddp(spec: ModelSpec, w: Workload, p: Parallel) -> RankMemory:
 
 
 def _fsdp(spec: ModelSpec, w: Workload, p: Parallel) -> RankMemory:
-    k = p.shard_group
-    # under amp the policy all-gathers 16-bit weights (adapters too) and autocast stays on:
-    # the amp activations without autocast's weight copies
-    # norms autocast runs in fp32 (LayerNorm) keep fp32 outputs as under amp; RMSNorm models
-    # (which cast back themselves) compute like the 16-bit model
-    # with checkpointing a layer keeps only its input: the 16-bit residual stream
-    if w.amp and (spec.norm == "rmsnorm" or w.grad_checkpointing):
-        t = train_phases(spec, _sixteen(w))
-        saving = _mp_adapter_saving(spec, w) * spec.num_layers
-        if saving:
-            for name in ("forward", "backward", "backward_layers"):
-                kept = t.phases[name].get("activations", 0)
-                t.phases[name]["activations"] = max(0, kept - saving)
-    else:
-        t = train_phases(spec, w, weight_copies=not w.amp)
+    t = _fsdp_activations(spec, w)
     single = train_phases(spec, w) if w.amp else t  # the state in the user's precision
-    s = single.state
+    z = _fsdp_sizes(spec, w, single.state, p.shard_group)
+    phases = _fsdp_phases(t, single, z, p)
+    notes = _fsdp_notes(w, p, z, max(spec.num_layers, 1))
+    host = 0
+    if p.strategy == "fsdp-offload":
+        host = z.stored_weights + single.state.grads + single.state.states
+        notes.append(
+            "fsdp-offload: sharded weights, gradients and optimizer states in pinned host RAM "
+            "(CPUOffloadPolicy); the optimizer steps on the CPU"
+        )
+    return RankMemory(_estimate(phases, t, notes), host, p, notes)
+
+
+def _fsdp_activations(spec: ModelSpec, w: Workload) -> TrainPhases:
+    """The single-card phases whose activations one FSDP2 rank keeps.
+
+    Under amp the policy all-gathers 16-bit weights (adapters too) and autocast stays on: the
+    amp activations without autocast's weight copies. Norms autocast runs in fp32 (LayerNorm)
+    keep fp32 outputs as under amp; RMSNorm models (which cast back themselves) compute like
+    the 16-bit model; with checkpointing a layer keeps only its input, the 16-bit residual
+    stream."""
+    if not (w.amp and (spec.norm == "rmsnorm" or w.grad_checkpointing)):
+        return train_phases(spec, w, weight_copies=not w.amp)
+    t = train_phases(spec, _sixteen(w))
+    saving = _mp_adapter_saving(spec, w) * spec.num_layers
+    if saving:
+        for name in ("forward", "backward", "backward_layers"):
+            kept = t.phases[name].get("activations", 0)
+            t.phases[name]["activations"] = max(0, kept - saving)
+    return t
+
+
+@dataclass(frozen=True)
+class _FsdpSizes:
+    """What one FSDP2 rank of a shard group of ``k`` holds, in bytes. Weights: the stored
+    model (``stored_weights``), its shard (``sharded_w``), the root's and one layer's unsharded
+    copies (``root_u``, ``layer_u``) and what the forward holds gathered (``working``).
+    Gradients: the root's (``g_root``, unsharded ``g_root_u``), one layer's (``g_layer``), the
+    untied head's unsharded (``g_head_u``), a layer's reduce-scatter (``rs``), the shards
+    (``sharded_g``; ``root_shard``). Optimizer: states and step temporaries of the shard.
+    ``scale``: unsharded gradient bytes per stored byte (16-bit under mixed precision)."""
+
+    stored_weights: int
+    sharded_w: int
+    root_u: int
+    layer_u: int
+    working: int
+    g_root: int
+    g_root_u: int
+    root_shard: int
+    g_layer: int
+    g_head_u: int
+    rs: int
+    sharded_g: int
+    states: int
+    step_tmp: int
+    scale: float
+
+
+def _fsdp_sizes(spec: ModelSpec, w: Workload, s: ModelState, k: int) -> _FsdpSizes:
     layers, root = _layered(spec)
     L = max(spec.num_layers, 1)
     compute = DTYPE_BYTES[w.compute_dtype] if w.method != "qlora" else None
-
     # QLoRA under FSDP keeps its unquantized weights in 16 bits (the launch files skip
     # prepare_model_for_kbit_training, whose fp32 copies FSDP cannot flatten with the rest)
     upcast = w.method != "qlora"
@@ -287,75 +331,92 @@ def _fsdp(spec: ModelSpec, w: Workload, p: Parallel) -> RankMemory:
     w_layers = base_weight_bytes(spec, w, tuple(layers), upcast=upcast)
     w_root = base_weight_bytes(spec, w, tuple(root), upcast=upcast)
     adapters = s.weights - base_weight_bytes(spec, w)
-    sharded_w = _shard(w_layers + w_root + adapters, k)
     root_u = unsharded(root)
-    layer_u = unsharded(layers) // L
     adapters_u = round(adapters * (compute or 4) / 4) if w.amp else adapters
-    layer_u += adapters_u // L
-    working = root_u + min(FSDP_UNSHARDED_LAYERS, L) * layer_u
-
+    layer_u = unsharded(layers) // L + adapters_u // L
     g_root = sum(_tensor_bytes(x) for x in s.trainable if x.count == 1 and L > 1)
     g_layer = (s.grads - g_root) // L
     # a layer's backward: its unsharded gradients (16-bit under mixed precision) and the
     # reduce-scatter input (in the reduce dtype: fp32 under amp, as stored otherwise)
     scale = (compute or 4) / 4 if w.amp else 1
-    rs = round(g_layer * scale) + g_layer
-    sharded_g = _shard(s.grads - g_root, k)
-    # with CPU offload each reduce-scattered gradient shard goes to host RAM at once
-    kept_g = 0 if p.offloads("gradients") else sharded_g
-    states = _shard(s.states, k)
-    step_tmp = _shard(s.step_tmp, k)
-    g_root_u = round(g_root * scale) if w.amp else g_root
-    g_head = (
-        0
-        if w.is_lora
-        else base_weight_bytes(spec, w, tuple(b for b in root if b.part == "lm_head"))
+    lm_head = tuple(b for b in root if b.part == "lm_head")
+    g_head = 0 if w.is_lora else base_weight_bytes(spec, w, lm_head)
+    return _FsdpSizes(
+        stored_weights=w_layers + w_root + adapters,
+        sharded_w=_shard(w_layers + w_root + adapters, k),
+        root_u=root_u,
+        layer_u=layer_u,
+        working=root_u + min(FSDP_UNSHARDED_LAYERS, L) * layer_u,
+        g_root=g_root,
+        g_root_u=round(g_root * scale) if w.amp else g_root,
+        root_shard=_shard(g_root, k),
+        g_layer=g_layer,
+        g_head_u=round(g_head * scale) if w.amp else g_head,
+        rs=round(g_layer * scale) + g_layer,
+        sharded_g=_shard(s.grads - g_root, k),
+        states=_shard(s.states, k),
+        step_tmp=_shard(s.step_tmp, k),
+        scale=scale,
     )
-    g_head_u = round(g_head * scale) if w.amp else g_head
 
+
+def _fsdp_phases(
+    t: TrainPhases, single: TrainPhases, z: _FsdpSizes, p: Parallel
+) -> dict[str, dict[str, int]]:
+    """Each phase of one rank: the activations of ``t``, the model state of ``z``."""
+    s = single.state
+    # with CPU offload each reduce-scattered gradient shard goes to host RAM at once
+    kept_g = 0 if p.offloads("gradients") else z.sharded_g
     frac = _grad_fraction(single)
     acts = _activation_parts(t)
     # the root's reduce-scatter after the last layer: its unsharded gradients, the input copy
     # (reduce dtype) and the output shard, once the embedding's backward has finished
     # (the unsharded gradients are dropped once copied in, before the output is made)
-    root_rs = g_root + max(0, _shard(g_root, k) - g_root_u)
+    root_rs = z.g_root + max(0, z.root_shard - z.g_root_u)
     acts["root_reduce"] = {"activations": 0, "temporaries": root_rs}
-    accum = kept_g + _shard(g_root, k) if p.grad_accum > 1 and kept_g else 0
+    accum = kept_g + z.root_shard if p.grad_accum > 1 and kept_g else 0
     # unsharded at once: the root and two layers (the running one and the prefetched one);
     # as the backward starts only the last layer has been gathered again
     gathered = {
         "optimizer": 0,
-        "backward": root_u + layer_u,
-        "backward_end": root_u,
-        "root_reduce": root_u,
+        "backward": z.root_u + z.layer_u,
+        "backward_end": z.root_u,
+        "root_reduce": z.root_u,
     }
+    on_gpu_w = z.sharded_w if not p.offloads("weights") else 0
     phases: dict[str, dict[str, int]] = {}
     for name, parts in acts.items():
-        on_gpu_w = sharded_w if not p.offloads("weights") else 0
         new = {
-            "weights": on_gpu_w + gathered.get(name, working),
-            "optimizer": states if not p.offloads("optimizer") else 0,
+            "weights": on_gpu_w + gathered.get(name, z.working),
+            "optimizer": z.states if not p.offloads("optimizer") else 0,
             "activations": parts["activations"],
             "temporaries": parts["temporaries"],
             "gradients": accum,
         }
         if name == "backward":
-            new["gradients"] += min(g_root_u, round(frac[name] * s.grads * scale))
+            new["gradients"] += min(z.g_root_u, round(frac[name] * s.grads * z.scale))
         elif name == "backward_layers":  # an untied head's gradient waits for the root's
-            new["gradients"] += g_head_u + kept_g
-            new["temporaries"] += rs
+            new["gradients"] += z.g_head_u + kept_g
+            new["temporaries"] += z.rs
         elif name in ("backward_end", "root_reduce"):  # root gradients still unsharded
-            new["gradients"] = g_root_u + kept_g
+            new["gradients"] = z.g_root_u + kept_g
             if name == "backward_end":  # the first layer's reduce-scatter input, still held
-                new["temporaries"] += g_layer
+                new["temporaries"] += z.g_layer
         elif name == "optimizer":
-            new["gradients"] = 0 if p.offloads("gradients") else sharded_g + _shard(g_root, k)
-            new["temporaries"] = parts["temporaries"] + (0 if p.offloads("optimizer") else step_tmp)
+            new["gradients"] = 0 if p.offloads("gradients") else z.sharded_g + z.root_shard
+            step_tmp = 0 if p.offloads("optimizer") else z.step_tmp
+            new["temporaries"] = parts["temporaries"] + step_tmp
         phases[name] = new
+    return phases
+
+
+def _fsdp_notes(w: Workload, p: Parallel, z: _FsdpSizes, layers: int) -> list[str]:
+    k = p.shard_group
     notes = [
         f"FSDP2: weights, gradients and optimizer states split {k} ways; the root's "
-        f"parameters ({_gib(root_u)}) stay unsharded through forward and backward, "
-        f"{min(FSDP_UNSHARDED_LAYERS, L)} layers ({_gib(layer_u)} each) are unsharded at once"
+        f"parameters ({_gib(z.root_u)}) stay unsharded through forward and backward, "
+        f"{min(FSDP_UNSHARDED_LAYERS, layers)} layers ({_gib(z.layer_u)} each) are unsharded "
+        "at once"
     ]
     if w.method == "qlora":
         notes.append(
@@ -369,14 +430,7 @@ def _fsdp(spec: ModelSpec, w: Workload, p: Parallel) -> RankMemory:
         )
     if p.strategy == "fsdp-hybrid":
         notes.append(f"hybrid shard: groups of {k} cards, replicated {p.gpus // k} times")
-    host = 0
-    if p.strategy == "fsdp-offload":
-        host = (w_layers + w_root + adapters) + s.grads + s.states
-        notes.append(
-            "fsdp-offload: sharded weights, gradients and optimizer states in pinned host RAM "
-            "(CPUOffloadPolicy); the optimizer steps on the CPU"
-        )
-    return RankMemory(_estimate(phases, t, notes), host, p, notes)
+    return notes
 
 
 def _mp_adapter_saving(spec: ModelSpec, w: Workload) -> int:
