@@ -33,12 +33,22 @@ def emit(tmp_path: Path, spec, w, p, model_ref: str = "some-org/some-model", **k
     return folder
 
 
+def script_model(text: str) -> str:
+    """The model launch.sh sets once (``MODEL=...``), as the shell reads it."""
+    (line,) = [ln for ln in text.splitlines() if ln.startswith("MODEL=")]
+    (word,) = shlex.split(line)
+    return word.removeprefix("MODEL=")
+
+
 def accelerate_command(folder: Path) -> list[str]:
-    """The ``accelerate launch`` words of launch.sh (without the leading ``accelerate launch``)."""
-    for line in (folder / "launch.sh").read_text().splitlines():
+    """The ``accelerate launch`` words of launch.sh (without the leading ``accelerate launch``),
+    with ``$MODEL`` replaced by the model the script sets."""
+    text = (folder / "launch.sh").read_text()
+    for line in text.splitlines():
         if line.startswith("accelerate launch "):
             words = shlex.split(line)
-            return [w for w in words[2:] if w != "$@"]
+            model = script_model(text)
+            return [model if w == "$MODEL" else w for w in words[2:] if w != "$@"]
     raise AssertionError("launch.sh has no accelerate launch line")
 
 
@@ -48,6 +58,7 @@ def alternative_command(folder: Path) -> tuple[dict[str, str], list[str]]:
     start = text.index("# The same run without")
     body = [ln.removeprefix("#").strip() for ln in text[start:].splitlines()[2:]]
     words = shlex.split(" ".join(b.removesuffix("\\").strip() for b in body))
+    words = [script_model(text) if w == "$MODEL" else w for w in words]
     env = {}
     while "=" in words[0]:
         key, value = words.pop(0).split("=", 1)

@@ -8,9 +8,12 @@ import pytest
 
 from gpuwise.cli.emit_flags import add_emit_flags, emit_from
 from gpuwise.engines import launch_files, write_launch_files
+from gpuwise.engines.emit_dir import MANIFEST
 from gpuwise.errors import GpuwiseError
 from gpuwise.parallel import Parallel
 from gpuwise.workload import Workload
+
+from .launcher import script_model
 
 
 def files(spec, strategy="ddp", gpus=2):
@@ -19,7 +22,7 @@ def files(spec, strategy="ddp", gpus=2):
 
 def test_creates_missing_folders(tmp_path, llama_8b):
     written = write_launch_files(tmp_path / "a" / "b", files(llama_8b))
-    assert sorted(p.name for p in written) == sorted(files(llama_8b))
+    assert sorted(p.name for p in written) == sorted([*files(llama_8b), MANIFEST])
     assert all(p.parent == tmp_path / "a" / "b" for p in written)
 
 
@@ -61,7 +64,7 @@ def test_local_model_path_is_made_absolute(tmp_path, tiny_llama, monkeypatch):
     (tmp_path / "cfg.json").write_text("{}")
     monkeypatch.chdir(tmp_path)
     out = launch_files(tiny_llama, Workload(), Parallel(), model_ref="cfg.json")
-    assert f"--model {tmp_path / 'cfg.json'}" in out["launch.sh"]
+    assert script_model(out["launch.sh"]) == str(tmp_path / "cfg.json")
 
 
 def test_inference_is_refused(llama_8b):

@@ -1,12 +1,22 @@
-"""The launch files of a plan, and writing them into the folder the user names."""
+"""The launch files of a plan, as text, and the checks that keep user text out of their code.
+
+What the user named the model by (a path, an HF id), the model's name and type, and the folder
+names a path resolves through all end up in the files: a newline there would end a comment in
+launch.sh and start a command. So a local model path is checked after it is resolved, and every
+emitted text is checked as a whole; each refusal is one line. Writing the files into the user's
+folder is :mod:`gpuwise.engines.emit_dir`.
+"""
 
 from __future__ import annotations
 
 import json
+import re
+import unicodedata
 from pathlib import Path
 
 from gpuwise.engines.accelerate_config import DS_CONFIG_FILE, accelerate_config
 from gpuwise.engines.deepspeed_config import deepspeed_config
+from gpuwise.engines.emit_dir import write_launch_files
 from gpuwise.engines.launch import CONFIG_FILE, launch_sh
 from gpuwise.engines.plan_text import plan_txt
 from gpuwise.engines.train_script import train_py
@@ -16,10 +26,55 @@ from gpuwise.models.spec import ModelSpec
 from gpuwise.parallel import Parallel
 from gpuwise.workload import Workload
 
+__all__ = ["HEADER", "LAUNCH_FILES", "launch_files", "launch_ref", "write_launch_files"]
+
 #: Every file some plan writes (a plan writes a subset).
 LAUNCH_FILES = (CONFIG_FILE, "launch.sh", "train.py", "plan.txt", DS_CONFIG_FILE)
 
 HEADER = "# Written by `gpuwise plan --emit` for accelerate >= 1.10 (FSDP2); see plan.txt\n"
+
+#: Characters a shell, an editor or a terminal acts on instead of showing: controls (newline,
+#: carriage return, ESC, DEL, C1), format characters (bidi overrides, zero-width), lone
+#: surrogates (a file name that is not UTF-8) and line / paragraph separators.
+UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+_NOT_PLAIN_ASCII = re.compile(r"[^\x20-\x7e]")
+
+
+def unsafe_char(text: str) -> str | None:
+    """The first character of ``text`` in :data:`UNSAFE_CATEGORIES`, or None."""
+    for m in _NOT_PLAIN_ASCII.finditer(text):
+        if unicodedata.category(m.group()) in UNSAFE_CATEGORIES:
+            return m.group()
+    return None
+
+
+def _refuse_unsafe(what: str, text: str, fix: str) -> None:
+    bad = unsafe_char(text)
+    if bad is not None:
+        raise GpuwiseError(
+            f"--emit: {what} {text!r} holds control characters ({bad!r}), which launch.sh and "
+            f"the other launch files cannot carry safely; {fix}"
+        )
+
+
+def launch_ref(model_ref: str) -> str:
+    """``model_ref`` as the launch files load it: a local path absolute and resolved (launch.sh
+    runs from its own folder), anything else (an HF id) as given.
+
+    Refused, in one line, when the name or its resolved form (the current folder's name, a
+    symbolic link's target) holds a control, format or separator character.
+    """
+    fix = "rename or move the file or folder (or the folders above it)"
+    _refuse_unsafe("the model name", model_ref, fix)
+    try:
+        local = Path(model_ref).expanduser()
+        if local.exists():
+            model_ref = str(local.resolve())
+    except (OSError, RuntimeError) as e:  # unreadable folder, name too long, unknown ~user
+        why = getattr(e, "strerror", None) or str(e)
+        raise GpuwiseError(f"--emit: cannot resolve the model path {model_ref!r} ({why})") from None
+    _refuse_unsafe("the model's resolved path", model_ref, fix)
+    return model_ref
 
 
 def launch_files(
@@ -33,18 +88,15 @@ def launch_files(
     """File name (relative) -> text, for a training workload run with strategy ``p``.
 
     ``model_ref``: what the user named the model by (an HF id, a model folder or a config.json;
-    a local path is written absolute). ``host_ram_bytes``: the host memory the plan needs for
-    offloaded state, stated in plan.txt (None: not computed).
+    a local path is written absolute, see :func:`launch_ref`). ``host_ram_bytes``: the host
+    memory the plan needs for offloaded state, stated in plan.txt (None: not computed).
     """
     if w.task != "train":
         raise GpuwiseError("--emit writes training launch files; use it with --task train")
-    if not model_ref.isprintable():  # a newline would end a comment in launch.sh
-        raise GpuwiseError(
-            f"--emit: the model name {model_ref!r} holds control characters; rename the path"
-        )
-    local = Path(model_ref).expanduser()
-    if local.exists():  # launch.sh runs from its own folder: a local path must be absolute
-        model_ref = str(local.resolve())
+    model_ref = launch_ref(model_ref)
+    fix = "fix it in the model's config.json, or rename its file or folder"
+    _refuse_unsafe("the model's name", spec.name, fix)
+    _refuse_unsafe("the model type", spec.model_type, fix)
     files = {
         CONFIG_FILE: HEADER + dump(accelerate_config(spec, w, p)),
         "launch.sh": launch_sh(spec, w, p, model_ref),
@@ -52,49 +104,9 @@ def launch_files(
         "plan.txt": plan_txt(spec, w, p, model_ref, host_ram_bytes),
     }
     if p.engine == "deepspeed":
-        files[DS_CONFIG_FILE] = json.dumps(deepspeed_config(spec, w, p), indent=2) + "\n"
+        cfg = deepspeed_config(spec, w, p)
+        files[DS_CONFIG_FILE] = json.dumps(cfg, indent=2, allow_nan=False) + "\n"
+    for name, text in files.items():  # whatever else reached the text from the user's input
+        for line in text.split("\n"):
+            _refuse_unsafe(f"a line of {name}", line, "rename what the model is named by")
     return files
-
-
-def write_launch_files(
-    directory: str | Path, files: dict[str, str], *, force: bool = False
-) -> list[Path]:
-    """Write ``files`` into ``directory`` (created if needed); the paths written.
-
-    Refuses, with a one-line GpuwiseError, a path that is a file, a name that would land outside
-    ``directory``, and a folder that is not empty unless ``force`` (which overwrites the launch
-    files, removes those of another plan this one does not write, such as a ds_config.json, and
-    leaves any other file alone). Nothing is written when it refuses.
-    """
-    root = Path(directory)
-    if root.exists() and not root.is_dir():
-        raise GpuwiseError(f"--emit {root}: is a file, not a folder; name a new or empty folder")
-    if root.is_dir() and not force:
-        present = sorted(c.name for c in root.iterdir())
-        if present:
-            raise GpuwiseError(
-                f"--emit {root}: the folder is not empty (it has {present[0]}); pass --force "
-                "to overwrite the launch files in it, or name a new folder"
-            )
-    resolved = root.resolve()
-    targets = []
-    for name in files:
-        target = (root / name).resolve()
-        if target.parent != resolved:
-            raise GpuwiseError(f"--emit: refusing to write {name!r} outside {root}")
-        if target.is_dir():
-            raise GpuwiseError(f"--emit {root}: {name} is a folder there; remove it first")
-        targets.append((target, files[name]))
-    # launch files of another plan left in the folder (--force) would mislead: remove them
-    stale = [resolved / n for n in LAUNCH_FILES if n not in files and (resolved / n).is_file()]
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-        for old in stale:
-            old.unlink()
-        for target, text in targets:
-            target.write_text(text, encoding="utf-8")
-            if target.suffix == ".sh":
-                target.chmod(0o755)
-    except OSError as e:
-        raise GpuwiseError(f"--emit {root}: cannot write there ({e.strerror or e})") from None
-    return [t for t, _ in targets]

@@ -1,4 +1,9 @@
-"""launch.sh: the ``accelerate launch`` command, and the bare torchrun / deepspeed equivalent."""
+"""launch.sh: the ``accelerate launch`` command, and the bare torchrun / deepspeed equivalent.
+
+The model path is the only text in launch.sh that comes from the user: it is set once, quoted,
+in a shell variable (:data:`MODEL_VAR`), and both commands, the commented alternative included,
+refer to the variable, so no comment ever holds the path.
+"""
 
 from __future__ import annotations
 
@@ -11,33 +16,39 @@ from gpuwise.workload import Workload
 
 CONFIG_FILE = "accelerate_config.yaml"
 
+#: The shell variable launch.sh keeps the model in, and how the commands pass it to train.py.
+MODEL_VAR = "MODEL"
+MODEL_ARGS = f'--model "${MODEL_VAR}"'
 
-def accelerate_argv(model_ref: str) -> list[str]:
-    """``accelerate launch`` and its arguments (the first word is the command)."""
-    return ["accelerate", "launch", "--config_file", CONFIG_FILE, "train.py", "--model", model_ref]
+
+def accelerate_argv() -> list[str]:
+    """``accelerate launch`` and its arguments up to the script (the first word is the
+    command); launch.sh adds :data:`MODEL_ARGS` and the user's own arguments."""
+    return ["accelerate", "launch", "--config_file", CONFIG_FILE, "train.py"]
 
 
-def alternative_argv(p: Parallel, model_ref: str) -> list[str]:
+def alternative_argv(p: Parallel) -> list[str]:
     """The same run without accelerate's launcher: torchrun, or DeepSpeed's own launcher."""
-    script = ["train.py", "--model", model_ref]
     if p.engine == "deepspeed":
-        return ["deepspeed", "--num_gpus", str(p.gpus), *script]
-    return ["torchrun", "--standalone", "--nproc_per_node", str(p.gpus), *script]
+        return ["deepspeed", "--num_gpus", str(p.gpus), "train.py"]
+    return ["torchrun", "--standalone", "--nproc_per_node", str(p.gpus), "train.py"]
 
 
 def launch_sh(spec: ModelSpec, w: Workload, p: Parallel, model_ref: str) -> str:
     env = launcher_env(spec, w, p)
     env_words = [f"{k}={shlex.quote(v)}" for k, v in env.items()]
-    alt = " \\\n#   ".join([*env_words, shlex.join(alternative_argv(p, model_ref))])
+    alt = " \\\n#   ".join([*env_words, f"{shlex.join(alternative_argv(p))} {MODEL_ARGS}"])
     return (
         "#!/usr/bin/env bash\n"
         f"# gpuwise plan: {p.strategy} on {p.gpus} GPU(s); see plan.txt. Extra arguments go to\n"
         "# train.py (--max-steps N, --lr X, --output-dir DIR).\n"
         "set -euo pipefail\n"
-        'cd "$(dirname "$0")"\n'
-        f'{shlex.join(accelerate_argv(model_ref))} "$@"\n'
+        'cd -- "$(dirname -- "$0")"\n'
+        f"{MODEL_VAR}={shlex.quote(model_ref)}\n"
+        f'{shlex.join(accelerate_argv())} {MODEL_ARGS} "$@"\n'
         "\n"
-        "# The same run without accelerate's launcher: these variables are what\n"
+        f"# The same run without accelerate's launcher (${MODEL_VAR} as set above); "
+        "the variables are what\n"
         "# `accelerate launch` derives from accelerate_config.yaml for train.py's Accelerator.\n"
         f"# {alt}\n"
     )
