@@ -2,20 +2,44 @@
 
 Every problem with the user's input (an unknown card, a malformed config.json, an impossible
 number) raises :class:`GpuwiseError` with a message that names the problem and what would be
-accepted. The command line prints that message as one line on stderr and exits with code 2.
+accepted. The command line prints that message as one line on stderr and exits with code 2; with
+``--json`` it also prints ``{"schema_version", "gpuwise_version", "error": {"code", "message"}}``
+on stdout, where ``code`` is one of :data:`ERROR_CODES` (stable: scripts may branch on it).
 """
 
 from __future__ import annotations
 
+#: The machine-readable codes of an error, each with what it means (the README lists them).
+ERROR_CODES: dict[str, str] = {
+    "invalid_input": "a value gpuwise cannot use (the default)",
+    "usage": "the command line itself: an unknown command or flag, a missing or malformed value",
+    "unknown_card": "no catalogued or user card goes by that name",
+    "unknown_model": "no file, folder, preset, size or cached Hugging Face id goes by that name",
+    "internal_error": "a bug in gpuwise (exit code 1): please report it, with --debug",
+}
+
 
 class GpuwiseError(Exception):
-    """A problem with the user's input, explained in one line."""
+    """A problem with the user's input, explained in one line; ``code`` says which kind."""
 
     exit_code = 2
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, code: str = "invalid_input") -> None:
+        if code not in ERROR_CODES:
+            raise ValueError(f"unknown error code {code!r}; codes: {', '.join(ERROR_CODES)}")
         super().__init__(message)
         self.message = message
+        self.code = code
 
     def __str__(self) -> str:
         return self.message
+
+
+class InternalError(GpuwiseError):
+    """Not the user's input but gpuwise itself (a result that cannot be written as JSON): one
+    line all the same, exit code 1."""
+
+    exit_code = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, code="internal_error")

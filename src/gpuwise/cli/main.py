@@ -1,8 +1,18 @@
-"""``gpuwise`` dispatcher: parse, run the command, turn user errors into one line and exit 2."""
+"""``gpuwise`` dispatcher: parse, run the command, and turn each way it can fail into one line.
+
+- A user error (:class:`~gpuwise.errors.GpuwiseError`, or a command line argparse refuses): one
+  line on stderr, exit 2; with ``--json`` also one error document on stdout.
+- A full disk behind stdout: one line, exit 1. A reader that left (``| head``): nothing, exit 0.
+- Ctrl-C: one line, exit 130.
+
+``--debug`` shows the traceback instead.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import os
 import sys
 from collections.abc import Sequence
@@ -14,12 +24,23 @@ from gpuwise.errors import GpuwiseError
 
 COMMANDS = (gpus, gpu, model, plan, recommend, probe, bench, mnist, doctor)
 
+#: What writing to a full or capped disk raises (never a read).
+_DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
+class UsageError(GpuwiseError):
+    """A command line argparse refused; ``prog`` is the (sub)command it was parsing."""
+
+    def __init__(self, message: str, prog: str) -> None:
+        super().__init__(message, code="usage")
+        self.prog = prog
+
 
 class Parser(argparse.ArgumentParser):
     """argparse with one-line errors: the problem, then where to look."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+        raise UsageError(f"{message} (see `{self.prog} --help`)", self.prog)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,27 +61,78 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 0
+    words = list(sys.argv[1:] if argv is None else argv)
+    # Until the command line is parsed, what it asks for is read from its words.
+    where, debug, as_json = "gpuwise", "--debug" in words, _asks_json(words)
     try:
+        parser = build_parser()
+        args = parser.parse_args(words)
+        if args.command is None:
+            parser.print_help()
+            return 0
+        where, debug, as_json = f"gpuwise {args.command}", args.debug, getattr(args, "json", False)
         code: int = args.run(args)
         sys.stdout.flush()
         return code
     except GpuwiseError as e:
-        if args.debug:
+        if debug and not isinstance(e, UsageError):
             raise
-        # one line, whatever the user's input held (a name with a newline in it)
-        message = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(e))
-        print(f"gpuwise {args.command}: error: {message}", file=sys.stderr)
-        return e.exit_code
+        return _error(e.prog if isinstance(e, UsageError) else where, e, as_json)
     except BrokenPipeError:
         # `gpuwise gpus | head`: the reader left; say nothing and exit quietly.
+        _quiet_stdout()
+        return 0
+    except OSError as e:
+        if debug or e.errno not in _DISK_FULL:
+            raise
+        _quiet_stdout()
+        _line(f"{where}: error: cannot write the output: {e.strerror or e}")
+        return 1
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        _line(f"{where}: interrupted")
+        return 130
+
+
+def _asks_json(words: list[str]) -> bool:
+    """Whether the command line holds ``--json`` (or an abbreviation argparse takes for it)."""
+    if "--" in words:
+        words = words[: words.index("--")]
+    return any(len(w) >= 3 and "--json".startswith(w) for w in words)
+
+
+def _error(where: str, e: GpuwiseError, as_json: bool) -> int:
+    """The one line on stderr; with --json, the error document on stdout too."""
+    from gpuwise.render.visible import visible
+
+    # one line, whatever the user's input held (a name with a newline or ESC in it)
+    _line(f"{where}: error: {visible(str(e))}")
+    if as_json:
+        from gpuwise.render.json_doc import dumps, envelope
+
+        try:
+            print(dumps(envelope(error={"code": e.code, "message": str(e)})))
+            sys.stdout.flush()
+        except OSError:
+            _quiet_stdout()
+    return e.exit_code
+
+
+def _line(text: str) -> None:
+    print(text, file=sys.stderr)
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at the null device once writing to it failed (a reader that left, a full
+    disk), so that Python's flush at exit raises no second error."""
+    with contextlib.suppress(OSError):
+        sys.stdout.flush()
+    try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-        return 0
+    except (OSError, ValueError):
+        pass  # not a real file (a test's capture): nothing is flushed at exit
 
 
 def entry() -> None:

@@ -107,10 +107,8 @@ def dumps(doc: dict[str, Any]) -> str:
     """``doc`` as JSON text. Only finite numbers: a NaN or infinity is a bug in gpuwise, reported
     as one line naming where it is, never written as the invalid ``NaN``. Characters a terminal
     would act on (C1 controls, bidi overrides) are written as ``\\uXXXX`` escapes."""
-    from gpuwise.render.visible import visible_json
-
     try:
-        return visible_json(json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False))
+        text = json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False)
     except ValueError:
         import math
 
@@ -120,7 +118,7 @@ def dumps(doc: dict[str, Any]) -> str:
                 return f"{path} = {value}"
             items: list[tuple[str, Any]] = []
             if isinstance(value, dict):
-                items = [(f"{path}.{k}".lstrip("."), v) for k, v in value.items()]
+                items = [(f"{path}.{k}" if path else str(k), v) for k, v in value.items()]
             elif isinstance(value, (list, tuple)):
                 items = [(f"{path}[{i}]", v) for i, v in enumerate(value)]
             for sub, item in items:
@@ -138,6 +136,11 @@ def dumps(doc: dict[str, Any]) -> str:
             f"internal error: a result is not a finite number ({found}); this is a bug "
             "in gpuwise, please report it with the command line (--debug shows the traceback)"
         ) from None
+    if text.isascii() and "\x7f" not in text:
+        return text  # nothing a terminal acts on (the encoder escaped the C0 controls)
+    from gpuwise.render.visible import visible_json
+
+    return visible_json(text)
 
 
 def doctor_doc(report: Any, kb_date: str, catalog_date: str) -> dict[str, Any]:
