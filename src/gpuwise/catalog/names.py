@@ -67,7 +67,8 @@ class NameIndex:
             )
         raise GpuwiseError(
             f"unknown card '{name}'; closest: {', '.join(self.closest(name))} "
-            f"(`gpuwise gpus` lists every card)"
+            f"(`gpuwise gpus` lists every card)",
+            code="unknown_card",
         )
 
     def candidates(self, name: str) -> list[Card]:

@@ -121,4 +121,6 @@ def run(args: argparse.Namespace) -> int:
         download=not args.no_download,
         progress=not args.json,
     )
-    return emit(args, envelope(**run_mnist(options)), "mnist_table")
+    from gpuwise.render.tables import mnist_table
+
+    return emit(args, envelope(**run_mnist(options)), mnist_table)

@@ -185,7 +185,8 @@ def resolve(name: str) -> Resolved:
         raise GpuwiseError(f"{name}: no such file or folder")
     raise GpuwiseError(
         f"unknown model '{name}': not a file, folder, preset, size (like 7b) or "
-        f"HF id; presets: {', '.join(preset_names())}"
+        f"HF id; presets: {', '.join(preset_names())}",
+        code="unknown_model",
     )
 
 
