@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 #: Parts a parameter can belong to, in display order.
 PARTS = (
@@ -111,6 +111,15 @@ class ModelSpec:
     assumptions: tuple[str, ...] = ()
     counted_by: str = "gpuwise rules"
     extra: dict[str, object] = field(default_factory=dict, compare=False)
+
+    def __hash__(self) -> int:
+        # computed once: specs key the caches of every plan (the dataclass hash would walk
+        # every parameter block on each lookup)
+        cached: int | None = self.__dict__.get("_hash")
+        if cached is None:
+            cached = hash(tuple(getattr(self, f.name) for f in fields(self) if f.compare))
+            object.__setattr__(self, "_hash", cached)
+        return cached
 
     @property
     def params(self) -> int:

@@ -27,10 +27,13 @@ def card_time(
     p: Parallel = SINGLE,
     memory: RankMemory | None = None,
     tokens: int | None = None,
+    single: TrainTime | None = None,
 ) -> CardTime:
     """Time of ``w`` on ``card`` (one rank of ``p``); ``tokens`` to train or generate gives
     the time and energy of the whole run. Inference reads the stored weights and the KV cache
-    from ``memory`` (the plan's; estimated here when not given)."""
+    from ``memory`` (the plan's; estimated here when not given). ``single``: training's time of
+    one micro-batch on this card without ``tokens`` (``train_time(spec, w, card)``), when a
+    search over strategies on the same card has it already."""
     if w.task == "infer":
         m = memory if memory is not None else estimate_memory(spec, w, p)
         b = m.breakdown
@@ -38,5 +41,5 @@ def card_time(
             spec, w, card, weights_bytes=b["weights"], kv_bytes=b["kv_cache"], tokens=tokens
         )
     if p != SINGLE:
-        return parallel_train_time(spec, w, card, p, tokens)
+        return parallel_train_time(spec, w, card, p, tokens, single)
     return train_time(spec, w, card, tokens=tokens)

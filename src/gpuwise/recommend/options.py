@@ -26,6 +26,7 @@ from gpuwise.plan.fit import problems, rank_memory, usable_bytes
 from gpuwise.plan.time import CardTime, card_time
 from gpuwise.recommend import OBJECTIVES
 from gpuwise.recommend.prices import PriceBook
+from gpuwise.timing.estimate import TrainTime, train_time
 from gpuwise.units import GIB
 from gpuwise.workload import Workload
 
@@ -205,6 +206,45 @@ def _price(
     return price.hourly * count * run_s / 3600, "rent", price.source, None
 
 
+def evaluate_card(
+    spec: ModelSpec,
+    w: Workload,
+    card: Card,
+    counts: range,
+    constraints: Constraints,
+    book: PriceBook,
+    tokens: int | None,
+    grad_accum: int = 1,
+) -> list[Option]:
+    """The best way to run the job on each count of ``card``, or why there is none. What
+    depends on the card alone (its usable memory, what it cannot run, its time for one
+    micro-batch) is worked out once for all counts and strategies."""
+    usable = usable_bytes(card, constraints.reserve_bytes)
+    cannot = problems(w, card)
+    base = _SingleTime(spec, w, card)
+    return [
+        evaluate(spec, w, card, n, constraints, book, tokens, grad_accum, usable, cannot, base)
+        for n in counts
+    ]
+
+
+class _SingleTime:
+    """The card's training time for one micro-batch, made on first use and kept: every
+    strategy on every count of the card starts from it."""
+
+    def __init__(self, spec: ModelSpec, w: Workload, card: Card) -> None:
+        self.args = (spec, w, card)
+        self.value: TrainTime | None = None
+
+    def get(self) -> TrainTime | None:
+        spec, w, card = self.args
+        if w.task != "train":
+            return None
+        if self.value is None:
+            self.value = train_time(spec, w, card)
+        return self.value
+
+
 def evaluate(
     spec: ModelSpec,
     w: Workload,
@@ -214,11 +254,18 @@ def evaluate(
     book: PriceBook,
     tokens: int | None,
     grad_accum: int = 1,
+    usable: int | None = None,
+    cannot: list[str] | None = None,
+    base: _SingleTime | None = None,
 ) -> Option:
-    """The best way to run the job on ``count`` x ``card``, or why there is none."""
-    usable = usable_bytes(card, constraints.reserve_bytes)
+    """The best way to run the job on ``count`` x ``card``, or why there is none
+    (``usable``, ``cannot`` and ``base``: what :func:`evaluate_card` worked out for the
+    card)."""
+    if usable is None:
+        usable = usable_bytes(card, constraints.reserve_bytes)
+    if cannot is None:
+        cannot = problems(w, card)
     power = card.tdp_w * count
-    cannot = problems(w, card)
     tried = _strategies(spec, w, count, grad_accum, constraints.offload)
     if cannot or not tried:
         why = "; ".join(cannot) or f"no strategy on {count} card(s) runs this workload"
@@ -249,7 +296,8 @@ def evaluate(
         if m.host_bytes > constraints.host_ram_bytes:
             why += f" (and {m.host_bytes / GIB:.0f} GiB of host RAM)"
         return Option(card, count, p, False, m, usable, None, None, None, None, power, why)
-    timed = [(p, m, card_time(spec, w, card, p, m, tokens)) for p, m in fitting]
+    single = (base or _SingleTime(spec, w, card)).get()
+    timed = [(p, m, card_time(spec, w, card, p, m, tokens, single)) for p, m in fitting]
     # the simplest strategy within 2 % of the fastest (offload does not win a tie)
     fastest = max(pmt[2].tokens_per_s or 0.0 for pmt in timed)
     p, m, t = next(pmt for pmt in timed if (pmt[2].tokens_per_s or 0.0) >= 0.98 * fastest)
@@ -329,9 +377,9 @@ def recommend(
         raise GpuwiseError("--grad-accum applies to --task train")
     counts = range(1, 2 if w.task == "infer" else constraints.max_gpus + 1)
     options = [
-        evaluate(spec, w, card, n, constraints, book, tokens, grad_accum)
+        option
         for card in cards
-        for n in counts
+        for option in evaluate_card(spec, w, card, counts, constraints, book, tokens, grad_accum)
     ]
     options.sort(key=lambda o: _sort_key(o, objective))
     rec = Recommendation(spec, w, constraints, objective, tokens, options, book, len(cards))

@@ -15,6 +15,7 @@ is then timed as if there were none.
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import os
@@ -23,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gpuwise import files
+from gpuwise.errors import GpuwiseError
 from gpuwise.packaged import packaged_json
 
 #: What the bench writes in its ``kind`` field, to tell its files from anything else.
@@ -30,23 +33,26 @@ BENCH_KIND = "gpuwise-bench"
 _warned: set[str] = set()
 
 
-def cache_dir() -> Path:
+def cache_dir() -> Path | None:
     """``$GPUWISE_BENCH_DIR`` if set, else ``$XDG_CACHE_HOME/gpuwise/bench``, else
-    ``~/.cache/gpuwise/bench``."""
+    ``~/.cache/gpuwise/bench``; None when there is no home folder to find it in."""
     explicit = os.environ.get("GPUWISE_BENCH_DIR")
     if explicit:
         return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "gpuwise" / "bench"
+    base = files.user_dir("XDG_CACHE_HOME", ".cache")
+    return None if base is None else Path(base) / "gpuwise" / "bench"
 
 
-def bench_path(slug: str) -> Path:
-    return cache_dir() / f"{slug}.json"
+def bench_path(slug: str) -> Path | None:
+    folder = cache_dir()
+    return None if folder is None else folder / f"{slug}.json"
 
 
 def save_bench(doc: dict[str, Any], slug: str) -> Path:
     """Write ``doc`` to :func:`bench_path` atomically (a temporary file, then a rename)."""
     path = bench_path(slug)
+    if path is None:
+        raise OSError(errno.ENOENT, "no home folder: set GPUWISE_BENCH_DIR or XDG_CACHE_HOME")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
@@ -99,30 +105,46 @@ def _references() -> dict[str, Any]:
 
 
 def calibration_for(slug: str) -> Calibration | None:
-    """The calibration saved for the card ``slug``, or None (no file, or an unreadable one)."""
+    """The calibration saved for the card ``slug``, or None (no file, or an unreadable one:
+    a warning then). The file is read through :mod:`gpuwise.files`: a regular file of at most
+    ``LIMITS["bench"]`` bytes, never a FIFO or a device."""
     path = bench_path(slug)
-    try:
-        stat = path.stat()
-    except OSError:
+    if path is None:
         return None
-    return _load(str(path), stat.st_mtime_ns, slug)
+    try:
+        data = files.read_bytes(path, str(path), _EXPECTED, files.LIMITS["bench"], absent_ok=True)
+    except GpuwiseError as e:
+        _warn(str(path), f"ignoring {e}")
+        return None
+    return None if data is None else _load(data, str(path), slug)
+
+
+_EXPECTED = "the file `gpuwise bench` saves"
+
+
+def _warn(path: str, message: str) -> None:
+    if path not in _warned:
+        _warned.add(path)
+        print(
+            f"gpuwise: warning: {message}; run `gpuwise bench` again to replace it",
+            file=sys.stderr,
+        )
 
 
 @functools.lru_cache(maxsize=64)
-def _load(path: str, mtime_ns: int, slug: str) -> Calibration | None:
+def _load(data: bytes, path: str, slug: str) -> Calibration | None:
+    """The calibration in the bytes of a saved bench (cached by content)."""
     try:
-        doc = json.loads(Path(path).read_text(encoding="utf-8"))
-        if isinstance(doc, dict) and doc.get("quick") is True:
-            return None  # seconds of small products: not a measure of the card to plan with
+        doc = files.parse_json(files.decode(data, path, _EXPECTED), path, _EXPECTED)
+    except GpuwiseError as e:
+        _warn(path, f"ignoring {e}")
+        return None
+    if isinstance(doc, dict) and doc.get("quick") is True:
+        return None  # seconds of small products: not a measure of the card to plan with
+    try:
         return parse(doc, slug)
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
-        if path not in _warned:
-            _warned.add(path)
-            print(
-                f"gpuwise: warning: ignoring {path}: not a readable gpuwise bench ({e}); "
-                "run `gpuwise bench` again to replace it",
-                file=sys.stderr,
-            )
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        _warn(path, f"ignoring {path}: not a readable gpuwise bench ({e})")
         return None
 
 
@@ -141,10 +163,19 @@ def parse(doc: Any, slug: str) -> Calibration:
     for row in doc["bandwidth"]:
         if row["kind"] == "device copy" and row.get("fraction_of_spec") is not None:
             bandwidth = _positive(row["fraction_of_spec"], "device copy")
-    return Calibration(slug, str(doc["date"]), fractions, bandwidth)
+    date = doc["date"]
+    if not isinstance(date, str) or not date.isprintable() or not 0 < len(date) <= 40:
+        raise ValueError("'date' is not a date")
+    return Calibration(slug, date, fractions, bandwidth)
+
+
+#: A measured fraction of a catalogue figure: above this floor (a subnormal one would scale
+#: the plan's rates to nothing and its times to infinity), below 10x the catalogue.
+_FRACTION = (0.001, 10.0)
 
 
 def _positive(value: Any, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 10:
+    low, high = _FRACTION
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value < high:
         raise ValueError(f"{what}: fraction_of_spec {value!r} is not a fraction")
     return float(value)

@@ -187,11 +187,13 @@ def _energy_note(card: Card) -> str:
     return f"energy assumes the card draws its TDP ({card.tdp_w:g} W) throughout: an upper bound"
 
 
+@functools.lru_cache(maxsize=256)
 def trainable_params(spec: ModelSpec, workload: Workload) -> int:
     """Parameters the optimizer updates: the whole trained model, or the LoRA adapters."""
     return adapter_params(spec, workload) if workload.is_lora else spec.trained_params
 
 
+@functools.lru_cache(maxsize=256)
 def optimizer_bytes(spec: ModelSpec, workload: Workload) -> int:
     """Bytes one optimizer step reads and writes (see :data:`OPTIMIZER_ACCESSES`)."""
     # peft creates adapters in fp32; a full fine-tune keeps states in the model's dtype.

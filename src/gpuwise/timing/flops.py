@@ -26,6 +26,7 @@ Conventions (PaLM, Chowdhery et al. 2022, Appendix B; Megatron-LM, Narayanan et 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from gpuwise.models.lora import lora_linears
@@ -130,6 +131,7 @@ def forward_flops(
     return ForwardFlops(2.0 * body, 2.0 * head, attention_flops(spec, context))
 
 
+@functools.lru_cache(maxsize=256)
 def adapter_params(spec: ModelSpec, workload: Workload) -> int:
     """LoRA weights a token passes through: ``r·(in + out)`` per targeted linear (A and B)."""
     if not workload.is_lora:
@@ -140,6 +142,7 @@ def adapter_params(spec: ModelSpec, workload: Workload) -> int:
     )
 
 
+@functools.lru_cache(maxsize=256)
 def train_flops_per_token(spec: ModelSpec, workload: Workload) -> TrainFlops:
     """FLOPs per token of the reference training step (``spec.train_blocks``, ``workload.seq``).
 

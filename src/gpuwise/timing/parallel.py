@@ -31,7 +31,7 @@ from gpuwise.memory.train import base_weight_bytes
 from gpuwise.models.spec import ModelSpec
 from gpuwise.packaged import packaged_json
 from gpuwise.parallel import Parallel
-from gpuwise.timing.estimate import energy_kwh, train_time, trainable_params
+from gpuwise.timing.estimate import TrainTime, energy_kwh, train_time, trainable_params
 from gpuwise.timing.flops import adapter_params
 from gpuwise.units import DTYPE_BYTES
 from gpuwise.workload import Workload
@@ -58,6 +58,7 @@ class Link:
     note: str
 
 
+@functools.lru_cache(maxsize=1024)
 def card_link(card: Card, gpus: int) -> Link:
     """The link collectives between ``gpus`` cards of this model use."""
     lanes = card.pcie_lanes or 16
@@ -80,6 +81,7 @@ def card_link(card: Card, gpus: int) -> Link:
     return Link(rate, "pcie-host", f"PCIe {gen}.0 x{lanes} {why}, {rate:.0f} GB/s assumed")
 
 
+@functools.lru_cache(maxsize=1024)
 def host_link_gb_s(card: Card) -> float:
     per_lane = _v("pcie_gb_s_per_lane").get(str(card.pcie_gen or 3), 0.985)
     return float(per_lane * (card.pcie_lanes or 16) * _v("host_link_efficiency"))
@@ -127,6 +129,7 @@ class Comm:
     after_step: float = 0.0
 
 
+@functools.lru_cache(maxsize=256)
 def _gathered_bytes(spec: ModelSpec, w: Workload) -> float:
     """Bytes of the weights an all-gather moves: as the step holds them in the compute dtype
     (QLoRA: the 4-bit base), plus the adapters."""
@@ -137,6 +140,7 @@ def _gathered_bytes(spec: ModelSpec, w: Workload) -> float:
     return float((spec.trained_params + adapters) * elem)
 
 
+@functools.lru_cache(maxsize=256)
 def _grad_bytes(spec: ModelSpec, w: Workload, p: Parallel) -> float:
     """Bytes of the gradients a reduction moves (fp32 under amp in PyTorch; DeepSpeed reduces
     in the model's dtype)."""
@@ -146,6 +150,7 @@ def _grad_bytes(spec: ModelSpec, w: Workload, p: Parallel) -> float:
     return float(trainable_params(spec, w) * elem)
 
 
+@functools.lru_cache(maxsize=256)
 def comm_bytes(spec: ModelSpec, w: Workload, p: Parallel) -> Comm:
     """What each card moves (see :class:`Comm`), ring collectives over ``g`` cards moving
     ``(g-1)/g`` of the data (all-reduce: twice that)."""
@@ -171,59 +176,71 @@ def comm_bytes(spec: ModelSpec, w: Workload, p: Parallel) -> Comm:
 
 
 def parallel_train_time(
-    spec: ModelSpec, w: Workload, card: Card, p: Parallel, tokens: int | None = None
+    spec: ModelSpec,
+    w: Workload,
+    card: Card,
+    p: Parallel,
+    tokens: int | None = None,
+    single: TrainTime | None = None,
 ) -> ParallelTime:
     """Step time and throughput of ``p`` (``w.batch`` per card) on ``gpus`` x ``card``.
 
     The link is one resource: collectives hide behind compute up to the ``overlap`` fractions
     (gathers, prefetched, behind the forward and backward; reductions behind the backward),
     and never behind more than the step's compute in all, so a step takes at least as long as
-    its traffic.
+    its traffic. ``single``: the card's time for one micro-batch (``train_time(spec, w, card)``),
+    when the caller has it already (a search over strategies on the same card).
     """
-    single = train_time(spec, w, card)
+    if single is None:
+        single = train_time(spec, w, card)
+    many = p.gpus > 1
     link = card_link(card, p.gpus)
     # a hybrid shard group can sit on a faster link (NVLink pairs) than the whole machine
     group = card_link(card, p.shard_group) if p.strategy == "fsdp-hybrid" else link
     notes = list(single.notes)
-    c = comm_bytes(spec, w, p)
-    many = p.gpus > 1
-    g_s = c.gather / (group.gb_s * GB) if many else 0.0
-    r_s = c.reduce / (group.gb_s * GB) + c.across / (link.gb_s * GB) if many else 0.0
-    after_s = c.after_step / (link.gb_s * GB) if many else 0.0
-    host = host_link_gb_s(card) * GB
-    offload_s = 0.0
-    trainable = trainable_params(spec, w)
-    if p.offloads("optimizer"):
-        # gradients down and updated weights up, each card its 1/N share, per optimizer step;
-        # the host's CPU steps every trainable parameter
-        per_card = 2 * _grad_bytes(spec, w, p) / p.gpus
-        key = "cpu_adam_params_per_s" if p.engine == "deepspeed" else "torch_cpu_adam_params_per_s"
-        rate = float(_v(key))
-        offload_s = per_card / host + trainable / rate
-        who = "DeepSpeed CPU Adam" if p.engine == "deepspeed" else "torch AdamW on the CPU"
-        notes.append(
-            f"optimizer on the CPU: {trainable / 1e9:.2f} B parameters at an assumed "
-            f"{rate / 1e9:g} B/s ({who})"
-        )
-    fetch_s = 0.0
-    if p.offloads("weights"):  # forward and backward, per micro-batch
-        fetch_s = 2 * _gathered_bytes(spec, w) / p.gpus / host
+    g_s = r_s = after_s = 0.0
+    if many:
+        c = comm_bytes(spec, w, p)
+        g_s = c.gather / (group.gb_s * GB)
+        r_s = c.reduce / (group.gb_s * GB) + c.across / (link.gb_s * GB)
+        after_s = c.after_step / (link.gb_s * GB)
+    offload_s = fetch_s = 0.0
+    offloads_optimizer = p.offloads("optimizer")
+    if offloads_optimizer or p.offloads("weights"):
+        host = host_link_gb_s(card) * GB
+        if offloads_optimizer:
+            # gradients down and updated weights up, each card its 1/N share, per optimizer
+            # step; the host's CPU steps every trainable parameter
+            trainable = trainable_params(spec, w)
+            per_card = 2 * _grad_bytes(spec, w, p) / p.gpus
+            deepspeed = p.engine == "deepspeed"
+            rate = float(
+                _v("cpu_adam_params_per_s" if deepspeed else "torch_cpu_adam_params_per_s")
+            )
+            offload_s = per_card / host + trainable / rate
+            who = "DeepSpeed CPU Adam" if deepspeed else "torch AdamW on the CPU"
+            notes.append(
+                f"optimizer on the CPU: {trainable / 1e9:.2f} B parameters at an assumed "
+                f"{rate / 1e9:g} B/s ({who})"
+            )
+        if p.offloads("weights"):  # forward and backward, per micro-batch
+            fetch_s = 2 * _gathered_bytes(spec, w) / p.gpus / host
     comm_s = g_s + r_s + fetch_s + after_s
     if single.compute_s is None or single.step_s is None:
         return ParallelTime(
             None, None, None, comm_s, comm_s, offload_s, None, None, single.mfu, link, tuple(notes)
         )
-    overlap = _v("overlap")
+    hide_gather_fraction, hide_reduce_fraction = _overlap()
     compute = single.compute_s
-    hide_gather = compute * float(overlap["parameters"])
-    hide_reduce = compute * float(overlap["gradients"])
+    hide_gather = compute * hide_gather_fraction
+    hide_reduce = compute * hide_reduce_fraction
     apart = max(0.0, g_s + fetch_s - hide_gather) + max(0.0, r_s - hide_reduce)
-    together = max(0.0, g_s + fetch_s + r_s - compute * float(overlap["parameters"]))
+    together = max(0.0, g_s + fetch_s + r_s - hide_gather)
     exposed = max(apart, together)
     micro = compute + exposed
-    optimizer_s = 0.0 if p.offloads("optimizer") else single.optimizer_s / _state_split(p)
+    optimizer_s = 0.0 if offloads_optimizer else single.optimizer_s / _state_split(p)
     step_s = p.grad_accum * micro + optimizer_s + offload_s + after_s
-    step_tokens = w.batch * w.seq * p.global_batch_factor
+    step_tokens = w.batch * w.seq * p.gpus * p.grad_accum
     tps = step_tokens / step_s
     if many:
         notes.append(f"collectives: {link.note}")
@@ -246,6 +263,13 @@ def parallel_train_time(
         link=link,
         notes=tuple(notes),
     )
+
+
+@functools.lru_cache(maxsize=1)
+def _overlap() -> tuple[float, float]:
+    """Fractions of the compute that parameter gathers and gradient reductions hide behind."""
+    overlap = _v("overlap")
+    return float(overlap["parameters"]), float(overlap["gradients"])
 
 
 def _state_split(p: Parallel) -> int:
