@@ -20,4 +20,5 @@ def load_model(name: str, *, trust_remote_code: bool = False) -> ModelSpec:
         where=found.where,
         trust_remote_code=trust_remote_code,
         assumptions=found.assumptions,
+        folder=found.folder,
     )

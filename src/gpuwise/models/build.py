@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 from gpuwise.errors import GpuwiseError
@@ -19,8 +20,10 @@ def spec_from_config(
     where: str,
     trust_remote_code: bool = False,
     assumptions: tuple[str, ...] = (),
+    folder: Path | None = None,
 ) -> ModelSpec:
-    """The ModelSpec of a parsed config.json (``where`` names it in error messages)."""
+    """The ModelSpec of a parsed config.json (``where`` names it in error messages; ``folder``
+    is the model folder holding it, the only place code shipped with a model is run from)."""
     if not isinstance(config, dict):
         raise GpuwiseError(
             f"{where}: expected a JSON object (a Hugging Face config.json), "
@@ -41,7 +44,7 @@ def spec_from_config(
     else:
         reason = f"model_type '{model_type}' has no gpuwise rule"
     return _fallback(
-        config, model_type, name, source, where, trust_remote_code, assumptions, reason=reason
+        config, model_type, name, source, where, trust_remote_code, assumptions, reason, folder
     )
 
 
@@ -100,6 +103,7 @@ def _fallback(
     trust_remote_code: bool,
     assumptions: tuple[str, ...],
     reason: str,
+    folder: Path | None,
 ) -> ModelSpec:
     if config.get("auto_map") and not trust_remote_code:
         raise GpuwiseError(
@@ -115,12 +119,13 @@ def _fallback(
             f"(pip install 'gpuwise[hf]') to count it on the meta device, or use "
             f"one of: {', '.join(sorted(RULES))}"
         )
-    print(
-        f"gpuwise: {reason}; counting with transformers on the meta device (slow path)",
-        file=sys.stderr,
-    )
     shape, version = hf_fallback.shape_from_transformers(
-        config, model_type, where, trust_remote_code
+        config, model_type, where, folder=folder, trust_remote_code=trust_remote_code
+    )
+    # Said once counted, so that a refusal stays the one line on stderr.
+    print(
+        f"gpuwise: {reason}; counted by transformers on the meta device (slow path)",
+        file=sys.stderr,
     )
     note = f"{reason}: parameters counted by transformers {version} on the meta device"
     return _spec(

@@ -35,6 +35,7 @@ class Resolved:
     source: str
     where: str
     assumptions: tuple[str, ...] = field(default=())
+    folder: Path | None = None  # the model folder holding the config (code runs only from here)
 
 
 @functools.lru_cache(maxsize=1)
@@ -148,7 +149,11 @@ def resolve(name: str) -> Resolved:
                 f"path to its config.json"
             )
         return Resolved(
-            read_config_file(config_path), path.name, f"folder {path}", str(config_path)
+            read_config_file(config_path),
+            path.name,
+            f"folder {path}",
+            str(config_path),
+            folder=path,
         )
     if path.is_file():
         return Resolved(
@@ -156,6 +161,7 @@ def resolve(name: str) -> Resolved:
             path.parent.name if path.name == "config.json" else path.stem,
             f"file {path}",
             str(path),
+            folder=path.parent,
         )
     preset = _find_preset(name)
     if preset is not None:
@@ -174,7 +180,11 @@ def resolve(name: str) -> Resolved:
         cached = find_in_hf_cache(name)
         if cached is not None:
             return Resolved(
-                read_config_file(cached), name, f"Hugging Face cache ({cached})", str(cached)
+                read_config_file(cached),
+                name,
+                f"Hugging Face cache ({cached})",
+                str(cached),
+                folder=cached.parent,
             )
         raise GpuwiseError(
             f"{name}: not in the local Hugging Face cache "
