@@ -201,7 +201,12 @@ class Stack:
             if not k:
                 continue
             parts = [name for name in t.forms if name.startswith(f"{window}_")]
-            values.append(max(t.eval(p, d) for p in parts) if parts else t.eval(window, d))
+            value = max(t.eval(p, d) for p in parts) if parts else t.eval(window, d)
+            # a fitted form can extrapolate below what is physically there (a long context on
+            # the short derivation configs): a layer's forward peak holds at least what the
+            # layer keeps, and no transient is negative
+            floor = t.eval("layer", d) if window.startswith("layer_fwd_peak") else 0
+            values.append(max(value, floor, 0))
         return max(values)
 
     def head(self, window: str, d: Dims) -> int:
