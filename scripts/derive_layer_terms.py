@@ -9,7 +9,7 @@ tensors whose shapes are products of these dimensions); least squares finds its 
 the script reports the largest residual, which must be ~0 for the form to be exact.
 
     python scripts/derive_layer_terms.py [--types llama,gpt2] [--jobs 2]
-writes src/gpuwise/memory/data/layer_terms.json.
+writes src/gpuwise/memory/data/layer_terms/ (index.json, one <model type>.json per type).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
-OUT = ROOT / "src/gpuwise/memory/data/layer_terms.json"
+OUT = ROOT / "src/gpuwise/memory/data/layer_terms"
 
 #: Basis terms: name -> what it multiplies (T = batch * seq tokens).
 BASIS = (
@@ -280,16 +280,35 @@ def main() -> None:
     ap.add_argument("--modes", default="", help="only these mode keys, e.g. 16/full/nockpt")
     a = ap.parse_args()
     out = Path(a.out)
-    result = json.loads(out.read_text()) if out.exists() else {"basis": BASIS, "terms": {}}
+    result = read_terms(out) if (out / "index.json").exists() else {"basis": BASIS, "terms": {}}
     modes = [m for m in MODES if not a.modes or mode_key(*m) in a.modes.split(",")]
     pool = ProcessPoolExecutor(a.jobs, mp_context=multiprocessing.get_context("spawn"))
     for t in a.types.split(","):
         jobs = [(t, m, 1000 + i) for m in modes for i in range(a.samples)]
         traces = list(pool.map(one_trace, jobs, chunksize=4))
         fit(jobs, traces, result)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(result, indent=1) + "\n")
+        write_terms(result, out)
     pool.shutdown()
+
+
+def read_terms(folder: Path) -> dict:
+    """The table the folder holds: basis, provenance and every type's terms."""
+    index = json.loads((folder / "index.json").read_text())
+    terms = {t: json.loads((folder / f"{t}.json").read_text()) for t in index["types"]}
+    return {"basis": index["basis"], "provenance": index.get("provenance"), "terms": terms}
+
+
+def write_terms(result: dict, folder: Path) -> None:
+    """One compact file per type (a plan parses only its own) and the index."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for t, modes in result["terms"].items():
+        (folder / f"{t}.json").write_text(json.dumps(modes, separators=(",", ":")) + "\n")
+    index_file = folder / "index.json"
+    index = json.loads(index_file.read_text()) if index_file.exists() else {}
+    index.update(basis=result["basis"], types=sorted(result["terms"]))
+    if result.get("provenance"):
+        index["provenance"] = result["provenance"]
+    index_file.write_text(json.dumps(index, indent=1) + "\n")
 
 
 #: Terms in seq^2: only eager attention (its probability matrices) and sliding-window masks (a

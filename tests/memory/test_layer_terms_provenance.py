@@ -1,5 +1,5 @@
-"""memory/data/layer_terms.json says how it was made, and the fits it records for the windows a
-plan reads are within a stated bound, or listed, with their recorded value, as known.
+"""memory/data/layer_terms/ (index.json, one file per model type) says how it was made, and
+the fits it records for the windows a plan reads are within a stated bound, or listed, with their recorded value, as known.
 
 The bound: a window whose form misses what it was fitted to by more than 5 % could, where that
 window dominates a peak, move the plan's peak by more than the 5 % the analytic model promises
@@ -24,7 +24,7 @@ from gpuwise.models import load_model
 from gpuwise.workload import Workload
 
 ROOT = Path(__file__).resolve().parents[2]
-DATA = ROOT / "src/gpuwise/memory/data/layer_terms.json"
+DATA = ROOT / "src/gpuwise/memory/data/layer_terms"
 KNOWN = Path(__file__).with_name("layer_terms_known_residuals.txt")
 BOUND = 0.05
 #: Windows a training / an inference plan reads (src/gpuwise/memory/train.py, infer.py). A
@@ -48,7 +48,10 @@ INFER_WINDOWS = ("pre", "pre_peak", "layer", "layer_fwd_peak", "head_fwd_peak")
 
 
 def _raw() -> dict:
-    return json.loads(DATA.read_text())
+    """The files as they are on disk: the index, and every type's file."""
+    index = json.loads((DATA / "index.json").read_text())
+    terms = {t: json.loads((DATA / f"{t}.json").read_text()) for t in index["types"]}
+    return {**index, "terms": terms}
 
 
 def _read_by_plan(mode: str, entry: dict) -> list[str]:
@@ -86,7 +89,7 @@ def test_the_file_says_how_it_was_made():
 def test_the_reader_ignores_the_note():
     """terms.py reads only ``terms``: every table still loads, with forms only."""
     raw = _raw()
-    assert set(raw) == {"provenance", "basis", "terms"}
+    assert set(raw) == {"what", "provenance", "basis", "types", "terms"}
     assert _table()["terms"] == raw["terms"]
     tables = [(t, m) for t, modes in raw["terms"].items() for m in modes]
     assert len(tables) >= 200

@@ -1,6 +1,7 @@
 """Per-token activation terms of the reference step, as linear forms over a model's dimensions.
 
-``data/layer_terms.json`` holds, per model type and mode (16-bit / amp / fp32 compute,
+``data/layer_terms/<model type>.json`` holds (``index.json``: the basis and how the files were
+made), per model type and mode (16-bit / amp / fp32 compute,
 full / lora, with or without gradient checkpointing, or inference), the bytes the real
 transformers modules keep and the transient peaks they reach, each as coefficients of the basis
 below: ``T*I: 8`` means 8 bytes per token per unit of intermediate size (a gated MLP keeps four
@@ -39,9 +40,25 @@ SAME_LAYERS = {
 
 
 @functools.lru_cache(maxsize=1)
-def _table() -> dict[str, Any]:
-    data: dict[str, Any] = packaged_json("gpuwise.memory", "data/layer_terms.json")
+def _index() -> dict[str, Any]:
+    data: dict[str, Any] = packaged_json("gpuwise.memory", "data/layer_terms/index.json")
     return data
+
+
+@functools.lru_cache(maxsize=32)
+def _family(model_type: str) -> dict[str, Any] | None:
+    """The modes of one model type's terms (parsed only when a plan needs them), or None."""
+    if model_type not in _index()["types"]:
+        return None
+    data: dict[str, Any] = packaged_json("gpuwise.memory", f"data/layer_terms/{model_type}.json")
+    return data
+
+
+def _table() -> dict[str, Any]:
+    """Every model type's terms, as one table (for tests and the derivation script)."""
+    index = _index()
+    terms = {t: _family(t) for t in index["types"]}
+    return {"basis": index["basis"], "provenance": index["provenance"], "terms": terms}
 
 
 @dataclass(frozen=True)
@@ -153,14 +170,14 @@ def terms_for(model_type: str, mode: str, sliding: bool = False) -> Terms:
     """The terms for ``model_type`` (its own, its look-alike's, or llama's as a last resort);
     ``sliding``: those of layers that attend over a window shorter than the sequence (a mask is
     built, and SDPA then gets key/value heads repeated to the query heads)."""
-    table = _table()["terms"]
     same = SAME_LAYERS.get(model_type, model_type)
     names: tuple[str, ...] = (model_type, same, "llama")
     if sliding:
         names = (f"{model_type}+sliding", f"{same}+sliding", "mistral+sliding", *names)
     for t in names:
-        if t in table and mode in table[t]:
-            forms = {k: v for k, v in table[t][mode].items() if isinstance(v, dict)}
+        family = _family(t)
+        if family is not None and mode in family:
+            forms = {k: v for k, v in family[mode].items() if isinstance(v, dict)}
             return Terms(t, mode, forms)
     raise KeyError(f"no activation terms for mode {mode}")
 
