@@ -1,5 +1,6 @@
 """memory/data/layer_terms/ (index.json, one file per model type) says how it was made, and
-the fits it records for the windows a plan reads are within a stated bound, or listed, with their recorded value, as known.
+the fits it records for the windows a plan reads are within a stated bound, or listed, with
+their recorded value, as known.
 
 The bound: a window whose form misses what it was fitted to by more than 5 % could, where that
 window dominates a peak, move the plan's peak by more than the 5 % the analytic model promises
