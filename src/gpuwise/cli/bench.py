@@ -34,7 +34,7 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from gpuwise.bench.device import detect
     from gpuwise.bench.run import run_bench, steps
-    from gpuwise.render.json_doc import dumps
+    from gpuwise.render.document import dumps
 
     dev = detect(force_cpu=args.cpu)
     try:

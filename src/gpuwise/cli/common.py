@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from gpuwise.render.json_doc import dumps
+from gpuwise.render.document import dumps
 
 if TYPE_CHECKING:
     from rich.console import RenderableType

@@ -13,16 +13,18 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
+import importlib
 import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
 from gpuwise._version import __version__
-from gpuwise.cli import bench, doctor, gpu, gpus, mnist, model, plan, probe, recommend
 from gpuwise.errors import GpuwiseError
 
-COMMANDS = (gpus, gpu, model, plan, recommend, probe, bench, mnist, doctor)
+#: The commands, each a module of this package with ``add_parser`` and ``run``. Only the module
+#: of the command asked for is imported (``gpuwise gpus`` never loads the planning code).
+COMMANDS = ("gpus", "gpu", "model", "plan", "recommend", "probe", "bench", "mnist", "doctor")
 
 #: What writing to a full or capped disk raises (never a read).
 _DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
@@ -43,7 +45,9 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see `{self.prog} --help`)", self.prog)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line; with ``only``, that command's flags in full and the others as
+    bare names (enough to parse a command line that names ``only``)."""
     parser = Parser(
         prog="gpuwise",
         description="Which NVIDIA card for which model: catalogue, exact model shapes, plans.",
@@ -55,9 +59,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--debug", action="store_true", help="show a traceback on errors (for bug reports)"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
-    for command in COMMANDS:
-        command.add_parser(sub)
+    for name in COMMANDS:
+        if only is None or name == only:
+            importlib.import_module(f"gpuwise.cli.{name}").add_parser(sub)
+        else:
+            sub.add_parser(name)
     return parser
+
+
+def _command(words: list[str]) -> str | None:
+    """The command a command line names: its first word that is not an option of its own
+    (``--debug``, ``--version``, ``--help`` take no value), if it is a command."""
+    for word in words:
+        if word == "--":
+            return None
+        if not word.startswith("-"):
+            return word if word in COMMANDS else None
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -65,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Until the command line is parsed, what it asks for is read from its words.
     where, debug, as_json = "gpuwise", "--debug" in words, _asks_json(words)
     try:
-        parser = build_parser()
+        parser = build_parser(_command(words))
         args = parser.parse_args(words)
         if args.command is None:
             parser.print_help()
@@ -109,7 +127,7 @@ def _error(where: str, e: GpuwiseError, as_json: bool) -> int:
     # one line, whatever the user's input held (a name with a newline or ESC in it)
     _line(f"{where}: error: {visible(str(e))}")
     if as_json:
-        from gpuwise.render.json_doc import dumps, envelope
+        from gpuwise.render.document import dumps, envelope
 
         try:
             print(dumps(envelope(error={"code": e.code, "message": str(e)})))

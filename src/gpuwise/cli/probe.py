@@ -14,7 +14,7 @@ from gpuwise.memory.estimate import overheads
 from gpuwise.models.build import spec_from_config
 from gpuwise.models.resolve import resolve
 from gpuwise.plan import defaults, estimate_memory
-from gpuwise.render.json_doc import envelope
+from gpuwise.render.document import envelope
 from gpuwise.render.plan_json import memory_dict, workload_dict
 from gpuwise.workload import validate
 

@@ -34,7 +34,7 @@ def run_measure(
 
     check_counts(args.steps, args.warmup)  # before torch loads: a bad count answers at once
     from gpuwise.probe.measure import measure
-    from gpuwise.render.json_doc import dumps, envelope
+    from gpuwise.render.document import dumps, envelope
     from gpuwise.render.measure_json import measure_doc_fields
     from gpuwise.render.plan_json import workload_dict
 

@@ -11,7 +11,7 @@ from gpuwise.memory.estimate import overheads
 from gpuwise.memory.parallel import per_rank_memory
 from gpuwise.models.spec import ModelSpec
 from gpuwise.parallel import Parallel
-from gpuwise.render.json_doc import envelope
+from gpuwise.render.document import envelope
 from gpuwise.render.plan_json import memory_dict, workload_dict
 from gpuwise.workload import Workload
 

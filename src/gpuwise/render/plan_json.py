@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from gpuwise.memory.estimate import MemoryEstimate
 from gpuwise.memory.parallel import RankMemory
 from gpuwise.parallel import Parallel
-from gpuwise.render.json_doc import envelope
+from gpuwise.render.document import envelope
 from gpuwise.timing.estimate import InferTime, TrainTime
 from gpuwise.timing.parallel import ParallelTime
 from gpuwise.workload import Workload
