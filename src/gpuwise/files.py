@@ -1,0 +1,232 @@
+"""Bounded, safe reads of the files gpuwise is given: model configs, the user's card file, price
+files and saved benches.
+
+One way in: :func:`read_bytes` opens the path once, checks on the open descriptor that it is a
+regular file (a folder, FIFO or device such as /dev/zero is refused; a FIFO is opened without
+blocking), and reads at most ``limit + 1`` bytes, refusing a larger file. :func:`parse_json`
+decodes UTF-8 and parses JSON with a nesting limit (checked before parsing, so no recursion
+error), refusing NaN / Infinity, floats beyond a double and integers of absurd length. Every
+problem is a :class:`~gpuwise.errors.GpuwiseError` of one line naming the file and what would be
+accepted. Standard library only, cheap to import: the fast path reads configs through here.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import math
+import os
+import re
+import stat
+from typing import Any
+
+from gpuwise.errors import GpuwiseError
+
+KIB = 1 << 10
+MIB = 1 << 20
+#: Largest file of each kind read (real ones are a few KB; 10,000 user cards are about 3 MB).
+LIMITS = {"config": 4 * MIB, "cards": 32 * MIB, "prices": 4 * MIB, "bench": 1 * MIB, "ref": KIB}
+#: Deepest nesting of arrays and objects accepted in a JSON file.
+MAX_DEPTH = 64
+#: Most digits of an integer in a JSON file (no figure gpuwise reads comes near 10**40).
+MAX_INT_DIGITS = 40
+
+_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_NONBLOCK", 0)  # a FIFO opens at once instead of waiting for a writer
+    | getattr(os, "O_NOCTTY", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_BINARY", 0)
+)
+#: os.open errors that mean "there is no such file to read" (for files that may be absent).
+_ABSENT = {errno.ENOENT, errno.ENOTDIR}
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a plain file"
+
+
+def _size(n: int) -> str:
+    return f"{n / MIB:g} MiB" if n >= MIB else f"{n / KIB:g} KiB" if n >= KIB else f"{n} bytes"
+
+
+def read_bytes(
+    path: str | os.PathLike[str], where: str, expected: str, limit: int, *, absent_ok: bool = False
+) -> bytes | None:
+    """The bytes of the regular file ``path``, at most ``limit`` of them.
+
+    ``where`` names the file in errors ("--catalog cards.json"), ``expected`` says what would be
+    accepted ("a JSON card file (docs/catalog.md)"). With ``absent_ok``, a file that is not there
+    (or that cannot even be looked for: a parent that is not a folder, or not searchable) is None
+    instead of an error; one that is there but unreadable is still an error.
+    """
+    try:
+        fd = os.open(path, _FLAGS)
+    except ValueError:  # an embedded NUL
+        raise GpuwiseError(f"{where}: not a usable file name; give {expected}") from None
+    except OSError as e:
+        if absent_ok and (e.errno in _ABSENT or not _lexists(path)):
+            return None
+        if e.errno == errno.ENOENT:
+            raise GpuwiseError(f"{where}: no such file; give {expected}") from None
+        why = e.strerror or e.__class__.__name__
+        raise GpuwiseError(f"{where}: cannot open ({why}); give {expected}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise GpuwiseError(f"{where}: {_kind(info.st_mode)}, not a file; give {expected}")
+        if info.st_size > limit:
+            raise GpuwiseError(
+                f"{where}: {info.st_size:,} bytes, over the {_size(limit)} limit; give {expected}"
+            )
+        chunks: list[bytes] = []
+        total = 0
+        while total <= limit:
+            chunk = os.read(fd, min(limit + 1 - total, MIB))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+        if total > limit:  # it grew while read
+            raise GpuwiseError(f"{where}: over the {_size(limit)} limit; give {expected}")
+        return b"".join(chunks)
+    except OSError as e:
+        why = e.strerror or e.__class__.__name__
+        raise GpuwiseError(f"{where}: cannot read ({why}); give {expected}") from None
+    finally:
+        os.close(fd)
+
+
+def _lexists(path: str | os.PathLike[str]) -> bool:
+    try:
+        os.lstat(path)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def decode(data: bytes, where: str, expected: str) -> str:
+    """``data`` as UTF-8 text (a leading byte-order mark is dropped)."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise GpuwiseError(f"{where}: not UTF-8 text (byte {e.start}); give {expected}") from None
+
+
+class _Refused(ValueError):
+    """A number JSON may spell but gpuwise does not take; raised from the parser's hooks."""
+
+
+def _int(text: str) -> int:
+    digits = len(text) - text.startswith("-")
+    if digits > MAX_INT_DIGITS:
+        raise _Refused(f"an integer of {digits} digits (at most {MAX_INT_DIGITS})")
+    return int(text)
+
+
+def _float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _Refused(f"the number {text[:24]} is beyond a 64-bit float")
+    return value
+
+
+def _constant(name: str) -> Any:
+    raise _Refused(f"{name} is not a finite number")
+
+
+_DECODER = json.JSONDecoder(parse_int=_int, parse_float=_float, parse_constant=_constant)
+#: A JSON string (an unterminated one runs to the end: the match never fails part-way, so the
+#: scan stays linear), or one bracket: what the nesting check looks at.
+_TOKEN = re.compile(r'"[^"\\]*(?:\\(?:.|\Z)[^"\\]*)*(?:"|\Z)|[\[\]{}]', re.DOTALL)
+
+
+def _too_deep(text: str) -> bool:
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return False
+    depth = 0
+    for m in _TOKEN.finditer(text):
+        c = m.group()
+        if c in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return True
+        elif c in "]}":
+            depth -= 1
+    return False
+
+
+def parse_json(text: str, where: str, expected: str) -> Any:
+    """Parse ``text`` as JSON; one-line errors for bad JSON, deep nesting and bad numbers."""
+    if _too_deep(text):
+        raise GpuwiseError(f"{where}: JSON nested deeper than {MAX_DEPTH} levels; give {expected}")
+    try:
+        doc = _DECODER.decode(text)
+    except json.JSONDecodeError as e:
+        raise GpuwiseError(
+            f"{where}: not valid JSON ({e.msg} at line {e.lineno} column {e.colno}); "
+            f"give {expected}"
+        ) from None
+    except _Refused as e:
+        raise GpuwiseError(f"{where}: {e}; give {expected}") from None
+    except (ValueError, RecursionError) as e:  # any limit of the parser itself
+        raise GpuwiseError(f"{where}: not usable JSON ({e}); give {expected}") from None
+    if _ESCAPED_SURROGATE.search(text) and _has_lone_surrogate(doc):
+        raise GpuwiseError(
+            f"{where}: a string holds a lone UTF-16 surrogate (a \\uD800-\\uDFFF escape "
+            f"without its pair); give {expected}"
+        )
+    return doc
+
+
+_ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _has_lone_surrogate(doc: Any) -> bool:
+    """True when a string (or key) of ``doc`` cannot be written as UTF-8: a terminal or a file
+    would fail on it later. Iterative: the nesting is bounded, but no recursion is needed."""
+    stack = [doc]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+    return False
+
+
+def read_json(path: str | os.PathLike[str], where: str, expected: str, limit: int) -> Any:
+    """:func:`read_bytes`, :func:`decode` and :func:`parse_json` in one."""
+    data = read_bytes(path, where, expected, limit)
+    assert data is not None
+    return parse_json(decode(data, where, expected), where, expected)
+
+
+def home() -> str | None:
+    """The user's home folder, or None when it cannot be found (no ``$HOME``, no passwd
+    entry): callers then have no default file, never a traceback."""
+    found = os.path.expanduser("~")
+    return None if found.startswith("~") else found
+
+
+def user_dir(variable: str, fallback: str) -> str | None:
+    """``$variable`` (``XDG_CONFIG_HOME``) if set, else ``~/fallback`` (``.config``), else None."""
+    explicit = os.environ.get(variable)
+    if explicit:
+        return explicit
+    base = home()
+    return None if base is None else os.path.join(base, fallback)
