@@ -60,7 +60,7 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument(
         "--lr",
-        type=float,
+        type=learning_rate,
         help="learning rate, for every run (default Adam: mnist 0.001, digits 0.002, "
         "fast loop 0.005 / 0.004; sgd 0.1)",
     )
@@ -100,6 +100,25 @@ def add_parser(sub: Any) -> None:
     )
     add_json(p)
     p.set_defaults(run=run)
+
+
+#: A learning rate: a subnormal one never moves a weight, one above 10 overflows them.
+LR_RANGE = (1e-6, 10.0)
+
+
+def learning_rate(text: str) -> float:
+    """``--lr``: a number from 1e-06 to 10 (not NaN, not infinite, not subnormal)."""
+    low, high = LR_RANGE
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(
+            f"{text[:40]!r} is not a learning rate; give a number from {low:g} to {high:g}, "
+            "e.g. 0.001"
+        )
+    return value
 
 
 def run(args: argparse.Namespace) -> int:

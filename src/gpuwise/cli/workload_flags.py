@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import re
+from collections.abc import Callable
 
 from gpuwise.errors import GpuwiseError
 from gpuwise.models.spec import ModelSpec
@@ -18,8 +19,11 @@ from gpuwise.workload import (
     normalise_weight_dtype,
 )
 
-_AMOUNT = re.compile(r"^\s*(\d+(?:\.\d+)?(?:e\+?\d+)?)\s*([kmbgt]?)\s*$", re.IGNORECASE)
-_SCALE = {"": 1, "k": 10**3, "m": 10**6, "b": 10**9, "g": 10**9, "t": 10**12}
+#: digits, optional fraction, optional exponent, optional unit: read exactly, never as a float
+_AMOUNT = re.compile(r"(\d+)(?:\.(\d+))?(?:e\+?(\d+))?\s*([kmbgt]?)", re.IGNORECASE)
+_SCALE = {"": 0, "k": 3, "m": 6, "b": 9, "g": 9, "t": 12}
+#: Most tokens a count may be (10 quadrillion), as a power of ten.
+_MAX_AMOUNT_EXP = 16
 
 
 def add_workload(p: argparse.ArgumentParser) -> None:
@@ -90,26 +94,82 @@ def workload_from(args: argparse.Namespace, spec: ModelSpec) -> Workload:
 
 
 def parse_amount(text: str, flag: str) -> int:
-    """``2e9``, ``2,000,000,000``, ``2B`` (or ``2G``), ``500M``, ``1.5t`` -> an integer count."""
-    m = _AMOUNT.match(text.replace(",", "").replace("_", ""))
+    """``2e9``, ``2,000,000,000``, ``2B`` (or ``2G``), ``500M``, ``1.5t`` -> an integer count,
+    exactly (integer arithmetic: ``9007199254740993`` stays itself, ``1e400`` is out of range
+    without ever being a float)."""
+    m = _AMOUNT.fullmatch(text.replace(",", "").replace("_", "").strip())
     if not m:
-        raise GpuwiseError(f"{flag} {text!r} is not a count; use e.g. 2000000000, 2e9, 2B or 500M")
-    value = float(m.group(1)) * _SCALE[m.group(2).lower()]
-    if not 1 <= value <= 1e16:
-        raise GpuwiseError(f"{flag} {text!r} is out of range; use 1 to 10 quadrillion")
-    if value != int(value):
-        raise GpuwiseError(f"{flag} {text!r} is not a whole number of tokens")
-    return int(value)
+        raise GpuwiseError(
+            f"{flag} {_short(text)!r} is not a count; use e.g. 2000000000, 2e9, 2B or 500M"
+        )
+    whole, frac, exp, unit = m.group(1), (m.group(2) or "").rstrip("0"), m.group(3), m.group(4)
+    out_of_range = GpuwiseError(f"{flag} {_short(text)!r} is out of range; use 1 to 10 quadrillion")
+    digits = (whole + frac).lstrip("0")
+    if not digits:
+        raise out_of_range  # zero
+    if exp is not None and len(exp.lstrip("0")) > 4:
+        raise out_of_range  # 1e10000 and beyond
+    power = int((exp or "0").lstrip("0") or "0") + _SCALE[unit.lower()] - len(frac)
+    # the value is digits x 10**power; its leading digit is at 10**(len(digits) - 1 + power)
+    if len(digits) - 1 + power > _MAX_AMOUNT_EXP:
+        raise out_of_range
+    if power < 0:  # frac has no trailing zeros, so the value has a fractional part
+        if len(digits) + power <= 0:
+            raise out_of_range  # below 1
+        raise GpuwiseError(f"{flag} {_short(text)!r} is not a whole number of tokens")
+    value = int(digits) * 10**power
+    if value > 10**_MAX_AMOUNT_EXP:
+        raise out_of_range
+    return value
+
+
+#: --reserve: 0, or from 1 MiB (0.001 GiB) to 1 TiB; a smaller non-zero one would round away.
+RESERVE_GIB = (0.001, 1024.0)
 
 
 def parse_reserve(text: str) -> int:
     """``--reserve 1.5`` (GiB) -> bytes."""
+    low, high = RESERVE_GIB
+    shown = _short(text)
     try:
         value = float(text)
     except ValueError:
         raise GpuwiseError(
-            f"--reserve {text!r} is not a number of GiB; use e.g. 0.5 for a display"
+            f"--reserve {shown!r} is not a number of GiB; use e.g. 0.5 for a display"
         ) from None
-    if not 0 <= value <= 1024:
-        raise GpuwiseError(f"--reserve {text!r} GiB is out of range; use 0 to 1024")
+    if text.strip().startswith("-") or not (value == 0 or low <= value <= high):
+        raise GpuwiseError(
+            f"--reserve {shown!r} GiB is out of range; use 0, or {low:g} to {high:g}"
+        )
     return round(value * (1 << 30))
+
+
+def card_names(values: list[str] | None, flag: str = "--gpu") -> list[str]:
+    """The card names of repeated, comma-separated ``--gpu`` flags; an empty one is an error
+    (``--gpu ""`` from an unset shell variable must not mean "every card")."""
+    names = []
+    for value in values or ():
+        for name in value.split(","):
+            if not name.strip():
+                raise GpuwiseError(
+                    f"{flag} {_short(value)!r} has an empty card name; give names like 3090, "
+                    f"or several as '3090,4090'"
+                )
+            names.append(name.strip())
+    return names
+
+
+def non_empty(example: str) -> Callable[[str], str]:
+    """An argparse ``type`` that refuses an empty value (``--tokens ""`` from an unset shell
+    variable) instead of taking it for the flag left out."""
+
+    def check(text: str) -> str:
+        if not text.strip():
+            raise argparse.ArgumentTypeError(f"an empty value; give one, e.g. {example}")
+        return text
+
+    return check
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
