@@ -9,6 +9,7 @@ already catalogued overrides only the fields it gives; a new slug adds a card.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from collections.abc import Iterable
@@ -17,6 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from gpuwise import files
 from gpuwise.catalog.card import FACT_FIELDS, FIGURE_FIELDS, Card
 from gpuwise.catalog.features import features_of, parse_cc
 from gpuwise.errors import GpuwiseError
@@ -32,8 +34,16 @@ REQUIRED_FOR_NEW = (
     "tdp_w",
 )
 _REQUIRED_PACKAGED = (*REQUIRED_FOR_NEW, "slug", "series", "segment", "architecture")
-_CC = re.compile(r"^\d{1,2}\.\d$")
-_SLUG = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
+# fullmatch, not "$": "8.6\n" is not a compute capability
+_CC = re.compile(r"\d{1,2}\.\d")
+_SLUG = re.compile(r"[a-z0-9][a-z0-9.-]{0,63}")
+#: What a card figure may be: above the smallest real one (Pascal FP16, 0.03 TFLOPS) by margin
+#: enough that no time, energy or cost computed from it can overflow; below any real card.
+FIGURE_RANGE = (0.001, 1e7)
+#: Longest text a card field may hold (notes are prose).
+_TEXT_MAX = 200
+_NOTES_MAX = 4000
+_EXPECTED = "a JSON card file (layout in docs/catalog.md)"
 _INT_FIELDS = {"memory_bus_bits", "pytorch_total_memory_mib", "pcie_gen", "pcie_lanes"}
 _TEXT_FIELDS = {
     "slug",
@@ -57,30 +67,42 @@ def packaged_files() -> list[tuple[str, str]]:
 
 
 def user_catalog_path(explicit: str | None = None) -> Path | None:
-    """The user card file to read, or None. An explicit path must exist."""
+    """The user card file to read, or None. An explicit path (``--catalog``,
+    ``$GPUWISE_CATALOG``) must exist; the default one (``~/.config/gpuwise/cards.json``) is
+    skipped when it is absent or cannot be looked for (no home folder, a parent that is not a
+    folder or not searchable). Reading it is :func:`load_cards`'s job, through
+    :mod:`gpuwise.files`."""
     if explicit:
-        path = Path(explicit).expanduser()
-        if not path.is_file():
-            raise GpuwiseError(
-                f"--catalog {explicit}: no such file; give a JSON card file "
-                f"(layout in docs/catalog.md)"
-            )
-        return path
+        return _named(explicit, f"--catalog {explicit}", "give a JSON card file")
     env = os.environ.get("GPUWISE_CATALOG")
     if env:
-        path = Path(env).expanduser()
-        if not path.is_file():
-            raise GpuwiseError(
-                f"GPUWISE_CATALOG={env}: no such file; unset it or point it at a JSON card file"
-            )
-        return path
-    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
-    path = base / "gpuwise" / "cards.json"
-    return path if path.is_file() else None
+        return _named(env, f"GPUWISE_CATALOG={env}", "unset it or point it at a JSON card file")
+    base = files.user_dir("XDG_CONFIG_HOME", ".config")
+    if base is None:
+        return None
+    path = Path(base, "gpuwise", "cards.json")
+    return path if _lexists(path) else None
+
+
+def _named(name: str, where: str, fix: str) -> Path:
+    path = Path(os.path.expanduser(name))  # unchanged when there is no home folder
+    if not _lexists(path):
+        raise GpuwiseError(f"{where}: no such file; {fix} (layout in docs/catalog.md)")
+    return path
+
+
+def _lexists(path: Path) -> bool:
+    """Whether anything is at ``path``; False also for a name the system cannot look up (too
+    long, a NUL in it, a parent that is not a searchable folder)."""
+    try:
+        os.lstat(path)
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def parse_card_file(text: str, where: str) -> dict[str, Any]:
-    """Parse and shape-check one card file; errors name the file and the card."""
+    """Parse and shape-check one packaged card file; errors name the file and the card."""
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as e:
@@ -88,6 +110,19 @@ def parse_card_file(text: str, where: str) -> dict[str, Any]:
             f"{where}: not valid JSON ({e.msg} at line {e.lineno}); "
             f"expected a card file as in docs/catalog.md"
         ) from None
+    return check_card_doc(doc, where)
+
+
+def read_user_file(path: Path) -> dict[str, Any]:
+    """Read and shape-check the user's card file (bounded and safe: :mod:`gpuwise.files`)."""
+    where = str(path)
+    doc = files.read_json(path, where, _EXPECTED, files.LIMITS["cards"])
+    return check_card_doc(doc, where)
+
+
+def check_card_doc(doc: Any, where: str) -> dict[str, Any]:
+    """``doc`` if it is a card file: an object with a 'cards' list of cards whose fields have
+    the types and ranges docs/catalog.md gives, and 'sources' of {title, url}."""
     if not isinstance(doc, dict) or not isinstance(doc.get("cards"), list):
         raise GpuwiseError(
             f"{where}: expected an object with a 'cards' list (layout in docs/catalog.md)"
@@ -95,15 +130,27 @@ def parse_card_file(text: str, where: str) -> dict[str, Any]:
     sources = doc.get("sources", {})
     if not isinstance(sources, dict):
         raise GpuwiseError(f"{where}: 'sources' must be an object of source-key -> {{title, url}}")
+    for key, entry in sources.items():
+        if (
+            not isinstance(entry, dict)
+            or not isinstance(entry.get("title"), str)
+            or not isinstance(entry.get("url"), (str, type(None)))
+            or set(entry) - {"title", "url"}
+        ):
+            raise GpuwiseError(
+                f"{where}: source {_shown(key)} must be an object "
+                '{"title": "...", "url": "https://..." or null}'
+            )
     for i, card in enumerate(doc["cards"]):
         if not isinstance(card, dict):
             raise GpuwiseError(f"{where}: card #{i + 1} is not an object")
-        label = card.get("slug") or card.get("name") or f"#{i + 1}"
+        slug, name = card.get("slug"), card.get("name")
+        label = _shown(slug if isinstance(slug, str) and slug else name or f"#{i + 1}")
         unknown = set(card) - _CARD_FIELDS - _FILE_ONLY
         if unknown:
             raise GpuwiseError(
                 f"{where}: card {label}: unknown field(s) "
-                f"{', '.join(sorted(unknown))}; fields are listed in "
+                f"{_shown(', '.join(sorted(unknown)))}; fields are listed in "
                 f"docs/catalog.md"
             )
         for key, value in card.items():
@@ -111,33 +158,58 @@ def parse_card_file(text: str, where: str) -> dict[str, Any]:
     return doc
 
 
+def _shown(value: Any, limit: int = 40) -> str:
+    """``value`` for an error message: JSON, cut to ``limit`` characters."""
+    text = value if isinstance(value, str) else json.dumps(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _check_value(where: str, label: str, key: str, value: Any) -> None:
     def bad(expected: str) -> GpuwiseError:
         return GpuwiseError(
-            f"{where}: card {label}: '{key}' must be {expected}, got {json.dumps(value)[:40]}"
+            f"{where}: card {label}: '{key}' must be {expected}, got {_shown(value)}"
         )
 
-    if value is None or key in _FILE_ONLY:
-        if key in _FILE_ONLY and not isinstance(value, dict):
-            raise bad("an object")
+    if key in _FILE_ONLY:
+        # source: field -> source key; crosscheck_exceptions: field -> why
+        allowed = _CARD_FIELDS | {"default"} if key == "source" else _CARD_FIELDS
+        if not isinstance(value, dict) or not all(
+            k in allowed and isinstance(v, str) and v for k, v in value.items()
+        ):
+            raise bad('an object of field -> text, like {"default": "source-key"}')
+        return
+    if value is None:
         return
     if key in FIGURE_FIELDS:
+        low, high = FIGURE_RANGE
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise bad("a number")
-        if not (0 < value < 1e7):
-            raise bad("a positive number")
+        if not (low <= value <= high):  # also NaN, infinities and subnormals
+            raise bad(f"a positive number from {low:g} to {high:,.0f}")
         if key in _INT_FIELDS and not float(value).is_integer():
             raise bad("a whole number")
     elif key == "aliases":
-        if not isinstance(value, list) or not all(isinstance(a, str) and a for a in value):
-            raise bad("a list of names")
+        if not isinstance(value, list) or not all(_is_text(a, _TEXT_MAX) for a in value):
+            raise bad(f"a list of names (printable, at most {_TEXT_MAX} characters)")
     elif key in _TEXT_FIELDS:
-        if not isinstance(value, str) or not value.strip():
-            raise bad("a non-empty string")
-        if key == "compute_capability" and not _CC.match(value):
+        longest = _NOTES_MAX if key == "notes" else _TEXT_MAX
+        if not _is_text(value, longest):
+            raise bad(f"a non-empty string of printable characters, at most {longest}")
+        if key == "compute_capability" and not _CC.fullmatch(value):
             raise bad('a compute capability like "8.6"')
-        if key == "slug" and not _SLUG.match(value):
-            raise bad("lowercase letters, digits, '.' and '-'")
+        if key == "slug" and not _SLUG.fullmatch(value):
+            raise bad("lowercase letters, digits, '.' and '-' (at most 64)")
+
+
+def _is_text(value: Any, longest: int) -> bool:
+    """A non-blank string without control characters (a newline would end a table row or a
+    line of a launch script), at most ``longest`` long."""
+    return (
+        isinstance(value, str)
+        and bool(value.strip())
+        and len(value) <= longest
+        and value.isprintable()
+    )
 
 
 def _source_map(card: dict[str, Any], sources: dict[str, Any], where: str) -> dict[str, dict]:
@@ -186,9 +258,34 @@ def load_cards(user_file: Path | None = None) -> list[Card]:
             raws[card["slug"]] = card
             srcs[card["slug"]] = _source_map(card, doc.get("sources", {}), name)
             origins[card["slug"]] = "catalogue"
-    if user_file is not None:
-        _apply_user_file(user_file, raws, srcs, origins)
-    return [_to_card(raws[s], srcs[s], origins[s]) for s in raws]
+    if user_file is None:
+        return [_to_card(raws[s], srcs[s], origins[s]) for s in raws]
+    changed = _apply_user_file(user_file, raws, srcs, origins)
+    cards = [_to_card(raws[s], srcs[s], origins[s]) for s in raws]
+    for card in cards:
+        if card.slug in changed:
+            _check_memory(card, str(user_file))
+    return cards
+
+
+def _check_memory(card: Card, where: str) -> None:
+    """A user card's memory leaves PyTorch something to use, and no more than is sold."""
+    from gpuwise.catalog import usable_memory  # the package is loaded by now
+
+    sold_mib = card.memory_gb * 1024
+    printout = card.pytorch_total_memory_mib
+    if printout is not None and printout > sold_mib:
+        raise GpuwiseError(
+            f"{where}: card {card.slug}: pytorch_total_memory_mib {printout} is more than its "
+            f"memory_gb {card.memory_gb:g} ({sold_mib:g} MiB); PyTorch sees less than is sold"
+        )
+    usable = usable_memory(card)
+    if usable.bytes <= 0:
+        raise GpuwiseError(
+            f"{where}: card {card.slug}: memory_gb {card.memory_gb:g} leaves no usable memory "
+            f"once the driver's reserve is taken ({usable.how}); give the memory as sold, or "
+            "pytorch_total_memory_mib from a printout"
+        )
 
 
 def _apply_user_file(
@@ -196,14 +293,12 @@ def _apply_user_file(
     raws: dict[str, dict[str, Any]],
     srcs: dict[str, dict[str, dict]],
     origins: dict[str, str],
-) -> None:
+) -> set[str]:
+    """Apply the user file to ``raws``; the slugs it added or changed."""
     where = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise GpuwiseError(f"{where}: cannot read the card file ({e.__class__.__name__})") from None
-    doc = parse_card_file(text, where)
+    doc = read_user_file(path)
     user_source = {"title": f"user file {where}", "url": None}
+    changed: set[str] = set()
     for i, card in enumerate(doc["cards"]):
         slug = card.get("slug")
         if not isinstance(slug, str):
@@ -212,20 +307,44 @@ def _apply_user_file(
                 f"override, or a new one to add a card)"
             )
         given = {k: v for k, v in card.items() if k not in _FILE_ONLY}
+        dropped: tuple[str, ...] = ()
         if slug in raws:
             merged = {**raws[slug], **given}
+            if _new_memory(raws[slug], given):
+                # the catalogue's printout was of the card as sold, not of this memory size
+                merged["pytorch_total_memory_mib"] = None
+                dropped = ("pytorch_total_memory_mib",)
         else:
             missing = [k for k in REQUIRED_FOR_NEW if given.get(k) is None]
             if missing:
                 raise GpuwiseError(f"{where}: new card {slug} must give {', '.join(missing)}")
             merged = {"series": "User cards", "segment": "user", "architecture": "unknown", **given}
+        nulled = [k for k in _REQUIRED_PACKAGED if merged.get(k) is None]
+        if nulled:
+            raise GpuwiseError(
+                f"{where}: card {slug}: {', '.join(nulled)} cannot be null (every card needs "
+                "it); give a value, or leave the field out to keep the catalogue's"
+            )
         raws[slug] = merged
         own = _source_map(card, doc.get("sources", {}), where) if card.get("source") else {}
+        kept = {k: v for k, v in srcs.get(slug, {}).items() if k not in dropped}
         srcs[slug] = {
-            **srcs.get(slug, {}),
+            **kept,
             **{k: own.get(k, user_source) for k in given if k in (*FIGURE_FIELDS, *FACT_FIELDS)},
         }
         origins[slug] = where
+        changed.add(slug)
+    return changed
+
+
+def _new_memory(catalogued: dict[str, Any], given: dict[str, Any]) -> bool:
+    """Whether an override changes the memory size without giving its own printout."""
+    memory = given.get("memory_gb")
+    return (
+        memory is not None
+        and "pytorch_total_memory_mib" not in given
+        and not math.isclose(memory, catalogued["memory_gb"])
+    )
 
 
 def iter_name_keys(card: Card) -> Iterable[str]:

@@ -63,10 +63,10 @@ class NameIndex:
         if hits:
             names = ", ".join(c.name for c in hits[:8])
             raise GpuwiseError(
-                f"card name '{name}' is ambiguous: it matches {names}; name one of them"
+                f"card name '{_short(name)}' is ambiguous: it matches {names}; name one of them"
             )
         raise GpuwiseError(
-            f"unknown card '{name}'; closest: {', '.join(self.closest(name))} "
+            f"unknown card '{_short(name)}'; closest: {', '.join(self.closest(name))} "
             f"(`gpuwise gpus` lists every card)",
             code="unknown_card",
         )
@@ -91,6 +91,11 @@ class NameIndex:
             if by_key[key] not in out:
                 out.append(by_key[key])
         return out[:n] or [c.name for c in self.cards[:n]]
+
+
+def _short(name: str, limit: int = 80) -> str:
+    """``name`` for an error line: a 5,000-character name is cut, with its length said."""
+    return name if len(name) <= limit else f"{name[:limit]}... ({len(name)} characters)"
 
 
 def _unique(cards: Iterable[Card]) -> list[Card]:
