@@ -279,11 +279,24 @@ def _decoder(
 # -- MoE variants -----------------------------------------------------------------------------
 
 
+def _top_k(c: ConfigReader, experts: int, experts_key: str) -> int:
+    """``num_experts_per_tok``: at most the ``experts`` there are to route a token to (a
+    router's top-k cannot pick more experts than there are; active parameters would exceed
+    the model's)."""
+    k = c.get_int("num_experts_per_tok")
+    if k > experts:
+        raise GpuwiseError(
+            f"{c.where}: 'num_experts_per_tok' is {k}, more than the {experts} experts of "
+            f"'{experts_key}'; give 1 to {experts} for model_type '{c.model_type}'"
+        )
+    return k
+
+
 def _mixtral_moe(
     c: ConfigReader, hidden: int, inter: int, layers: int
 ) -> tuple[list[ParamBlock], dict]:
     experts = c.get_int("num_local_experts")
-    k = c.get_int("num_experts_per_tok")
+    k = _top_k(c, experts, "num_local_experts")
     p = "model.layers.*.mlp"
     blocks = [ParamBlock(f"{p}.gate", "router", (experts, hidden), layers)]
     blocks += _fused_experts(f"{p}.experts", experts, hidden, inter, layers)
@@ -295,9 +308,10 @@ def _qwen_moe(shared: bool) -> Callable[..., tuple[list[ParamBlock], dict]]:
         c: ConfigReader, hidden: int, inter: int, layers: int
     ) -> tuple[list[ParamBlock], dict]:
         experts = c.get_int("num_experts", minimum=0)
-        k = c.get_int("num_experts_per_tok")
         moe_inter = c.get_int("moe_intermediate_size")
         sparse = _sparse_layers(c, layers, experts)
+        # without sparse layers (no experts) the top-k routes nothing
+        k = _top_k(c, experts, "num_experts") if sparse else c.get_int("num_experts_per_tok")
         dense = layers - sparse
         p = "model.layers.*.mlp"
         blocks: list[ParamBlock] = []
@@ -437,10 +451,12 @@ def _deepseek_v3(c: ConfigReader) -> Shape:
     )
     bias = c.get_bool("attention_bias")
     experts = c.get_int("n_routed_experts")
-    k = c.get_int("num_experts_per_tok")
     moe_inter = c.get_int("moe_intermediate_size")
     shared = c.get_int("n_shared_experts", minimum=0)
     first_dense = min(c.get_int("first_k_dense_replace", minimum=0), layers)
+    sparse = layers - first_dense
+    # without sparse layers the top-k routes nothing
+    k = _top_k(c, experts, "n_routed_experts") if sparse else c.get_int("num_experts_per_tok")
     embed, head, tie = _embedding_and_head(c, vocab, hidden, False)
 
     p = "model.layers.*.self_attn"
@@ -460,7 +476,6 @@ def _deepseek_v3(c: ConfigReader) -> Shape:
         _linear(f"{p}.kv_b_proj", "attention", kv_rank, heads * (nope + v_dim), layers, False),
         _linear(f"{p}.o_proj", "attention", heads * v_dim, hidden, layers, bias),
     ]
-    sparse = layers - first_dense
     m = "model.layers.*.mlp"
     if first_dense:
         blocks += _gated_mlp(m, hidden, inter, first_dense)

@@ -8,22 +8,26 @@ or a Hugging Face id ("org/name") found in the local Hugging Face cache. Nothing
 from __future__ import annotations
 
 import functools
-import json
 import math
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from gpuwise import files
 from gpuwise.errors import GpuwiseError
 from gpuwise.packaged import packaged_json
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([bm])\s*$", re.IGNORECASE)
 _HF_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")
 #: Largest config file read: real ones are a few KB.
-MAX_CONFIG_BYTES = 4 << 20
+MAX_CONFIG_BYTES = files.LIMITS["config"]
+_EXPECTED = "a Hugging Face config.json"
+#: A ref file names a snapshot folder: a commit hash, never a path.
+_REF = re.compile(r"[0-9A-Za-z_][0-9A-Za-z_.-]{0,254}")
 
 
 @dataclass(frozen=True)
@@ -66,34 +70,16 @@ def _find_preset(name: str) -> str | None:
 
 
 def read_config_file(path: Path, where: str | None = None) -> dict[str, Any]:
-    """Parse a config.json, with one-line errors for every way it can be broken."""
+    """Parse a config.json (a regular file under :data:`MAX_CONFIG_BYTES`, read once), with
+    one-line errors for every way it can be broken."""
     where = where or str(path)
-    try:
-        size = path.stat().st_size
-        if size > MAX_CONFIG_BYTES:
-            raise GpuwiseError(
-                f"{where}: {size} bytes is too large for a config.json (limit {MAX_CONFIG_BYTES})"
-            )
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise GpuwiseError(
-            f"{where}: not UTF-8 text; expected a Hugging Face config.json"
-        ) from None
-    except OSError as e:
-        raise GpuwiseError(f"{where}: cannot read ({e.strerror or e.__class__.__name__})") from None
-    return parse_config_text(text, where)
+    data = files.read_bytes(path, where, _EXPECTED, MAX_CONFIG_BYTES)
+    assert data is not None
+    return parse_config_text(files.decode(data, where, _EXPECTED), where)
 
 
 def parse_config_text(text: str, where: str) -> dict[str, Any]:
-    try:
-        config = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise GpuwiseError(
-            f"{where}: not valid JSON ({e.msg} at line {e.lineno} column "
-            f"{e.colno}); expected a Hugging Face config.json"
-        ) from None
-    except RecursionError:
-        raise GpuwiseError(f"{where}: JSON nested too deeply; expected a config.json") from None
+    config = files.parse_json(text, where, _EXPECTED)
     if not isinstance(config, dict):
         raise GpuwiseError(
             f"{where}: expected a JSON object (a Hugging Face config.json), got "
@@ -103,31 +89,63 @@ def parse_config_text(text: str, where: str) -> dict[str, Any]:
 
 
 def hf_cache_dirs() -> list[Path]:
-    """Where the Hugging Face hub cache may be, as huggingface_hub looks for it."""
+    """Where the Hugging Face hub cache may be, as huggingface_hub looks for it (no home
+    folder: only the folders the environment names)."""
     dirs = []
     if os.environ.get("HF_HUB_CACHE"):
         dirs.append(Path(os.environ["HF_HUB_CACHE"]))
     if os.environ.get("HF_HOME"):
         dirs.append(Path(os.environ["HF_HOME"]) / "hub")
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    dirs.append((Path(xdg) if xdg else Path.home() / ".cache") / "huggingface" / "hub")
+    cache = files.user_dir("XDG_CACHE_HOME", ".cache")
+    if cache is not None:
+        dirs.append(Path(cache) / "huggingface" / "hub")
     return dirs
 
 
+def _mode(path: Path) -> int | None:
+    """``st_mode`` of what ``path`` points at, or None: nothing there, or a name the system
+    cannot look up (over 255 characters, a NUL, a parent that is not a searchable folder)."""
+    try:
+        return os.stat(path).st_mode
+    except (OSError, ValueError):
+        return None
+
+
+def _is_dir(path: Path) -> bool:
+    mode = _mode(path)
+    return mode is not None and stat.S_ISDIR(mode)
+
+
+def _mtime(path: Path) -> int:
+    try:
+        return os.stat(path).st_mtime_ns
+    except (OSError, ValueError):
+        return -1
+
+
 def find_in_hf_cache(hf_id: str) -> Path | None:
-    """config.json of ``org/name`` in the local HF cache (the snapshot refs/main points at)."""
+    """config.json of ``org/name`` in the local HF cache (the snapshot refs/main points at,
+    else the newest). Only finds the file: reading it is :func:`read_config_file`'s job."""
     folder_name = "models--" + hf_id.replace("/", "--")
     for cache in hf_cache_dirs():
         repo = cache / folder_name
         snapshots = repo / "snapshots"
-        if not snapshots.is_dir():
+        if not _is_dir(snapshots):
             continue
-        ref = repo / "refs" / "main"
-        if ref.is_file():
-            candidate = snapshots / ref.read_text().strip() / "config.json"
-            if candidate.is_file():
+        ref_path = repo / "refs" / "main"
+        data = files.read_bytes(
+            ref_path,
+            str(ref_path),
+            "a commit hash as huggingface_hub writes",
+            files.LIMITS["ref"],
+            absent_ok=True,
+        )
+        if data is not None:
+            ref = data.decode("ascii", "replace").strip()
+            candidate = snapshots / ref / "config.json"
+            if _REF.fullmatch(ref) and _mode(candidate) is not None:
                 return candidate
-        found = sorted(snapshots.glob("*/config.json"), key=lambda p: p.stat().st_mtime)
+        found = sorted(snapshots.glob("*/config.json"), key=_mtime)
         if found:
             return found[-1]
     return None
@@ -140,12 +158,13 @@ def resolve(name: str) -> Resolved:
             "empty model name; give a config.json path, a model folder, a preset "
             "(`gpuwise model --list`), a size like 7b, or an HF id"
         )
-    path = Path(name).expanduser()
-    if path.is_dir():
+    path = Path(os.path.expanduser(name))  # unchanged when there is no home folder
+    mode = _mode(path)
+    if mode is not None and stat.S_ISDIR(mode):
         config_path = path / "config.json"
-        if not config_path.is_file():
+        if _mode(config_path) is None:
             raise GpuwiseError(
-                f"{name}: folder has no config.json; give a model folder or the "
+                f"{_short(name)}: folder has no config.json; give a model folder or the "
                 f"path to its config.json"
             )
         return Resolved(
@@ -155,7 +174,7 @@ def resolve(name: str) -> Resolved:
             str(config_path),
             folder=path,
         )
-    if path.is_file():
+    if mode is not None:  # a file, or something that is not one: the reader says which
         return Resolved(
             read_config_file(path),
             path.parent.name if path.name == "config.json" else path.stem,
@@ -176,7 +195,7 @@ def resolve(name: str) -> Resolved:
     m = _SIZE.match(name)
     if m:
         return _from_size(name, float(m.group(1)) * (1e9 if m.group(2).lower() == "b" else 1e6))
-    if _HF_ID.match(name):
+    if _HF_ID.fullmatch(name):
         cached = find_in_hf_cache(name)
         if cached is not None:
             return Resolved(
@@ -192,12 +211,17 @@ def resolve(name: str) -> Resolved:
             f"config.json and pass the path, or use a preset"
         )
     if any(sep in name for sep in ("/", os.sep)) or name.endswith(".json"):
-        raise GpuwiseError(f"{name}: no such file or folder")
+        raise GpuwiseError(f"{_short(name)}: no such file or folder")
     raise GpuwiseError(
-        f"unknown model '{name}': not a file, folder, preset, size (like 7b) or "
+        f"unknown model '{_short(name)}': not a file, folder, preset, size (like 7b) or "
         f"HF id; presets: {', '.join(preset_names())}",
         code="unknown_model",
     )
+
+
+def _short(name: str, limit: int = 120) -> str:
+    """``name`` for an error line: a 5,000-character name is cut, with its length said."""
+    return name if len(name) <= limit else f"{name[:limit]}... ({len(name)} characters)"
 
 
 @functools.lru_cache(maxsize=1)
