@@ -307,7 +307,7 @@ def test_not_json_price_file(cli, tmp_path):
     path = tmp_path / "p.json"
     path.write_text("3090,750\n")
     r = cli("recommend", "llama-3.2-1b", "--prices", str(path))
-    assert r.code == 2 and "not JSON" in r.err
+    assert r.code == 2 and "not valid JSON" in r.err
 
 
 def test_tokens_per_dollar_ranks_by_value(cli, tmp_path):

@@ -17,12 +17,10 @@ currencies is ever made.
 
 from __future__ import annotations
 
-import json
-import math
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
+from gpuwise import files
 from gpuwise.catalog import Card, Catalog
 from gpuwise.errors import GpuwiseError
 from gpuwise.recommend import CURRENCIES
@@ -53,14 +51,26 @@ class PriceBook:
         return Price(float(launch), None, "catalogue launch price")
 
 
+#: A price (per card, or per card-hour) from a cent to a billion: any other is a typo, and a
+#: subnormal or huge one would turn costs and tokens per dollar into infinities.
+PRICE_RANGE = (0.01, 1e9)
+_EXAMPLE = '{"currency": "usd", "cards": {"3090": {"buy": 750}}}'
+
+
 def _amount(value: Any, where: str) -> float | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise GpuwiseError(f"{where} is {value!r}; use a positive number (or leave it out)")
-    if value <= 0:
-        raise GpuwiseError(f"{where} is {value}; a price must be above 0")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise GpuwiseError(f"{where} is {_shown(value)}; use a positive number (or leave it out)")
+    low, high = PRICE_RANGE
+    if not low <= value <= high:  # also NaN and infinities
+        raise GpuwiseError(f"{where} is {value:g}; a price must be from {low:g} to {high:g}")
     return float(value)
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def load_prices(path: str | None, currency: str, catalog: Catalog) -> PriceBook:
@@ -70,25 +80,16 @@ def load_prices(path: str | None, currency: str, catalog: Catalog) -> PriceBook:
         raise GpuwiseError(f"--currency {currency!r} is not known; use usd or cny")
     if path is None:
         return PriceBook(currency, {})
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise GpuwiseError(f"cannot read price file {path}: {e.__class__.__name__}") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise GpuwiseError(
-            f"price file {path} is not JSON (line {e.lineno}): expected "
-            '{"currency": "usd", "cards": {"3090": {"buy": 750}}}'
-        ) from None
+    where = f"price file {path}"
+    data = files.read_json(
+        path, where, f"a JSON price file like {_EXAMPLE}", files.LIMITS["prices"]
+    )
     if not isinstance(data, dict) or not isinstance(data.get("cards"), dict):
-        raise GpuwiseError(
-            f'price file {path} needs a "cards" object: '
-            '{"currency": "usd", "cards": {"3090": {"buy": 750}}}'
-        )
-    file_currency = str(data.get("currency", "usd")).lower()
-    if file_currency not in CURRENCIES:
-        raise GpuwiseError(f"price file {path}: currency {file_currency!r} is not usd or cny")
+        raise GpuwiseError(f'{where} needs a "cards" object: {_EXAMPLE}')
+    file_currency = data.get("currency", "usd")
+    if not isinstance(file_currency, str) or file_currency.lower() not in CURRENCIES:
+        raise GpuwiseError(f"{where}: currency {_shown(file_currency)} is not usd or cny")
+    file_currency = file_currency.lower()
     if file_currency != currency:
         raise GpuwiseError(
             f"price file {path} is in {file_currency}, --currency is {currency}: gpuwise does "
@@ -96,13 +97,13 @@ def load_prices(path: str | None, currency: str, catalog: Catalog) -> PriceBook:
         )
     user: dict[str, Price] = {}
     for name, entry in data["cards"].items():
-        where = f"price file {path}, card {name!r}"
+        where = f"price file {path}, card {_shown(name)}"
         if not isinstance(entry, dict):
             raise GpuwiseError(f'{where}: expected an object like {{"buy": 750}}')
         unknown = set(entry) - {"buy", "hourly", "note"}
         if unknown:
             raise GpuwiseError(
-                f"{where}: unknown key {sorted(unknown)[0]!r}; keys: buy, hourly, note"
+                f"{where}: unknown key {_shown(sorted(unknown)[0])}; keys: buy, hourly, note"
             )
         buy = _amount(entry.get("buy"), f"{where} buy")
         hourly = _amount(entry.get("hourly"), f"{where} hourly")
@@ -111,10 +112,14 @@ def load_prices(path: str | None, currency: str, catalog: Catalog) -> PriceBook:
         card = catalog.find(str(name))
         if card.slug in user:
             raise GpuwiseError(
-                f"price file {path} prices {card.name} twice ({name!r} is another name for a "
+                f"price file {path} prices {card.name} twice ({_shown(name)} is another name for a "
                 "card already listed); keep one entry"
             )
         note = entry.get("note")
-        source = f"{path}" + (f" ({note})" if isinstance(note, str) and note else "")
+        if note is not None and not (isinstance(note, str) and note.isprintable()):
+            raise GpuwiseError(f"{where}: note must be one line of text, got {_shown(note)}")
+        if note is not None and len(note) > 200:
+            raise GpuwiseError(f"{where}: note is {len(note)} characters long; at most 200")
+        source = f"{path}" + (f" ({note})" if note else "")
         user[card.slug] = Price(buy, hourly, source)
     return PriceBook(currency, user, path)
