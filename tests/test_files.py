@@ -232,6 +232,14 @@ def test_files_imports_only_the_standard_library():
         elif isinstance(node, ast.ImportFrom):
             imported.add(node.module or "")
     assert imported, "the module imports something"
-    assert imported <= {"__future__", "errno", "json", "math", "os", "re", "stat", "typing"} | {
-        "gpuwise.errors"
-    }
+    assert imported <= {
+        "__future__",
+        "errno",
+        "itertools",
+        "json",
+        "math",
+        "os",
+        "re",
+        "stat",
+        "typing",
+    } | {"gpuwise.errors"}

@@ -13,6 +13,7 @@ accepted. Standard library only, cheap to import: the fast path reads configs th
 from __future__ import annotations
 
 import errno
+import itertools
 import json
 import math
 import os
@@ -145,23 +146,18 @@ def _constant(name: str) -> Any:
 
 _DECODER = json.JSONDecoder(parse_int=_int, parse_float=_float, parse_constant=_constant)
 #: A JSON string (an unterminated one runs to the end: the match never fails part-way, so the
-#: scan stays linear), or one bracket: what the nesting check looks at.
-_TOKEN = re.compile(r'"[^"\\]*(?:\\(?:.|\Z)[^"\\]*)*(?:"|\Z)|[\[\]{}]', re.DOTALL)
+#: scan stays linear); what is left once strings are gone, but brackets; and what each bracket
+#: does to the depth. (Patterns compile on first use, not at import: most files never need them.)
+_STRING = r'"[^"\\]*(?:\\(?:.|\Z)[^"\\]*)*(?:"|\Z)'
+_NOT_BRACKET = r"[^\[\]{}]+"
+_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 
 
 def _too_deep(text: str) -> bool:
     if text.count("[") + text.count("{") <= MAX_DEPTH:
         return False
-    depth = 0
-    for m in _TOKEN.finditer(text):
-        c = m.group()
-        if c in "[{":
-            depth += 1
-            if depth > MAX_DEPTH:
-                return True
-        elif c in "]}":
-            depth -= 1
-    return False
+    brackets = re.sub(_NOT_BRACKET, "", re.sub(_STRING, "", text, flags=re.DOTALL))
+    return max(itertools.accumulate(map(_STEP.__getitem__, brackets)), default=0) > MAX_DEPTH
 
 
 def parse_json(text: str, where: str, expected: str) -> Any:
@@ -179,15 +175,13 @@ def parse_json(text: str, where: str, expected: str) -> Any:
         raise GpuwiseError(f"{where}: {e}; give {expected}") from None
     except (ValueError, RecursionError) as e:  # any limit of the parser itself
         raise GpuwiseError(f"{where}: not usable JSON ({e}); give {expected}") from None
-    if _ESCAPED_SURROGATE.search(text) and _has_lone_surrogate(doc):
+    # only an escape can make a lone surrogate (the text itself is valid UTF-8)
+    if ("\\ud" in text or "\\uD" in text) and _has_lone_surrogate(doc):
         raise GpuwiseError(
             f"{where}: a string holds a lone UTF-16 surrogate (a \\uD800-\\uDFFF escape "
             f"without its pair); give {expected}"
         )
     return doc
-
-
-_ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 def _has_lone_surrogate(doc: Any) -> bool:
