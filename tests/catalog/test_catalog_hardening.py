@@ -298,3 +298,22 @@ def test_an_unsearchable_config_folder_is_no_default_file(cli, tmp_path, monkeyp
     finally:
         config.chmod(0o755)
     assert r.code == 0, r.err
+
+
+@pytest.mark.parametrize("args", COMMANDS, ids=[c[0] for c in COMMANDS])
+def test_an_unreadable_default_card_file_is_one_line(cli, tmp_path, monkeypatch, args):
+    """(Root reads any file, so the refusal is simulated: os.open of that one file fails.)"""
+    config = tmp_path / "config"
+    (config / "gpuwise").mkdir(parents=True)
+    path = config / "gpuwise" / "cards.json"
+    path.write_text('{"cards": []}')
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(config))
+    real_open = os.open
+
+    def refusing_open(name, *rest, **kw):
+        if os.fspath(name) == str(path):
+            raise PermissionError(13, "Permission denied", str(name))
+        return real_open(name, *rest, **kw)
+
+    monkeypatch.setattr(os, "open", refusing_open)
+    one_line(cli(*args), str(path), "Permission denied")
