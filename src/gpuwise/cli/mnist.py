@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from gpuwise.cli.common import add_json, emit
-from gpuwise.render.json_doc import envelope
+from gpuwise.render.document import envelope
 
 
 def add_parser(sub: Any) -> None:
