@@ -179,6 +179,7 @@ def test_any_text_is_a_value_or_one_line(text):
         assert "\n" not in str(e) and str(e).startswith(WHERE)
         return
     # whatever parses holds only finite numbers
+    assert not isinstance(doc, float) or math.isfinite(doc)
     stack = [doc]
     while stack:
         item = stack.pop()

@@ -145,6 +145,7 @@ def test_a_fifo_device_or_folder_is_refused_without_a_hang(tmp_path):
     cases = [(str(fifo), "FIFO"), (str(tmp_path), "folder")]
     if os.path.exists("/dev/zero"):
         cases.append(("/dev/zero", "device"))
+    assert len(cases) >= 2
     for name, says in cases:
         r = gpuwise_process("gpus", "--catalog", name)
         assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr

@@ -99,6 +99,7 @@ def test_a_device_or_fifo_named_as_a_config_is_refused(tmp_path):
     cases = [(str(fifo), "FIFO"), (str(tmp_path), "FIFO")]  # the folder's config.json
     if os.path.exists("/dev/zero"):
         cases.append(("/dev/zero", "device"))
+    assert len(cases) >= 2
     for name, says in cases:
         r = gpuwise_process("model", name)
         assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
