@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from gpuwise.engines.deepspeed_config import precision_meaning
-from gpuwise.parallel.zero_buffers import deepspeed_buffers
 from gpuwise.models.spec import ModelSpec
 from gpuwise.parallel import Parallel
+from gpuwise.parallel.zero_buffers import deepspeed_buffers
 from gpuwise.units import gib
 from gpuwise.workload import Workload
 
