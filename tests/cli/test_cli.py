@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gpuwise.catalog import load_catalog
-from gpuwise.render.json_doc import CARD_KEYS
+from gpuwise.render.card_json import CARD_KEYS
 
 CONTRACT_CARD = {
     "name",

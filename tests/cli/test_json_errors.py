@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from gpuwise._version import SCHEMA_VERSION, __version__
 from gpuwise.errors import ERROR_CODES, GpuwiseError, InternalError
-from gpuwise.render.json_doc import dumps
+from gpuwise.render.document import dumps
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

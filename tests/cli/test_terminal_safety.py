@@ -17,7 +17,7 @@ from gpuwise.catalog import load_catalog
 from gpuwise.doctor import build_report, detect, load_knowledge
 from gpuwise.render import tables
 from gpuwise.render.console import console, visible_text
-from gpuwise.render.json_doc import doctor_doc
+from gpuwise.render.doctor_json import doctor_doc
 from gpuwise.render.measure_tables import bench_table, measure_table
 from gpuwise.render.visible import visible
 from tests.doctor.fakes import Scenario, fake_torch, smi_rows

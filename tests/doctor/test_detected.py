@@ -8,7 +8,7 @@ import pytest
 from gpuwise.catalog import load_catalog
 from gpuwise.doctor import build_report, detect, load_knowledge
 from gpuwise.doctor.detect import parse_smi
-from gpuwise.render.json_doc import doctor_doc
+from gpuwise.render.doctor_json import doctor_doc
 from tests.doctor.fakes import (
     NVCC_12_8,
     SMI_DRIVER_NOT_LOADED,

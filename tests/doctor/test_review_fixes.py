@@ -12,7 +12,7 @@ from gpuwise.catalog import load_catalog
 from gpuwise.doctor import build_report, detect, load_knowledge
 from gpuwise.doctor.builds import parse_torch
 from gpuwise.doctor.knowledge import parse_driver
-from gpuwise.render.json_doc import doctor_doc
+from gpuwise.render.doctor_json import doctor_doc
 from tests.doctor.fakes import Scenario, smi_rows
 
 URL = "https://download.pytorch.org/whl/"

@@ -14,7 +14,6 @@ import os
 import re
 from collections.abc import Iterable
 from dataclasses import fields
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from gpuwise import files
 from gpuwise.catalog.card import FACT_FIELDS, FIGURE_FIELDS, Card
 from gpuwise.catalog.features import features_of, parse_cc
 from gpuwise.errors import GpuwiseError
+from gpuwise.packaged import packaged_names, packaged_text
 
 _CARD_FIELDS = {f.name for f in fields(Card)} - {"features", "sources", "origin"}
 _FILE_ONLY = {"source", "crosscheck_exceptions"}
@@ -62,8 +62,8 @@ _TEXT_FIELDS = {
 
 def packaged_files() -> list[tuple[str, str]]:
     """(file name, text) of every packaged card file, sorted by name."""
-    folder = resources.files("gpuwise.catalog").joinpath("data/cards")
-    return sorted((p.name, p.read_text()) for p in folder.iterdir() if p.name.endswith(".json"))
+    names = packaged_names("gpuwise.catalog", "data/cards", ".json")
+    return [(n, packaged_text("gpuwise.catalog", f"data/cards/{n}")) for n in names]
 
 
 def user_catalog_path(explicit: str | None = None) -> Path | None:

@@ -8,7 +8,6 @@ ambiguous and the error lists them; an unknown name lists the closest matches.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable
 
@@ -85,6 +84,8 @@ class NameIndex:
         """Display names of the ``n`` cards whose names look most like ``name``."""
         target = normalise(name)
         by_key = {k: cs[0].name for k, cs in self.exact.items()}
+        import difflib  # only for a name that matches no card
+
         matches = difflib.get_close_matches(target, list(by_key), n=n * 3, cutoff=0.3)
         out: list[str] = []
         for key in matches:

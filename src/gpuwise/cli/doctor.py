@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     from gpuwise.doctor import build_report, describe, detect, load_knowledge, override
     from gpuwise.doctor.builds import parse_torch
     from gpuwise.doctor.knowledge import parse_driver
-    from gpuwise.render.json_doc import doctor_doc
+    from gpuwise.render.doctor_json import doctor_doc
 
     # Bad flags fail before anything is detected.
     kb = load_knowledge()

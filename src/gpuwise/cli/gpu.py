@@ -7,7 +7,7 @@ from typing import Any
 
 from gpuwise.catalog import load_catalog
 from gpuwise.cli.common import add_catalog, add_json, emit
-from gpuwise.render.json_doc import card_doc
+from gpuwise.render.card_json import card_doc
 
 
 def add_parser(sub: Any) -> None:

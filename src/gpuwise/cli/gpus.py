@@ -9,7 +9,7 @@ from gpuwise.catalog import Card, load_catalog, of_series
 from gpuwise.catalog.features import feature_ids
 from gpuwise.cli.common import add_catalog, add_json, emit
 from gpuwise.errors import GpuwiseError
-from gpuwise.render.json_doc import CARD_KEYS, cards_doc
+from gpuwise.render.card_json import CARD_KEYS, cards_doc
 
 SORT_KEYS = tuple(k for k in CARD_KEYS if k not in ("features",))
 

@@ -17,7 +17,7 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import NoReturn, cast
 
 from gpuwise._version import __version__
 from gpuwise.errors import GpuwiseError
@@ -40,6 +40,28 @@ class UsageError(GpuwiseError):
 
 class Parser(argparse.ArgumentParser):
     """argparse with one-line errors: the problem, then where to look."""
+
+    #: The width help is laid out in: the terminal's (None) only while help or usage is made.
+    #: argparse would otherwise read the terminal, importing shutil, for every parser it builds.
+    _width: int | None = 78
+
+    def _get_formatter(self) -> argparse.HelpFormatter:
+        formatter = cast("type[argparse.HelpFormatter]", self.formatter_class)
+        return formatter(prog=self.prog, width=self._width)
+
+    def format_help(self) -> str:
+        self._width = None
+        try:
+            return super().format_help()
+        finally:
+            del self._width
+
+    def format_usage(self) -> str:
+        self._width = None
+        try:
+            return super().format_usage()
+        finally:
+            del self._width
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{message} (see `{self.prog} --help`)", self.prog)

@@ -7,7 +7,8 @@ from typing import Any
 
 from gpuwise.cli.common import add_json, emit
 from gpuwise.models import load_model, preset_names
-from gpuwise.render.json_doc import dumps, envelope, model_doc
+from gpuwise.render.document import dumps, envelope
+from gpuwise.render.model_json import model_doc
 
 
 def add_parser(sub: Any) -> None:

@@ -13,13 +13,12 @@ import os
 import re
 import stat
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from gpuwise import files
 from gpuwise.errors import GpuwiseError
-from gpuwise.packaged import packaged_json
+from gpuwise.packaged import packaged_json, packaged_text
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([bm])\s*$", re.IGNORECASE)
 _HF_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")
@@ -185,7 +184,7 @@ def resolve(name: str) -> Resolved:
     preset = _find_preset(name)
     if preset is not None:
         entry = preset_index()[preset]
-        text = resources.files("gpuwise.models").joinpath(f"presets/{entry['file']}").read_text()
+        text = packaged_text("gpuwise.models", f"presets/{entry['file']}")
         return Resolved(
             parse_config_text(text, f"preset {preset}"),
             preset,

@@ -1,0 +1,62 @@
+"""A doctor's report -> its JSON document (``gpuwise doctor``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gpuwise.render.document import envelope
+
+
+def doctor_doc(report: Any, kb_date: str, catalog_date: str) -> dict[str, Any]:
+    """``gpuwise doctor``: the machine, what was checked, and one verdict per card.
+
+    ``cards[]``: ``name``, ``compute_capability``, ``architecture``, ``problems[]`` (``code``,
+    ``severity``, ``message``), ``advice[]`` (``code``, ``message``), ``install`` (``command``,
+    ``torch``, ``cuda``, ``index_url``, ``min_driver``, ``driver_compat``, ``note``).
+    """
+    from dataclasses import asdict
+
+    m = report.machine
+    return envelope(
+        kb_date=kb_date,
+        catalog_date=catalog_date,
+        mode=m.mode,
+        system={
+            "os": m.os,
+            "os_detail": m.os_detail,
+            "python": m.python,
+            "driver": m.driver,
+            "gpu_source": m.gpu_source,
+            "nvcc": m.nvcc,
+            "torch": None
+            if m.torch is None
+            else {
+                "version": m.torch.version,
+                "cuda": m.torch.cuda,
+                "arch_list": report.torch_arch_list,
+                "arch_list_detected": m.torch.arch_list is not None,
+                "cuda_available": m.torch.cuda_available,
+                "how": m.torch.how,
+            },
+            "libraries": dict(m.libraries),
+        },
+        checked=[asdict(c) for c in m.checks],
+        what_it_checks=list(report.what_it_checks),
+        problems=[asdict(p) for p in m.problems],
+        install=None if report.install is None else asdict(report.install),
+        cards=[
+            {
+                "name": c.name,
+                "compute_capability": c.compute_capability,
+                "architecture": c.architecture,
+                "slug": c.catalog_slug,
+                "memory_total_bytes": c.memory_total_bytes,
+                "memory_used_bytes": c.memory_used_bytes,
+                "features": c.features,
+                "problems": [asdict(p) for p in c.problems],
+                "advice": [asdict(a) for a in c.advice],
+                "install": None if c.install is None else asdict(c.install),
+            }
+            for c in report.cards
+        ],
+    )
