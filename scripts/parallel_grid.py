@@ -136,7 +136,7 @@ def simulate_one(c: dict[str, Any]) -> dict[str, Any]:
 
 
 def analytic(c: dict[str, Any]) -> int:
-    from gpuwise.memory.parallel import per_rank_memory
+    from gpuwise.memory.rank import per_rank_memory
 
     _, spec = model_for(c)
     return per_rank_memory(spec, workload(c, spec), parallel(c)).peak_allocated_bytes

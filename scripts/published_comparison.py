@@ -221,7 +221,7 @@ def speed() -> None:
 
 def multi() -> None:
     from gpuwise.catalog import load_catalog
-    from gpuwise.memory.parallel import per_rank_memory
+    from gpuwise.memory.rank import per_rank_memory
     from gpuwise.timing.parallel import parallel_train_time
 
     catalog = load_catalog()

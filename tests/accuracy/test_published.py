@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import published_comparison as pc  # noqa: E402
 
 from gpuwise.catalog import load_catalog, usable_memory  # noqa: E402
-from gpuwise.memory.parallel import per_rank_memory  # noqa: E402
+from gpuwise.memory.rank import per_rank_memory  # noqa: E402
 from gpuwise.plan import estimate_memory  # noqa: E402
 from gpuwise.timing.estimate import train_time  # noqa: E402
 from gpuwise.timing.parallel import parallel_train_time  # noqa: E402

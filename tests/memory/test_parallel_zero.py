@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from gpuwise.memory.parallel import per_rank_memory
+from gpuwise.memory.rank import per_rank_memory
 from gpuwise.models import load_model
 from gpuwise.parallel import Parallel
 from gpuwise.workload import Workload

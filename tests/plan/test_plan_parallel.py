@@ -211,7 +211,7 @@ def test_zero2_is_not_faster_than_ddp_for_the_same_traffic():
 
 
 def test_fsdp_offload_keeps_no_gradient_shards_on_the_card():
-    from gpuwise.memory.parallel import per_rank_memory
+    from gpuwise.memory.rank import per_rank_memory
 
     spec = load_model("llama-3.1-8b")
     w = Workload(batch=1, seq=2048, grad_checkpointing=True)

@@ -87,7 +87,7 @@ def test_70b_full_finetune_needs_several_cards(cli, tmp_path):
 
 def test_per_rank_state_is_split_across_cards():
     """FSDP and ZeRO-3 hold 1/N of the model state; the per-rank peak falls as cards are added."""
-    from gpuwise.memory.parallel import per_rank_memory
+    from gpuwise.memory.rank import per_rank_memory
     from gpuwise.memory.train import train_phases
     from gpuwise.parallel import Parallel
 
@@ -110,7 +110,7 @@ def test_per_rank_state_is_split_across_cards():
 
 
 def test_offload_states_the_host_ram_it_needs():
-    from gpuwise.memory.parallel import per_rank_memory
+    from gpuwise.memory.rank import per_rank_memory
     from gpuwise.parallel import Parallel
 
     spec = load_model("llama-3.1-8b")
@@ -336,7 +336,7 @@ def test_tokens_per_dollar_ranks_by_value(cli, tmp_path):
 
 
 def test_stacked_advice_fits_and_needs_every_part(cli):
-    from gpuwise.memory.parallel import per_rank_memory
+    from gpuwise.memory.rank import per_rank_memory
     from gpuwise.parallel import Parallel
 
     r = cli("recommend", "llama-3.1-8b", "--have", "3060", "--max-gpus", "1", "--json")

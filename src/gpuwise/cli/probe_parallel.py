@@ -8,7 +8,7 @@ from typing import Any
 
 from gpuwise.cli.common import emit
 from gpuwise.memory.estimate import overheads
-from gpuwise.memory.parallel import per_rank_memory
+from gpuwise.memory.rank import per_rank_memory
 from gpuwise.models.spec import ModelSpec
 from gpuwise.parallel import Parallel
 from gpuwise.render.document import envelope

@@ -37,11 +37,11 @@ The per-rank peak is the largest phase total, as for one card. Parameters shard 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from gpuwise.memory.estimate import MemoryEstimate
 from gpuwise.memory.optimizer import Tensor
+from gpuwise.memory.rank import ACCUM_NOTE, RankMemory, accumulating, estimate_from
 from gpuwise.memory.train import ModelState, TrainPhases, base_weight_bytes, train_phases
 from gpuwise.models.lora import lora_linears
 from gpuwise.models.spec import ModelSpec
@@ -53,117 +53,6 @@ from gpuwise.workload import Workload
 #: Layers FSDP2 keeps unsharded at once inside the forward and the backward: the running one
 #: and the prefetched next one.
 FSDP_UNSHARDED_LAYERS = 2
-
-#: Optimizers DeepSpeed's ZeRO runs (offload needs its CPU Adam).
-ZERO_OPTIMIZERS = ("adamw", "adamw-fused", "sgd")
-
-
-@dataclass
-class RankMemory:
-    """One rank's memory (``estimate``), the host RAM the machine needs for offloaded state
-    (``host_bytes``, all ranks together) and what the strategy assumed (``notes``)."""
-
-    estimate: MemoryEstimate
-    host_bytes: int
-    parallel: Parallel
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def peak_allocated_bytes(self) -> int:
-        return self.estimate.peak_allocated_bytes
-
-    @property
-    def breakdown(self) -> dict[str, int]:
-        return self.estimate.breakdown
-
-    @property
-    def required_bytes(self) -> int:
-        return self.estimate.required_bytes
-
-    @property
-    def peak_phase(self) -> str:
-        return self.estimate.peak_phase
-
-    @property
-    def context_bytes(self) -> int:
-        return self.estimate.context_bytes
-
-    @property
-    def allocator_bytes(self) -> int:
-        return self.estimate.allocator_bytes
-
-    @property
-    def terms_from(self) -> str:
-        return self.estimate.terms_from
-
-
-class Unsupported(Exception):
-    """A strategy was asked to run a workload it cannot (see :func:`unsupported`). Internal:
-    callers that take the user's word for the strategy turn the reason into a GpuwiseError;
-    callers that search strategies ask :func:`unsupported` first."""
-
-
-def unsupported(w: Workload, p: Parallel) -> str | None:
-    """Why strategy ``p`` cannot run ``w`` (one line for the user), or None when it can."""
-    if w.task != "train":
-        if p.grad_accum > 1:
-            return "--grad-accum applies to --task train"
-        if p.strategy != "single":
-            return (
-                "multi-card strategies plan training; for inference on several cards use a "
-                "serving engine (tensor parallel) — plan one card with --task infer"
-            )
-        return None
-    if p.engine == "deepspeed" and w.optimizer not in ZERO_OPTIMIZERS:
-        usable = ("adamw", "adamw-fused") if p.offloads("optimizer") else ZERO_OPTIMIZERS
-        return (
-            f"--strategy {p.strategy} runs DeepSpeed's optimizers; --optimizer {w.optimizer} is "
-            f"not one: use {', '.join(usable)}, or an fsdp strategy"
-        )
-    if p.engine == "deepspeed" and p.offloads("optimizer") and w.optimizer == "sgd":
-        return (
-            f"--strategy {p.strategy} steps the optimizer on the CPU with DeepSpeed's CPU Adam; "
-            f"--optimizer {w.optimizer} cannot be offloaded there: use adamw, or fsdp-offload"
-        )
-    if p.offloads("optimizer") and w.optimizer == "adamw-8bit":
-        return (
-            f"--strategy {p.strategy} steps the optimizer on the CPU; bitsandbytes' 8-bit AdamW "
-            "runs on the GPU only: use adamw"
-        )
-    if w.method == "qlora" and p.offloads("weights"):
-        return (
-            f"--method qlora with --strategy {p.strategy} is not planned (4-bit weights are not "
-            "offloaded to host RAM); use ddp or fsdp"
-        )
-    if p.engine == "deepspeed" and w.method == "qlora":
-        return (
-            "--method qlora with DeepSpeed ZeRO is not planned (bitsandbytes 4-bit weights need "
-            "quant_storage tricks); use --strategy ddp or fsdp"
-        )
-    return None
-
-
-def per_rank_memory(spec: ModelSpec, w: Workload, p: Parallel) -> RankMemory:
-    """The peak live bytes of rank 0 of ``p`` running ``w`` (``w.batch`` per card); raises
-    :class:`Unsupported` when ``p`` cannot run ``w``."""
-    why = unsupported(w, p)
-    if why is not None:
-        raise Unsupported(why)
-    if p.strategy == "single":
-        t = train_phases(spec, w) if w.task == "train" else None
-        if t is None:
-            from gpuwise.memory.infer import infer_memory
-
-            return RankMemory(infer_memory(spec, w), 0, p)
-        if p.grad_accum > 1:
-            notes = [_ACCUM_NOTE]
-            return RankMemory(_estimate(_accumulating(t), t, notes), 0, p, notes)
-        return RankMemory(MemoryEstimate.at_peak(t.phases, t.terms_from, t.notes), 0, p)
-    if p.strategy == "ddp":
-        return _ddp(spec, w, p)
-    if p.engine == "deepspeed":
-        return _zero(spec, w, p)
-    return _fsdp(spec, w, p)
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -178,21 +67,6 @@ def _layered(spec: ModelSpec) -> tuple[list[Any], list[Any]]:
     layers = [b for b in spec.train_blocks if b.count > 1 or spec.num_layers == 1]
     root = [b for b in spec.train_blocks if b not in layers]
     return layers, root
-
-
-_ACCUM_NOTE = "gradient accumulation: the gradients stay live through the next micro-batch"
-
-
-def _accumulating(t: TrainPhases) -> dict[str, dict[str, int]]:
-    """The phases when micro-batches accumulate: every gradient exists from the second
-    micro-batch's forward on."""
-    out = {}
-    for name, parts in t.phases.items():
-        new = dict(parts)
-        if name in ("forward", "backward", "backward_layers"):
-            new["gradients"] = max(parts.get("gradients", 0), t.state.grads)
-        out[name] = new
-    return out
 
 
 def _sixteen(w: Workload) -> Workload:
@@ -221,20 +95,14 @@ def _grad_fraction(t: TrainPhases) -> dict[str, float]:
     return {name: parts.get("gradients", 0) / grads for name, parts in t.phases.items()}
 
 
-def _estimate(
-    phases: dict[str, dict[str, int]], t: TrainPhases, notes: list[str]
-) -> MemoryEstimate:
-    return MemoryEstimate.at_peak(phases, t.terms_from, list(t.notes) + notes)
-
-
 # -- DDP -----------------------------------------------------------------------------------
 
 
-def _ddp(spec: ModelSpec, w: Workload, p: Parallel) -> RankMemory:
+def ddp(spec: ModelSpec, w: Workload, p: Parallel) -> RankMemory:
     t = train_phases(spec, w)
     buckets = t.state.grads
     phases = {}
-    for name, parts in (_accumulating(t) if p.grad_accum > 1 else t.phases).items():
+    for name, parts in (accumulating(t) if p.grad_accum > 1 else t.phases).items():
         new = dict(parts)
         new["gradients"] = parts.get("gradients", 0) + buckets
         phases[name] = new
@@ -243,14 +111,14 @@ def _ddp(spec: ModelSpec, w: Workload, p: Parallel) -> RankMemory:
         f"({_gib(buckets)}) stay allocated (gradient_as_bucket_view=False, the default)"
     ]
     if p.grad_accum > 1:
-        notes.append(_ACCUM_NOTE)
-    return RankMemory(_estimate(phases, t, notes), 0, p, notes)
+        notes.append(ACCUM_NOTE)
+    return RankMemory(estimate_from(phases, t, notes), 0, p, notes)
 
 
 # -- FSDP2 ---------------------------------------------------------------------------------
 
 
-def _fsdp(spec: ModelSpec, w: Workload, p: Parallel) -> RankMemory:
+def fsdp(spec: ModelSpec, w: Workload, p: Parallel) -> RankMemory:
     t = _fsdp_activations(spec, w)
     single = train_phases(spec, w) if w.amp else t  # the state in the user's precision
     z = _fsdp_sizes(spec, w, single.state, p.shard_group)
@@ -263,7 +131,7 @@ def _fsdp(spec: ModelSpec, w: Workload, p: Parallel) -> RankMemory:
             "fsdp-offload: sharded weights, gradients and optimizer states in pinned host RAM "
             "(CPUOffloadPolicy); the optimizer steps on the CPU"
         )
-    return RankMemory(_estimate(phases, t, notes), host, p, notes)
+    return RankMemory(estimate_from(phases, t, notes), host, p, notes)
 
 
 def _fsdp_activations(spec: ModelSpec, w: Workload) -> TrainPhases:
@@ -465,7 +333,7 @@ def _mp_adapter_saving(spec: ModelSpec, w: Workload) -> int:
 # -- DeepSpeed ZeRO ------------------------------------------------------------------------
 
 
-def _zero(spec: ModelSpec, w: Workload, p: Parallel) -> RankMemory:
+def zero(spec: ModelSpec, w: Workload, p: Parallel) -> RankMemory:
     n = p.gpus
     stage = p.zero_stage or 0
     # DeepSpeed's bf16 / fp16 run a 16-bit model; amp-* (torch_autocast) and fp32 keep fp32
@@ -536,7 +404,7 @@ def _zero(spec: ModelSpec, w: Workload, p: Parallel) -> RankMemory:
     if frozen:
         held = "fp32" if elem == 4 else "16 bits"
         notes.append(f"LoRA under ZeRO: frozen weights in {held}, only the adapters have state")
-    return RankMemory(_estimate(phases, t, notes), host, p, notes)
+    return RankMemory(estimate_from(phases, t, notes), host, p, notes)
 
 
 def _tensor_bytes(x: Tensor) -> int:

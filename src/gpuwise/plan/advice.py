@@ -419,14 +419,9 @@ def advise(
     return Advice(card, why, need, usable, fitting, others, combo)
 
 
-def plan_advice(plan: Plan) -> Advice | None:
-    """The advice a plan of one card shows when the job does not fit it (its own strategy a
-    single card; a card that cannot run the workload at all gets none)."""
-    if len(plan.cards) != 1 or plan.parallel.strategy != "single":
-        return None
+def plan_advice(plan: Plan) -> Advice:
+    """What to change so a plan's one card (asked for with ``--gpu``) fits the job."""
     card = plan.cards[0]
-    if card.fits or card.problems:
-        return None
     return advise(
         plan.spec,
         plan.workload,

@@ -14,7 +14,7 @@ from typing import Literal
 
 from gpuwise.catalog import Card, usable_memory
 from gpuwise.errors import GpuwiseError
-from gpuwise.memory.parallel import RankMemory, per_rank_memory, unsupported
+from gpuwise.memory.rank import RankMemory, per_rank_memory, unsupported
 from gpuwise.models.spec import ModelSpec
 from gpuwise.parallel import Parallel
 from gpuwise.workload import Workload

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from gpuwise.catalog import Card, Catalog, usable_memory
-from gpuwise.memory.parallel import RankMemory
+from gpuwise.memory.rank import RankMemory
 from gpuwise.models.spec import ModelSpec
 from gpuwise.parallel import Parallel
 from gpuwise.plan.defaults import defaults
@@ -112,8 +112,18 @@ def make_plan(
             )
         out.append(plan)
     result = Plan(spec, w, memory, out, tokens, reserve_bytes, parallel)
-    if advise:
+    if advise and _wants_advice(result):
         from gpuwise.plan.advice import plan_advice
 
         result.advice = plan_advice(result)
     return result
+
+
+def _wants_advice(plan: Plan) -> bool:
+    """Whether the plan shows advice: one card asked for, on its own (no strategy over
+    several), which the job does not fit for its memory (a card that cannot run the workload
+    at all gets none)."""
+    if len(plan.cards) != 1 or plan.parallel.strategy != "single":
+        return False
+    card = plan.cards[0]
+    return not card.fits and not card.problems

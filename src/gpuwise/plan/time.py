@@ -3,21 +3,23 @@ card or as one of several (``plan``, ``recommend`` and the advice all call it)."
 
 from __future__ import annotations
 
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 from gpuwise.catalog import Card
-from gpuwise.memory.parallel import RankMemory
+from gpuwise.memory.rank import RankMemory
 from gpuwise.models.spec import ModelSpec
 from gpuwise.parallel import Parallel
 from gpuwise.plan.fit import SINGLE, estimate_memory
 from gpuwise.timing.estimate import InferTime, TrainTime, infer_time, train_time
-from gpuwise.timing.parallel import ParallelTime, parallel_train_time
 from gpuwise.workload import Workload
+
+if TYPE_CHECKING:
+    from gpuwise.timing.parallel import ParallelTime
 
 #: The time of a job on a card: training on one card, training as one of several (or with
 #: accumulation), or inference. Each has ``tokens_per_s``, ``step_s``, ``run_s``,
 #: ``energy_kwh`` and ``notes``.
-CardTime: TypeAlias = TrainTime | ParallelTime | InferTime
+CardTime: TypeAlias = "TrainTime | ParallelTime | InferTime"
 
 
 def card_time(
@@ -40,6 +42,8 @@ def card_time(
         return infer_time(
             spec, w, card, weights_bytes=b["weights"], kv_bytes=b["kv_cache"], tokens=tokens
         )
-    if p != SINGLE:
+    if p != SINGLE:  # the collectives' model, only for several cards or accumulation
+        from gpuwise.timing.parallel import parallel_train_time
+
         return parallel_train_time(spec, w, card, p, tokens, single)
     return train_time(spec, w, card, tokens=tokens)

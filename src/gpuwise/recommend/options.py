@@ -17,7 +17,7 @@ from typing import Any
 
 from gpuwise.catalog import Card, usable_memory
 from gpuwise.errors import GpuwiseError
-from gpuwise.memory.parallel import RankMemory
+from gpuwise.memory.rank import RankMemory
 from gpuwise.models.spec import ModelSpec
 from gpuwise.parallel import Parallel, parallel_problem
 from gpuwise.plan.advice import Advice, advise

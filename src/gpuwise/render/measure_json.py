@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from gpuwise.catalog import Card, load_catalog
-from gpuwise.memory.parallel import RankMemory
+from gpuwise.memory.rank import RankMemory
 from gpuwise.models.spec import ModelSpec
 from gpuwise.plan.fit import problems
 from gpuwise.plan.time import CardTime, card_time

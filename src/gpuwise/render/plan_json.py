@@ -9,11 +9,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from gpuwise.memory.estimate import MemoryEstimate
-from gpuwise.memory.parallel import RankMemory
+from gpuwise.memory.rank import RankMemory
 from gpuwise.parallel import Parallel
 from gpuwise.render.document import envelope
 from gpuwise.timing.estimate import InferTime, TrainTime
-from gpuwise.timing.parallel import ParallelTime
 from gpuwise.workload import Workload
 
 if TYPE_CHECKING:
@@ -89,26 +88,26 @@ def time_dict(t: CardTime) -> dict[str, Any]:
             "time_to_generate_s": t.time_to_generate_s,
             "notes": list(t.notes),
         }
-    if isinstance(t, ParallelTime):
+    if isinstance(t, TrainTime):
         return {
             "train_tokens_per_s": t.train_tokens_per_s,
             "step_s": t.step_s,
-            "compute_s": t.compute_s,
-            "comm_s": t.comm_s,
-            "exposed_comm_s": t.exposed_comm_s,
-            "offload_s": t.offload_s,
             "time_to_train_s": t.time_to_train_s,
             "energy_kwh": t.energy_kwh,
             "mfu": t.mfu,
-            "link": {"kind": t.link.kind, "gb_s": t.link.gb_s, "note": t.link.note},
             "notes": list(t.notes),
         }
-    return {
+    return {  # a ParallelTime (several cards, or accumulation)
         "train_tokens_per_s": t.train_tokens_per_s,
         "step_s": t.step_s,
+        "compute_s": t.compute_s,
+        "comm_s": t.comm_s,
+        "exposed_comm_s": t.exposed_comm_s,
+        "offload_s": t.offload_s,
         "time_to_train_s": t.time_to_train_s,
         "energy_kwh": t.energy_kwh,
         "mfu": t.mfu,
+        "link": {"kind": t.link.kind, "gb_s": t.link.gb_s, "note": t.link.note},
         "notes": list(t.notes),
     }
 
@@ -211,7 +210,7 @@ def option_dict(rank: int, o: Option, currency: str, reserve: int = 0) -> dict[s
         "pricing": o.pricing,
         "price_source": o.price_source,
         "power_w": o.power_w,
-        "link": t.link.kind if isinstance(t, ParallelTime) and o.count > 1 else None,
+        "link": _link(t) if o.count > 1 else None,
         "reason": o.reason,
         "notes": ([*m.notes] if m else []) + o.notes + (list(t.notes) if t else []),
     }
@@ -219,9 +218,16 @@ def option_dict(rank: int, o: Option, currency: str, reserve: int = 0) -> dict[s
 
 def _comm_s(t: CardTime | None) -> float | None:
     """Seconds of collectives per step: none on one card, unknown (None) for inference."""
-    if isinstance(t, ParallelTime):
-        return t.comm_s
-    return 0.0 if isinstance(t, TrainTime) else None
+    if t is None or isinstance(t, InferTime):
+        return None
+    return 0.0 if isinstance(t, TrainTime) else t.comm_s
+
+
+def _link(t: CardTime | None) -> str | None:
+    """The link several cards' collectives use (training only)."""
+    if t is None or isinstance(t, (InferTime, TrainTime)):
+        return None
+    return t.link.kind
 
 
 def recommend_doc(rec: Recommendation, catalog_date: str, top: int) -> dict[str, Any]:
