@@ -1,11 +1,11 @@
 """Cold-process wall time of the fast-path commands, as a ratio to ``python -c pass``.
 
-Budgets (PRODUCT.md, issue 11): ``plan``, ``model``, ``gpus``, ``gpu`` at most 4.5x a bare
-``python -c pass`` started the same way in the same run; ``recommend`` over the whole catalogue
-at most 11x; ``recommend`` over 10,000 user cards under 2 s. Each command runs as a new process,
-interleaved with ``python -c pass`` so that both see the same machine load; the ratio is of
-medians. Bytecode is compiled first (as ``pip install`` does), so a run measures starting and
-working, not compiling.
+Budgets (issue 11; README, "Accuracy and speed"): ``plan``, ``model``, ``gpus``, ``gpu`` at
+most 4.5x a bare ``python -c pass`` started the same way in the same run; ``recommend`` over the
+whole catalogue at most 11x; ``recommend`` over 10,000 user cards under 2 s. Each command runs
+as a new process, interleaved with ``python -c pass`` so that both see the same machine load;
+the ratio is of medians. Bytecode is compiled first (as ``pip install`` does), so a run measures
+starting and working, not compiling.
 
 Usage: python scripts/bench_cold.py [--runs 21] [--json] [--many-cards N]
 """

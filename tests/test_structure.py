@@ -26,6 +26,7 @@ LAYERS = {
     "units": 1,
     "packaged": 1,
     "files": 1,
+    "record": 1,
     "catalog": 2,
     "models": 2,
     "parallel": 3,

@@ -6,12 +6,12 @@ The reference step each field refers to is defined in docs/reference-step.md.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from typing import Literal, get_args
 
 from gpuwise.errors import GpuwiseError
 from gpuwise.models.lora import ALL_LINEAR, lora_target_names
 from gpuwise.models.spec import ModelSpec
+from gpuwise.record import record, replace
 
 Task = Literal["train", "infer"]
 Method = Literal["full", "lora", "qlora"]
@@ -39,7 +39,7 @@ MAX_SEQ = 1 << 24
 MAX_LORA_RANK = 1 << 16
 
 
-@dataclass(frozen=True)
+@record
 class Workload:
     """One step the plan describes (docs/reference-step.md), with its defaults."""
 
@@ -96,7 +96,7 @@ class Workload:
         return self.kv_dtype or self.compute_dtype
 
     def with_(self, **changes: object) -> Workload:
-        return replace(self, **changes)  # type: ignore[arg-type]
+        return replace(self, **changes)
 
 
 def _one_of(value: object, allowed: tuple[str, ...], flag: str) -> None:

@@ -176,7 +176,7 @@ def test_usable_memory_measured_and_estimated(catalog):
 
 
 def test_estimate_never_overstates_a_measured_card(catalog):
-    from dataclasses import replace
+    from gpuwise.record import replace
 
     measured = [
         c

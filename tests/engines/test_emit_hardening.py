@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ast
 import contextlib
-import dataclasses
 import hashlib
 import io
 import json
@@ -32,6 +31,7 @@ from gpuwise.engines.emit_dir import MANIFEST
 from gpuwise.engines.yaml_text import dump, scalar
 from gpuwise.errors import GpuwiseError
 from gpuwise.parallel import Parallel
+from gpuwise.record import replace
 from gpuwise.workload import Workload
 
 from .conftest import CONFIGS
@@ -231,7 +231,7 @@ def test_no_folder_name_runs_a_command(name):
 
 def test_a_model_name_with_a_control_character_is_refused_in_plan_txt(tiny_llama):
     """The model's name (from its file or folder) goes into plan.txt: checked as the path is."""
-    spec = dataclasses.replace(tiny_llama, name="tiny\x1b]0;owned\x07")
+    spec = replace(tiny_llama, name="tiny\x1b]0;owned\x07")
     with pytest.raises(GpuwiseError, match="model's name"):
         launch_files(spec, Workload(), Parallel("ddp", 2), model_ref="org/m")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ from gpuwise.catalog.load import load_cards, user_catalog_path
 from gpuwise.catalog.names import NameIndex
 from gpuwise.errors import GpuwiseError
 from gpuwise.packaged import packaged_json
+from gpuwise.record import record
 
 __all__ = ["Card", "Catalog", "load_catalog", "of_series", "usable_memory"]
 
@@ -24,7 +24,7 @@ def catalog_meta() -> dict[str, Any]:
     return meta
 
 
-@dataclass(frozen=True)
+@record
 class UsableMemory:
     """What PyTorch can see on a card, and whether it was measured or estimated."""
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from gpuwise.record import compared_values, field, record
 
 GIB = 1 << 30
 MIB = 1 << 20
@@ -32,7 +32,7 @@ FIGURE_FIELDS = (
 FACT_FIELDS = ("compute_capability", "architecture", "chip", "memory_type", "launch_date")
 
 
-@dataclass(frozen=True)
+@record
 class Card:
     """One GPU model. Units are in the field names; None means unknown or absent."""
 
@@ -75,7 +75,7 @@ class Card:
         # computed once: cards key the caches of recommend's search, card after card
         cached: int | None = self.__dict__.get("_hash")
         if cached is None:
-            cached = hash(tuple(getattr(self, f.name) for f in fields(self) if f.compare))
+            cached = hash(compared_values(self))
             object.__setattr__(self, "_hash", cached)
         return cached
 

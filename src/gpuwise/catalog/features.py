@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 from typing import Any
 
 from gpuwise.packaged import packaged_json
+from gpuwise.record import record
 
 
-@dataclass(frozen=True)
+@record
 class FeatureRule:
     """One feature and the conditions under which a card has it."""
 

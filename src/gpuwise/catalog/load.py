@@ -13,7 +13,6 @@ import math
 import os
 import re
 from collections.abc import Iterable
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +21,9 @@ from gpuwise.catalog.card import FACT_FIELDS, FIGURE_FIELDS, Card
 from gpuwise.catalog.features import features_of, parse_cc
 from gpuwise.errors import GpuwiseError
 from gpuwise.packaged import packaged_names, packaged_text
+from gpuwise.record import fields
 
-_CARD_FIELDS = {f.name for f in fields(Card)} - {"features", "sources", "origin"}
+_CARD_FIELDS = set(fields(Card)) - {"features", "sources", "origin"}
 _FILE_ONLY = {"source", "crosscheck_exceptions"}
 REQUIRED_FOR_NEW = (
     "name",

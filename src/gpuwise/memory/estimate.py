@@ -8,10 +8,10 @@ overhead, both from ``data/overhead.json`` (figures and their sources there). A 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
 from typing import Any
 
 from gpuwise.packaged import packaged_json
+from gpuwise.record import field, record
 
 KINDS = ("weights", "gradients", "optimizer", "activations", "kv_cache", "temporaries")
 
@@ -30,7 +30,7 @@ def overheads(peak: int) -> tuple[int, int]:
     return context, allocator
 
 
-@dataclass
+@record(frozen=False)
 class MemoryEstimate:
     """Peak live bytes of the step, by kind, and the card memory that peak needs."""
 

@@ -19,12 +19,12 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
+from gpuwise.record import record
 from gpuwise.units import DTYPE_BYTES
 
 
-@dataclass(frozen=True)
+@record
 class Tensor:
     """One trainable parameter tensor: its shape, repeated ``count`` times, and its dtype."""
 

@@ -37,7 +37,6 @@ The per-rank peak is the largest phase total, as for one card. Parameters shard 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any
 
 from gpuwise.memory.optimizer import Tensor
@@ -47,6 +46,7 @@ from gpuwise.models.lora import lora_linears
 from gpuwise.models.spec import ModelSpec
 from gpuwise.parallel import Parallel
 from gpuwise.parallel.zero_buffers import deepspeed_buffers
+from gpuwise.record import record
 from gpuwise.units import DTYPE_BYTES
 from gpuwise.workload import Workload
 
@@ -153,7 +153,7 @@ def _fsdp_activations(spec: ModelSpec, w: Workload) -> TrainPhases:
     return t
 
 
-@dataclass(frozen=True)
+@record
 class _FsdpSizes:
     """What one FSDP2 rank of a shard group of ``k`` holds, in bytes. Weights: the stored
     model (``stored_weights``), its shard (``sharded_w``), the root's and one layer's unsharded

@@ -7,19 +7,18 @@ anything is computed, why a strategy cannot run a workload.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from gpuwise.memory.estimate import MemoryEstimate
 from gpuwise.memory.train import TrainPhases, train_phases
 from gpuwise.models.spec import ModelSpec
 from gpuwise.parallel import Parallel
+from gpuwise.record import field, record
 from gpuwise.workload import Workload
 
 #: Optimizers DeepSpeed's ZeRO runs (offload needs its CPU Adam).
 ZERO_OPTIMIZERS = ("adamw", "adamw-fused", "sgd")
 
 
-@dataclass
+@record(frozen=False)
 class RankMemory:
     """One rank's memory (``estimate``), the host RAM the machine needs for offloaded state
     (``host_bytes``, all ranks together) and what the strategy assumed (``notes``)."""

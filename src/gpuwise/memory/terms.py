@@ -19,12 +19,12 @@ reports each form's residual. Windows:
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 from typing import Any
 
 from gpuwise.models.lora import lora_linears
 from gpuwise.models.spec import ModelSpec
 from gpuwise.packaged import packaged_json
+from gpuwise.record import record
 
 #: Decoder layers of the configs the terms were derived on (scripts/derive_layer_terms.py).
 DERIVED_ON_LAYERS = 3
@@ -61,7 +61,7 @@ def _table() -> dict[str, Any]:
     return {"basis": index["basis"], "provenance": index["provenance"], "terms": terms}
 
 
-@dataclass(frozen=True)
+@record
 class Dims:
     """The dimensions the basis multiplies, for one model and one batch."""
 
@@ -153,7 +153,7 @@ def mode_key(task: str, precision: str, method: str, checkpointing: bool) -> str
     return f"{p}/{m}/{'ckpt' if checkpointing else 'nockpt'}"
 
 
-@dataclass(frozen=True)
+@record
 class Terms:
     """The forms for one model type and mode, and which type they were derived on."""
 
@@ -182,7 +182,7 @@ def terms_for(model_type: str, mode: str, sliding: bool = False) -> Terms:
     raise KeyError(f"no activation terms for mode {mode}")
 
 
-@dataclass(frozen=True)
+@record
 class Stack:
     """A model's layers: how many attend over the whole context, how many over a window."""
 

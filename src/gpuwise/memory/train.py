@@ -17,8 +17,6 @@ weights, gradients and states from the exact parameter blocks.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-
 from gpuwise.memory.estimate import MemoryEstimate
 from gpuwise.memory.optimizer import Tensor, state_bytes, step_temporary_bytes
 from gpuwise.memory.terms import (
@@ -33,6 +31,7 @@ from gpuwise.memory.terms import (
 from gpuwise.memory.weights import nf4_bytes, quantized
 from gpuwise.models.lora import lora_linears
 from gpuwise.models.spec import ModelSpec, ParamBlock
+from gpuwise.record import record, replace
 from gpuwise.units import DTYPE_BYTES
 from gpuwise.workload import Workload
 
@@ -109,7 +108,7 @@ def head_grads_at_end(spec: ModelSpec, w: Workload) -> int:
     )
 
 
-@dataclass(frozen=True)
+@record
 class ModelState:
     """What the step holds besides activations, in bytes on one card: ``weights`` (base weights
     and adapters), ``grads`` (every trainable parameter's gradient), ``states`` (the optimizer's)
@@ -122,7 +121,7 @@ class ModelState:
     trainable: tuple[Tensor, ...]
 
 
-@dataclass(frozen=True)
+@record
 class TrainPhases:
     """The live bytes of each phase of the step, by kind, and what they were made from."""
 
@@ -236,7 +235,7 @@ def train_phases(spec: ModelSpec, w: Workload, *, weight_copies: bool = True) ->
     return TrainPhases(phases, state, stack.source, notes)
 
 
-@dataclass(frozen=True)
+@record
 class _Forward:
     """The forward's activations: ``kept`` for the backward once it ends, its ``peak`` (kept
     and transient) and what of it is kept at that moment (``kept_at_peak``)."""

@@ -13,18 +13,18 @@ falls back to transformers itself (when installed) rather than return a wrong nu
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from gpuwise.errors import GpuwiseError
 from gpuwise.models.config_reader import ConfigReader
 from gpuwise.models.spec import ParamBlock
+from gpuwise.record import field, record
 
 
 class UnsupportedVariant(Exception):
     """The config uses an option this rule does not model (the reason says which)."""
 
 
-@dataclass
+@record(frozen=False)
 class Shape:
     """What a rule found out about the model besides its blocks."""
 
@@ -183,7 +183,7 @@ def _layer_types(c: ConfigReader, layers: int) -> tuple[str, ...]:
 # -- the Llama-like decoder -------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class _Layout:
     """How a Llama-like decoder family differs from Llama."""
 

@@ -12,13 +12,13 @@ import math
 import os
 import re
 import stat
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from gpuwise import files
 from gpuwise.errors import GpuwiseError
 from gpuwise.packaged import packaged_json, packaged_text
+from gpuwise.record import field, record
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([bm])\s*$", re.IGNORECASE)
 _HF_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")
@@ -29,7 +29,7 @@ _EXPECTED = "a Hugging Face config.json"
 _REF = re.compile(r"[0-9A-Za-z_][0-9A-Za-z_.-]{0,254}")
 
 
-@dataclass(frozen=True)
+@record
 class Resolved:
     """A config dict and how it was found."""
 

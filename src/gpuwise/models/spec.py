@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields
+
+from gpuwise.record import compared_values, field, record
 
 #: Parts a parameter can belong to, in display order.
 PARTS = (
@@ -20,7 +21,7 @@ PARTS = (
 )
 
 
-@dataclass(frozen=True)
+@record
 class ParamBlock:
     """One parameter tensor of the model, repeated ``count`` times (once per layer, say).
 
@@ -71,7 +72,7 @@ class ParamBlock:
         return self.numel // self.experts * min(experts_per_token, self.experts)
 
 
-@dataclass(frozen=True)
+@record
 class ModelSpec:
     """A model's shapes and exact parameter blocks, as transformers would build it.
 
@@ -117,7 +118,7 @@ class ModelSpec:
         # every parameter block on each lookup)
         cached: int | None = self.__dict__.get("_hash")
         if cached is None:
-            cached = hash(tuple(getattr(self, f.name) for f in fields(self) if f.compare))
+            cached = hash(compared_values(self))
             object.__setattr__(self, "_hash", cached)
         return cached
 

@@ -8,9 +8,8 @@ plan, the per-rank memory model, the time model and the emitted launch files all
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from gpuwise.errors import GpuwiseError
+from gpuwise.record import record
 
 #: strategy -> (engine, what it shards, what it offloads to host RAM, one-line description)
 STRATEGIES: dict[str, dict[str, object]] = {
@@ -80,7 +79,7 @@ MAX_GPUS = 8
 ONE_CARD_OK = ("single", "fsdp-offload", "zero2-offload", "zero3-offload")
 
 
-@dataclass(frozen=True)
+@record
 class Parallel:
     """A strategy over ``gpus`` identical cards of one machine.
 

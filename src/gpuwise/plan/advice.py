@@ -13,7 +13,6 @@ last. Inference: int8 or NF4 weights, an fp8 KV cache, a smaller batch, a shorte
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from gpuwise.catalog import Card
@@ -29,6 +28,7 @@ from gpuwise.plan.fit import (
     usable_bytes,
 )
 from gpuwise.plan.time import card_time
+from gpuwise.record import record
 from gpuwise.units import GIB
 from gpuwise.workload import Workload
 
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 MIN_SEQ = 256
 
 
-@dataclass(frozen=True)
+@record
 class Change:
     """One change (or a stack of them) and its effect."""
 
@@ -366,7 +366,7 @@ def _infer_stacked(spec: ModelSpec, w: Workload, card: Card, usable: int) -> Cha
     return _try(spec, w.with_(seq=n), p, card, usable, label, base)
 
 
-@dataclass(frozen=True)
+@record
 class Advice:
     """What to change so a job fits ``card``: the job as asked needs ``required_bytes`` of the
     card's ``usable_bytes``; the changes that fit alone, those that do not, and a stack of

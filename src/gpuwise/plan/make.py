@@ -8,7 +8,6 @@ any other face render a :class:`Plan` and never compute their own.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from gpuwise.catalog import Card, Catalog, usable_memory
@@ -18,6 +17,7 @@ from gpuwise.parallel import Parallel
 from gpuwise.plan.defaults import defaults
 from gpuwise.plan.fit import SINGLE, estimate_memory, largest_fitting, problems
 from gpuwise.plan.time import CardTime, card_time
+from gpuwise.record import field, record
 from gpuwise.workload import Workload
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 BATCH_LIMIT = 1 << 16
 
 
-@dataclass
+@record(frozen=False)
 class CardPlan:
     """One card's verdict: fits or not, by how much, and the time model's figures."""
 
@@ -42,7 +42,7 @@ class CardPlan:
     problems: list[str] = field(default_factory=list)
 
 
-@dataclass
+@record(frozen=False)
 class Plan:
     """The job (``spec``, ``workload``, ``parallel``), its memory per card, one verdict per
     card, and the advice when the one card asked for is too small."""

@@ -12,7 +12,6 @@ deadline, power), and what does not gets a reason too. Ranking follows the objec
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
 from typing import Any
 
 from gpuwise.catalog import Card, usable_memory
@@ -26,6 +25,7 @@ from gpuwise.plan.fit import problems, rank_memory, usable_bytes
 from gpuwise.plan.time import CardTime, card_time
 from gpuwise.recommend import OBJECTIVES
 from gpuwise.recommend.prices import PriceBook
+from gpuwise.record import field, record
 from gpuwise.timing.estimate import TrainTime, train_time
 from gpuwise.units import GIB
 from gpuwise.workload import Workload
@@ -45,7 +45,7 @@ STRATEGY_ORDER = (
 )
 
 
-@dataclass(frozen=True)
+@record
 class Constraints:
     """What the user allows: money, cards, power, time."""
 
@@ -60,7 +60,7 @@ class Constraints:
     # what offload may use, all cards together
 
 
-@dataclass
+@record(frozen=False)
 class Option:
     """One way to run the job: ``count`` x ``card`` with ``parallel``, and how it goes."""
 
@@ -101,7 +101,7 @@ class Option:
         return self.tokens_per_s / self.cost
 
 
-@dataclass
+@record(frozen=False)
 class Recommendation:
     """Every option, ranked (usable first), and the advice when none is usable or the user
     named the card they have."""
@@ -133,7 +133,7 @@ class Recommendation:
         )
 
 
-@dataclass(frozen=True)
+@record
 class Launchable:
     """What the launch files of an option need: its strategy and the host RAM offload takes."""
 

@@ -17,16 +17,16 @@ currencies is ever made.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from gpuwise import files
 from gpuwise.catalog import Card, Catalog
 from gpuwise.errors import GpuwiseError
 from gpuwise.recommend import CURRENCIES
+from gpuwise.record import record
 
 
-@dataclass(frozen=True)
+@record
 class Price:
     """One card's price: ``buy`` per card or ``hourly`` per card-hour, and where it is from."""
 
@@ -35,7 +35,7 @@ class Price:
     source: str
 
 
-@dataclass(frozen=True)
+@record
 class PriceBook:
     currency: str
     user: dict[str, Price]  # card slug -> price from the user's file

@@ -20,13 +20,13 @@ import functools
 import json
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from gpuwise import files
 from gpuwise.errors import GpuwiseError
 from gpuwise.packaged import packaged_json
+from gpuwise.record import record
 
 #: What the bench writes in its ``kind`` field, to tell its files from anything else.
 BENCH_KIND = "gpuwise-bench"
@@ -60,7 +60,7 @@ def save_bench(doc: dict[str, Any], slug: str) -> Path:
     return path
 
 
-@dataclass(frozen=True)
+@record
 class Calibration:
     """Measured fractions of a card's catalogue figures, from one saved bench."""
 

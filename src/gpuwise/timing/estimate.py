@@ -28,7 +28,6 @@ train); inference energy needs ``tokens`` too (the time to generate them at the 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 from typing import Any
 
 from gpuwise.catalog.card import Card
@@ -36,6 +35,7 @@ from gpuwise.memory.kv_cache import kv_cache_bytes
 from gpuwise.memory.weights import weights_bytes as stored_weights_bytes
 from gpuwise.models.spec import ModelSpec, ParamBlock
 from gpuwise.packaged import packaged_json
+from gpuwise.record import record
 from gpuwise.timing.flops import (
     TrainFlops,
     adapter_params,
@@ -90,7 +90,7 @@ def bandwidth_efficiency(weight_dtype: str) -> float:
     return float(table.get(weight_dtype, table["default"])["value"])
 
 
-@dataclass(frozen=True)
+@record
 class TrainTime:
     """Time of the reference training step on one card. None where it cannot be known.
 
@@ -120,7 +120,7 @@ class TrainTime:
         return self.time_to_train_s
 
 
-@dataclass(frozen=True)
+@record
 class InferTime:
     """Prefill and decode throughput of the reference ``generate()`` on one card.
 

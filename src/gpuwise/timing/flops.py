@@ -27,16 +27,16 @@ Conventions (PaLM, Chowdhery et al. 2022, Appendix B; Megatron-LM, Narayanan et 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 
 from gpuwise.models.lora import lora_linears
 from gpuwise.models.spec import ModelSpec, ParamBlock
+from gpuwise.record import record
 from gpuwise.workload import Workload
 
 _TABLE_PARTS = ("embedding", "position_embedding")
 
 
-@dataclass(frozen=True)
+@record
 class TrainFlops:
     """FLOPs per trained token of one training step, by part (each forward + backward).
 
@@ -61,7 +61,7 @@ class TrainFlops:
         return self.model + self.recompute
 
 
-@dataclass(frozen=True)
+@record
 class ForwardFlops:
     """FLOPs of one forward, per token: weight matmuls (LM head apart) and attention."""
 

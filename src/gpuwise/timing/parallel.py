@@ -23,7 +23,6 @@ step. All rates and fractions are in ``data/interconnect.json``, each with its s
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
 from typing import Any
 
 from gpuwise.catalog.card import Card
@@ -31,6 +30,7 @@ from gpuwise.memory.train import base_weight_bytes
 from gpuwise.models.spec import ModelSpec
 from gpuwise.packaged import packaged_json
 from gpuwise.parallel import Parallel
+from gpuwise.record import field, record
 from gpuwise.timing.estimate import TrainTime, energy_kwh, train_time, trainable_params
 from gpuwise.timing.flops import adapter_params
 from gpuwise.units import DTYPE_BYTES
@@ -49,7 +49,7 @@ def _v(key: str) -> Any:
     return interconnect()[key]["value"]
 
 
-@dataclass(frozen=True)
+@record
 class Link:
     """The bus bandwidth a ring collective reaches between ``gpus`` cards, and why."""
 
@@ -87,7 +87,7 @@ def host_link_gb_s(card: Card) -> float:
     return float(per_lane * (card.pcie_lanes or 16) * _v("host_link_efficiency"))
 
 
-@dataclass(frozen=True)
+@record
 class ParallelTime:
     """Time of one optimizer step of ``p`` on ``card`` and what it is made of (seconds)."""
 
@@ -114,7 +114,7 @@ class ParallelTime:
         return self.time_to_train_s
 
 
-@dataclass(frozen=True)
+@record
 class Comm:
     """Bytes each card moves over the card-to-card link per micro-batch: parameter all-gathers
     (``gather``) and gradient reductions (``reduce``) within its shard group, the gradient
