@@ -20,7 +20,7 @@ from gpuwise import files
 from gpuwise.catalog.card import FACT_FIELDS, FIGURE_FIELDS, Card
 from gpuwise.catalog.features import features_of, parse_cc
 from gpuwise.errors import GpuwiseError
-from gpuwise.packaged import packaged_names, packaged_text
+from gpuwise.packaged import packaged_json, packaged_names, packaged_text
 from gpuwise.record import fields
 
 _CARD_FIELDS = set(fields(Card)) - {"features", "sources", "origin"}
@@ -212,24 +212,29 @@ def _is_text(value: Any, longest: int) -> bool:
     )
 
 
-def _source_map(card: dict[str, Any], sources: dict[str, Any], where: str) -> dict[str, dict]:
-    """field -> source entry, for every non-null figure or fact of the card."""
+def _source_refs(card: dict[str, Any], sources: dict[str, Any], where: str) -> dict[str, str]:
+    """field -> key of its entry in the file's ``sources``, for every non-null figure or fact
+    of the card."""
     mapping = card.get("source") or {}
-    out: dict[str, dict] = {}
+    out: dict[str, str] = {}
     for key in (*FIGURE_FIELDS, *FACT_FIELDS):
         if card.get(key) is None:
             continue
         ref = mapping.get(key, mapping.get("default"))
         if ref is None:
             continue
-        entry = sources.get(ref)
-        if entry is None:
+        if ref not in sources:
             raise GpuwiseError(
                 f"{where}: card {card.get('slug')}: source '{ref}' is not defined "
                 f"in the file's 'sources'"
             )
-        out[key] = entry
+        out[key] = ref
     return out
+
+
+def _source_map(card: dict[str, Any], sources: dict[str, Any], where: str) -> dict[str, dict]:
+    """field -> source entry, for every non-null figure or fact of the card."""
+    return {k: sources[ref] for k, ref in _source_refs(card, sources, where).items()}
 
 
 def _to_card(raw: dict[str, Any], sources: dict[str, dict], origin: str) -> Card:
@@ -242,11 +247,13 @@ def _to_card(raw: dict[str, Any], sources: dict[str, dict], origin: str) -> Card
     return Card(**kwargs, sources=sources, origin=origin)
 
 
-def load_cards(user_file: Path | None = None) -> list[Card]:
-    """All catalogued cards, with the user file's additions and overrides applied."""
-    raws: dict[str, dict[str, Any]] = {}
-    srcs: dict[str, dict[str, dict]] = {}
-    origins: dict[str, str] = {}
+def compile_packaged() -> dict[str, Any]:
+    """The packaged card files as one checked table (``data/compiled.json``, which
+    scripts/build_catalog.py writes from them and a test holds equal to them): every card's
+    fields, and for each the source of every figure, as keys into one ``sources`` table."""
+    cards: list[dict[str, Any]] = []
+    sources: dict[str, dict[str, Any]] = {}
+    cited: dict[str, dict[str, str]] = {}
     for name, text in packaged_files():
         doc = parse_card_file(text, f"catalogue file {name}")
         for card in doc["cards"]:
@@ -255,9 +262,32 @@ def load_cards(user_file: Path | None = None) -> list[Card]:
                 raise GpuwiseError(
                     f"catalogue file {name}: card {card.get('slug')} lacks {', '.join(missing)}"
                 )
-            raws[card["slug"]] = card
-            srcs[card["slug"]] = _source_map(card, doc.get("sources", {}), name)
-            origins[card["slug"]] = "catalogue"
+            cards.append({k: v for k, v in card.items() if k not in _FILE_ONLY})
+            file_sources = doc.get("sources", {})
+            refs = _source_refs(card, file_sources, name)
+            for ref in refs.values():
+                sources[f"{name}:{ref}"] = file_sources[ref]
+            cited[card["slug"]] = {figure: f"{name}:{ref}" for figure, ref in refs.items()}
+    return {"cards": cards, "cited": cited, "sources": sources}
+
+
+def _packaged() -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, dict]]]:
+    """(slug -> card fields, slug -> figure -> source) of the packaged catalogue, read from the
+    compiled table (one file, checked when it was built)."""
+    table = packaged_json("gpuwise.catalog", "data/compiled.json")
+    sources = table["sources"]
+    raws = {card["slug"]: dict(card) for card in table["cards"]}
+    srcs = {
+        slug: {figure: sources[key] for figure, key in keys.items()}
+        for slug, keys in table["cited"].items()
+    }
+    return raws, srcs
+
+
+def load_cards(user_file: Path | None = None) -> list[Card]:
+    """All catalogued cards, with the user file's additions and overrides applied."""
+    raws, srcs = _packaged()
+    origins = dict.fromkeys(raws, "catalogue")
     if user_file is None:
         return [_to_card(raws[s], srcs[s], origins[s]) for s in raws]
     changed = _apply_user_file(user_file, raws, srcs, origins)

@@ -81,6 +81,15 @@ class Dims:
     Wt: int = 0
 
     def value(self, term: str) -> float:
+        """The basis term ``term`` (``"b*nh*s*s"``) at these dimensions."""
+        values: dict[str, float] | None = self.__dict__.get("_values")
+        if values is None:  # every term of the basis, once per Dims
+            values = {t: self._product(t) for t in _index()["basis"]}
+            self.__dict__["_values"] = values
+        found = values.get(term)
+        return self._product(term) if found is None else found
+
+    def _product(self, term: str) -> float:
         out = 1.0
         for factor in _factors(term):
             out *= self.b * self.s if factor == "T" else getattr(self, factor)
