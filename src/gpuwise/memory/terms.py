@@ -80,16 +80,17 @@ class Dims:
     Wa: int = 0
     Wt: int = 0
 
-    def value(self, term: str) -> float:
-        """The basis term ``term`` (``"b*nh*s*s"``) at these dimensions."""
+    @property
+    def values(self) -> dict[str, float]:
+        """Every term of the basis (``"b*nh*s*s"``) at these dimensions, worked out once."""
         values: dict[str, float] | None = self.__dict__.get("_values")
-        if values is None:  # every term of the basis, once per Dims
-            values = {t: self._product(t) for t in _index()["basis"]}
+        if values is None:
+            values = {t: self.value(t) for t in _index()["basis"]}
             self.__dict__["_values"] = values
-        found = values.get(term)
-        return self._product(term) if found is None else found
+        return values
 
-    def _product(self, term: str) -> float:
+    def value(self, term: str) -> float:
+        """The product ``term`` (``"b*nh*s*s"``) at these dimensions."""
         out = 1.0
         for factor in _factors(term):
             out *= self.b * self.s if factor == "T" else getattr(self, factor)
@@ -172,7 +173,8 @@ class Terms:
 
     def eval(self, window: str, d: Dims) -> int:
         form = self.forms.get(window, {})
-        return round(sum(c * d.value(term) for term, c in form.items()))
+        values = d.values
+        return round(sum(c * values[term] for term, c in form.items()))
 
 
 def terms_for(model_type: str, mode: str, sliding: bool = False) -> Terms:

@@ -17,6 +17,8 @@ weights, gradients and states from the exact parameter blocks.
 
 from __future__ import annotations
 
+import functools
+
 from gpuwise.memory.estimate import MemoryEstimate
 from gpuwise.memory.optimizer import Tensor, state_bytes, step_temporary_bytes
 from gpuwise.memory.terms import (
@@ -33,7 +35,7 @@ from gpuwise.models.lora import lora_linears
 from gpuwise.models.spec import ModelSpec, ParamBlock
 from gpuwise.record import record, replace
 from gpuwise.units import DTYPE_BYTES
-from gpuwise.workload import Workload
+from gpuwise.workload import Method, Optimizer, Precision, Workload
 
 
 def trainable_tensors(spec: ModelSpec, w: Workload) -> list[Tensor]:
@@ -137,7 +139,27 @@ def train_memory(spec: ModelSpec, w: Workload) -> MemoryEstimate:
 
 
 def model_state(spec: ModelSpec, w: Workload) -> ModelState:
-    """Weights, gradients, optimizer states and the step's temporaries of one card."""
+    """Weights, gradients, optimizer states and the step's temporaries of one card (the same
+    for every batch and context: a search over them reuses it)."""
+    return _model_state(spec, w.method, w.precision, w.optimizer, w.lora_rank, w.lora_targets)
+
+
+@functools.lru_cache(maxsize=256)
+def _model_state(
+    spec: ModelSpec,
+    method: Method,
+    precision: Precision,
+    optimizer: Optimizer,
+    lora_rank: int,
+    lora_targets: tuple[str, ...],
+) -> ModelState:
+    w = Workload(
+        method=method,
+        precision=precision,
+        optimizer=optimizer,
+        lora_rank=lora_rank,
+        lora_targets=lora_targets,
+    )
     trainable = trainable_tensors(spec, w)
     adapters = tensor_bytes(trainable) if w.is_lora else 0
     return ModelState(

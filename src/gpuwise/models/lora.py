@@ -7,6 +7,8 @@ adapts the linears whose last name part is in it.
 
 from __future__ import annotations
 
+import functools
+
 from gpuwise.models.spec import ModelSpec, ParamBlock
 
 #: Parts holding the output layer, which peft's ``all-linear`` never adapts.
@@ -19,16 +21,21 @@ def _is_output_layer(block: ParamBlock) -> bool:
     return block.part in OUTPUT_PARTS or block.name.endswith(".decoder")
 
 
-def lora_target_names(spec: ModelSpec) -> list[str]:
-    """Module names (the last part, as peft matches them) of the linears LoRA can adapt: every
-    ``nn.Linear`` / ``Conv1D`` but the output layer, as peft's ``all-linear`` chooses them."""
-    names = []
+@functools.lru_cache(maxsize=64)
+def _target_names(spec: ModelSpec) -> tuple[str, ...]:
+    names: list[str] = []
     for b in spec.train_blocks:
         if b.linear and not _is_output_layer(b):
             leaf = b.name.rsplit(".", 1)[-1]
             if leaf not in names:
                 names.append(leaf)
-    return names
+    return tuple(names)
+
+
+def lora_target_names(spec: ModelSpec) -> list[str]:
+    """Module names (the last part, as peft matches them) of the linears LoRA can adapt: every
+    ``nn.Linear`` / ``Conv1D`` but the output layer, as peft's ``all-linear`` chooses them."""
+    return list(_target_names(spec))
 
 
 def lora_linears(spec: ModelSpec, targets: tuple[str, ...]) -> list[ParamBlock]:

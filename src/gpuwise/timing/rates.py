@@ -21,14 +21,15 @@ Rules (all rates are the catalogue's dense figures, FP32 accumulate, in TFLOPS):
 
 from __future__ import annotations
 
-from typing import NamedTuple
 
 from gpuwise.catalog.card import Card
+from gpuwise.record import record
 
 TERA = 1e12
 
 
-class Rate(NamedTuple):
+@record
+class Rate:
     """``flops_per_s`` (None when unknown), ``basis`` (the card figure used, for display) and
     ``note`` (a caveat for the user, or None when the rate is the card's native one)."""
 
