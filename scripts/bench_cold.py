@@ -46,6 +46,13 @@ COMMANDS: list[tuple[list[str], float]] = [
 ]
 
 
+def gpuwise() -> list[str]:
+    """The command as users run it: the ``gpuwise`` script installed beside this Python (no
+    ``runpy``), else ``python -m gpuwise``."""
+    script = Path(sys.executable).with_name("gpuwise")
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "gpuwise"]
+
+
 def run_once(argv: list[str], env: dict[str, str]) -> float:
     start = time.perf_counter()
     subprocess.run(
@@ -92,7 +99,7 @@ def main() -> int:
     bare = [sys.executable, "-c", "pass"]
     rows = []
     for command, budget in COMMANDS:
-        argv = [sys.executable, "-m", "gpuwise", *command]
+        argv = [*gpuwise(), *command]
         run_once(argv, env), run_once(bare, env)  # warm the file cache
         ours, base = [], []
         for _ in range(args.runs):
@@ -111,7 +118,7 @@ def main() -> int:
         )
     with tempfile.TemporaryDirectory() as folder:
         cards = many_cards(args.many_cards, folder)
-        argv = [sys.executable, "-m", "gpuwise", "recommend", CONFIG, "--method", "lora"]
+        argv = [*gpuwise(), "recommend", CONFIG, "--method", "lora"]
         argv += ["--catalog", cards, "--json"]
         times = [run_once(argv, env) for _ in range(3)]
         rows.append(

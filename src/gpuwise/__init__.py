@@ -16,7 +16,6 @@ uses (``gpuwise gpus`` never loads the memory model).
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
 
 from gpuwise._version import __version__
 
@@ -51,7 +50,10 @@ __all__ = [
     "validate",
 ]
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:  # the real names, for type checkers
+    from typing import Any
+
     from gpuwise.catalog import Card, Catalog, load_catalog
     from gpuwise.errors import GpuwiseError
     from gpuwise.models import ModelSpec, ParamBlock, load_model

@@ -19,9 +19,12 @@ import math
 import os
 import re
 import stat
-from typing import Any
 
 from gpuwise.errors import GpuwiseError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 KIB = 1 << 10
 MIB = 1 << 20

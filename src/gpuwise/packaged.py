@@ -10,7 +10,10 @@ import functools
 import json
 import os
 import sys
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def packaged_path(package: str, path: str) -> str:

@@ -6,30 +6,35 @@ The reference step each field refers to is defined in docs/reference-step.md.
 
 from __future__ import annotations
 
-from typing import Literal, get_args
-
 from gpuwise.errors import GpuwiseError
 from gpuwise.models.lora import ALL_LINEAR, lora_target_names
 from gpuwise.models.spec import ModelSpec
 from gpuwise.record import record, replace
 
-Task = Literal["train", "infer"]
-Method = Literal["full", "lora", "qlora"]
-Precision = Literal["bf16", "fp16", "amp-bf16", "amp-fp16", "fp32"]
-Optimizer = Literal["adamw", "adamw-fused", "adamw-8bit", "sgd", "adafactor"]
-#: What the weights are stored in for inference.
-WeightDtype = Literal["bf16", "fp16", "fp32", "int8", "nf4", "fp8"]
-#: What the KV cache is stored in.
-KvDtype = Literal["bf16", "fp16", "fp32", "fp8"]
-#: The dtype matrix products run in.
-ComputeDtype = Literal["bf16", "fp16", "fp32"]
+# The choices, as types for the type checker (typing is not imported at run time: see
+# gpuwise/record.py) and as the tuples the checks below accept. A tuple holding a value its
+# type does not is a type error.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Literal
 
-TASKS: tuple[Task, ...] = get_args(Task)
-METHODS: tuple[Method, ...] = get_args(Method)
-PRECISIONS: tuple[Precision, ...] = get_args(Precision)
-OPTIMIZERS: tuple[Optimizer, ...] = get_args(Optimizer)
-WEIGHT_DTYPES: tuple[WeightDtype, ...] = get_args(WeightDtype)
-KV_DTYPES: tuple[KvDtype, ...] = get_args(KvDtype)
+    Task = Literal["train", "infer"]
+    Method = Literal["full", "lora", "qlora"]
+    Precision = Literal["bf16", "fp16", "amp-bf16", "amp-fp16", "fp32"]
+    Optimizer = Literal["adamw", "adamw-fused", "adamw-8bit", "sgd", "adafactor"]
+    #: What the weights are stored in for inference.
+    WeightDtype = Literal["bf16", "fp16", "fp32", "int8", "nf4", "fp8"]
+    #: What the KV cache is stored in.
+    KvDtype = Literal["bf16", "fp16", "fp32", "fp8"]
+    #: The dtype matrix products run in.
+    ComputeDtype = Literal["bf16", "fp16", "fp32"]
+
+TASKS: tuple[Task, ...] = ("train", "infer")
+METHODS: tuple[Method, ...] = ("full", "lora", "qlora")
+PRECISIONS: tuple[Precision, ...] = ("bf16", "fp16", "amp-bf16", "amp-fp16", "fp32")
+OPTIMIZERS: tuple[Optimizer, ...] = ("adamw", "adamw-fused", "adamw-8bit", "sgd", "adafactor")
+WEIGHT_DTYPES: tuple[WeightDtype, ...] = ("bf16", "fp16", "fp32", "int8", "nf4", "fp8")
+KV_DTYPES: tuple[KvDtype, ...] = ("bf16", "fp16", "fp32", "fp8")
 #: Short names users type for --weight-dtype.
 WEIGHT_DTYPE_ALIASES = {"int4": "nf4", "4bit": "nf4", "8bit": "int8", "float16": "fp16"}
 

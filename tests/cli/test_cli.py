@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -176,3 +177,41 @@ def test_pipe_closed_early_prints_no_traceback():
 
 def test_card_keys_cover_the_contract():
     assert CONTRACT_CARD - {"features"} <= set(CARD_KEYS)
+
+
+#: What a cold start would pay for and a JSON answer never needs: the modules each of these
+#: costs milliseconds of a budget of tens (scripts/bench_cold.py).
+SLOW_TO_IMPORT = (
+    "typing",
+    "pathlib",
+    "dataclasses",
+    "inspect",
+    "importlib.resources",
+    "rich",
+    "torch",
+    "transformers",
+)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["gpus", "--json"],
+        ["gpu", "3090", "--json"],
+        ["model", "src/gpuwise/models/presets/llama-3.1-8b.json", "--json"],
+        ["plan", "src/gpuwise/models/presets/llama-3.1-8b.json", "--gpu", "4090", "--json"],
+        ["plan", "qwen2.5-7b", "--method", "lora", "--batch", "4", "--json"],
+        ["plan", "mistral-7b-v0.3", "--task", "infer", "--weight-dtype", "int4", "--json"],
+        ["plan", "llama-3.1-8b", "--gpus", "4", "--strategy", "zero3", "--json"],
+        ["recommend", "llama-3.1-8b", "--method", "lora", "--json"],
+    ],
+)
+def test_json_answers_load_nothing_slow(args):
+    code = (
+        f"import sys; from gpuwise.cli.main import main; code = main({args!r}); "
+        f"bad = [m for m in {SLOW_TO_IMPORT!r} if m in sys.modules]; "
+        "sys.exit(f'exit {code}, imported {bad}' if bad or code else 0)"
+    )
+    root = Path(__file__).resolve().parents[2]
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
+    assert r.returncode == 0, r.stderr

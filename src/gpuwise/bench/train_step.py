@@ -9,14 +9,17 @@ two-layer GPT-2 of width 128 (named in the result), and no MFU (no catalogue rat
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gpuwise.bench.device import Device
 from gpuwise.models.build import spec_from_config
 from gpuwise.models.resolve import resolve
 from gpuwise.timing.flops import train_flops_per_token
 from gpuwise.timing.rates import matmul_rate
-from gpuwise.workload import Precision, Workload, validate
+from gpuwise.workload import Workload, validate
+
+if TYPE_CHECKING:
+    from gpuwise.workload import Precision
 
 #: The two-layer GPT-2 of ``--quick`` on the CPU.
 QUICK_GPT2 = {

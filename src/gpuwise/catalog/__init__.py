@@ -5,8 +5,6 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 from gpuwise.catalog.card import MIB, Card
 from gpuwise.catalog.load import load_cards, user_catalog_path
@@ -14,6 +12,10 @@ from gpuwise.catalog.names import NameIndex
 from gpuwise.errors import GpuwiseError
 from gpuwise.packaged import packaged_json
 from gpuwise.record import record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["Card", "Catalog", "load_catalog", "of_series", "usable_memory"]
 
@@ -56,7 +58,7 @@ def usable_memory(card: Card) -> UsableMemory:
 class Catalog:
     """Every known card, looked up by forgiving names."""
 
-    def __init__(self, cards: list[Card], user_file: Path | None = None) -> None:
+    def __init__(self, cards: list[Card], user_file: str | None = None) -> None:
         self.cards = cards
         self.user_file = user_file
         self.date: str = catalog_meta()["catalog_date"]

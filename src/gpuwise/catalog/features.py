@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import functools
-from typing import Any
 
 from gpuwise.packaged import packaged_json
 from gpuwise.record import record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 @record

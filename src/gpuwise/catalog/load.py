@@ -13,8 +13,6 @@ import math
 import os
 import re
 from collections.abc import Iterable
-from pathlib import Path
-from typing import Any
 
 from gpuwise import files
 from gpuwise.catalog.card import FACT_FIELDS, FIGURE_FIELDS, Card
@@ -22,6 +20,10 @@ from gpuwise.catalog.features import features_of, parse_cc
 from gpuwise.errors import GpuwiseError
 from gpuwise.packaged import packaged_json, packaged_names, packaged_text
 from gpuwise.record import fields
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _CARD_FIELDS = set(fields(Card)) - {"features", "sources", "origin"}
 _FILE_ONLY = {"source", "crosscheck_exceptions"}
@@ -66,7 +68,7 @@ def packaged_files() -> list[tuple[str, str]]:
     return [(n, packaged_text("gpuwise.catalog", f"data/cards/{n}")) for n in names]
 
 
-def user_catalog_path(explicit: str | None = None) -> Path | None:
+def user_catalog_path(explicit: str | None = None) -> str | None:
     """The user card file to read, or None. An explicit path (``--catalog``,
     ``$GPUWISE_CATALOG``) must exist; the default one (``~/.config/gpuwise/cards.json``) is
     skipped when it is absent or cannot be looked for (no home folder, a parent that is not a
@@ -80,18 +82,18 @@ def user_catalog_path(explicit: str | None = None) -> Path | None:
     base = files.user_dir("XDG_CONFIG_HOME", ".config")
     if base is None:
         return None
-    path = Path(base, "gpuwise", "cards.json")
+    path = os.path.join(base, "gpuwise", "cards.json")
     return path if _lexists(path) else None
 
 
-def _named(name: str, where: str, fix: str) -> Path:
-    path = Path(os.path.expanduser(name))  # unchanged when there is no home folder
+def _named(name: str, where: str, fix: str) -> str:
+    path = os.path.expanduser(name)  # unchanged when there is no home folder
     if not _lexists(path):
         raise GpuwiseError(f"{where}: no such file; {fix} (layout in docs/catalog.md)")
     return path
 
 
-def _lexists(path: Path) -> bool:
+def _lexists(path: str) -> bool:
     """Whether anything is at ``path``; False also for a name the system cannot look up (too
     long, a NUL in it, a parent that is not a searchable folder)."""
     try:
@@ -113,7 +115,7 @@ def parse_card_file(text: str, where: str) -> dict[str, Any]:
     return check_card_doc(doc, where)
 
 
-def read_user_file(path: Path) -> dict[str, Any]:
+def read_user_file(path: str) -> dict[str, Any]:
     """Read and shape-check the user's card file (bounded and safe: :mod:`gpuwise.files`)."""
     where = str(path)
     doc = files.read_json(path, where, _EXPECTED, files.LIMITS["cards"])
@@ -284,7 +286,7 @@ def _packaged() -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, dict]]]:
     return raws, srcs
 
 
-def load_cards(user_file: Path | None = None) -> list[Card]:
+def load_cards(user_file: str | None = None) -> list[Card]:
     """All catalogued cards, with the user file's additions and overrides applied."""
     raws, srcs = _packaged()
     origins = dict.fromkeys(raws, "catalogue")
@@ -319,7 +321,7 @@ def _check_memory(card: Card, where: str) -> None:
 
 
 def _apply_user_file(
-    path: Path,
+    path: str,
     raws: dict[str, dict[str, Any]],
     srcs: dict[str, dict[str, dict]],
     origins: dict[str, str],

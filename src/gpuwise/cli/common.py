@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
 
 from gpuwise.render.document import dumps
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
     from rich.console import RenderableType
 
-#: A function of :mod:`gpuwise.render.tables`: a JSON document -> what to print for people.
-TablesFn = Callable[[dict[str, Any]], "RenderableType | list[Any]"]
+    #: A function of :mod:`gpuwise.render.tables`: a JSON document -> what to print for people.
+    TablesFn = Callable[[dict[str, Any]], RenderableType | list[Any]]
 
 
 def add_json(parser: argparse.ArgumentParser) -> None:

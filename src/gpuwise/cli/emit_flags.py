@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from gpuwise.errors import GpuwiseError
 from gpuwise.models.spec import ModelSpec
@@ -11,6 +10,10 @@ from gpuwise.parallel import Parallel
 from gpuwise.workload import Workload
 
 _NO_FOLDER = "names no folder; give the folder to write the launch files into, e.g. --emit run1"
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def emit_dir(value: str) -> str:

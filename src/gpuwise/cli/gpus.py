@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from gpuwise.catalog import Card, load_catalog, of_series
 from gpuwise.catalog.features import feature_ids
 from gpuwise.cli.common import add_catalog, add_json, emit
 from gpuwise.errors import GpuwiseError
 from gpuwise.render.card_json import CARD_KEYS, cards_doc
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 SORT_KEYS = tuple(k for k in CARD_KEYS if k not in ("features",))
 

@@ -11,16 +11,18 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import errno
 import importlib
 import os
 import sys
-from collections.abc import Sequence
-from typing import NoReturn, cast
 
 from gpuwise._version import __version__
 from gpuwise.errors import GpuwiseError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import NoReturn
 
 #: The commands, each a module of this package with ``add_parser`` and ``run``. Only the module
 #: of the command asked for is imported (``gpuwise gpus`` never loads the planning code).
@@ -46,8 +48,7 @@ class Parser(argparse.ArgumentParser):
     _width: int | None = 78
 
     def _get_formatter(self) -> argparse.HelpFormatter:
-        formatter = cast("type[argparse.HelpFormatter]", self.formatter_class)
-        return formatter(prog=self.prog, width=self._width)
+        return argparse.HelpFormatter(prog=self.prog, width=self._width)
 
     def format_help(self) -> str:
         self._width = None
@@ -166,6 +167,8 @@ def _line(text: str) -> None:
 def _quiet_stdout() -> None:
     """Point stdout at the null device once writing to it failed (a reader that left, a full
     disk), so that Python's flush at exit raises no second error."""
+    import contextlib  # only on this way out
+
     with contextlib.suppress(OSError):
         sys.stdout.flush()
     try:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from gpuwise.cli.common import add_json, emit
 from gpuwise.models import load_model, preset_names
 from gpuwise.render.document import dumps, envelope
 from gpuwise.render.model_json import model_doc
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def add_parser(sub: Any) -> None:

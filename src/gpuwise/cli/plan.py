@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from gpuwise.catalog import load_catalog
 from gpuwise.cli.common import add_catalog, add_json, emit
@@ -21,6 +20,10 @@ from gpuwise.models import load_model
 from gpuwise.models.resolve import launch_model_ref
 from gpuwise.plan.defaults import default_model
 from gpuwise.workload import validate
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def add_parser(sub: Any) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import re
-from typing import Any
 
 from gpuwise.catalog import Card, of_series
 from gpuwise.cli.common import add_catalog, add_json, emit
@@ -22,6 +21,10 @@ from gpuwise.parallel import MAX_GPUS
 from gpuwise.plan.defaults import default_host_ram_gib, default_model
 from gpuwise.recommend import CURRENCIES, OBJECTIVES
 from gpuwise.units import GIB
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(m|min|h|d|w)?\s*", re.IGNORECASE)  # fullmatch
 _UNIT_S = {"m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}

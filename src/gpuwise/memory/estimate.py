@@ -8,10 +8,13 @@ overhead, both from ``data/overhead.json`` (figures and their sources there). A 
 from __future__ import annotations
 
 import functools
-from typing import Any
 
 from gpuwise.packaged import packaged_json
 from gpuwise.record import field, record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 KINDS = ("weights", "gradients", "optimizer", "activations", "kv_cache", "temporaries")
 

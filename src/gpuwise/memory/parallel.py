@@ -37,7 +37,6 @@ The per-rank peak is the largest phase total, as for one card. Parameters shard 
 from __future__ import annotations
 
 import math
-from typing import Any
 
 from gpuwise.memory.optimizer import Tensor
 from gpuwise.memory.rank import ACCUM_NOTE, RankMemory, accumulating, estimate_from
@@ -49,6 +48,10 @@ from gpuwise.parallel.zero_buffers import deepspeed_buffers
 from gpuwise.record import record
 from gpuwise.units import DTYPE_BYTES
 from gpuwise.workload import Workload
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 #: Layers FSDP2 keeps unsharded at once inside the forward and the backward: the running one
 #: and the prefetched next one.

@@ -19,12 +19,15 @@ reports each form's residual. Windows:
 from __future__ import annotations
 
 import functools
-from typing import Any
 
 from gpuwise.models.lora import lora_linears
 from gpuwise.models.spec import ModelSpec
 from gpuwise.packaged import packaged_json
 from gpuwise.record import record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 #: Decoder layers of the configs the terms were derived on (scripts/derive_layer_terms.py).
 DERIVED_ON_LAYERS = 3

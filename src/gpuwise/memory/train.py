@@ -35,7 +35,11 @@ from gpuwise.models.lora import lora_linears
 from gpuwise.models.spec import ModelSpec, ParamBlock
 from gpuwise.record import record, replace
 from gpuwise.units import DTYPE_BYTES
-from gpuwise.workload import Method, Optimizer, Precision, Workload
+from gpuwise.workload import Workload
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from gpuwise.workload import Method, Optimizer, Precision
 
 
 def trainable_tensors(spec: ModelSpec, w: Workload) -> list[Tensor]:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
-from typing import Any
 
 from gpuwise.errors import GpuwiseError
 from gpuwise.models.config_reader import ConfigReader
 from gpuwise.models.families import RULES, Shape, UnsupportedVariant
 from gpuwise.models.spec import ModelSpec
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def spec_from_config(
@@ -20,7 +22,7 @@ def spec_from_config(
     where: str,
     trust_remote_code: bool = False,
     assumptions: tuple[str, ...] = (),
-    folder: Path | None = None,
+    folder: str | None = None,
 ) -> ModelSpec:
     """The ModelSpec of a parsed config.json (``where`` names it in error messages; ``folder``
     is the model folder holding it, the only place code shipped with a model is run from)."""
@@ -103,7 +105,7 @@ def _fallback(
     trust_remote_code: bool,
     assumptions: tuple[str, ...],
     reason: str,
-    folder: Path | None,
+    folder: str | None,
 ) -> ModelSpec:
     if config.get("auto_map") and not trust_remote_code:
         raise GpuwiseError(
@@ -119,8 +121,14 @@ def _fallback(
             f"(pip install 'gpuwise[hf]') to count it on the meta device, or use "
             f"one of: {', '.join(sorted(RULES))}"
         )
+    from pathlib import Path
+
     shape, version = hf_fallback.shape_from_transformers(
-        config, model_type, where, folder=folder, trust_remote_code=trust_remote_code
+        config,
+        model_type,
+        where,
+        folder=None if folder is None else Path(folder),
+        trust_remote_code=trust_remote_code,
     )
     # Said once counted, so that a refusal stays the one line on stderr.
     print(

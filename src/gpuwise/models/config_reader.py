@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import functools
 import json
-from typing import Any
 
 from gpuwise.errors import GpuwiseError
 from gpuwise.packaged import packaged_json
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _MISSING = object()
 

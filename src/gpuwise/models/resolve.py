@@ -12,13 +12,15 @@ import math
 import os
 import re
 import stat
-from pathlib import Path
-from typing import Any
 
 from gpuwise import files
 from gpuwise.errors import GpuwiseError
 from gpuwise.packaged import packaged_json, packaged_text
 from gpuwise.record import field, record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([bm])\s*$", re.IGNORECASE)
 _HF_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")
@@ -38,7 +40,7 @@ class Resolved:
     source: str
     where: str
     assumptions: tuple[str, ...] = field(default=())
-    folder: Path | None = None  # the model folder holding the config (code runs only from here)
+    folder: str | None = None  # the model folder holding the config (code runs only from here)
 
 
 @functools.lru_cache(maxsize=1)
@@ -68,7 +70,7 @@ def _find_preset(name: str) -> str | None:
     return None
 
 
-def read_config_file(path: Path, where: str | None = None) -> dict[str, Any]:
+def read_config_file(path: str, where: str | None = None) -> dict[str, Any]:
     """Parse a config.json (a regular file under :data:`MAX_CONFIG_BYTES`, read once), with
     one-line errors for every way it can be broken."""
     where = where or str(path)
@@ -87,21 +89,21 @@ def parse_config_text(text: str, where: str) -> dict[str, Any]:
     return config
 
 
-def hf_cache_dirs() -> list[Path]:
+def hf_cache_dirs() -> list[str]:
     """Where the Hugging Face hub cache may be, as huggingface_hub looks for it (no home
     folder: only the folders the environment names)."""
     dirs = []
     if os.environ.get("HF_HUB_CACHE"):
-        dirs.append(Path(os.environ["HF_HUB_CACHE"]))
+        dirs.append(os.environ["HF_HUB_CACHE"])
     if os.environ.get("HF_HOME"):
-        dirs.append(Path(os.environ["HF_HOME"]) / "hub")
+        dirs.append(os.path.join(os.environ["HF_HOME"], "hub"))
     cache = files.user_dir("XDG_CACHE_HOME", ".cache")
     if cache is not None:
-        dirs.append(Path(cache) / "huggingface" / "hub")
+        dirs.append(os.path.join(cache, "huggingface", "hub"))
     return dirs
 
 
-def _mode(path: Path) -> int | None:
+def _mode(path: str) -> int | None:
     """``st_mode`` of what ``path`` points at, or None: nothing there, or a name the system
     cannot look up (over 255 characters, a NUL, a parent that is not a searchable folder)."""
     try:
@@ -110,44 +112,61 @@ def _mode(path: Path) -> int | None:
         return None
 
 
-def _is_dir(path: Path) -> bool:
+def _is_dir(path: str) -> bool:
     mode = _mode(path)
     return mode is not None and stat.S_ISDIR(mode)
 
 
-def _mtime(path: Path) -> int:
+def _mtime(path: str) -> int:
     try:
         return os.stat(path).st_mtime_ns
     except (OSError, ValueError):
         return -1
 
 
-def find_in_hf_cache(hf_id: str) -> Path | None:
+def find_in_hf_cache(hf_id: str) -> str | None:
     """config.json of ``org/name`` in the local HF cache (the snapshot refs/main points at,
     else the newest). Only finds the file: reading it is :func:`read_config_file`'s job."""
     folder_name = "models--" + hf_id.replace("/", "--")
     for cache in hf_cache_dirs():
-        repo = cache / folder_name
-        snapshots = repo / "snapshots"
+        repo = os.path.join(cache, folder_name)
+        snapshots = os.path.join(repo, "snapshots")
         if not _is_dir(snapshots):
             continue
-        ref_path = repo / "refs" / "main"
+        ref_path = os.path.join(repo, "refs", "main")
         data = files.read_bytes(
             ref_path,
-            str(ref_path),
+            ref_path,
             "a commit hash as huggingface_hub writes",
             files.LIMITS["ref"],
             absent_ok=True,
         )
         if data is not None:
             ref = data.decode("ascii", "replace").strip()
-            candidate = snapshots / ref / "config.json"
+            candidate = os.path.join(snapshots, ref, "config.json")
             if _REF.fullmatch(ref) and _mode(candidate) is not None:
                 return candidate
-        found = sorted(snapshots.glob("*/config.json"), key=_mtime)
+        found = sorted(_snapshot_configs(snapshots), key=_mtime)
         if found:
             return found[-1]
     return None
+
+
+def _snapshot_configs(snapshots: str) -> list[str]:
+    """Every ``<snapshot>/config.json`` in a cache's snapshots folder."""
+    try:
+        names = os.listdir(snapshots)
+    except (OSError, ValueError):
+        return []
+    configs = (os.path.join(snapshots, n, "config.json") for n in names if not n.startswith("."))
+    return [c for c in configs if _mode(c) is not None]
+
+
+def _folder_name(path: str) -> str:
+    """The last part of a folder's path as the user wrote it (``models/llama/`` -> ``llama``),
+    or the folder's own name for ``.``."""
+    name = os.path.basename(os.path.normpath(path))
+    return name if name not in ("", ".", "..") else os.path.basename(os.path.abspath(path))
 
 
 def resolve(name: str) -> Resolved:
@@ -157,10 +176,10 @@ def resolve(name: str) -> Resolved:
             "empty model name; give a config.json path, a model folder, a preset "
             "(`gpuwise model --list`), a size like 7b, or an HF id"
         )
-    path = Path(os.path.expanduser(name))  # unchanged when there is no home folder
+    path = os.path.expanduser(name)  # unchanged when there is no home folder
     mode = _mode(path)
     if mode is not None and stat.S_ISDIR(mode):
-        config_path = path / "config.json"
+        config_path = os.path.join(path, "config.json")
         if _mode(config_path) is None:
             raise GpuwiseError(
                 f"{_short(name)}: folder has no config.json; give a model folder or the "
@@ -168,18 +187,20 @@ def resolve(name: str) -> Resolved:
             )
         return Resolved(
             read_config_file(config_path),
-            path.name,
+            _folder_name(path),
             f"folder {path}",
-            str(config_path),
+            config_path,
             folder=path,
         )
     if mode is not None:  # a file, or something that is not one: the reader says which
+        parent = os.path.dirname(path) or "."
+        base = os.path.basename(path)
         return Resolved(
             read_config_file(path),
-            path.parent.name if path.name == "config.json" else path.stem,
+            _folder_name(parent) if base == "config.json" else os.path.splitext(base)[0],
             f"file {path}",
-            str(path),
-            folder=path.parent,
+            path,
+            folder=parent,
         )
     preset = _find_preset(name)
     if preset is not None:
@@ -201,8 +222,8 @@ def resolve(name: str) -> Resolved:
                 read_config_file(cached),
                 name,
                 f"Hugging Face cache ({cached})",
-                str(cached),
-                folder=cached.parent,
+                cached,
+                folder=os.path.dirname(cached),
             )
         raise GpuwiseError(
             f"{name}: not in the local Hugging Face cache "
@@ -272,7 +293,7 @@ def launch_model_ref(name: str) -> str:
     preset = _find_preset(name)
     if preset is not None:
         return str(preset_index()[preset]["hf_id"])
-    if _SIZE.match(name) and not Path(name).exists():
+    if _SIZE.match(name) and _mode(name) is None:
         raise GpuwiseError(
             f"--emit needs a real model, not the size {name!r}: give a config.json, a model "
             "folder, a Hugging Face id or a preset"

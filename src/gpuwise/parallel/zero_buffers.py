@@ -8,11 +8,14 @@ the per-rank memory model and the run count the same buffers.
 from __future__ import annotations
 
 import functools
-from typing import Any
 
 from gpuwise.models.spec import ModelSpec
 from gpuwise.packaged import packaged_json
 from gpuwise.parallel import Parallel
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 @functools.lru_cache(maxsize=1)

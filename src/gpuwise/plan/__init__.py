@@ -14,7 +14,6 @@ text costs no planning code.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
 
 _EXPORTS = {
     "CardPlan": "make",
@@ -52,7 +51,10 @@ __all__ = [
     "usable_bytes",
 ]
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:  # the real names, for type checkers
+    from typing import Any
+
     from gpuwise.plan.defaults import defaults
     from gpuwise.plan.fit import (
         SINGLE,

@@ -13,7 +13,6 @@ last. Inference: int8 or NF4 weights, an fp8 KV cache, a smaller batch, a shorte
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from gpuwise.catalog import Card
 from gpuwise.models.spec import ModelSpec
@@ -32,6 +31,7 @@ from gpuwise.record import record
 from gpuwise.units import GIB
 from gpuwise.workload import Workload
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from gpuwise.plan.make import Plan
 

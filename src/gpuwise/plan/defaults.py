@@ -4,9 +4,12 @@ shown, the host RAM offload may use. Cheap to import: the command line reads it 
 from __future__ import annotations
 
 import functools
-from typing import Any
 
 from gpuwise.packaged import packaged_json
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 @functools.lru_cache(maxsize=1)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Literal
 
 from gpuwise.catalog import Card, usable_memory
 from gpuwise.errors import GpuwiseError
@@ -18,6 +17,10 @@ from gpuwise.memory.rank import RankMemory, per_rank_memory, unsupported
 from gpuwise.models.spec import ModelSpec
 from gpuwise.parallel import Parallel
 from gpuwise.workload import Workload
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Literal
 
 #: One card, no sharding, no accumulation.
 SINGLE = Parallel()

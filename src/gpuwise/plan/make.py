@@ -8,8 +8,6 @@ any other face render a :class:`Plan` and never compute their own.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from gpuwise.catalog import Card, Catalog, usable_memory
 from gpuwise.memory.rank import RankMemory
 from gpuwise.models.spec import ModelSpec
@@ -20,6 +18,7 @@ from gpuwise.plan.time import CardTime, card_time
 from gpuwise.record import field, record
 from gpuwise.workload import Workload
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from gpuwise.plan.advice import Advice
 

@@ -3,8 +3,6 @@ card or as one of several (``plan``, ``recommend`` and the advice all call it)."
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypeAlias
-
 from gpuwise.catalog import Card
 from gpuwise.memory.rank import RankMemory
 from gpuwise.models.spec import ModelSpec
@@ -13,7 +11,10 @@ from gpuwise.plan.fit import SINGLE, estimate_memory
 from gpuwise.timing.estimate import InferTime, TrainTime, infer_time, train_time
 from gpuwise.workload import Workload
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import TypeAlias
+
     from gpuwise.timing.parallel import ParallelTime
 
 #: The time of a job on a card: training on one card, training as one of several (or with

@@ -12,7 +12,6 @@ deadline, power), and what does not gets a reason too. Ranking follows the objec
 from __future__ import annotations
 
 import functools
-from typing import Any
 
 from gpuwise.catalog import Card, usable_memory
 from gpuwise.errors import GpuwiseError
@@ -29,6 +28,10 @@ from gpuwise.record import field, record
 from gpuwise.timing.estimate import TrainTime, train_time
 from gpuwise.units import GIB
 from gpuwise.workload import Workload
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 #: Strategies tried, simplest first (a tie in speed keeps the simpler one).
 STRATEGY_ORDER = (

@@ -17,13 +17,15 @@ currencies is ever made.
 
 from __future__ import annotations
 
-from typing import Any
-
 from gpuwise import files
 from gpuwise.catalog import Card, Catalog
 from gpuwise.errors import GpuwiseError
 from gpuwise.recommend import CURRENCIES
 from gpuwise.record import record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 @record

@@ -5,11 +5,13 @@ Card documents carry ``catalog_date``; bytes are integers.
 
 from __future__ import annotations
 
-from typing import Any
-
 from gpuwise.catalog import Card, Catalog, usable_memory
 from gpuwise.catalog.card import FIGURE_FIELDS
 from gpuwise.render.document import envelope
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 CARD_KEYS = (
     "name",

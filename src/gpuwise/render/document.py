@@ -8,9 +8,12 @@ catalogue or the planning code.
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from gpuwise._version import SCHEMA_VERSION, __version__
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def envelope(**fields: Any) -> dict[str, Any]:

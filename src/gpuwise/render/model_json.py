@@ -3,11 +3,13 @@ and weight bytes per dtype."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from gpuwise.memory.weights import WEIGHT_DTYPES, weights_bytes
 from gpuwise.models.spec import ModelSpec
 from gpuwise.render.document import envelope
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def model_doc(spec: ModelSpec) -> dict[str, Any]:

@@ -6,8 +6,6 @@ builds its tables from them, so a number on screen is always the number in the J
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from gpuwise.memory.estimate import MemoryEstimate
 from gpuwise.memory.rank import RankMemory
 from gpuwise.parallel import Parallel
@@ -15,7 +13,10 @@ from gpuwise.render.document import envelope
 from gpuwise.timing.estimate import InferTime, TrainTime
 from gpuwise.workload import Workload
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from gpuwise.plan.advice import Advice, Change
     from gpuwise.plan.make import Plan
     from gpuwise.plan.time import CardTime

@@ -9,11 +9,12 @@ characters escaped); colour and weight come from :func:`_styled`, never from mar
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from gpuwise.units import count, gib, num
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from rich.table import Table
     from rich.text import Text
 

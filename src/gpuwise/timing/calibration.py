@@ -20,32 +20,51 @@ import functools
 import json
 import os
 import sys
-from pathlib import Path
-from typing import Any
 
 from gpuwise import files
 from gpuwise.errors import GpuwiseError
 from gpuwise.packaged import packaged_json
 from gpuwise.record import record
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any
+
 #: What the bench writes in its ``kind`` field, to tell its files from anything else.
 BENCH_KIND = "gpuwise-bench"
 _warned: set[str] = set()
 
 
-def cache_dir() -> Path | None:
+def _folder() -> str | None:
     """``$GPUWISE_BENCH_DIR`` if set, else ``$XDG_CACHE_HOME/gpuwise/bench``, else
     ``~/.cache/gpuwise/bench``; None when there is no home folder to find it in."""
     explicit = os.environ.get("GPUWISE_BENCH_DIR")
     if explicit:
-        return Path(explicit)
+        return explicit
     base = files.user_dir("XDG_CACHE_HOME", ".cache")
-    return None if base is None else Path(base) / "gpuwise" / "bench"
+    return None if base is None else os.path.join(base, "gpuwise", "bench")
+
+
+def _file(slug: str) -> str | None:
+    folder = _folder()
+    return None if folder is None else os.path.join(folder, f"{slug}.json")
+
+
+def cache_dir() -> Path | None:
+    """The folder saved benches live in (see :func:`_folder`), or None."""
+    import pathlib
+
+    folder = _folder()
+    return None if folder is None else pathlib.Path(folder)
 
 
 def bench_path(slug: str) -> Path | None:
-    folder = cache_dir()
-    return None if folder is None else folder / f"{slug}.json"
+    """The saved bench of the card ``slug``, or None."""
+    import pathlib  # plan looks a card's bench up by name (_file), without pathlib
+
+    path = _file(slug)
+    return None if path is None else pathlib.Path(path)
 
 
 def save_bench(doc: dict[str, Any], slug: str) -> Path:
@@ -90,7 +109,7 @@ class Calibration:
             parts.append(f"bandwidth x{b:.2f}")
         return (
             f"calibrated from your bench of {self.date} ({', '.join(parts) or 'nothing usable'}; "
-            f"{bench_path(self.slug)})"
+            f"{_file(self.slug)})"
         )
 
 
@@ -108,15 +127,15 @@ def calibration_for(slug: str) -> Calibration | None:
     """The calibration saved for the card ``slug``, or None (no file, or an unreadable one:
     a warning then). The file is read through :mod:`gpuwise.files`: a regular file of at most
     ``LIMITS["bench"]`` bytes, never a FIFO or a device."""
-    path = bench_path(slug)
+    path = _file(slug)
     if path is None:
         return None
     try:
-        data = files.read_bytes(path, str(path), _EXPECTED, files.LIMITS["bench"], absent_ok=True)
+        data = files.read_bytes(path, path, _EXPECTED, files.LIMITS["bench"], absent_ok=True)
     except GpuwiseError as e:
-        _warn(str(path), f"ignoring {e}")
+        _warn(path, f"ignoring {e}")
         return None
-    return None if data is None else _load(data, str(path), slug)
+    return None if data is None else _load(data, path, slug)
 
 
 _EXPECTED = "the file `gpuwise bench` saves"

@@ -28,7 +28,6 @@ train); inference energy needs ``tokens`` too (the time to generate them at the 
 from __future__ import annotations
 
 import functools
-from typing import Any
 
 from gpuwise.catalog.card import Card
 from gpuwise.memory.kv_cache import kv_cache_bytes
@@ -46,6 +45,10 @@ from gpuwise.timing.flops import (
 from gpuwise.timing.rates import matmul_rate
 from gpuwise.units import DTYPE_BYTES
 from gpuwise.workload import Workload
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 GB = 1e9
 JOULES_PER_KWH = 3.6e6

@@ -23,7 +23,6 @@ step. All rates and fractions are in ``data/interconnect.json``, each with its s
 from __future__ import annotations
 
 import functools
-from typing import Any
 
 from gpuwise.catalog.card import Card
 from gpuwise.memory.train import base_weight_bytes
@@ -35,6 +34,10 @@ from gpuwise.timing.estimate import TrainTime, energy_kwh, train_time, trainable
 from gpuwise.timing.flops import adapter_params
 from gpuwise.units import DTYPE_BYTES
 from gpuwise.workload import Workload
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 GB = 1e9
 

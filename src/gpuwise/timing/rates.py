@@ -21,7 +21,6 @@ Rules (all rates are the catalogue's dense figures, FP32 accumulate, in TFLOPS):
 
 from __future__ import annotations
 
-
 from gpuwise.catalog.card import Card
 from gpuwise.record import record
 
