@@ -13,11 +13,9 @@ accepted. Standard library only, cheap to import: the fast path reads configs th
 from __future__ import annotations
 
 import errno
-import itertools
 import json
 import math
 import os
-import re
 import stat
 
 from gpuwise.errors import GpuwiseError
@@ -148,27 +146,35 @@ def _constant(name: str) -> Any:
 
 
 _DECODER = json.JSONDecoder(parse_int=_int, parse_float=_float, parse_constant=_constant)
-#: A JSON string (an unterminated one runs to the end: the match never fails part-way, so the
-#: scan stays linear); what is left once strings are gone, but brackets; and what each bracket
-#: does to the depth. (Patterns compile on first use, not at import: most files never need them.)
-_STRING = r'"[^"\\]*(?:\\(?:.|\Z)[^"\\]*)*(?:"|\Z)'
-_NOT_BRACKET = r"[^\[\]{}]+"
-_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 
 
-def _too_deep(text: str) -> bool:
-    if text.count("[") + text.count("{") <= MAX_DEPTH:
-        return False
-    brackets = re.sub(_NOT_BRACKET, "", re.sub(_STRING, "", text, flags=re.DOTALL))
-    return max(itertools.accumulate(map(_STEP.__getitem__, brackets)), default=0) > MAX_DEPTH
+def _depth(doc: Any) -> int:
+    """How deeply ``doc``'s lists and objects nest (a scalar: 0), without recursion."""
+    deepest = 0
+    stack = [(doc, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if depth <= MAX_DEPTH:
+            stack.extend(
+                (child, depth + 1) for child in children if isinstance(child, (dict, list))
+            )
+    return deepest
 
 
 def parse_json(text: str, where: str, expected: str) -> Any:
     """Parse ``text`` as JSON; one-line errors for bad JSON, deep nesting and bad numbers."""
-    if _too_deep(text):
-        raise GpuwiseError(f"{where}: JSON nested deeper than {MAX_DEPTH} levels; give {expected}")
+    too_deep = f"{where}: JSON nested deeper than {MAX_DEPTH} levels; give {expected}"
     try:
         doc = _DECODER.decode(text)
+    except RecursionError:  # deeper than the parser itself goes
+        raise GpuwiseError(too_deep) from None
     except json.JSONDecodeError as e:
         raise GpuwiseError(
             f"{where}: not valid JSON ({e.msg} at line {e.lineno} column {e.colno}); "
@@ -176,8 +182,10 @@ def parse_json(text: str, where: str, expected: str) -> Any:
         ) from None
     except _Refused as e:
         raise GpuwiseError(f"{where}: {e}; give {expected}") from None
-    except (ValueError, RecursionError) as e:  # any limit of the parser itself
+    except ValueError as e:  # any other limit of the parser itself
         raise GpuwiseError(f"{where}: not usable JSON ({e}); give {expected}") from None
+    if _depth(doc) > MAX_DEPTH:
+        raise GpuwiseError(too_deep)
     # only an escape can make a lone surrogate (the text itself is valid UTF-8)
     if ("\\ud" in text or "\\uD" in text) and _has_lone_surrogate(doc):
         raise GpuwiseError(

@@ -9,8 +9,9 @@ same kind of class from a few shared functions instead:
 - ``__init__`` takes the fields in order, positionally or by name, with their defaults
   (a :func:`field` gives a ``default_factory`` or leaves a field out of comparisons);
 - ``__eq__`` and ``__hash__`` over the compared fields; ``__repr__`` with every field;
-- ``frozen=True`` (the default): assigning to an instance raises :class:`FrozenInstanceError`;
-  a mutable record (``frozen=False``) is unhashable, as a mutable dataclass is;
+- ``frozen=True`` (the default): assigning to an instance raises :class:`FrozenInstanceError`,
+  and its hash is worked out once; a mutable record (``frozen=False``) is unhashable, as a
+  mutable dataclass is;
 - a ``__hash__`` the class defines itself is kept.
 
 :func:`replace` and :func:`fields` stand for ``dataclasses.replace`` and ``dataclasses.fields``.
@@ -96,10 +97,19 @@ def _make(cls: type[T], frozen: bool) -> type[T]:
     count = len(names)
     qualname = cls.__qualname__
 
+    every = frozenset(names)
+
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        values = self.__dict__
+        # every field given, by position or by name: the common case, at once
+        if not kwargs and len(args) == count:
+            values.update(zip(names, args, strict=True))
+            return
+        if not args and len(kwargs) == count and kwargs.keys() == every:
+            values.update(kwargs)
+            return
         if len(args) > count:
             raise TypeError(f"{qualname}() takes {count} arguments, {len(args)} given")
-        values = self.__dict__
         for name, value in zip(names, args, strict=False):  # the first len(args)
             values[name] = value
         for name in names[len(args) :]:
@@ -142,7 +152,12 @@ def _make(cls: type[T], frozen: bool) -> type[T]:
             raise FrozenInstanceError(f"cannot delete field {name!r} of a {qualname}")
 
         def __hash__(self: Any) -> int:
-            return hash(tuple(getattr(self, k) for k in keys))
+            # worked out once: records key the caches of every plan and search
+            found: int | None = self.__dict__.get("__hash")
+            if found is None:
+                found = hash(tuple(getattr(self, k) for k in keys))
+                self.__dict__["__hash"] = found
+            return found
 
         made.update(__setattr__=__setattr__, __delattr__=__delattr__)
         made["__hash__"] = own_hash or __hash__
@@ -157,11 +172,6 @@ def fields(obj: Any) -> tuple[str, ...]:
     """The field names of a record (class or instance), in order."""
     names: tuple[str, ...] = obj.__record_fields__
     return names
-
-
-def compared_values(obj: Any) -> tuple[Any, ...]:
-    """The values ``==`` and ``hash`` compare, in field order."""
-    return tuple(getattr(obj, k) for k in obj.__record_compared__)
 
 
 def replace(obj: T, **changes: Any) -> T:

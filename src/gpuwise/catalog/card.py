@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gpuwise.record import compared_values, field, record
+from gpuwise.record import field, record
 
 GIB = 1 << 30
 MIB = 1 << 20
@@ -70,14 +70,6 @@ class Card:
     sources: dict[str, dict[str, str | None]] = field(default_factory=dict, compare=False)
     #: "catalogue" or the path of the user file that added or changed the card.
     origin: str = "catalogue"
-
-    def __hash__(self) -> int:
-        # computed once: cards key the caches of recommend's search, card after card
-        cached: int | None = self.__dict__.get("_hash")
-        if cached is None:
-            cached = hash(compared_values(self))
-            object.__setattr__(self, "_hash", cached)
-        return cached
 
     @property
     def cc_tuple(self) -> tuple[int, int]:

@@ -25,6 +25,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+#: Fields whose values carry a source.
+_SOURCED_ORDER = (*FIGURE_FIELDS, *FACT_FIELDS)
+_SOURCED = frozenset(_SOURCED_ORDER)
 _CARD_FIELDS = set(fields(Card)) - {"features", "sources", "origin"}
 _FILE_ONLY = {"source", "crosscheck_exceptions"}
 REQUIRED_FOR_NEW = (
@@ -156,7 +159,8 @@ def check_card_doc(doc: Any, where: str) -> dict[str, Any]:
                 f"docs/catalog.md"
             )
         for key, value in card.items():
-            _check_value(where, label, key, value)
+            if value is not None or key in _FILE_ONLY:  # null is "unknown" for any field
+                _check_value(where, label, key, value)
     return doc
 
 
@@ -167,40 +171,45 @@ def _shown(value: Any, limit: int = 40) -> str:
 
 
 def _check_value(where: str, label: str, key: str, value: Any) -> None:
-    def bad(expected: str) -> GpuwiseError:
-        return GpuwiseError(
+    expected = _unexpected(key, value)
+    if expected is not None:
+        raise GpuwiseError(
             f"{where}: card {label}: '{key}' must be {expected}, got {_shown(value)}"
         )
 
+
+def _unexpected(key: str, value: Any) -> str | None:
+    """What the field ``key`` must be, when ``value`` is not that; None when it is."""
     if key in _FILE_ONLY:
         # source: field -> source key; crosscheck_exceptions: field -> why
         allowed = _CARD_FIELDS | {"default"} if key == "source" else _CARD_FIELDS
         if not isinstance(value, dict) or not all(
             k in allowed and isinstance(v, str) and v for k, v in value.items()
         ):
-            raise bad('an object of field -> text, like {"default": "source-key"}')
-        return
+            return 'an object of field -> text, like {"default": "source-key"}'
+        return None
     if value is None:
-        return
+        return None
     if key in FIGURE_FIELDS:
         low, high = FIGURE_RANGE
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise bad("a number")
+            return "a number"
         if not (low <= value <= high):  # also NaN, infinities and subnormals
-            raise bad(f"a positive number from {low:g} to {high:,.0f}")
+            return f"a positive number from {low:g} to {high:,.0f}"
         if key in _INT_FIELDS and not float(value).is_integer():
-            raise bad("a whole number")
+            return "a whole number"
     elif key == "aliases":
         if not isinstance(value, list) or not all(_is_text(a, _TEXT_MAX) for a in value):
-            raise bad(f"a list of names (printable, at most {_TEXT_MAX} characters)")
+            return f"a list of names (printable, at most {_TEXT_MAX} characters)"
     elif key in _TEXT_FIELDS:
         longest = _NOTES_MAX if key == "notes" else _TEXT_MAX
         if not _is_text(value, longest):
-            raise bad(f"a non-empty string of printable characters, at most {longest}")
+            return f"a non-empty string of printable characters, at most {longest}"
         if key == "compute_capability" and not _CC.fullmatch(value):
-            raise bad('a compute capability like "8.6"')
+            return 'a compute capability like "8.6"'
         if key == "slug" and not _SLUG.fullmatch(value):
-            raise bad("lowercase letters, digits, '.' and '-' (at most 64)")
+            return "lowercase letters, digits, '.' and '-' (at most 64)"
+    return None
 
 
 def _is_text(value: Any, longest: int) -> bool:
@@ -219,7 +228,7 @@ def _source_refs(card: dict[str, Any], sources: dict[str, Any], where: str) -> d
     of the card."""
     mapping = card.get("source") or {}
     out: dict[str, str] = {}
-    for key in (*FIGURE_FIELDS, *FACT_FIELDS):
+    for key in _SOURCED_ORDER:
         if card.get(key) is None:
             continue
         ref = mapping.get(key, mapping.get("default"))
@@ -362,7 +371,7 @@ def _apply_user_file(
         kept = {k: v for k, v in srcs.get(slug, {}).items() if k not in dropped}
         srcs[slug] = {
             **kept,
-            **{k: own.get(k, user_source) for k in given if k in (*FIGURE_FIELDS, *FACT_FIELDS)},
+            **{k: own.get(k, user_source) for k in given if k in _SOURCED},
         }
         origins[slug] = where
         changed.add(slug)

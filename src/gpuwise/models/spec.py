@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from gpuwise.record import compared_values, field, record
+from gpuwise.record import field, record
 
 #: Parts a parameter can belong to, in display order.
 PARTS = (
@@ -112,15 +112,6 @@ class ModelSpec:
     assumptions: tuple[str, ...] = ()
     counted_by: str = "gpuwise rules"
     extra: dict[str, object] = field(default_factory=dict, compare=False)
-
-    def __hash__(self) -> int:
-        # computed once: specs key the caches of every plan (the dataclass hash would walk
-        # every parameter block on each lookup)
-        cached: int | None = self.__dict__.get("_hash")
-        if cached is None:
-            cached = hash(compared_values(self))
-            object.__setattr__(self, "_hash", cached)
-        return cached
 
     @property
     def params(self) -> int:

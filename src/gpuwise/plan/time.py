@@ -43,8 +43,32 @@ def card_time(
         return infer_time(
             spec, w, card, weights_bytes=b["weights"], kv_bytes=b["kv_cache"], tokens=tokens
         )
-    if p != SINGLE:  # the collectives' model, only for several cards or accumulation
+    if _several(p):  # the collectives' model, only for several cards or accumulation
         from gpuwise.timing.parallel import parallel_train_time
 
         return parallel_train_time(spec, w, card, p, tokens, single)
     return train_time(spec, w, card, tokens=tokens)
+
+
+def card_speed(
+    spec: ModelSpec,
+    w: Workload,
+    card: Card,
+    p: Parallel,
+    memory: RankMemory,
+    single: TrainTime | None = None,
+) -> float | None:
+    """Tokens per second of ``w`` on ``card`` (one rank of ``p``), as :func:`card_time` has it,
+    without the rest of its account: what a search over strategies ranks them by."""
+    if w.task == "train" and _several(p):
+        from gpuwise.timing.parallel import parallel_tokens_per_s
+
+        return parallel_tokens_per_s(spec, w, card, p, single)
+    if w.task == "train" and single is not None:
+        return single.tokens_per_s
+    return card_time(spec, w, card, p, memory).tokens_per_s
+
+
+def _several(p: Parallel) -> bool:
+    """Whether ``p`` is more than one card stepping once per micro-batch."""
+    return p.gpus > 1 or p.grad_accum > 1 or p.strategy != "single"

@@ -21,7 +21,7 @@ from gpuwise.parallel import Parallel, parallel_problem
 from gpuwise.plan.advice import Advice, advise
 from gpuwise.plan.defaults import default_host_ram_gib
 from gpuwise.plan.fit import problems, rank_memory, usable_bytes
-from gpuwise.plan.time import CardTime, card_time
+from gpuwise.plan.time import CardTime, card_speed, card_time
 from gpuwise.recommend import OBJECTIVES
 from gpuwise.recommend.prices import PriceBook
 from gpuwise.record import field, record
@@ -166,14 +166,15 @@ def candidates(count: int, grad_accum: int, offload: bool, task: str = "train") 
 @functools.lru_cache(maxsize=64)
 def _strategies(
     spec: ModelSpec, w: Workload, count: int, grad_accum: int, offload: bool
-) -> tuple[tuple[Parallel, RankMemory], ...]:
-    """Every strategy on ``count`` cards that can run the job, with its per-card memory (which
-    does not depend on the card), simplest first."""
+) -> tuple[tuple[Parallel, RankMemory, int, int], ...]:
+    """Every strategy on ``count`` cards that can run the job, simplest first, with its
+    per-card memory (which does not depend on the card): ``(strategy, memory, required bytes
+    per card, host bytes)``, the two sizes at hand for the search over cards."""
     out = []
     for p in candidates(count, grad_accum, offload, w.task):
         m = rank_memory(spec, w, p)
         if m is not None:
-            out.append((p, m))
+            out.append((p, m, m.required_bytes, m.host_bytes))
     return tuple(out)
 
 
@@ -273,37 +274,38 @@ def evaluate(
     if cannot or not tried:
         why = "; ".join(cannot) or f"no strategy on {count} card(s) runs this workload"
         return Option(card, count, None, False, None, usable, None, None, None, None, power, why)
-    on_card = [(p, m) for p, m in tried if m.required_bytes <= usable]
-    fitting = [(p, m) for p, m in on_card if m.host_bytes <= constraints.host_ram_bytes]
+    host_ram = constraints.host_ram_bytes
+    on_card = [t for t in tried if t[2] <= usable]
+    fitting = [(p, m) for p, m, _, host in on_card if host <= host_ram]
     if on_card and not fitting:
-        p, m = min(on_card, key=lambda pm: pm[1].host_bytes)
+        p, m, _, host = min(on_card, key=lambda t: t[3])
         why = (
-            f"fits only with {p.strategy}, which needs {m.host_bytes / GIB:.0f} GiB of host RAM "
-            f"for offload; --host-ram is {constraints.host_ram_bytes / GIB:.0f} GiB"
+            f"fits only with {p.strategy}, which needs {host / GIB:.0f} GiB of host RAM "
+            f"for offload; --host-ram is {host_ram / GIB:.0f} GiB"
         )
         return Option(card, count, p, False, m, usable, None, None, None, None, power, why)
     if not fitting:
         # the least memory per card among strategies the host RAM allows (all, if none does)
-        allowed = [pm for pm in tried if pm[1].host_bytes <= constraints.host_ram_bytes]
-        p, m = min(allowed or tried, key=lambda pm: pm[1].required_bytes)
-        short = m.required_bytes - usable
+        allowed = [t for t in tried if t[3] <= host_ram]
+        p, m, need, host = min(allowed or tried, key=lambda t: t[2])
         how = (
             f" even with {p.strategy} (the least of {len(tried)} strategies)"
             if len(tried) > 1
             else ""
         )
         why = (
-            f"needs {m.required_bytes / GIB:.1f} GiB per card{how}; {card.name} has "
-            f"{usable / GIB:.1f} GiB usable: {short / GIB:.1f} GiB short"
+            f"needs {need / GIB:.1f} GiB per card{how}; {card.name} has "
+            f"{usable / GIB:.1f} GiB usable: {(need - usable) / GIB:.1f} GiB short"
         )
-        if m.host_bytes > constraints.host_ram_bytes:
-            why += f" (and {m.host_bytes / GIB:.0f} GiB of host RAM)"
+        if host > host_ram:
+            why += f" (and {host / GIB:.0f} GiB of host RAM)"
         return Option(card, count, p, False, m, usable, None, None, None, None, power, why)
     single = (base or _SingleTime(spec, w, card)).get()
-    timed = [(p, m, card_time(spec, w, card, p, m, tokens, single)) for p, m in fitting]
+    speeds = [card_speed(spec, w, card, p, m, single) or 0.0 for p, m in fitting]
     # the simplest strategy within 2 % of the fastest (offload does not win a tie)
-    fastest = max(pmt[2].tokens_per_s or 0.0 for pmt in timed)
-    p, m, t = next(pmt for pmt in timed if (pmt[2].tokens_per_s or 0.0) >= 0.98 * fastest)
+    fastest = max(speeds)
+    p, m = next(pm for pm, tps in zip(fitting, speeds, strict=True) if tps >= 0.98 * fastest)
+    t = card_time(spec, w, card, p, m, tokens, single)
     cost, pricing, source, unknown = _price(card, count, book, t)
     option = Option(card, count, p, True, m, usable, t, cost, pricing, source, power)
     option.reason = _constraint_reason(option, constraints, book, unknown)

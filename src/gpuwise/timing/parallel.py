@@ -61,33 +61,57 @@ class Link:
     note: str
 
 
-@functools.lru_cache(maxsize=1024)
 def card_link(card: Card, gpus: int) -> Link:
     """The link collectives between ``gpus`` cards of this model use."""
-    lanes = card.pcie_lanes or 16
-    gen = str(card.pcie_gen or 3)
-    per_lane = _v("pcie_gb_s_per_lane").get(gen, _v("pcie_gb_s_per_lane")["3"])
-    pcie = per_lane * lanes * _v("nccl_pcie_efficiency")
     all_to_all = any(tag in card.slug for tag in _v("nvlink_all_to_all"))
-    if card.nvlink_gb_s and (all_to_all or gpus <= 2):
-        rate = card.nvlink_gb_s / 2 * _v("nvlink_efficiency")
+    bridged = bool(card.nvlink_gb_s) and (all_to_all or gpus <= 2)
+    return _link(
+        card.pcie_lanes or 16,
+        card.pcie_gen or 3,
+        card.nvlink_gb_s if bridged else None,
+        all_to_all,
+        card.segment == "datacenter",
+        bool(card.nvlink_gb_s),
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _link(
+    lanes: int,
+    gen: int,
+    nvlink_gb_s: float | None,
+    all_to_all: bool,
+    datacenter: bool,
+    has_nvlink: bool,
+) -> Link:
+    """The link of a card with these figures (many cards share one: a search over thousands
+    of cards works each out once)."""
+    per_lane = _v("pcie_gb_s_per_lane").get(str(gen), _v("pcie_gb_s_per_lane")["3"])
+    pcie = per_lane * lanes * _v("nccl_pcie_efficiency")
+    if nvlink_gb_s:
+        rate = nvlink_gb_s / 2 * _v("nvlink_efficiency")
         bridge = "" if all_to_all else " (an NVLink bridge between the two cards)"
         return Link(rate, "nvlink", f"NVLink{bridge}, {rate:.0f} GB/s per direction assumed")
-    if card.segment == "datacenter":
+    if datacenter:
         return Link(pcie, "pcie-p2p", f"PCIe {gen}.0 x{lanes} peer-to-peer, {pcie:.0f} GB/s")
     rate = pcie * _v("no_p2p_factor")
     why = (
         "through host memory (GeForce: no PCIe peer-to-peer"
-        + ("; NVLink bridges join two cards only" if card.nvlink_gb_s else "")
+        + ("; NVLink bridges join two cards only" if has_nvlink else "")
         + ")"
     )
     return Link(rate, "pcie-host", f"PCIe {gen}.0 x{lanes} {why}, {rate:.0f} GB/s assumed")
 
 
-@functools.lru_cache(maxsize=1024)
 def host_link_gb_s(card: Card) -> float:
-    per_lane = _v("pcie_gb_s_per_lane").get(str(card.pcie_gen or 3), 0.985)
-    return float(per_lane * (card.pcie_lanes or 16) * _v("host_link_efficiency"))
+    """GB/s one card moves to and from host RAM."""
+    return _host_link(card.pcie_gen or 3, card.pcie_lanes or 16)
+
+
+@functools.lru_cache(maxsize=64)
+def _host_link(gen: int, lanes: int) -> float:
+    per_lane = _v("pcie_gb_s_per_lane").get(str(gen), 0.985)
+    return float(per_lane * lanes * _v("host_link_efficiency"))
 
 
 @record
@@ -178,6 +202,94 @@ def comm_bytes(spec: ModelSpec, w: Workload, p: Parallel) -> Comm:
     return Comm(reduce=ring * grads, after_step=ring * trainable_params(spec, w) * elem)
 
 
+@record
+class _Traffic:
+    """What one optimizer step of ``p`` moves and steps off the card, whatever the card: bytes
+    each card moves per micro-batch over the card-to-card link (``comm``), per optimizer step
+    over its host link (``offload_bytes``: gradients down, weights up) and per micro-batch
+    (``fetch_bytes``: ZeRO-3 offload's weights), the host CPU's optimizer step (``cpu_s``), how
+    many ways the optimizer's work splits on the cards, and the tokens of a step."""
+
+    comm: Comm
+    offloads_optimizer: bool
+    offload_bytes: float
+    fetch_bytes: float
+    cpu_s: float
+    state_split: int
+    step_tokens: int
+
+
+@functools.lru_cache(maxsize=512)
+def _traffic(spec: ModelSpec, w: Workload, p: Parallel) -> _Traffic:
+    offload_bytes = fetch_bytes = cpu_s = 0.0
+    if p.offloads("optimizer"):
+        # gradients down and updated weights up, each card its 1/N share, per optimizer step;
+        # the host's CPU steps every trainable parameter
+        offload_bytes = 2 * _grad_bytes(spec, w, p) / p.gpus
+        cpu_s = trainable_params(spec, w) / _cpu_adam_rate(p)
+    if p.offloads("weights"):  # forward and backward, per micro-batch
+        fetch_bytes = 2 * _gathered_bytes(spec, w) / p.gpus
+    return _Traffic(
+        comm_bytes(spec, w, p) if p.gpus > 1 else Comm(),
+        p.offloads("optimizer"),
+        offload_bytes,
+        fetch_bytes,
+        cpu_s,
+        _state_split(p),
+        w.batch * w.seq * p.gpus * p.grad_accum,
+    )
+
+
+def _step(
+    spec: ModelSpec, w: Workload, card: Card, p: Parallel, single: TrainTime
+) -> tuple[Link, Link, float, float, float, float, float | None, float | None]:
+    """One optimizer step of ``p`` on ``card``: ``(link, shard group's link, comm_s,
+    exposed_s, offload_s, after_s, step_s, tokens_per_s)``. Collectives cross the link each
+    uses and hide behind compute up to the ``overlap`` fractions, never behind more than the
+    step's compute in all, so a step takes at least as long as its traffic; offload adds host
+    traffic and the CPU's optimizer step. ``step_s`` and ``tokens_per_s`` are None when the
+    card's rate is unknown."""
+    t = _traffic(spec, w, p)
+    link = card_link(card, p.gpus)
+    # a hybrid shard group can sit on a faster link (NVLink pairs) than the whole machine
+    group = card_link(card, p.shard_group) if p.strategy == "fsdp-hybrid" else link
+    g_s = t.comm.gather / (group.gb_s * GB)
+    r_s = t.comm.reduce / (group.gb_s * GB) + t.comm.across / (link.gb_s * GB)
+    after_s = t.comm.after_step / (link.gb_s * GB)
+    offload_s = fetch_s = 0.0
+    if t.offloads_optimizer or t.fetch_bytes:
+        host = host_link_gb_s(card) * GB
+        offload_s = t.offload_bytes / host + t.cpu_s
+        fetch_s = t.fetch_bytes / host
+    comm_s = g_s + r_s + fetch_s + after_s
+    if single.compute_s is None or single.step_s is None:
+        return link, group, comm_s, comm_s, offload_s, after_s, None, None
+    hide_gather_fraction, hide_reduce_fraction = _overlap()
+    compute = single.compute_s
+    hide_gather = compute * hide_gather_fraction
+    hide_reduce = compute * hide_reduce_fraction
+    apart = max(0.0, g_s + fetch_s - hide_gather) + max(0.0, r_s - hide_reduce)
+    together = max(0.0, g_s + fetch_s + r_s - hide_gather)
+    exposed = max(apart, together)
+    optimizer_s = 0.0 if t.offloads_optimizer else single.optimizer_s / t.state_split
+    step_s = p.grad_accum * (compute + exposed) + optimizer_s + offload_s + after_s
+    return link, group, comm_s, exposed, offload_s, after_s, step_s, t.step_tokens / step_s
+
+
+def _cpu_adam_rate(p: Parallel) -> float:
+    """Parameters per second the host's CPU steps (DeepSpeed's CPU Adam, or torch's AdamW)."""
+    key = "cpu_adam_params_per_s" if p.engine == "deepspeed" else "torch_cpu_adam_params_per_s"
+    return float(_v(key))
+
+
+def parallel_tokens_per_s(
+    spec: ModelSpec, w: Workload, card: Card, p: Parallel, single: TrainTime | None = None
+) -> float | None:
+    """Tokens per second of ``p`` on ``card`` (what :func:`parallel_train_time` says), without
+    the rest of its account: a search over strategies ranks them by it."""
+    return _step(spec, w, card, p, single or train_time(spec, w, card))[7]
+
+
 def parallel_train_time(
     spec: ModelSpec,
     w: Workload,
@@ -186,66 +298,28 @@ def parallel_train_time(
     tokens: int | None = None,
     single: TrainTime | None = None,
 ) -> ParallelTime:
-    """Step time and throughput of ``p`` (``w.batch`` per card) on ``gpus`` x ``card``.
-
-    The link is one resource: collectives hide behind compute up to the ``overlap`` fractions
-    (gathers, prefetched, behind the forward and backward; reductions behind the backward),
-    and never behind more than the step's compute in all, so a step takes at least as long as
-    its traffic. ``single``: the card's time for one micro-batch (``train_time(spec, w, card)``),
-    when the caller has it already (a search over strategies on the same card).
-    """
+    """Step time and throughput of ``p`` (``w.batch`` per card) on ``gpus`` x ``card``, and
+    what they are made of (see :func:`_step`). ``single``: the card's time for one
+    micro-batch (``train_time(spec, w, card)``), when the caller has it already (a search
+    over strategies on the same card)."""
     if single is None:
         single = train_time(spec, w, card)
-    many = p.gpus > 1
-    link = card_link(card, p.gpus)
-    # a hybrid shard group can sit on a faster link (NVLink pairs) than the whole machine
-    group = card_link(card, p.shard_group) if p.strategy == "fsdp-hybrid" else link
+    link, group, comm_s, exposed_s, offload_s, after_s, step_s, tps = _step(
+        spec, w, card, p, single
+    )
     notes = list(single.notes)
-    g_s = r_s = after_s = 0.0
-    if many:
-        c = comm_bytes(spec, w, p)
-        g_s = c.gather / (group.gb_s * GB)
-        r_s = c.reduce / (group.gb_s * GB) + c.across / (link.gb_s * GB)
-        after_s = c.after_step / (link.gb_s * GB)
-    offload_s = fetch_s = 0.0
-    offloads_optimizer = p.offloads("optimizer")
-    if offloads_optimizer or p.offloads("weights"):
-        host = host_link_gb_s(card) * GB
-        if offloads_optimizer:
-            # gradients down and updated weights up, each card its 1/N share, per optimizer
-            # step; the host's CPU steps every trainable parameter
-            trainable = trainable_params(spec, w)
-            per_card = 2 * _grad_bytes(spec, w, p) / p.gpus
-            deepspeed = p.engine == "deepspeed"
-            rate = float(
-                _v("cpu_adam_params_per_s" if deepspeed else "torch_cpu_adam_params_per_s")
-            )
-            offload_s = per_card / host + trainable / rate
-            who = "DeepSpeed CPU Adam" if deepspeed else "torch AdamW on the CPU"
-            notes.append(
-                f"optimizer on the CPU: {trainable / 1e9:.2f} B parameters at an assumed "
-                f"{rate / 1e9:g} B/s ({who})"
-            )
-        if p.offloads("weights"):  # forward and backward, per micro-batch
-            fetch_s = 2 * _gathered_bytes(spec, w) / p.gpus / host
-    comm_s = g_s + r_s + fetch_s + after_s
-    if single.compute_s is None or single.step_s is None:
+    if p.offloads("optimizer"):
+        trainable = trainable_params(spec, w)
+        who = "DeepSpeed CPU Adam" if p.engine == "deepspeed" else "torch AdamW on the CPU"
+        notes.append(
+            f"optimizer on the CPU: {trainable / 1e9:.2f} B parameters at an assumed "
+            f"{_cpu_adam_rate(p) / 1e9:g} B/s ({who})"
+        )
+    if tps is None:
         return ParallelTime(
             None, None, None, comm_s, comm_s, offload_s, None, None, single.mfu, link, tuple(notes)
         )
-    hide_gather_fraction, hide_reduce_fraction = _overlap()
-    compute = single.compute_s
-    hide_gather = compute * hide_gather_fraction
-    hide_reduce = compute * hide_reduce_fraction
-    apart = max(0.0, g_s + fetch_s - hide_gather) + max(0.0, r_s - hide_reduce)
-    together = max(0.0, g_s + fetch_s + r_s - hide_gather)
-    exposed = max(apart, together)
-    micro = compute + exposed
-    optimizer_s = 0.0 if offloads_optimizer else single.optimizer_s / _state_split(p)
-    step_s = p.grad_accum * micro + optimizer_s + offload_s + after_s
-    step_tokens = w.batch * w.seq * p.gpus * p.grad_accum
-    tps = step_tokens / step_s
-    if many:
+    if p.gpus > 1:
         notes.append(f"collectives: {link.note}")
         if group is not link:
             notes.append(f"within each shard group of {p.shard_group}: {group.note}")
@@ -256,9 +330,9 @@ def parallel_train_time(
     return ParallelTime(
         train_tokens_per_s=tps,
         step_s=step_s,
-        compute_s=compute,
+        compute_s=single.compute_s,
         comm_s=comm_s,
-        exposed_comm_s=exposed * p.grad_accum + after_s,
+        exposed_comm_s=exposed_s * p.grad_accum + after_s,
         offload_s=offload_s,
         time_to_train_s=time_to_train,
         energy_kwh=energy,
