@@ -108,11 +108,11 @@ def _make(cls: type[T], frozen: bool) -> type[T]:
         if not args and len(kwargs) == count and kwargs.keys() == every:
             values.update(kwargs)
             return
-        if len(args) > count:
-            raise TypeError(f"{qualname}() takes {count} arguments, {len(args)} given")
-        for name, value in zip(names, args, strict=False):  # the first len(args)
-            values[name] = value
-        for name in names[len(args) :]:
+        given = len(args)
+        if given > count:
+            raise TypeError(f"{qualname}() takes {count} arguments, {given} given")
+        values.update(zip(names[:given], args, strict=True))
+        for name in names[given:]:
             if name in kwargs:
                 values[name] = kwargs.pop(name)
             elif name in defaults:

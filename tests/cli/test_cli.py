@@ -215,3 +215,21 @@ def test_json_answers_load_nothing_slow(args):
     root = Path(__file__).resolve().parents[2]
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
     assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.parametrize("collecting", [True, False])
+def test_a_command_leaves_the_cycle_collector_as_it_found_it(collecting):
+    """main() pauses the collector while a command runs (a search makes objects by the
+    hundred thousand) and puts it back, even when the command fails."""
+    import gc
+
+    from gpuwise.cli.main import main
+
+    (gc.enable if collecting else gc.disable)()
+    try:
+        assert main(["gpu", "no such card", "--json"]) == 2
+        assert gc.isenabled() is collecting
+        assert main(["gpus", "--json"]) == 0
+        assert gc.isenabled() is collecting
+    finally:
+        gc.enable()
