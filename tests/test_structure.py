@@ -23,7 +23,7 @@ PACKAGE = Path(gpuwise.__file__).parent
 LAYERS = {
     "_version": 0,
     "errors": 0,
-    "units": 1,
+    "units": 0,
     "packaged": 1,
     "files": 1,
     "record": 1,

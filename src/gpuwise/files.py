@@ -19,13 +19,13 @@ import os
 import stat
 
 from gpuwise.errors import GpuwiseError
+from gpuwise.units import MIB
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
 KIB = 1 << 10
-MIB = 1 << 20
 #: Largest file of each kind read (real ones are a few KB; 10,000 user cards are about 3 MB).
 LIMITS = {"config": 4 * MIB, "cards": 32 * MIB, "prices": 4 * MIB, "bench": 1 * MIB, "ref": KIB}
 #: Deepest nesting of arrays and objects accepted in a JSON file.

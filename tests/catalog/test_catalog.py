@@ -8,8 +8,8 @@ import json
 import pytest
 
 from gpuwise.catalog import load_catalog, usable_memory
-from gpuwise.catalog.card import MIB
 from gpuwise.errors import GpuwiseError
+from gpuwise.units import MIB
 
 
 @pytest.fixture(scope="module")

@@ -13,9 +13,7 @@ from gpuwise.bench.bandwidth import device_copy, host_copies
 from gpuwise.bench.device import Device
 from gpuwise.bench.matmul import DTYPES, run_matmul
 from gpuwise.timing.calibration import BENCH_KIND
-
-GIB = 1 << 30
-MIB = 1 << 20
+from gpuwise.units import GIB, MIB
 
 
 @dataclass(frozen=True)

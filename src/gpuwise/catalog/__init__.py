@@ -6,12 +6,13 @@ import functools
 import re
 from collections.abc import Iterator
 
-from gpuwise.catalog.card import MIB, Card
+from gpuwise.catalog.card import Card
 from gpuwise.catalog.load import load_cards, user_catalog_path
 from gpuwise.catalog.names import NameIndex
 from gpuwise.errors import GpuwiseError
 from gpuwise.packaged import packaged_json
 from gpuwise.record import record
+from gpuwise.units import MIB
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from gpuwise.record import field, record
-
-GIB = 1 << 30
-MIB = 1 << 20
+from gpuwise.units import GIB
 
 #: Numeric figures of a card; each non-null one carries a source.
 FIGURE_FIELDS = (

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from gpuwise.errors import GpuwiseError
 from gpuwise.models.spec import ModelSpec
+from gpuwise.units import GIB
 from gpuwise.workload import (
     KV_DTYPES,
     METHODS,
@@ -141,7 +142,7 @@ def parse_reserve(text: str) -> int:
         raise GpuwiseError(
             f"--reserve {shown!r} GiB is out of range; use 0, or {low:g} to {high:g}"
         )
-    return round(value * (1 << 30))
+    return round(value * GIB)
 
 
 def card_names(values: list[str] | None, flag: str = "--gpu") -> list[str]:

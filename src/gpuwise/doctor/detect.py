@@ -21,8 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gpuwise.doctor.machine import Check, Gpu, Machine, Problem, TorchInfo
-
-MIB = 1 << 20
+from gpuwise.units import MIB
 
 #: The nvidia-smi query doctor runs (also shown to users as what it would check).
 SMI_QUERY = [

@@ -20,6 +20,7 @@ from gpuwise.doctor.knowledge import (
 from gpuwise.doctor.machine import Check, Gpu, Machine, Problem, TorchInfo
 from gpuwise.doctor.verdict import CardVerdict, driver_of, torch_wheel, verdict
 from gpuwise.errors import GpuwiseError
+from gpuwise.units import GIB
 
 #: What doctor looks at, for the "no GPU" message and the docs.
 WHAT_IT_CHECKS = (
@@ -111,7 +112,7 @@ def match_card(catalog: Catalog, gpu: Gpu) -> Card | None:
     except GpuwiseError:
         pass
     if gpu.memory_total_bytes:
-        gb = round(gpu.memory_total_bytes / (1 << 30))
+        gb = round(gpu.memory_total_bytes / GIB)
         try:
             return catalog.find(f"{gpu.name} {gb}gb")
         except GpuwiseError:

@@ -46,7 +46,7 @@ from gpuwise.models.spec import ModelSpec
 from gpuwise.parallel import Parallel
 from gpuwise.parallel.zero_buffers import deepspeed_buffers
 from gpuwise.record import record
-from gpuwise.units import DTYPE_BYTES
+from gpuwise.units import DTYPE_BYTES, GIB
 from gpuwise.workload import Workload
 
 TYPE_CHECKING = False
@@ -415,4 +415,4 @@ def _tensor_bytes(x: Tensor) -> int:
 
 
 def _gib(n: int) -> str:
-    return f"{n / (1 << 30):.2f} GiB"
+    return f"{n / GIB:.2f} GiB"
