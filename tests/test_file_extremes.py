@@ -11,7 +11,6 @@ Infinity, 1e400, 5,000-digit integers, nesting 100,000 deep, lone surrogates.
 from __future__ import annotations
 
 import json
-import math
 import tempfile
 from pathlib import Path
 
@@ -21,6 +20,8 @@ from hypothesis import strategies as st
 
 from gpuwise.catalog.card import FACT_FIELDS, FIGURE_FIELDS
 from gpuwise.models.resolve import resolve
+
+from .checks import finite_document
 
 #: JSON texts at the edges: numbers a double cannot hold or barely holds, integers of absurd
 #: length, nesting, huge and hostile strings, every type.
@@ -79,25 +80,6 @@ def with_fragment(doc, fragment: str) -> str:
     text = json.dumps(doc)
     assert text.count(json.dumps(HOLE)) == 1
     return text.replace(json.dumps(HOLE), fragment)
-
-
-def finite_document(text: str):
-    """The --json document; NaN / Infinity literals and non-finite floats fail the test."""
-
-    def refuse(name):
-        raise AssertionError(f"{name} in the --json output")
-
-    doc = json.loads(text, parse_constant=refuse)
-    stack = [doc]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, float):
-            assert math.isfinite(item), "a non-finite number in the --json output"
-    return doc
 
 
 def kept_its_promise(r) -> str:

@@ -23,6 +23,8 @@ from hypothesis import strategies as st
 from gpuwise import files
 from gpuwise.errors import GpuwiseError
 
+from .checks import all_finite
+
 WHERE, EXPECTED = "the file", "a thing"
 
 
@@ -180,15 +182,7 @@ def test_any_text_is_a_value_or_one_line(text):
         return
     # whatever parses holds only finite numbers
     assert not isinstance(doc, float) or math.isfinite(doc)
-    stack = [doc]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, float):
-            assert math.isfinite(item)
+    all_finite(doc)
 
 
 @settings(

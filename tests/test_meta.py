@@ -26,14 +26,22 @@ def _name(call: ast.Call) -> str:
 
 
 def _helpers(tree: ast.AST) -> set[str]:
-    """Functions of the file that assert (``_one_line_error``, a nested ``check``)."""
-    return {
+    """Functions of the file that assert (``_one_line_error``, a nested ``check``), and those
+    it takes from tests/checks.py, the helpers several test modules share."""
+    own = {
         n.name
         for n in ast.walk(tree)
         if isinstance(n, ast.FunctionDef)
         and not n.name.startswith("test")
         and any(isinstance(a, ast.Assert) for a in ast.walk(n))
     }
+    shared = {
+        a.asname or a.name
+        for n in ast.walk(tree)
+        if isinstance(n, ast.ImportFrom) and (n.module or "").split(".")[-1] == "checks"
+        for a in n.names
+    }
+    return own | shared
 
 
 def _is_check(node: ast.AST, helpers: set[str]) -> bool:

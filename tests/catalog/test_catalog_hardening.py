@@ -14,12 +14,13 @@ import os
 import pwd
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from gpuwise.catalog.card import FIGURE_FIELDS
 
 from ..bounded import gpuwise_process
+from ..checks import fixture_ok, one_line
 
 NEW_CARD = {
     "slug": "my-card",
@@ -49,14 +50,6 @@ COMMANDS = (
     ("recommend", "gpt2", "--gpu", "3090", "--max-gpus", "1", "--json"),
     ("doctor", "--card", "3090", "--driver", "550.54", "--json"),
 )
-fixture_ok = settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-
-
-def one_line(r, *says: str) -> None:
-    assert r.code == 2 and "Traceback" not in r.err, r.err
-    assert r.err.count("\n") == 1, r.err
-    for text in says:
-        assert text in r.err, r.err
 
 
 def card_file(tmp_path, cards, extra=None, name="cards.json") -> str:

@@ -12,24 +12,18 @@ import argparse
 import math
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from gpuwise.cli.recommend import parse_duration
 from gpuwise.cli.workload_flags import parse_amount, parse_reserve
 from gpuwise.errors import GpuwiseError
 
+from ..checks import one_line
+
 PLAN = ("plan", "gpt2", "--no-search", "--json")
 RECOMMEND = ("recommend", "gpt2", "--gpu", "3090", "--max-gpus", "1", "--json")
 HOSTILE = ["nan", "NaN", "inf", "-inf", "1e400", "-1e400", "5e-324", "-0", "-1", "1" * 5000]
-fixture_ok = settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-
-
-def one_line(r, *says: str) -> None:
-    assert r.code == 2 and "Traceback" not in r.err, r.err
-    assert r.err.count("\n") == 1, r.err
-    for text in says:
-        assert text in r.err, r.err
 
 
 # -- empty values -------------------------------------------------------------------------------

@@ -15,12 +15,13 @@ import os
 import pwd
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from gpuwise.models.resolve import resolve
 
 from ..bounded import gpuwise_process
+from ..checks import fixture_ok, one_line
 
 #: MoE presets and the config key that holds their expert count.
 MOE = {
@@ -29,14 +30,6 @@ MOE = {
     "qwen3-30b-a3b": "num_experts",
     "deepseek-v3": "n_routed_experts",
 }
-fixture_ok = settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-
-
-def one_line(r, *says: str) -> None:
-    assert r.code == 2 and "Traceback" not in r.err, r.err
-    assert r.err.count("\n") == 1, r.err
-    for text in says:
-        assert text in r.err, r.err
 
 
 def config_text(preset: str) -> str:

@@ -24,6 +24,8 @@ from gpuwise.models.build import spec_from_config
 from gpuwise.models.config_reader import MAX_DIM
 from gpuwise.models.resolve import resolve
 
+from ..checks import json_values
+
 transformers = pytest.importorskip("transformers")
 torch = pytest.importorskip("torch")
 
@@ -285,17 +287,6 @@ def test_no_decoder_or_encoder_class_is_refused_not_counted_as_another(cli, tmp_
 
 # -- 2. every wrong value is one line, exit 2 -------------------------------------------------
 
-json_values = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(-(10**12), 10**12)
-    | st.floats(allow_nan=False)
-    | st.text(max_size=8),
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
-    ),
-    max_leaves=6,
-)
 #: Fields a config of these types may hold that the Llama config lacks.
 EXTRA_FIELDS = (
     "num_experts",

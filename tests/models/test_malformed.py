@@ -17,19 +17,9 @@ from gpuwise.errors import GpuwiseError
 from gpuwise.models.build import spec_from_config
 from gpuwise.models.resolve import parse_config_text, preset_names, resolve
 
-PRESETS = {name: resolve(name).config for name in preset_names()}
+from ..checks import json_values
 
-json_values = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(-(10**12), 10**12)
-    | st.floats(allow_nan=False)
-    | st.text(max_size=8),
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
-    ),
-    max_leaves=6,
-)
+PRESETS = {name: resolve(name).config for name in preset_names()}
 
 
 def outcome(config) -> str:

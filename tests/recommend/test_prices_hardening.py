@@ -12,45 +12,19 @@ import os
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from ..bounded import gpuwise_process
+from ..checks import finite_document, fixture_ok, one_line
 
 RECOMMEND = ("recommend", "gpt2", "--gpu", "3090", "--max-gpus", "1", "--tokens", "1B")
-fixture_ok = settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-
-
-def one_line(r, *says: str) -> None:
-    assert r.code == 2 and "Traceback" not in r.err, r.err
-    assert r.err.count("\n") == 1, r.err
-    for text in says:
-        assert text in r.err, r.err
 
 
 def price_file(tmp_path, text: str) -> str:
     path = tmp_path / "prices.json"
     path.write_text(text)
     return str(path)
-
-
-def finite_json(text: str):
-    """The document, refusing NaN / Infinity literals; every float in it finite."""
-
-    def refuse(name):
-        raise AssertionError(f"{name} in the JSON output")
-
-    doc = json.loads(text, parse_constant=refuse)
-    stack = [doc]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, float):
-            assert math.isfinite(item)
-    return doc
 
 
 @pytest.mark.parametrize(
@@ -115,7 +89,7 @@ def test_any_price_is_refused_or_costs_finitely(cli, tmp_path, key, amount):
     r = cli(*RECOMMEND, "--prices", path, "--json")
     if 0.01 <= amount <= 1e9:
         assert r.code == 0, r.err
-        options = finite_json(r.out)["options"]
+        options = finite_document(r.out)["options"]
         costed = [o for o in options if o["cost"] is not None]
         assert costed, "a priced card gives costed options"
         assert all(0 < o["cost"] < math.inf for o in costed)

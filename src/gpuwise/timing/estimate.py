@@ -93,8 +93,26 @@ def bandwidth_efficiency(weight_dtype: str) -> float:
     return float(table.get(weight_dtype, table["default"])["value"])
 
 
+class Training:
+    """What a training time (one card's, or several cards') answers by the names every time
+    answers by: ``tokens_per_s`` and ``run_s``."""
+
+    train_tokens_per_s: float | None
+    time_to_train_s: float | None
+
+    @property
+    def tokens_per_s(self) -> float | None:
+        """Tokens trained per second."""
+        return self.train_tokens_per_s
+
+    @property
+    def run_s(self) -> float | None:
+        """Seconds to train the tokens asked for (None without them)."""
+        return self.time_to_train_s
+
+
 @record
-class TrainTime:
+class TrainTime(Training):
     """Time of the reference training step on one card. None where it cannot be known.
 
     ``mfu`` is the utilisation assumed on every FLOP executed (with gradient checkpointing the
@@ -111,16 +129,6 @@ class TrainTime:
     compute_s: float | None
     optimizer_s: float
     notes: tuple[str, ...] = ()
-
-    @property
-    def tokens_per_s(self) -> float | None:
-        """Tokens trained per second."""
-        return self.train_tokens_per_s
-
-    @property
-    def run_s(self) -> float | None:
-        """Seconds to train the tokens asked for (None without them)."""
-        return self.time_to_train_s
 
 
 @record
@@ -181,6 +189,18 @@ def _calibrated(
     )
 
 
+def run_and_energy(
+    card: Card, tokens: int | None, tokens_per_s: float, notes: list[str], cards: int = 1
+) -> tuple[float | None, float | None]:
+    """Seconds to make ``tokens`` at ``tokens_per_s`` and the energy ``cards`` x ``card`` use
+    meanwhile (said in ``notes``); (None, None) without ``tokens``."""
+    if tokens is None:
+        return None, None
+    seconds = tokens / tokens_per_s
+    notes.append(_energy_note(card))
+    return seconds, energy_kwh(card, seconds) * cards
+
+
 def energy_kwh(card: Card, seconds: float) -> float:
     """Energy at the card's TDP for ``seconds`` (board power only; host not counted)."""
     return card.tdp_w * seconds / JOULES_PER_KWH
@@ -238,11 +258,7 @@ def train_time(
     compute_s = flops.total * step_tokens / (rate.flops_per_s * mfu)
     step_s = compute_s + optimizer_s
     tokens_per_s = step_tokens / step_s
-    time_to_train_s = energy = None
-    if tokens is not None:
-        time_to_train_s = tokens / tokens_per_s
-        energy = energy_kwh(card, time_to_train_s)
-        notes.append(_energy_note(card))
+    time_to_train_s, energy = run_and_energy(card, tokens, tokens_per_s, notes)
     return TrainTime(
         train_tokens_per_s=tokens_per_s,
         step_s=step_s,
@@ -349,11 +365,7 @@ def infer_time(
         )
     if weight_dtype == "fp8":
         notes.append("fp8 weights: matmuls still run in the compute dtype after upcasting")
-    generate_s = energy = None
-    if tokens is not None:
-        generate_s = tokens / decode_tps
-        energy = energy_kwh(card, generate_s)
-        notes.append(_energy_note(card))
+    generate_s, energy = run_and_energy(card, tokens, decode_tps, notes)
     return InferTime(
         prefill_tokens_per_s=prefill_tps,
         decode_tokens_per_s=decode_tps,

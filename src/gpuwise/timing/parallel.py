@@ -30,7 +30,13 @@ from gpuwise.models.spec import ModelSpec
 from gpuwise.packaged import packaged_json
 from gpuwise.parallel import Parallel
 from gpuwise.record import field, record
-from gpuwise.timing.estimate import TrainTime, energy_kwh, train_time, trainable_params
+from gpuwise.timing.estimate import (
+    Training,
+    TrainTime,
+    run_and_energy,
+    train_time,
+    trainable_params,
+)
 from gpuwise.timing.flops import adapter_params
 from gpuwise.units import DTYPE_BYTES
 from gpuwise.workload import Workload
@@ -115,7 +121,7 @@ def _host_link(gen: int, lanes: int) -> float:
 
 
 @record
-class ParallelTime:
+class ParallelTime(Training):
     """Time of one optimizer step of ``p`` on ``card`` and what it is made of (seconds)."""
 
     train_tokens_per_s: float | None
@@ -129,16 +135,6 @@ class ParallelTime:
     mfu: float
     link: Link
     notes: tuple[str, ...] = field(default=())
-
-    @property
-    def tokens_per_s(self) -> float | None:
-        """Tokens trained per second, all cards together."""
-        return self.train_tokens_per_s
-
-    @property
-    def run_s(self) -> float | None:
-        """Seconds to train the tokens asked for (None without them)."""
-        return self.time_to_train_s
 
 
 @record
@@ -323,10 +319,7 @@ def parallel_train_time(
         notes.append(f"collectives: {link.note}")
         if group is not link:
             notes.append(f"within each shard group of {p.shard_group}: {group.note}")
-    time_to_train = energy = None
-    if tokens is not None:
-        time_to_train = tokens / tps
-        energy = energy_kwh(card, time_to_train) * p.gpus
+    time_to_train, energy = run_and_energy(card, tokens, tps, notes, p.gpus)
     return ParallelTime(
         train_tokens_per_s=tps,
         step_s=step_s,
