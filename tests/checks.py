@@ -59,3 +59,27 @@ def finite_document(text: str) -> Any:
     doc = json.loads(text, parse_constant=refuse)
     all_finite(doc)
     return doc
+
+
+def loads_none_of(code: str, modules: tuple[str, ...]) -> None:
+    """Run ``code`` in a new Python (from the repository's root) and fail if it ends with any
+    of ``modules`` imported, or fails itself."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    probe = (
+        f"import sys\n{code}\n"
+        f"loaded = [m for m in {modules!r} if m in sys.modules]\n"
+        "sys.exit(f'imported {loaded}' if loaded else 0)\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=root)
+    assert r.returncode == 0, r.stderr
+
+
+def command_loads_none_of(args: list[str], modules: tuple[str, ...]) -> None:
+    """``gpuwise ARGS`` in a new Python succeeds with none of ``modules`` imported."""
+    loads_none_of(
+        f"from gpuwise.cli.main import main\nif main({args!r}):\n    sys.exit('failed')", modules
+    )

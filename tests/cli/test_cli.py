@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -14,6 +13,8 @@ from hypothesis import strategies as st
 
 from gpuwise.catalog import load_catalog
 from gpuwise.render.card_json import CARD_KEYS
+
+from ..checks import command_loads_none_of
 
 CONTRACT_CARD = {
     "name",
@@ -154,13 +155,7 @@ def test_any_gpus_flag_value_exits_0_or_2(cli, flag, value):
     ],
 )
 def test_fast_path_never_imports_torch_or_transformers(args):
-    code = (
-        f"import sys; from gpuwise.cli.main import main; main({args!r}); "
-        "bad = [m for m in ('torch', 'transformers') if m in sys.modules]; "
-        "sys.exit(f'imported {bad}' if bad else 0)"
-    )
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
+    command_loads_none_of(args, ("torch", "transformers"))
 
 
 @pytest.mark.parametrize("args", [["gpus"], ["gpu", "h200"], ["model", "deepseek-v3"]])
@@ -207,14 +202,7 @@ SLOW_TO_IMPORT = (
     ],
 )
 def test_json_answers_load_nothing_slow(args):
-    code = (
-        f"import sys; from gpuwise.cli.main import main; code = main({args!r}); "
-        f"bad = [m for m in {SLOW_TO_IMPORT!r} if m in sys.modules]; "
-        "sys.exit(f'exit {code}, imported {bad}' if bad or code else 0)"
-    )
-    root = Path(__file__).resolve().parents[2]
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
-    assert r.returncode == 0, r.stderr
+    command_loads_none_of(args, SLOW_TO_IMPORT)
 
 
 @pytest.mark.parametrize("collecting", [True, False])

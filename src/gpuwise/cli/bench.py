@@ -10,7 +10,7 @@ from gpuwise.cli.common import add_json
 from gpuwise.errors import GpuwiseError
 
 
-def add_parser(sub: Any) -> None:
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "bench",
         help="measure this machine's GPU (or CPU): matmul TFLOPS, bandwidth, a training step",

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from gpuwise.catalog import load_catalog
 from gpuwise.cli.common import add_catalog, add_json, emit
 
 
-def add_parser(sub: Any) -> None:
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "doctor",
         help="check driver, CUDA and PyTorch build against your cards; print the pip command",

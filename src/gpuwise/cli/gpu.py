@@ -8,12 +8,8 @@ from gpuwise.catalog import load_catalog
 from gpuwise.cli.common import add_catalog, add_json, emit
 from gpuwise.render.card_json import card_doc
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from typing import Any
 
-
-def add_parser(sub: Any) -> None:
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "gpu",
         help="one card in detail, with sources",

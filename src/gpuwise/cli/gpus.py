@@ -10,14 +10,10 @@ from gpuwise.cli.common import add_catalog, add_json, emit
 from gpuwise.errors import GpuwiseError
 from gpuwise.render.card_json import CARD_KEYS, cards_doc
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from typing import Any
-
 SORT_KEYS = tuple(k for k in CARD_KEYS if k not in ("features",))
 
 
-def add_parser(sub: Any) -> None:
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "gpus",
         help="list catalogued cards (filter, sort)",

@@ -22,7 +22,7 @@ from gpuwise.errors import GpuwiseError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from typing import NoReturn
 
 #: The commands, each a module of this package with ``add_parser`` and ``run``. Only the module
@@ -52,16 +52,15 @@ class Parser(argparse.ArgumentParser):
         return argparse.HelpFormatter(prog=self.prog, width=self._width)
 
     def format_help(self) -> str:
-        self._width = None
-        try:
-            return super().format_help()
-        finally:
-            del self._width
+        return self._at_terminal_width(super().format_help)
 
     def format_usage(self) -> str:
+        return self._at_terminal_width(super().format_usage)
+
+    def _at_terminal_width(self, make: Callable[[], str]) -> str:
         self._width = None
         try:
-            return super().format_usage()
+            return make()
         finally:
             del self._width
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
 
 from gpuwise.cli.common import add_json, emit
 from gpuwise.render.document import envelope
 
 
-def add_parser(sub: Any) -> None:
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "mnist",
         help="how a network learns: the classic MNIST MLP in NumPy and PyTorch, GPU speedup",

@@ -9,12 +9,8 @@ from gpuwise.models import load_model, preset_names
 from gpuwise.render.document import dumps, envelope
 from gpuwise.render.model_json import model_doc
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from typing import Any
 
-
-def add_parser(sub: Any) -> None:
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "model",
         help="a model's exact shapes and parameter count",

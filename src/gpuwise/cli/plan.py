@@ -5,28 +5,17 @@ from __future__ import annotations
 import argparse
 
 from gpuwise.catalog import load_catalog
+from gpuwise.cli import workload_flags as flags
 from gpuwise.cli.common import add_catalog, add_json, emit
 from gpuwise.cli.emit_flags import add_emit_flags, emit_from
 from gpuwise.cli.parallel_flags import add_parallel, parallel_from
-from gpuwise.cli.workload_flags import (
-    add_workload,
-    card_names,
-    non_empty,
-    parse_amount,
-    parse_reserve,
-    workload_from,
-)
 from gpuwise.models import load_model
 from gpuwise.models.resolve import launch_model_ref
 from gpuwise.plan.defaults import default_model
 from gpuwise.workload import validate
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from typing import Any
 
-
-def add_parser(sub: Any) -> None:
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "plan",
         help="will it fit, how long will it take: memory and time per card",
@@ -51,7 +40,7 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument(
         "--tokens",
-        type=non_empty("2B"),
+        type=flags.non_empty("2B"),
         help="tokens to train (or generate): time and energy, e.g. 2B",
     )
     p.add_argument(
@@ -59,7 +48,7 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("--no-search", action="store_true", help="skip the largest batch/seq search")
     p.add_argument("--trust-remote-code", action="store_true", help="see `gpuwise model`")
-    add_workload(p)
+    flags.add_workload(p)
     add_parallel(p)
     add_emit_flags(p)
     add_catalog(p)
@@ -74,17 +63,17 @@ def run(args: argparse.Namespace) -> int:
 
     model_ref = args.model or default_model()
     spec = load_model(model_ref, trust_remote_code=args.trust_remote_code)
-    workload = validate(workload_from(args, spec), spec)
+    workload = validate(flags.workload_from(args, spec), spec)
     catalog = load_catalog(args.catalog)
-    names = card_names(args.gpu)
-    tokens = parse_amount(args.tokens, "--tokens") if args.tokens else None
+    names = flags.card_names(args.gpu)
+    tokens = flags.parse_amount(args.tokens, "--tokens") if args.tokens else None
     parallel = parallel_from(args)
     plan = make_plan(
         spec,
         workload,
         plan_cards(catalog, names),
         tokens,
-        parse_reserve(args.reserve),
+        flags.parse_reserve(args.reserve),
         search=not args.no_search,
         parallel=parallel,
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from gpuwise.cli.common import add_json, emit
 from gpuwise.cli.parallel_flags import add_parallel, parallel_from
@@ -19,7 +18,7 @@ from gpuwise.render.plan_json import memory_dict, workload_dict
 from gpuwise.workload import validate
 
 
-def add_parser(sub: Any) -> None:
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "probe",
         help="check a plan: simulate the step (CPU, fake tensors) or measure it (GPU)",

@@ -6,16 +6,9 @@ import argparse
 import re
 
 from gpuwise.catalog import Card, of_series
+from gpuwise.cli import workload_flags as flags
 from gpuwise.cli.common import add_catalog, add_json, emit
 from gpuwise.cli.emit_flags import add_emit_flags, emit_from
-from gpuwise.cli.workload_flags import (
-    add_workload,
-    card_names,
-    non_empty,
-    parse_amount,
-    parse_reserve,
-    workload_from,
-)
 from gpuwise.errors import GpuwiseError
 from gpuwise.parallel import MAX_GPUS
 from gpuwise.plan.defaults import default_host_ram_gib, default_model
@@ -24,13 +17,13 @@ from gpuwise.units import GIB
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
+    from gpuwise.catalog import Catalog
 
 _DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(m|min|h|d|w)?\s*", re.IGNORECASE)  # fullmatch
 _UNIT_S = {"m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
-def add_parser(sub: Any) -> None:
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "recommend",
         help="which card(s) to buy or rent for a training job and a budget, ranked",
@@ -55,12 +48,12 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument(
         "--tokens",
-        type=non_empty("1B"),
+        type=flags.non_empty("1B"),
         help="tokens to train: time, energy, rental cost (e.g. 1B)",
     )
     p.add_argument(
         "--deadline",
-        type=non_empty("48h"),
+        type=flags.non_empty("48h"),
         help="longest the run may take, e.g. 48h or 3d (needs --tokens)",
     )
     p.add_argument("--max-gpus", type=int, default=MAX_GPUS, help="most cards in the machine (8)")
@@ -81,7 +74,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--grad-accum", type=int, default=1, help="micro-batches per optimizer step")
     p.add_argument("--top", type=int, default=20, help="options to list (0: all; default 20)")
     p.add_argument("--trust-remote-code", action="store_true", help="see `gpuwise model`")
-    add_workload(p)
+    flags.add_workload(p)
     add_emit_flags(p)
     add_catalog(p)
     add_json(p)
@@ -100,8 +93,8 @@ def parse_duration(text: str) -> float:
     return value
 
 
-def _cards(args: argparse.Namespace, catalog: Any) -> list[Card]:
-    names = card_names(args.gpu)
+def _cards(args: argparse.Namespace, catalog: Catalog) -> list[Card]:
+    names = flags.card_names(args.gpu)
     cards = [catalog.find(n) for n in names] if names else list(catalog)
     if args.series and not all(s.strip() for s in args.series):
         raise GpuwiseError("--series '' names no series; give text like 'RTX 40'")
@@ -139,18 +132,18 @@ def run(args: argparse.Namespace) -> int:
     _number(args.top, "--top", 0, 1e6)
     model_ref = args.model or default_model()
     spec = load_model(model_ref, trust_remote_code=args.trust_remote_code)
-    workload = validate(workload_from(args, spec), spec)
+    workload = validate(flags.workload_from(args, spec), spec)
     catalog = load_catalog(args.catalog)
     cards = _cards(args, catalog)
     book = load_prices(args.prices, args.currency, catalog)
-    tokens = parse_amount(args.tokens, "--tokens") if args.tokens else None
+    tokens = flags.parse_amount(args.tokens, "--tokens") if args.tokens else None
     constraints = Constraints(
         budget=args.budget,
         currency=args.currency,
         max_gpus=args.max_gpus,
         max_power_w=args.max_power,
         deadline_s=parse_duration(args.deadline) if args.deadline else None,
-        reserve_bytes=parse_reserve(args.reserve),
+        reserve_bytes=flags.parse_reserve(args.reserve),
         offload=not args.no_offload,
         host_ram_bytes=round(args.host_ram * GIB),
     )

@@ -44,18 +44,6 @@ class RankMemory:
     def peak_phase(self) -> str:
         return self.estimate.peak_phase
 
-    @property
-    def context_bytes(self) -> int:
-        return self.estimate.context_bytes
-
-    @property
-    def allocator_bytes(self) -> int:
-        return self.estimate.allocator_bytes
-
-    @property
-    def terms_from(self) -> str:
-        return self.estimate.terms_from
-
 
 class Unsupported(Exception):
     """A strategy was asked to run a workload it cannot (see :func:`unsupported`). Internal:

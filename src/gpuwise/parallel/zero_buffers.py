@@ -7,21 +7,13 @@ the per-rank memory model and the run count the same buffers.
 
 from __future__ import annotations
 
-import functools
-
 from gpuwise.models.spec import ModelSpec
 from gpuwise.packaged import packaged_json
 from gpuwise.parallel import Parallel
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
-
-
-@functools.lru_cache(maxsize=1)
-def _rules() -> dict[str, Any]:
-    data: dict[str, Any] = packaged_json("gpuwise.parallel", "data/zero_buffers.json")
-    return data
+    pass
 
 
 def deepspeed_buffers(spec: ModelSpec, p: Parallel) -> dict[str, int]:
@@ -35,7 +27,7 @@ def deepspeed_buffers(spec: ModelSpec, p: Parallel) -> dict[str, int]:
     stage = p.zero_stage
     if stage is None:
         return {}
-    d = _rules()
+    d = packaged_json("gpuwise.parallel", "data/zero_buffers.json")
     h = spec.hidden_size
     out: dict[str, int] = {}
     for key, rule in d["rules"].items():
