@@ -140,7 +140,6 @@ def _make(cls: type[T], frozen: bool) -> type[T]:
         "__eq__": __eq__,
         "__repr__": __repr__,
         "__record_fields__": names,
-        "__record_compared__": keys,
     }
     own_hash = cls.__dict__.get("__hash__")
     if frozen:

@@ -69,9 +69,11 @@ def estimate_memory(spec: ModelSpec, w: Workload, p: Parallel = SINGLE) -> RankM
     """Peak memory of one card running ``w`` (one rank of ``p``): the estimate, the host RAM
     offload needs and what the strategy assumed; a one-line GpuwiseError when ``p`` cannot run
     ``w``."""
+    why = unsupported(w, p)
+    if why is not None:
+        raise GpuwiseError(why)
     m = rank_memory(spec, w, p)
-    if m is None:
-        raise GpuwiseError(unsupported(w, p) or f"--strategy {p.strategy} cannot run this job")
+    assert m is not None  # supported, so estimated
     return m
 
 

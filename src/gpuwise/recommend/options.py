@@ -223,52 +223,41 @@ def evaluate_card(
     """The best way to run the job on each count of ``card``, or why there is none. What
     depends on the card alone (its usable memory, what it cannot run, its time for one
     micro-batch) is worked out once for all counts and strategies."""
-    usable = usable_bytes(card, constraints.reserve_bytes)
-    cannot = problems(w, card)
-    base = _SingleTime(spec, w, card)
-    return [
-        evaluate(spec, w, card, n, constraints, book, tokens, grad_accum, usable, cannot, base)
-        for n in counts
-    ]
+    facts = _CardFacts(spec, w, card, constraints.reserve_bytes)
+    return [_evaluate(spec, w, facts, n, constraints, book, tokens, grad_accum) for n in counts]
 
 
-class _SingleTime:
-    """The card's training time for one micro-batch, made on first use and kept: every
-    strategy on every count of the card starts from it."""
+class _CardFacts:
+    """What the search needs of one card whatever the count: ``usable`` bytes, the reasons it
+    cannot run the job at all, and (made on first use, kept) its training time for one
+    micro-batch, which every strategy on every count starts from."""
 
-    def __init__(self, spec: ModelSpec, w: Workload, card: Card) -> None:
-        self.args = (spec, w, card)
-        self.value: TrainTime | None = None
+    def __init__(self, spec: ModelSpec, w: Workload, card: Card, reserve: int) -> None:
+        self.spec, self.w, self.card = spec, w, card
+        self.usable = usable_bytes(card, reserve)
+        self.cannot = problems(w, card)
+        self._single: TrainTime | None = None
 
-    def get(self) -> TrainTime | None:
-        spec, w, card = self.args
-        if w.task != "train":
+    def single(self) -> TrainTime | None:
+        if self.w.task != "train":
             return None
-        if self.value is None:
-            self.value = train_time(spec, w, card)
-        return self.value
+        if self._single is None:
+            self._single = train_time(self.spec, self.w, self.card)
+        return self._single
 
 
-def evaluate(
+def _evaluate(
     spec: ModelSpec,
     w: Workload,
-    card: Card,
+    facts: _CardFacts,
     count: int,
     constraints: Constraints,
     book: PriceBook,
     tokens: int | None,
-    grad_accum: int = 1,
-    usable: int | None = None,
-    cannot: list[str] | None = None,
-    base: _SingleTime | None = None,
+    grad_accum: int,
 ) -> Option:
-    """The best way to run the job on ``count`` x ``card``, or why there is none
-    (``usable``, ``cannot`` and ``base``: what :func:`evaluate_card` worked out for the
-    card)."""
-    if usable is None:
-        usable = usable_bytes(card, constraints.reserve_bytes)
-    if cannot is None:
-        cannot = problems(w, card)
+    """The best way to run the job on ``count`` x the card, or why there is none."""
+    card, usable, cannot = facts.card, facts.usable, facts.cannot
     power = card.tdp_w * count
     tried = _strategies(spec, w, count, grad_accum, constraints.offload)
     if cannot or not tried:
@@ -300,7 +289,7 @@ def evaluate(
         if host > host_ram:
             why += f" (and {host / GIB:.0f} GiB of host RAM)"
         return Option(card, count, p, False, m, usable, None, None, None, None, power, why)
-    single = (base or _SingleTime(spec, w, card)).get()
+    single = facts.single()
     speeds = [card_speed(spec, w, card, p, m, single) or 0.0 for p, m in fitting]
     # the simplest strategy within 2 % of the fastest (offload does not win a tie)
     fastest = max(speeds)
