@@ -182,3 +182,10 @@ def test_learning_rates_are_taken_only_from_1e6_to_10(value):
     else:
         with pytest.raises(argparse.ArgumentTypeError, match="1e-06 to 10"):
             learning_rate(repr(value))
+
+
+@pytest.mark.parametrize("command", [("gpus", "--json"), RECOMMEND])
+@pytest.mark.parametrize("empty", ["", " ", "\t"])
+def test_an_empty_series_names_none_in_any_command(cli, command, empty):
+    """``--series ''`` once listed every card in ``gpus`` (every series contains '')."""
+    one_line(cli(*command, "--series", empty), "--series", "names no series")

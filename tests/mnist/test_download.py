@@ -22,6 +22,15 @@ def test_cache_dir_follows_xdg(monkeypatch, tmp_path):
     assert download.cache_dir() == tmp_path / "home" / ".cache" / "gpuwise" / "mnist"
 
 
+def test_no_home_folder_is_one_line_not_a_traceback(monkeypatch):
+    """With no home folder (no $HOME, no passwd entry) there is no default cache: one line."""
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setattr(download.files, "home", lambda: None)
+    with pytest.raises(GpuwiseError, match="no home folder") as e:
+        download.cache_dir()
+    assert "\n" not in str(e.value) and "--data-dir" in str(e.value)
+
+
 def test_mismatching_download_is_refused_and_not_kept(tmp_path):
     served = []
 

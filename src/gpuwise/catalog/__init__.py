@@ -120,7 +120,9 @@ def load_catalog(user_file: str | None = None) -> Catalog:
 
 def of_series(cards: list[Card], series: list[str]) -> list[Card]:
     """The cards whose series contains one of ``series`` (case-insensitive), or a one-line
-    error naming the series there are."""
+    error naming the series there are (or saying that an empty one names none)."""
+    if not all(s.strip() for s in series):
+        raise GpuwiseError("--series '' names no series; give text like 'RTX 40'")
     wanted = [s.lower() for s in series]
     out = [c for c in cards if any(w in c.series.lower() for w in wanted)]
     if not out:

@@ -96,8 +96,6 @@ def parse_duration(text: str) -> float:
 def _cards(args: argparse.Namespace, catalog: Catalog) -> list[Card]:
     names = flags.card_names(args.gpu)
     cards = [catalog.find(n) for n in names] if names else list(catalog)
-    if args.series and not all(s.strip() for s in args.series):
-        raise GpuwiseError("--series '' names no series; give text like 'RTX 40'")
     if args.series:
         cards = of_series(cards, args.series)
     return cards

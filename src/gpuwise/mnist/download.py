@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from gpuwise import files
 from gpuwise.errors import GpuwiseError
 from gpuwise.mnist.config import mnist_data
 from gpuwise.mnist.idx import decompress
@@ -30,7 +31,13 @@ NO_DATA_HINT = (
 
 
 def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    """``$XDG_CACHE_HOME/gpuwise/mnist`` (``~/.cache`` by default); a one-line error when there
+    is no home folder to find it in."""
+    base = files.user_dir("XDG_CACHE_HOME", ".cache")
+    if base is None:
+        raise GpuwiseError(
+            f"no home folder to keep MNIST in: set XDG_CACHE_HOME, or {NO_DATA_HINT}"
+        )
     return Path(base) / "gpuwise" / "mnist"
 
 
