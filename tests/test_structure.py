@@ -24,6 +24,7 @@ LAYERS = {
     "_version": 0,
     "errors": 0,
     "units": 0,
+    "visible": 0,
     "packaged": 1,
     "files": 1,
     "record": 1,

@@ -19,7 +19,7 @@ from gpuwise.render import tables
 from gpuwise.render.console import console, visible_text
 from gpuwise.render.doctor_json import doctor_doc
 from gpuwise.render.measure_tables import bench_table, measure_table
-from gpuwise.render.visible import visible
+from gpuwise.visible import visible
 from tests.doctor.fakes import Scenario, fake_torch, smi_rows
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "gpuwise"

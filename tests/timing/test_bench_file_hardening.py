@@ -123,3 +123,15 @@ def test_a_plan_without_a_home_folder_has_no_bench_and_no_traceback(cli, monkeyp
     assert bench_path("rtx-4090") is None
     with pytest.raises(OSError, match="GPUWISE_BENCH_DIR"):
         save_bench({}, "rtx-4090")
+
+
+def test_the_warning_shows_a_hostile_folder_name_as_text(cli, tmp_path, monkeypatch):
+    """The warning quotes the bench's path: an ESC in a folder name is shown, not obeyed."""
+    folder = tmp_path / "bench\x1b[2J\x07"
+    folder.mkdir()
+    monkeypatch.setenv("GPUWISE_BENCH_DIR", str(folder))
+    (folder / "rtx-4090.json").write_text("{not json")
+    r = cli(*PLAN)
+    assert r.code == 0 and "warning" in r.err
+    assert "\x1b" not in r.err and "\x07" not in r.err
+    assert "\\x1b[2J\\x07" in r.err

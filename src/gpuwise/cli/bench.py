@@ -8,6 +8,7 @@ from typing import Any
 
 from gpuwise.cli.common import add_json
 from gpuwise.errors import GpuwiseError
+from gpuwise.visible import visible
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -56,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
         try:
             doc["saved_to"] = str(save_bench(doc, dev.slug))
         except OSError as e:
-            print(f"gpuwise bench: warning: not saved ({e.strerror or e})", file=sys.stderr)
+            reason = visible(str(e.strerror or e))
+            print(f"gpuwise bench: warning: not saved ({reason})", file=sys.stderr)
     if args.json:
         print(dumps(doc))
         return 0
@@ -64,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
 
     console().print(bench_table(doc))
     if doc["saved_to"]:
-        print(f"saved to {doc['saved_to']}", file=sys.stderr)
+        print(f"saved to {visible(doc['saved_to'])}", file=sys.stderr)
     return 0
 
 

@@ -158,7 +158,7 @@ def _asks_json(words: list[str]) -> bool:
 
 def _error(where: str, e: GpuwiseError, as_json: bool) -> int:
     """The one line on stderr; with --json, the error document on stdout too."""
-    from gpuwise.render.visible import visible
+    from gpuwise.visible import visible
 
     # one line, whatever the user's input held (a name with a newline or ESC in it)
     _line(f"{where}: error: {visible(str(e))}")

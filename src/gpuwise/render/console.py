@@ -2,7 +2,7 @@
 
 Every string rich renders (a table's cells, headers, title and caption, a printed line) becomes
 text through :meth:`SafeConsole.render_str`, and every rich ``Text`` is drawn through
-:meth:`SafeConsole.render`: both show unsafe characters as escapes (:mod:`gpuwise.render.visible`)
+:meth:`SafeConsole.render`: both show unsafe characters as escapes (:mod:`gpuwise.visible`)
 and neither reads rich markup, so a card named ``[/bold]`` is shown as such and a name holding
 ESC sequences cannot clear the screen. A table built anywhere is safe once printed here; colour
 and weight are given as styles (:func:`styled`), never as markup in a string.
@@ -20,7 +20,7 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 
-from gpuwise.render.visible import unsafe, visible
+from gpuwise.visible import unsafe, visible
 
 # What a cell keeps as it is: line breaks (captions have several lines).
 _KEEP = "\n"

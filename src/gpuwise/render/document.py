@@ -55,6 +55,6 @@ def dumps(doc: dict[str, Any]) -> str:
         ) from None
     if text.isascii() and "\x7f" not in text:
         return text  # nothing a terminal acts on (the encoder escaped the C0 controls)
-    from gpuwise.render.visible import visible_json
+    from gpuwise.visible import visible_json
 
     return visible_json(text)

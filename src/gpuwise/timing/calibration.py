@@ -144,8 +144,10 @@ _EXPECTED = "the file `gpuwise bench` saves"
 def _warn(path: str, message: str) -> None:
     if path not in _warned:
         _warned.add(path)
+        from gpuwise.visible import visible  # the path or its text may hold escapes
+
         print(
-            f"gpuwise: warning: {message}; run `gpuwise bench` again to replace it",
+            f"gpuwise: warning: {visible(message)}; run `gpuwise bench` again to replace it",
             file=sys.stderr,
         )
 
