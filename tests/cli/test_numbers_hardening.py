@@ -189,3 +189,10 @@ def test_learning_rates_are_taken_only_from_1e6_to_10(value):
 def test_an_empty_series_names_none_in_any_command(cli, command, empty):
     """``--series ''`` once listed every card in ``gpus`` (every series contains '')."""
     one_line(cli(*command, "--series", empty), "--series", "names no series")
+
+
+@pytest.mark.parametrize("empty", ["", " "])
+def test_an_empty_have_names_no_card(cli, empty):
+    """``--have ''`` (an unset shell variable) was taken for no card at all."""
+    r = cli(*RECOMMEND, "--have", empty)
+    one_line(r, "--have", "empty")

@@ -69,7 +69,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--series", action="append", help="only cards whose series contains TEXT (repeat)"
     )
     p.add_argument("--gpu", action="append", metavar="CARD", help="only these cards (repeat)")
-    p.add_argument("--have", metavar="CARD", help="your card: what to change so the job fits it")
+    p.add_argument(
+        "--have",
+        metavar="CARD",
+        type=flags.non_empty("3060"),
+        help="your card: what to change so the job fits it",
+    )
     p.add_argument("--reserve", default="0", help="GiB of each card kept for other uses")
     p.add_argument("--grad-accum", type=int, default=1, help="micro-batches per optimizer step")
     p.add_argument("--top", type=int, default=20, help="options to list (0: all; default 20)")
