@@ -63,7 +63,14 @@ class Catalog:
         self.cards = cards
         self.user_file = user_file
         self.date: str = catalog_meta()["catalog_date"]
-        self._index = NameIndex(cards)
+        self._names: NameIndex | None = None
+
+    @property
+    def _index(self) -> NameIndex:
+        """The names, indexed on the first lookup (a search over every card never needs it)."""
+        if self._names is None:
+            self._names = NameIndex(self.cards)
+        return self._names
 
     def __iter__(self) -> Iterator[Card]:
         return iter(self.cards)
