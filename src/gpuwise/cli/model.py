@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from gpuwise.cli.common import add_json, emit
+from gpuwise.cli.model_flags import add_model_source, model_source
 from gpuwise.models import load_model, preset_names
 from gpuwise.render.document import dumps, envelope
 from gpuwise.render.model_json import model_doc
@@ -28,6 +29,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="allow transformers to run code shipped with the model (off by default)",
     )
+    add_model_source(p)
     add_json(p)
     p.set_defaults(run=run)
 
@@ -47,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             print("\n".join(names))
         return 0
-    spec = load_model(args.model, trust_remote_code=args.trust_remote_code)
+    spec = load_model(args.model, trust_remote_code=args.trust_remote_code, **model_source(args))
     from gpuwise.render.tables import model_tables
 
     return emit(args, model_doc(spec), model_tables)

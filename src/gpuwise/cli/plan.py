@@ -8,6 +8,7 @@ from gpuwise.catalog import load_catalog
 from gpuwise.cli import workload_flags as flags
 from gpuwise.cli.common import add_catalog, add_json, emit
 from gpuwise.cli.emit_flags import add_emit_flags, emit_from
+from gpuwise.cli.model_flags import add_model_source, model_source
 from gpuwise.cli.parallel_flags import add_parallel, parallel_from
 from gpuwise.models import load_model
 from gpuwise.models.resolve import launch_model_ref
@@ -48,6 +49,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--no-search", action="store_true", help="skip the largest batch/seq search")
     p.add_argument("--trust-remote-code", action="store_true", help="see `gpuwise model`")
+    add_model_source(p)
     flags.add_workload(p)
     add_parallel(p)
     add_emit_flags(p)
@@ -62,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     from gpuwise.render.tables import plan_tables
 
     model_ref = args.model or default_model()
-    spec = load_model(model_ref, trust_remote_code=args.trust_remote_code)
+    spec = load_model(model_ref, trust_remote_code=args.trust_remote_code, **model_source(args))
     workload = validate(flags.workload_from(args, spec), spec)
     catalog = load_catalog(args.catalog)
     names = flags.card_names(args.gpu)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from gpuwise.cli.common import add_json, emit
+from gpuwise.cli.model_flags import add_model_source, model_source
 from gpuwise.cli.parallel_flags import add_parallel, parallel_from
 from gpuwise.cli.probe_measure import add_measure_flags, run_measure
 from gpuwise.cli.workload_flags import add_workload, workload_from
@@ -37,6 +38,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     add_measure_flags(p)
     p.add_argument("--trust-remote-code", action="store_true", help="see `gpuwise model`")
+    add_model_source(p)
     add_workload(p)
     add_parallel(p)
     add_json(p)
@@ -48,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
         raise GpuwiseError(
             "probe needs --simulate (exact, on the CPU) or --measure (the real step on a GPU)"
         )
-    found = resolve(args.model or defaults()["model"])
+    found = resolve(args.model or defaults()["model"], **model_source(args))
     spec = spec_from_config(
         found.config,
         name=found.name,

@@ -9,6 +9,7 @@ from gpuwise.catalog import Card, of_series
 from gpuwise.cli import workload_flags as flags
 from gpuwise.cli.common import add_catalog, add_json, emit
 from gpuwise.cli.emit_flags import add_emit_flags, emit_from
+from gpuwise.cli.model_flags import add_model_source, model_source
 from gpuwise.errors import GpuwiseError
 from gpuwise.parallel import MAX_GPUS
 from gpuwise.plan.defaults import default_host_ram_gib, default_model
@@ -79,6 +80,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--grad-accum", type=int, default=1, help="micro-batches per optimizer step")
     p.add_argument("--top", type=int, default=20, help="options to list (0: all; default 20)")
     p.add_argument("--trust-remote-code", action="store_true", help="see `gpuwise model`")
+    add_model_source(p)
     flags.add_workload(p)
     add_emit_flags(p)
     add_catalog(p)
@@ -134,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
     _number(args.grad_accum, "--grad-accum", 1, 1 << 16)
     _number(args.top, "--top", 0, 1e6)
     model_ref = args.model or default_model()
-    spec = load_model(model_ref, trust_remote_code=args.trust_remote_code)
+    spec = load_model(model_ref, trust_remote_code=args.trust_remote_code, **model_source(args))
     workload = validate(flags.workload_from(args, spec), spec)
     catalog = load_catalog(args.catalog)
     cards = _cards(args, catalog)

@@ -10,9 +10,17 @@ from gpuwise.models.spec import ModelSpec, ParamBlock
 __all__ = ["SUPPORTED_MODEL_TYPES", "ModelSpec", "ParamBlock", "load_model", "preset_names"]
 
 
-def load_model(name: str, *, trust_remote_code: bool = False) -> ModelSpec:
-    """The ModelSpec for a config.json path, a model folder, a preset, a size or a cached HF id."""
-    found = resolve(name)
+def load_model(
+    name: str,
+    *,
+    trust_remote_code: bool = False,
+    download: bool = False,
+    source: str = "huggingface",
+) -> ModelSpec:
+    """The ModelSpec for a config.json path, a model folder, a preset, a size or a hub id (in
+    the local Hugging Face or ModelScope cache; with ``download``, fetched from ``source``,
+    "huggingface" or "modelscope", its config.json alone)."""
+    found = resolve(name, download=download, source=source)
     return spec_from_config(
         found.config,
         name=found.name,

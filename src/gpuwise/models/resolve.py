@@ -2,7 +2,9 @@
 
 In order: a path to a config.json, a local model folder (holding config.json), a built-in preset
 ("llama-3.1-8b"), a bare size ("7b", "70B", "1.5b", "350m") with a stated assumed architecture,
-or a Hugging Face id ("org/name") found in the local Hugging Face cache. Nothing is downloaded.
+or a hub id ("org/name") found in the local Hugging Face cache, the local ModelScope cache or
+gpuwise's own saved downloads, else (only when asked: ``download=True``) downloaded, its
+config.json alone, and saved. A name that is none of these gets the closest presets.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ import stat
 
 from gpuwise import files
 from gpuwise.errors import GpuwiseError
+from gpuwise.models.hub_id import LOOKS_LIKE_ID, hub_id_parts
+from gpuwise.models.modelscope_cache import find_in_modelscope_cache, modelscope_cache_dirs
+from gpuwise.models.saved_configs import find_saved, save
 from gpuwise.packaged import packaged_json, packaged_text
 from gpuwise.record import field, record
 
@@ -23,7 +28,6 @@ if TYPE_CHECKING:
     from typing import Any
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([bm])\s*$", re.IGNORECASE)
-_HF_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")
 #: Largest config file read: real ones are a few KB.
 MAX_CONFIG_BYTES = files.LIMITS["config"]
 _EXPECTED = "a Hugging Face config.json"
@@ -169,8 +173,9 @@ def _folder_name(path: str) -> str:
     return name if name not in ("", ".", "..") else os.path.basename(os.path.abspath(path))
 
 
-def resolve(name: str) -> Resolved:
-    """Find the config that ``name`` stands for."""
+def resolve(name: str, *, download: bool = False, source: str = "huggingface") -> Resolved:
+    """Find the config that ``name`` stands for; ``download``: fetch a hub id's config.json
+    from ``source`` ("huggingface" or "modelscope") when no local copy has it."""
     if not isinstance(name, str) or not name.strip():
         raise GpuwiseError(
             "empty model name; give a config.json path, a model folder, a preset "
@@ -215,27 +220,79 @@ def resolve(name: str) -> Resolved:
     m = _SIZE.match(name)
     if m:
         return _from_size(name, float(m.group(1)) * (1e9 if m.group(2).lower() == "b" else 1e6))
-    if _HF_ID.fullmatch(name):
-        cached = find_in_hf_cache(name)
-        if cached is not None:
-            return Resolved(
-                read_config_file(cached),
-                name,
-                f"Hugging Face cache ({cached})",
-                cached,
-                folder=os.path.dirname(cached),
-            )
-        raise GpuwiseError(
-            f"{name}: not in the local Hugging Face cache "
-            f"({', '.join(str(d) for d in hf_cache_dirs())}); download its "
-            f"config.json and pass the path, or use a preset"
-        )
+    if LOOKS_LIKE_ID.fullmatch(name):
+        return _from_hub(name, download, source)
     if any(sep in name for sep in ("/", os.sep)) or name.endswith(".json"):
         raise GpuwiseError(f"{_short(name)}: no such file or folder")
     raise GpuwiseError(
         f"unknown model '{_short(name)}': not a file, folder, preset, size (like 7b) or "
-        f"HF id; presets: {', '.join(preset_names())}",
+        f"hub id (org/name){_closest(name)}",
         code="unknown_model",
+    )
+
+
+def _closest(name: str) -> str:
+    """``; closest presets: ...`` for an error line, and where the list of them is."""
+    from gpuwise.models.suggest import closest_presets
+
+    near = closest_presets(name, preset_index())
+    listed = "`gpuwise model --list` lists every preset"
+    return f"; closest presets: {', '.join(near)} ({listed})" if near else f"; {listed}"
+
+
+def _from_hub(name: str, download: bool, source: str) -> Resolved:
+    """A hub id: the Hugging Face cache, the ModelScope cache, gpuwise's saved downloads, and
+    with ``download`` the hub itself."""
+    cached = find_in_hf_cache(name)
+    if cached is not None:
+        return _cached(name, cached, f"Hugging Face cache ({cached})")
+    parts = hub_id_parts(name)
+    if parts is None:
+        raise GpuwiseError(
+            f"{_short(name)}: not in the local Hugging Face cache "
+            f"({', '.join(hf_cache_dirs())}), and not a usable hub id to look for elsewhere: "
+            "give org/name, each part 1 to 96 letters, digits, '.', '_' or '-', starting with a "
+            "letter or digit, without '..'",
+            code="unknown_model",
+        )
+    found = find_in_modelscope_cache(*parts)
+    if found is not None:
+        return _cached(name, found, f"ModelScope cache ({found})")
+    saved = find_saved(*parts, first=source)
+    if saved is not None:
+        return _cached(name, saved[1], f"saved download from {saved[0]} ({saved[1]})")
+    if download:
+        return _download(name, parts, source)
+    looked = [*hf_cache_dirs(), *modelscope_cache_dirs()]
+    raise GpuwiseError(
+        f"{name}: not in the local Hugging Face cache or the ModelScope cache "
+        f"({', '.join(looked) or 'no cache folder: no home folder'}); add --download to fetch "
+        f"its config.json (--source modelscope for ModelScope), or download config.json and "
+        f"pass its path{_closest(name)}",
+        code="unknown_model",
+    )
+
+
+def _cached(name: str, path: str, source: str) -> Resolved:
+    return Resolved(read_config_file(path), name, source, path, folder=os.path.dirname(path))
+
+
+def _download(name: str, parts: tuple[str, str], source: str) -> Resolved:
+    from gpuwise.models.download import fetch_config
+
+    url, data, config = fetch_config(*parts, source)
+    try:
+        path = save(source, *parts, data)
+    except GpuwiseError as e:
+        return Resolved(
+            config,
+            name,
+            f"downloaded from {url}",
+            url,
+            (f"not kept for the next run: {e}",),
+        )
+    return Resolved(
+        config, name, f"downloaded from {url} (saved as {path})", path, folder=os.path.dirname(path)
     )
 
 
