@@ -67,6 +67,10 @@ class Link:
     note: str
 
 
+#: Segments whose drivers allow PCIe peer-to-peer between cards (GeForce and TITAN do not).
+_P2P_SEGMENTS = ("datacenter", "workstation")
+
+
 def card_link(card: Card, gpus: int) -> Link:
     """The link collectives between ``gpus`` cards of this model use."""
     all_to_all = any(tag in card.slug for tag in _v("nvlink_all_to_all"))
@@ -76,7 +80,7 @@ def card_link(card: Card, gpus: int) -> Link:
         card.pcie_gen or 3,
         card.nvlink_gb_s if bridged else None,
         all_to_all,
-        card.segment == "datacenter",
+        card.segment in _P2P_SEGMENTS,
         bool(card.nvlink_gb_s),
     )
 
@@ -87,7 +91,7 @@ def _link(
     gen: int,
     nvlink_gb_s: float | None,
     all_to_all: bool,
-    datacenter: bool,
+    p2p: bool,
     has_nvlink: bool,
 ) -> Link:
     """The link of a card with these figures (many cards share one: a search over thousands
@@ -98,7 +102,7 @@ def _link(
         rate = nvlink_gb_s / 2 * _v("nvlink_efficiency")
         bridge = "" if all_to_all else " (an NVLink bridge between the two cards)"
         return Link(rate, "nvlink", f"NVLink{bridge}, {rate:.0f} GB/s per direction assumed")
-    if datacenter:
+    if p2p:
         return Link(pcie, "pcie-p2p", f"PCIe {gen}.0 x{lanes} peer-to-peer, {pcie:.0f} GB/s")
     rate = pcie * _v("no_p2p_factor")
     why = (
