@@ -1,9 +1,14 @@
 """Forgiving card names: "3090", "rtx 4060 ti 16gb", "4090d", "NVIDIA GeForce RTX 3090".
 
-A name is normalised (lower case; "nvidia", "geforce", "tesla", spaces, hyphens and underscores
-dropped; "16 gb" == "16gb"), then looked up among every card's slug, name and aliases, with and
-without its "rtx"/"gtx" prefix. A name that is the start of several cards' names ("4060 ti") is
-ambiguous and the error lists them; an unknown name lists the closest matches.
+A name is normalised (lower case; "nvidia", "geforce", "tesla", "quadro", spaces, hyphens and
+underscores dropped; "16 gb" == "16gb"), then looked up among every card's slug, name and
+aliases, with and without its "rtx"/"gtx" prefix. A name no card has exactly may still name
+the variants of one model: it is read as words and numbers ("A800" is "a", "800") and matched
+against the cards whose names begin with those words and go on only with a variant's words (a
+memory size, a form factor: "A800 PCIe 40 GB", "A800 SXM4 80 GB"). Several such cards make the
+name ambiguous and the error lists them. A number is never lengthened and a model word never
+added: "h20" is not the H200, "l2" not the L20, "rtx 4000" not the RTX 4000 Ada, "l40" not the
+L40S. An unknown name lists the closest matches.
 """
 
 from __future__ import annotations
@@ -14,9 +19,17 @@ from collections.abc import Iterable
 from gpuwise.catalog.card import Card
 from gpuwise.errors import GpuwiseError
 
-_DROP = re.compile(r"\b(nvidia|geforce|tesla)\b")
+_DROP = re.compile(r"\b(nvidia|geforce|tesla|quadro)\b")
 _JUNK = re.compile(r"[\s\-_/]+")
 _PREFIX = re.compile(r"^(rtx|gtx)")
+_WORD = re.compile(r"[a-z]+|\d+")
+#: Words that name a variant of a model, not another model: what may follow a typed name in a
+#: card's name for the card to be one of its variants ("A100 SXM4 80 GB", "H200 NVL", "RTX PRO
+#: 6000 Blackwell Server Edition" after "rtx pro 6000 blackwell"); numbers may follow too.
+#: A model word ("Ti", "SUPER", "D", "S", "Ada") makes another card.
+_VARIANT_WORDS = frozenset(
+    {"gb", "pcie", "sxm", "nvl", "hbm", "e", "gddr", "workstation", "server", "edition"}
+)
 
 
 def normalise(name: str) -> str:
@@ -27,6 +40,22 @@ def normalise(name: str) -> str:
 def _keys(name: str) -> set[str]:
     n = normalise(name)
     return {n, _PREFIX.sub("", n)} - {""}
+
+
+def words(name: str) -> tuple[str, ...]:
+    """``name`` as the words and numbers it is made of: "NVIDIA RTX A6000" -> rtx, a, 6000."""
+    return tuple(_WORD.findall(_DROP.sub(" ", name.lower()).replace("gib", "gb")))
+
+
+def _forms(name: str) -> set[tuple[str, ...]]:
+    """The word sequences ``name`` stands for: as written, and without "rtx"/"gtx"."""
+    w = words(name)
+    forms = {w, w[1:] if w and w[0] in ("rtx", "gtx") else w}
+    return {f for f in forms if f}
+
+
+def _variant_only(rest: tuple[str, ...]) -> bool:
+    return all(word.isdigit() or word in _VARIANT_WORDS for word in rest)
 
 
 class NameIndex:
@@ -41,6 +70,34 @@ class NameIndex:
                     bucket = self.exact.setdefault(key, [])
                     if all(c.slug != card.slug for c in bucket):
                         bucket.append(card)
+        self._words: list[tuple[tuple[str, ...], Card]] | None = None
+
+    def _word_table(self) -> list[tuple[tuple[str, ...], Card]]:
+        """Every name of every card as words, built on the first name no card has exactly."""
+        if self._words is None:
+            self._words = [
+                (form, card)
+                for card in self.cards
+                for raw in (card.slug, card.name, *card.aliases)
+                for form in _forms(raw)
+            ]
+        return self._words
+
+    def _exact(self, name: str) -> list[Card]:
+        return _unique(c for k in _keys(name) for c in self.exact.get(k, ()))
+
+    def _variants(self, name: str) -> list[Card]:
+        """The cards whose names begin with ``name``'s words and go on only with a variant's
+        words (memory sizes, form factors)."""
+        typed = _forms(name)
+        if not typed:
+            return []
+        return _unique(
+            card
+            for form, card in self._word_table()
+            for t in typed
+            if form[: len(t)] == t and _variant_only(form[len(t) :])
+        )
 
     def find(self, name: str) -> Card:
         """The one card ``name`` names, or a GpuwiseError saying why not."""
@@ -49,16 +106,9 @@ class NameIndex:
                 "empty card name; give one like '3090' or 'rtx 4060 ti 16gb' "
                 "(`gpuwise gpus` lists them)"
             )
-        keys = _keys(name)
-        hits = _unique(c for k in keys for c in self.exact.get(k, ()))
+        hits = self._exact(name) or self._variants(name)
         if len(hits) == 1:
             return hits[0]
-        if not hits:
-            hits = _unique(
-                c for k in keys for key, cs in self.exact.items() if key.startswith(k) for c in cs
-            )
-            if len(hits) == 1:
-                return hits[0]
         if hits:
             names = ", ".join(c.name for c in hits[:8])
             raise GpuwiseError(
@@ -71,14 +121,9 @@ class NameIndex:
         )
 
     def candidates(self, name: str) -> list[Card]:
-        """Every card ``name`` could denote: exact names and names it begins (the memory
-        variants of "RTX 3060")."""
-        keys = _keys(name)
-        exact = [c for k in keys for c in self.exact.get(k, ())]
-        prefix = [
-            c for k in keys for key, cs in self.exact.items() if key.startswith(k) for c in cs
-        ]
-        return _unique([*exact, *prefix])
+        """Every card ``name`` could denote: exact names and the variants of the model it
+        names (the memory variants of "RTX 3060")."""
+        return _unique([*self._exact(name), *self._variants(name)])
 
     def closest(self, name: str, n: int = 5) -> list[str]:
         """Display names of the ``n`` cards whose names look most like ``name``."""
