@@ -134,6 +134,12 @@ VARIANTS: dict[str, list[dict]] = {
     "gemma2": [{}, {"head_dim": 16}, {"tie_word_embeddings": False}],
     "gemma3_text": [{}, {"head_dim": 16, "tie_word_embeddings": False}],
     "phi3": [{}, {"tie_word_embeddings": True}, {"num_key_value_heads": 8}],
+    "internlm3": [
+        {},
+        {"qkv_bias": True, "bias": True},
+        {"head_dim": None, "tie_word_embeddings": True},
+        {"attention_bias": True, "mlp_bias": True, "head_dim": 24},
+    ],
     "gpt2": [
         {"n_embd": 64, "n_layer": 2, "n_head": 4, "vocab_size": 300, "n_positions": 128},
         {

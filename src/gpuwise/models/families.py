@@ -402,6 +402,19 @@ def _gemma3_text(c: ConfigReader) -> Shape:
     )
 
 
+def _internlm3(c: ConfigReader) -> Shape:
+    """InternLM3: transformers builds it as ``LlamaForCausalLM``; the file names Llama's biases
+    ``qkv_bias`` (q, k, v and o projections) and ``bias`` (the MLP), which transformers requires
+    to be equal."""
+    attention, mlp = c.get_bool("attention_bias"), c.get_bool("mlp_bias")
+    if attention != mlp:
+        raise GpuwiseError(
+            f"{c.where}: 'qkv_bias' ({str(attention).lower()}) and 'bias' ({str(mlp).lower()}) "
+            "differ; InternLM3 in transformers takes them only equal (both true or both false)"
+        )
+    return _decoder(c, _Layout())
+
+
 def _phi3(c: ConfigReader) -> Shape:
     return _decoder(
         c,
@@ -701,6 +714,7 @@ RULES: dict[str, Rule] = {
     "gemma2": _gemma2,
     "gemma3_text": _gemma3_text,
     "phi3": _phi3,
+    "internlm3": _internlm3,
     "gpt2": _gpt2,
     "gpt_neox": _gpt_neox,
     "bert": _bert,
