@@ -582,3 +582,39 @@ def test_every_ok_option_keeps_every_promise(
         else:
             seen_not_ok = True
             assert o["reason"]
+
+
+@pytest.mark.parametrize(
+    ("slug", "change"),
+    [
+        ("rtx-3090", {"nvlink_gb_s": None}),  # the same card without its bridge
+        ("rtx-4090", {"pcie_gen": 3, "pcie_lanes": 8}),  # on a slower slot
+        ("a100-pcie-80gb", {"segment": "consumer"}),  # without peer-to-peer
+        ("h100-sxm-80gb", {"slug": "h100-pcie-like"}),  # NVLink between two cards only
+    ],
+)
+def test_cards_alike_but_for_their_links_are_ranked_apart(slug, change):
+    """recommend shares strategy speeds between cards whose micro-batch takes as long; a card
+    that differs only in how it talks to its peers must still get its own options, the ones
+    it gets when ranked alone."""
+    from gpuwise.recommend.options import Constraints, recommend
+    from gpuwise.recommend.prices import load_prices
+    from gpuwise.record import replace
+
+    spec = load_model("llama-3.1-8b")
+    w = Workload(method="full", batch=1, seq=1024)
+    catalog = load_catalog()
+    card = catalog.find(slug)
+    other = replace(card, name=card.name + " (other)", **change)
+    book = load_prices(None, "usd", catalog)
+
+    def options(cards):
+        rec = recommend(spec, w, cards, Constraints(), book, tokens=10**9)
+        return {(o.card.name, o.count): (o.parallel, o.tokens_per_s) for o in rec.options if o.fits}
+
+    together = options([card, other])
+    alone = options([card]) | options([other])
+    assert together == alone
+    several = [k for k in together if k[1] > 1]
+    assert several
+    assert any(together[(card.name, n)] != together[(other.name, n)] for _, n in several)

@@ -26,6 +26,7 @@ from gpuwise.recommend import OBJECTIVES
 from gpuwise.recommend.prices import PriceBook
 from gpuwise.record import field, record
 from gpuwise.timing.estimate import TrainTime, train_time
+from gpuwise.timing.parallel import link_key
 from gpuwise.units import GIB
 from gpuwise.workload import Workload
 
@@ -219,24 +220,36 @@ def evaluate_card(
     book: PriceBook,
     tokens: int | None,
     grad_accum: int = 1,
+    speeds: dict[Any, float] | None = None,
 ) -> list[Option]:
     """The best way to run the job on each count of ``card``, or why there is none. What
     depends on the card alone (its usable memory, what it cannot run, its time for one
-    micro-batch) is worked out once for all counts and strategies."""
-    facts = _CardFacts(spec, w, card, constraints.reserve_bytes)
+    micro-batch) is worked out once for all counts and strategies. ``speeds``: the tokens per
+    second of strategies already ranked on cards alike (a search over many cards shares it)."""
+    facts = _CardFacts(spec, w, card, constraints.reserve_bytes, speeds)
     return [_evaluate(spec, w, facts, n, constraints, book, tokens, grad_accum) for n in counts]
 
 
 class _CardFacts:
     """What the search needs of one card whatever the count: ``usable`` bytes, the reasons it
     cannot run the job at all, and (made on first use, kept) its training time for one
-    micro-batch, which every strategy on every count starts from."""
+    micro-batch, which every strategy on every count starts from, and the speed of each
+    strategy (:meth:`speed`)."""
 
-    def __init__(self, spec: ModelSpec, w: Workload, card: Card, reserve: int) -> None:
+    def __init__(
+        self,
+        spec: ModelSpec,
+        w: Workload,
+        card: Card,
+        reserve: int,
+        speeds: dict[Any, float] | None = None,
+    ) -> None:
         self.spec, self.w, self.card = spec, w, card
         self.usable = usable_bytes(card, reserve)
         self.cannot = problems(w, card)
         self._single: TrainTime | None = None
+        self._speeds = {} if speeds is None else speeds
+        self._alike: tuple[Any, ...] | None = None
 
     def single(self) -> TrainTime | None:
         if self.w.task != "train":
@@ -244,6 +257,22 @@ class _CardFacts:
         if self._single is None:
             self._single = train_time(self.spec, self.w, self.card)
         return self._single
+
+    def speed(self, p: Parallel, m: RankMemory) -> float:
+        """Tokens per second of ``p`` on the card (0 when its rate is unknown). A training
+        step's speed follows from the card's time for one micro-batch and its links alone, so
+        cards alike in those share it."""
+        single = self.single()
+        if single is None:
+            return card_speed(self.spec, self.w, self.card, p, m) or 0.0
+        if self._alike is None:
+            self._alike = (single.compute_s, single.optimizer_s, link_key(self.card))
+        key = (self._alike, p)
+        tps = self._speeds.get(key)
+        if tps is None:
+            tps = card_speed(self.spec, self.w, self.card, p, m, single) or 0.0
+            self._speeds[key] = tps
+        return tps
 
 
 def _evaluate(
@@ -289,12 +318,11 @@ def _evaluate(
         if host > host_ram:
             why += f" (and {host / GIB:.0f} GiB of host RAM)"
         return Option(card, count, p, False, m, usable, None, None, None, None, power, why)
-    single = facts.single()
-    speeds = [card_speed(spec, w, card, p, m, single) or 0.0 for p, m in fitting]
+    speeds = [facts.speed(p, m) for p, m in fitting]
     # the simplest strategy within 2 % of the fastest (offload does not win a tie)
     fastest = max(speeds)
     p, m = next(pm for pm, tps in zip(fitting, speeds, strict=True) if tps >= 0.98 * fastest)
-    t = card_time(spec, w, card, p, m, tokens, single)
+    t = card_time(spec, w, card, p, m, tokens, facts.single())
     cost, pricing, source, unknown = _price(card, count, book, t)
     option = Option(card, count, p, True, m, usable, t, cost, pricing, source, power)
     option.reason = _constraint_reason(option, constraints, book, unknown)
@@ -370,10 +398,13 @@ def recommend(
     if w.task == "infer" and grad_accum > 1:
         raise GpuwiseError("--grad-accum applies to --task train")
     counts = range(1, 2 if w.task == "infer" else constraints.max_gpus + 1)
+    speeds: dict[Any, float] = {}
     options = [
         option
         for card in cards
-        for option in evaluate_card(spec, w, card, counts, constraints, book, tokens, grad_accum)
+        for option in evaluate_card(
+            spec, w, card, counts, constraints, book, tokens, grad_accum, speeds
+        )
     ]
     options.sort(key=lambda o: _sort_key(o, objective))
     rec = Recommendation(spec, w, constraints, objective, tokens, options, book, len(cards))

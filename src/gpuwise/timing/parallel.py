@@ -71,9 +71,26 @@ class Link:
 _P2P_SEGMENTS = ("datacenter", "workstation")
 
 
+def link_key(card: Card) -> tuple[Any, ...]:
+    """What of a card its links (to its peers and to the host) are worked out from: cards with
+    the same key move data alike."""
+    return (
+        card.pcie_lanes,
+        card.pcie_gen,
+        card.nvlink_gb_s,
+        _all_to_all(card),
+        card.segment in _P2P_SEGMENTS,
+    )
+
+
+def _all_to_all(card: Card) -> bool:
+    """Whether the card's NVLink joins every card of a machine (SXM boards), not two."""
+    return any(tag in card.slug for tag in _v("nvlink_all_to_all"))
+
+
 def card_link(card: Card, gpus: int) -> Link:
     """The link collectives between ``gpus`` cards of this model use."""
-    all_to_all = any(tag in card.slug for tag in _v("nvlink_all_to_all"))
+    all_to_all = _all_to_all(card)
     bridged = bool(card.nvlink_gb_s) and (all_to_all or gpus <= 2)
     return _link(
         card.pcie_lanes or 16,
