@@ -290,3 +290,10 @@ def test_cli_download_flag_on_every_command(hub, cli, monkeypatch):
 
 def test_cli_source_without_download(cli):
     one_line(cli("model", "acme/tiny", "--source", "modelscope"), "add --download")
+
+
+@pytest.mark.parametrize("source", ["hf", "../../elsewhere", ""])
+def test_unknown_source_is_refused_before_any_path_is_made(hub, tmp_path, source):
+    with pytest.raises(GpuwiseError, match="give one of huggingface, modelscope"):
+        load_model("acme/tiny", download=True, source=source)
+    assert Hub.seen == [] and not (tmp_path / "xdg").exists()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 
 from gpuwise.errors import GpuwiseError
+from gpuwise.models.saved_configs import SOURCES
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -14,10 +15,6 @@ if TYPE_CHECKING:
     class ModelSource(TypedDict):
         download: bool
         source: str
-
-
-#: The hubs ``--download`` can fetch from, the default first (models.saved_configs.SOURCES).
-SOURCES = ("huggingface", "modelscope")
 
 
 def add_model_source(parser: argparse.ArgumentParser) -> None:

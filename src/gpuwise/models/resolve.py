@@ -19,7 +19,7 @@ from gpuwise import files
 from gpuwise.errors import GpuwiseError
 from gpuwise.models.hub_id import LOOKS_LIKE_ID, hub_id_parts
 from gpuwise.models.modelscope_cache import find_in_modelscope_cache, modelscope_cache_dirs
-from gpuwise.models.saved_configs import find_saved, save
+from gpuwise.models.saved_configs import SOURCES, find_saved, save
 from gpuwise.packaged import packaged_json, packaged_text
 from gpuwise.record import field, record
 
@@ -176,6 +176,8 @@ def _folder_name(path: str) -> str:
 def resolve(name: str, *, download: bool = False, source: str = "huggingface") -> Resolved:
     """Find the config that ``name`` stands for; ``download``: fetch a hub id's config.json
     from ``source`` ("huggingface" or "modelscope") when no local copy has it."""
+    if source not in SOURCES:
+        raise GpuwiseError(f"source {source!r}: give one of {', '.join(SOURCES)}")
     if not isinstance(name, str) or not name.strip():
         raise GpuwiseError(
             "empty model name; give a config.json path, a model folder, a preset "
