@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import ClassVar
 
@@ -67,6 +68,15 @@ class Hub(BaseHTTPRequestHandler):
             return self._send(200, b"<html><body>Please log in</body></html>")
         if name == "not-a-config":
             return self._send(200, b'{"Code": 10010205001, "Success": false}')
+        if name == "drip":  # each byte in time, the whole answer never
+            self.send_response(200)
+            self.end_headers()
+            for _ in range(200):
+                if Hub.release.wait(0.05):
+                    break
+                self.wfile.write(b" ")
+                self.wfile.flush()
+            return None
         if name == "slow":
             Hub.release.wait(10)
             return self._send(200, json.dumps(CONFIG).encode())
@@ -188,6 +198,14 @@ def test_answer_that_is_not_a_config(hub, tmp_path, name, says):
 def test_timeout(hub):
     message = refused("acme/slow")
     assert f"no answer from {hub}/acme/slow/resolve/main/config.json within 0.5 s" in message
+
+
+def test_an_answer_that_never_ends_meets_the_deadline(hub, monkeypatch):
+    monkeypatch.setattr(download, "DEADLINE_S", 0.3)
+    start = time.monotonic()
+    message = refused("acme/drip")
+    assert time.monotonic() - start < 3  # the server would drip for 10 s
+    assert f"no answer from {hub}/acme/drip/resolve/main/config.json" in message
 
 
 def test_server_error(hub):

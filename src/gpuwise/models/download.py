@@ -132,10 +132,12 @@ def _get(url: str, source: str) -> bytes:
                 raise GpuwiseError(_too_big(url, int(length)))
             chunks: list[bytes] = []
             total = 0
+            # read1: what one read of the socket gives, so the deadline is checked between them
+            read = getattr(answer, "read1", answer.read)
             while total <= LIMIT:
                 if time.monotonic() > deadline:
                     raise TimeoutError
-                chunk = answer.read(min(_CHUNK, LIMIT + 1 - total))
+                chunk = read(min(_CHUNK, LIMIT + 1 - total))
                 if not chunk:
                     break
                 chunks.append(chunk)
@@ -158,7 +160,10 @@ def _get(url: str, source: str) -> bytes:
 
 
 def _late(url: str, tips: str) -> str:
-    return f"no answer from {url} within {TIMEOUT_S:g} s (offline, or blocked?); {tips}"
+    return (
+        f"no answer from {url} within {TIMEOUT_S:g} s (or not all of it within {DEADLINE_S:g} s; "
+        f"offline, or blocked?); {tips}"
+    )
 
 
 def _too_big(url: str, size: int | None) -> str:
