@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 from gpuwise.errors import GpuwiseError
-from gpuwise.models.saved_configs import SOURCES
+from gpuwise.models.hub_id import SOURCES
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+#: The hubs a model's config.json may be downloaded from, the default first.
+SOURCES = ("huggingface", "modelscope")
 #: What looks like an id at all (``org/name``): a name of this shape is looked up as one.
 LOOKS_LIKE_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")
 _PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]{0,95}")

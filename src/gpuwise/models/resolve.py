@@ -17,9 +17,7 @@ import stat
 
 from gpuwise import files
 from gpuwise.errors import GpuwiseError
-from gpuwise.models.hub_id import LOOKS_LIKE_ID, hub_id_parts
-from gpuwise.models.modelscope_cache import find_in_modelscope_cache, modelscope_cache_dirs
-from gpuwise.models.saved_configs import SOURCES, find_saved, save
+from gpuwise.models.hub_id import LOOKS_LIKE_ID, SOURCES, hub_id_parts
 from gpuwise.packaged import packaged_json, packaged_text
 from gpuwise.record import field, record
 
@@ -245,6 +243,10 @@ def _closest(name: str) -> str:
 def _from_hub(name: str, download: bool, source: str) -> Resolved:
     """A hub id: the Hugging Face cache, the ModelScope cache, gpuwise's saved downloads, and
     with ``download`` the hub itself."""
+    # only for a hub id: a config file, preset or size never loads these
+    from gpuwise.models.modelscope_cache import find_in_modelscope_cache, modelscope_cache_dirs
+    from gpuwise.models.saved_configs import find_saved
+
     cached = find_in_hf_cache(name)
     if cached is not None:
         return _cached(name, cached, f"Hugging Face cache ({cached})")
@@ -281,6 +283,7 @@ def _cached(name: str, path: str, source: str) -> Resolved:
 
 def _download(name: str, parts: tuple[str, str], source: str) -> Resolved:
     from gpuwise.models.download import fetch_config
+    from gpuwise.models.saved_configs import save
 
     url, data, config = fetch_config(*parts, source)
     try:

@@ -12,10 +12,8 @@ import os
 
 from gpuwise import files
 from gpuwise.errors import GpuwiseError
+from gpuwise.models.hub_id import SOURCES
 from gpuwise.models.paths import exists, is_inside
-
-#: Where ``--download`` fetches from, first the default.
-SOURCES = ("huggingface", "modelscope")
 
 
 def configs_dir() -> str | None:
