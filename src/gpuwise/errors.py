@@ -14,7 +14,10 @@ ERROR_CODES: dict[str, str] = {
     "invalid_input": "a value gpuwise cannot use (the default)",
     "usage": "the command line itself: an unknown command or flag, a missing or malformed value",
     "unknown_card": "no catalogued or user card goes by that name",
-    "unknown_model": "no file, folder, preset, size or cached Hugging Face id goes by that name",
+    "unknown_model": (
+        "no file, folder, preset, size or hub id (cached from Hugging Face or ModelScope, or "
+        "downloaded) goes by that name"
+    ),
     "internal_error": "a bug in gpuwise (exit code 1): please report it, with --debug",
 }
 
