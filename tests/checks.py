@@ -13,6 +13,18 @@ from hypothesis import strategies as st
 #: ``tmp_path``): each example runs a command, so no deadline.
 fixture_ok = settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
+#: The smallest config.json that loads: a two-layer model with grouped KV heads, for tests of
+#: where configs come from (hub caches, downloads) rather than what they hold.
+TINY_CONFIG = {
+    "model_type": "llama",
+    "vocab_size": 1000,
+    "hidden_size": 64,
+    "intermediate_size": 128,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+}
+
 
 #: Any JSON value, small: what a malformed config or card file may hold at one key.
 json_values = st.recursive(

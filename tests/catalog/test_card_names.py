@@ -25,6 +25,10 @@ def catalog():
 @pytest.mark.parametrize(
     "typed,slug",
     [
+        ("NVIDIA GeForce RTX 3090", "rtx-3090"),
+        ("rtx-3090", "rtx-3090"),
+        ("RTX 4060 Ti 16GB", "rtx-4060-ti-16gb"),
+        ("rtx 4060 ti 16 gb", "rtx-4060-ti-16gb"),
         ("H20", "h20-sxm-96gb"),
         ("nvidia h20", "h20-sxm-96gb"),
         ("h200", "h200-sxm-141gb"),
@@ -52,7 +56,7 @@ def catalog():
         ("a4000", "rtx-a4000"),
     ],
 )
-def test_the_cards_of_issue_13_are_found_by_the_names_people_type(catalog, typed, slug):
+def test_cards_are_found_by_the_names_people_type(catalog, typed, slug):
     assert catalog.find(typed).slug == slug
 
 

@@ -20,17 +20,9 @@ from hypothesis import strategies as st
 
 from gpuwise.errors import GpuwiseError
 from gpuwise.models import download, load_model
-from tests.checks import fixture_ok, one_line
+from tests.checks import TINY_CONFIG, fixture_ok, one_line
 
-CONFIG = {
-    "model_type": "llama",
-    "vocab_size": 1000,
-    "hidden_size": 64,
-    "intermediate_size": 128,
-    "num_hidden_layers": 2,
-    "num_attention_heads": 4,
-    "num_key_value_heads": 2,
-}
+CONFIG = TINY_CONFIG
 MIB = 1 << 20
 
 

@@ -19,17 +19,9 @@ from gpuwise.errors import GpuwiseError
 from gpuwise.models import load_model
 from gpuwise.models.hub_id import hub_id_parts
 from gpuwise.models.modelscope_cache import candidates
-from tests.checks import fixture_ok
+from tests.checks import TINY_CONFIG, fixture_ok
 
-CONFIG = {
-    "model_type": "qwen2",
-    "vocab_size": 1000,
-    "hidden_size": 64,
-    "intermediate_size": 128,
-    "num_hidden_layers": 2,
-    "num_attention_heads": 4,
-    "num_key_value_heads": 2,
-}
+CONFIG = {**TINY_CONFIG, "model_type": "qwen2"}
 
 
 @pytest.fixture
