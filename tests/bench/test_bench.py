@@ -173,6 +173,28 @@ def test_plan_uses_a_saved_bench_of_its_card(cli, cache):
     assert not any("calibrated" in n for n in before["notes"])
 
 
+def test_recommend_uses_a_saved_bench_of_each_card_it_ranks(cli, cache):
+    """recommend lists the bench folder once for all cards; a card with a bench there is still
+    timed by it, on every count, and as plan times it."""
+    args = ("recommend", "llama-3.2-1b", "--batch", "2", "--seq", "512", "--gpu", "4090")
+    args += ("--gpu", "3090", "--max-gpus", "2", "--top", "0", "--json")
+
+    def speeds():
+        return {(o["slug"], o["count"]): o["tokens_per_s"] for o in cli(*args).json()["options"]}
+
+    before = speeds()
+    assert len(before) == 4 and all(before.values())
+    _bench_file(cache, "rtx-4090", bf16_fraction=_reference()["matmul"] / 2, copy_fraction=0.9)
+    after = speeds()
+    for (slug, count), tps in after.items():
+        if slug == "rtx-4090":
+            assert tps < before[(slug, count)]
+        else:
+            assert tps == before[(slug, count)]
+    plan = cli(*PLAN).json()["cards"][0]["time"]
+    assert after[("rtx-4090", 1)] == pytest.approx(plan["train_tokens_per_s"])
+
+
 def test_a_bench_of_another_card_changes_nothing(cli, cache):
     before = cli(*PLAN).json()
     _bench_file(cache, "rtx-3090", bf16_fraction=0.2, copy_fraction=0.2)

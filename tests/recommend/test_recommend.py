@@ -618,3 +618,26 @@ def test_cards_alike_but_for_their_links_are_ranked_apart(slug, change):
     several = [k for k in together if k[1] > 1]
     assert several
     assert any(together[(card.name, n)] != together[(other.name, n)] for _, n in several)
+
+
+@pytest.mark.parametrize("task", ["train", "infer"])
+def test_what_options_are_ranked_by_is_what_their_time_says(task):
+    """recommend ranks by each option's speed and run time and accounts the whole time only
+    for the options shown; the two must agree, on every card and count, and with plan's."""
+    from gpuwise.plan.time import card_time
+    from gpuwise.recommend.options import Constraints, recommend
+    from gpuwise.recommend.prices import load_prices
+
+    spec = load_model("llama-3.1-8b")
+    w = Workload(task=task, method="lora" if task == "train" else "full", batch=1, seq=1024)
+    catalog = load_catalog()
+    book = load_prices(None, "usd", catalog)
+    rec = recommend(spec, w, catalog.cards, Constraints(), book, tokens=10**9)
+    timed = [o for o in rec.options if o.fits]
+    assert len({o.card.slug for o in timed}) > 20
+    assert any(o.count > 1 for o in timed) == (task == "train")
+    for o in timed:
+        direct = card_time(spec, w, o.card, o.parallel, o.memory, 10**9)
+        assert o.time == direct, (o.card.slug, o.count)
+        assert o.tokens_per_s == direct.tokens_per_s
+        assert o.run_s == direct.run_s

@@ -7,6 +7,10 @@ the card, so it is computed once per (strategy, count). The card's option is its
 strategy; when none fits, the option is rejected with what overflows and by how much (for the
 strategy that needs the least memory). Fitting options then meet the constraints (budget,
 deadline, power), and what does not gets a reason too. Ranking follows the objective.
+
+A search over thousands of cards stays fast: a strategy's speed is shared by cards whose
+micro-batch takes as long and whose links are the same, and an option's whole time account
+(notes, energy, communication) is worked out only when asked for, for the options shown.
 """
 
 from __future__ import annotations
@@ -25,13 +29,15 @@ from gpuwise.plan.time import CardTime, card_speed, card_time
 from gpuwise.recommend import OBJECTIVES
 from gpuwise.recommend.prices import PriceBook
 from gpuwise.record import field, record
-from gpuwise.timing.estimate import TrainTime, train_time
+from gpuwise.timing.calibration import listed_once
+from gpuwise.timing.estimate import TrainTime, run_seconds, train_time
 from gpuwise.timing.parallel import link_key
 from gpuwise.units import GIB
 from gpuwise.workload import Workload
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 #: Strategies tried, simplest first (a tie in speed keeps the simpler one).
@@ -74,17 +80,27 @@ class Option:
     fits: bool
     memory: RankMemory | None
     usable_bytes: int
-    time: CardTime | None
+    tokens_per_s: float | None
+    run_s: float | None  # with --tokens: how long the run takes
     cost: float | None
     pricing: str | None  # "buy", "rent" or None (no price)
     price_source: str | None
     power_w: float
     reason: str | None = None
     notes: list[str] = field(default_factory=list)
+    timer: Callable[[], CardTime] | None = field(default=None, compare=False)
 
     @property
-    def tokens_per_s(self) -> float | None:
-        return self.time.tokens_per_s if self.time else None
+    def time(self) -> CardTime | None:
+        """The whole account of the option's time, as ``plan`` gives it (``timer``'s; worked
+        out when first asked: a search over thousands of cards ranks by ``tokens_per_s`` and
+        ``run_s`` alone, and only the options shown are accounted)."""
+        if self.timer is None:
+            return None
+        found: CardTime | None = self.__dict__.get("_time")
+        if found is None:
+            found = self.__dict__["_time"] = self.timer()
+        return found
 
     @property
     def headroom_bytes(self) -> int | None:
@@ -99,9 +115,8 @@ class Option:
         rate per unit of the cards' price (only bought options are costed then)."""
         if not self.cost or self.tokens_per_s is None:
             return None
-        run_s = self.time.run_s if self.time else None
-        if run_s:
-            return self.tokens_per_s * run_s / self.cost
+        if self.run_s:
+            return self.tokens_per_s * self.run_s / self.cost
         return self.tokens_per_s / self.cost
 
 
@@ -179,8 +194,12 @@ def _strategies(
     return tuple(out)
 
 
+def _need(t: tuple[Parallel, RankMemory, int, int]) -> int:
+    return t[2]
+
+
 def _price(
-    card: Card, count: int, book: PriceBook, time: CardTime | None
+    card: Card, count: int, book: PriceBook, run_s: float | None
 ) -> tuple[float | None, str | None, str | None, str | None]:
     """(cost, pricing, source, why unknown)."""
     price = book.price(card)
@@ -197,7 +216,6 @@ def _price(
     if price.buy is not None:
         return price.buy * count, "buy", price.source, None
     assert price.hourly is not None
-    run_s = time.run_s if time else None
     if run_s is None:
         return (
             None,
@@ -211,101 +229,107 @@ def _price(
     return price.hourly * count * run_s / 3600, "rent", price.source, None
 
 
-def evaluate_card(
-    spec: ModelSpec,
-    w: Workload,
-    card: Card,
-    counts: range,
-    constraints: Constraints,
-    book: PriceBook,
-    tokens: int | None,
-    grad_accum: int = 1,
-    speeds: dict[Any, float] | None = None,
-) -> list[Option]:
-    """The best way to run the job on each count of ``card``, or why there is none. What
-    depends on the card alone (its usable memory, what it cannot run, its time for one
-    micro-batch) is worked out once for all counts and strategies. ``speeds``: the tokens per
-    second of strategies already ranked on cards alike (a search over many cards shares it)."""
-    facts = _CardFacts(spec, w, card, constraints.reserve_bytes, speeds)
-    return [_evaluate(spec, w, facts, n, constraints, book, tokens, grad_accum) for n in counts]
-
-
-class _CardFacts:
-    """What the search needs of one card whatever the count: ``usable`` bytes, the reasons it
-    cannot run the job at all, and (made on first use, kept) its training time for one
-    micro-batch, which every strategy on every count starts from, and the speed of each
-    strategy (:meth:`speed`)."""
+class _Search:
+    """One search over cards: the job, the user's limits, and what is the same for every card:
+    the strategies each count of cards can use, with their memory per card, and the speeds of
+    strategies on cards alike (:meth:`_CardFacts.speeds`)."""
 
     def __init__(
         self,
         spec: ModelSpec,
         w: Workload,
-        card: Card,
-        reserve: int,
-        speeds: dict[Any, float] | None = None,
+        constraints: Constraints,
+        book: PriceBook,
+        tokens: int | None,
+        grad_accum: int,
     ) -> None:
-        self.spec, self.w, self.card = spec, w, card
-        self.usable = usable_bytes(card, reserve)
-        self.cannot = problems(w, card)
+        self.spec, self.w, self.constraints, self.book = spec, w, constraints, book
+        self.tokens = tokens
+        counts = range(1, 2 if w.task == "infer" else constraints.max_gpus + 1)
+        self.tried = {n: _strategies(spec, w, n, grad_accum, constraints.offload) for n in counts}
+        self.speeds: dict[tuple[Any, int], list[float | None]] = {}
+        # per count: the strategy needing the least memory per card among those the host RAM
+        # allows (among all, if none does), what a card that fits none is told about
+        self.least = {
+            n: min([t for t in tried if t[3] <= constraints.host_ram_bytes] or tried, key=_need)
+            for n, tried in self.tried.items()
+            if tried
+        }
+        self.floor = {n: min(t[2] for t in tried) for n, tried in self.tried.items() if tried}
+
+    def options(self, card: Card) -> list[Option]:
+        """The best way to run the job on each count of ``card``, or why there is none."""
+        facts = _CardFacts(self, card)
+        return [_evaluate(self, facts, n, tried) for n, tried in self.tried.items()]
+
+
+class _CardFacts:
+    """What the search needs of one card whatever the count: ``usable`` bytes, the reasons it
+    cannot run the job at all, and (made on first use, kept) its training time for one
+    micro-batch, which every strategy on every count starts from."""
+
+    def __init__(self, search: _Search, card: Card) -> None:
+        self.search, self.card = search, card
+        self.usable = usable_bytes(card, search.constraints.reserve_bytes)
+        self.cannot = problems(search.w, card)
         self._single: TrainTime | None = None
-        self._speeds = {} if speeds is None else speeds
         self._alike: tuple[Any, ...] | None = None
 
     def single(self) -> TrainTime | None:
-        if self.w.task != "train":
+        if self.search.w.task != "train":
             return None
         if self._single is None:
-            self._single = train_time(self.spec, self.w, self.card)
+            self._single = train_time(self.search.spec, self.search.w, self.card)
         return self._single
 
-    def speed(self, p: Parallel, m: RankMemory) -> float:
-        """Tokens per second of ``p`` on the card (0 when its rate is unknown). A training
-        step's speed follows from the card's time for one micro-batch and its links alone, so
-        cards alike in those share it."""
+    def speeds(self, count: int, which: list[int]) -> list[float]:
+        """Tokens per second of the strategies ``which`` (places in ``search.tried[count]``)
+        on the card (0 when its rate is unknown). A training step's speed follows from the
+        card's time for one micro-batch and its links alone: cards alike in those share it."""
+        spec, w, tried = self.search.spec, self.search.w, self.search.tried[count]
         single = self.single()
         if single is None:
-            return card_speed(self.spec, self.w, self.card, p, m) or 0.0
+            return [card_speed(spec, w, self.card, *tried[i][:2]) or 0.0 for i in which]
         if self._alike is None:
             self._alike = (single.compute_s, single.optimizer_s, link_key(self.card))
-        key = (self._alike, p)
-        tps = self._speeds.get(key)
-        if tps is None:
-            tps = card_speed(self.spec, self.w, self.card, p, m, single) or 0.0
-            self._speeds[key] = tps
-        return tps
+        row = self.search.speeds.setdefault((self._alike, count), [None] * len(tried))
+        out = []
+        for i in which:
+            tps = row[i]
+            if tps is None:
+                p, m = tried[i][:2]
+                tps = row[i] = card_speed(spec, w, self.card, p, m, single) or 0.0
+            out.append(tps)
+        return out
 
 
 def _evaluate(
-    spec: ModelSpec,
-    w: Workload,
+    search: _Search,
     facts: _CardFacts,
     count: int,
-    constraints: Constraints,
-    book: PriceBook,
-    tokens: int | None,
-    grad_accum: int,
+    tried: tuple[tuple[Parallel, RankMemory, int, int], ...],
 ) -> Option:
     """The best way to run the job on ``count`` x the card, or why there is none."""
     card, usable, cannot = facts.card, facts.usable, facts.cannot
+    constraints = search.constraints
     power = card.tdp_w * count
-    tried = _strategies(spec, w, count, grad_accum, constraints.offload)
     if cannot or not tried:
         why = "; ".join(cannot) or f"no strategy on {count} card(s) runs this workload"
-        return Option(card, count, None, False, None, usable, None, None, None, None, power, why)
+        return _rejected(card, count, None, None, usable, power, why)
     host_ram = constraints.host_ram_bytes
-    on_card = [t for t in tried if t[2] <= usable]
-    fitting = [(p, m) for p, m, _, host in on_card if host <= host_ram]
+    on_card = []
+    if usable >= search.floor[count]:  # most cards fit no strategy on few of them
+        on_card = [i for i, t in enumerate(tried) if t[2] <= usable]
+    fitting = [i for i in on_card if tried[i][3] <= host_ram]
     if on_card and not fitting:
-        p, m, _, host = min(on_card, key=lambda t: t[3])
+        p, m, _, host = min((tried[i] for i in on_card), key=lambda t: t[3])
         why = (
             f"fits only with {p.strategy}, which needs {host / GIB:.0f} GiB of host RAM "
             f"for offload; --host-ram is {host_ram / GIB:.0f} GiB"
         )
-        return Option(card, count, p, False, m, usable, None, None, None, None, power, why)
+        return _rejected(card, count, p, m, usable, power, why)
     if not fitting:
-        # the least memory per card among strategies the host RAM allows (all, if none does)
-        allowed = [t for t in tried if t[3] <= host_ram]
-        p, m, need, host = min(allowed or tried, key=lambda t: t[2])
+        p, m, need, host = search.least[count]
         how = (
             f" even with {p.strategy} (the least of {len(tried)} strategies)"
             if len(tried) > 1
@@ -317,18 +341,49 @@ def _evaluate(
         )
         if host > host_ram:
             why += f" (and {host / GIB:.0f} GiB of host RAM)"
-        return Option(card, count, p, False, m, usable, None, None, None, None, power, why)
-    speeds = [facts.speed(p, m) for p, m in fitting]
+        return _rejected(card, count, p, m, usable, power, why)
+    speeds = facts.speeds(count, fitting)
     # the simplest strategy within 2 % of the fastest (offload does not win a tie)
     fastest = max(speeds)
-    p, m = next(pm for pm, tps in zip(fitting, speeds, strict=True) if tps >= 0.98 * fastest)
-    t = card_time(spec, w, card, p, m, tokens, facts.single())
-    cost, pricing, source, unknown = _price(card, count, book, t)
-    option = Option(card, count, p, True, m, usable, t, cost, pricing, source, power)
-    option.reason = _constraint_reason(option, constraints, book, unknown)
+    best, tps = next(
+        (i, tps) for i, tps in zip(fitting, speeds, strict=True) if tps >= 0.98 * fastest
+    )
+    p, m = tried[best][:2]
+    timer = functools.partial(
+        card_time, search.spec, search.w, card, p, m, search.tokens, facts.single()
+    )
+    if search.w.task == "train":  # the speed ranked by is the time's: account it when asked
+        tokens = search.tokens
+        speed = tps or None
+        run_s = run_seconds(tokens, tps) if tokens is not None and tps else None
+    else:  # a run of inference is more than its decode speed: account it now
+        t = timer()
+        speed, run_s = t.tokens_per_s, t.run_s
+        timer = functools.partial(_given, t)
+    cost, pricing, source, unknown = _price(card, count, search.book, run_s)
+    option = Option(card, count, p, True, m, usable, speed, run_s, cost, pricing, source, power)
+    option.timer = timer
+    option.reason = _constraint_reason(option, constraints, search.book, unknown)
     if m.host_bytes:
         option.notes.append(f"needs {m.host_bytes / GIB:.0f} GiB of host RAM for offload")
     return option
+
+
+def _rejected(
+    card: Card,
+    count: int,
+    p: Parallel | None,
+    m: RankMemory | None,
+    usable: int,
+    power: float,
+    why: str,
+) -> Option:
+    """An option that does not fit, ``why``; ``p`` and ``m``: the strategy it is told about."""
+    return Option(card, count, p, False, m, usable, None, None, None, None, None, power, why)
+
+
+def _given(t: CardTime) -> CardTime:
+    return t
 
 
 def _constraint_reason(
@@ -340,7 +395,7 @@ def _constraint_reason(
             f"{o.count} x {o.card.tdp_w:g} W = {o.power_w:g} W, "
             f"over --max-power {c.max_power_w:g} W"
         )
-    run_s = o.time.run_s if o.time else None
+    run_s = o.run_s
     if c.deadline_s is not None:
         if run_s is None:
             return "speed unknown (the catalogue lacks the card's rate): cannot check --deadline"
@@ -397,15 +452,9 @@ def recommend(
         raise GpuwiseError("--deadline needs --tokens (how much to train, to know how long)")
     if w.task == "infer" and grad_accum > 1:
         raise GpuwiseError("--grad-accum applies to --task train")
-    counts = range(1, 2 if w.task == "infer" else constraints.max_gpus + 1)
-    speeds: dict[Any, float] = {}
-    options = [
-        option
-        for card in cards
-        for option in evaluate_card(
-            spec, w, card, counts, constraints, book, tokens, grad_accum, speeds
-        )
-    ]
+    search = _Search(spec, w, constraints, book, tokens, grad_accum)
+    with listed_once():
+        options = [option for card in cards for option in search.options(card)]
     options.sort(key=lambda o: _sort_key(o, objective))
     rec = Recommendation(spec, w, constraints, objective, tokens, options, book, len(cards))
     target = advice_target(rec, cards, have)

@@ -123,10 +123,36 @@ def _references() -> dict[str, Any]:
     return data
 
 
+class listed_once:
+    """``with listed_once():`` a search over many cards lists the bench folder once, and a card
+    with no file in it is known to have no calibration without looking for one. Outside the
+    block (or when the folder cannot be listed) every card is looked up."""
+
+    def __enter__(self) -> None:
+        global _listing
+        folder = _folder()
+        try:
+            _listing = frozenset(os.listdir(folder)) if folder else frozenset()
+        except FileNotFoundError:
+            _listing = frozenset()
+        except OSError:  # unreadable but perhaps searchable: look each card up
+            _listing = None
+
+    def __exit__(self, *exc: object) -> None:
+        global _listing
+        _listing = None
+
+
+#: The bench folder's file names, inside :class:`listed_once` (None: look each card up).
+_listing: frozenset[str] | None = None
+
+
 def calibration_for(slug: str) -> Calibration | None:
     """The calibration saved for the card ``slug``, or None (no file, or an unreadable one:
     a warning then). The file is read through :mod:`gpuwise.files`: a regular file of at most
     ``LIMITS["bench"]`` bytes, never a FIFO or a device."""
+    if _listing is not None and f"{slug}.json" not in _listing:
+        return None
     path = _file(slug)
     if path is None:
         return None

@@ -196,9 +196,14 @@ def run_and_energy(
     meanwhile (said in ``notes``); (None, None) without ``tokens``."""
     if tokens is None:
         return None, None
-    seconds = tokens / tokens_per_s
+    seconds = run_seconds(tokens, tokens_per_s)
     notes.append(_energy_note(card))
     return seconds, energy_kwh(card, seconds) * cards
+
+
+def run_seconds(tokens: int, tokens_per_s: float) -> float:
+    """Seconds a training run of ``tokens`` takes at ``tokens_per_s``."""
+    return tokens / tokens_per_s
 
 
 def energy_kwh(card: Card, seconds: float) -> float:
