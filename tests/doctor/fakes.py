@@ -97,6 +97,9 @@ class Scenario:
     os_name: str = "linux"
     torch_imported: int = 0
     commands: list[list[str]] = field(default_factory=list)
+    #: ``import tensorflow`` / ``import jax`` answer these modules (absent: the import fails).
+    modules: dict[str, Any] = field(default_factory=dict)
+    imported: list[str] = field(default_factory=list)
 
     def probes(self) -> Probes:
         def run(cmd: list[str]) -> tuple[int, str, str]:
@@ -120,8 +123,13 @@ class Scenario:
             self.torch_imported += 1
             return self.torch_module
 
+        def import_framework(name: str) -> Any:
+            self.imported.append(name)
+            return self.modules.get(name)
+
         return Probes(
             run=run,
+            import_framework=import_framework,
             nvml=lambda: self.nvml,
             version=version,
             torch_version_file=lambda: (
@@ -132,6 +140,19 @@ class Scenario:
             os_detail=lambda: f"{self.os_name} (recorded)",
             python=lambda: "3.11.7",
         )
+
+
+def fake_tensorflow(build: dict[str, Any], gpus: int) -> Any:
+    """A tensorflow module with what doctor calls: its build info and the GPUs it lists."""
+    return SimpleNamespace(
+        sysconfig=SimpleNamespace(get_build_info=lambda: dict(build)),
+        config=SimpleNamespace(list_physical_devices=lambda kind: ["GPU"] * gpus),
+    )
+
+
+def fake_jax(platforms: tuple[str, ...]) -> Any:
+    """A jax module whose devices() are on these platforms ("gpu", "cpu")."""
+    return SimpleNamespace(devices=lambda: [SimpleNamespace(platform=p) for p in platforms])
 
 
 def smi_rows(*rows: str) -> tuple[int, str, str]:

@@ -14,10 +14,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="check driver, CUDA and PyTorch build against your cards; print the pip command",
         description="Detect the GPUs, driver, PyTorch build and GPU libraries of this machine "
         "(or take a machine you describe with --card/--driver/--torch) and say, card by card, "
-        "what will fail and why, what to use or avoid, and the pip command that works.",
+        "what will fail and why, what to use or avoid, and the pip command that works for "
+        "PyTorch, TensorFlow and JAX. Exit code 1 when it finds an error, 0 with warnings or "
+        "nothing; 2 for bad flags.",
         epilog="Examples: gpuwise doctor | gpuwise doctor --json | "
         "gpuwise doctor --card 'GTX 1080 Ti' --driver 535.104 --torch 2.8.0+cu128 | "
-        "gpuwise doctor --card 5090 --card 3090 --driver 572.16 --os windows",
+        "gpuwise doctor --card 5090 --card 3090 --driver 572.16 --os windows | "
+        "gpuwise doctor --card 3060 --tensorflow 2.21.0 --python 3.12 --os windows",
     )
     p.add_argument(
         "--card",
@@ -33,6 +36,22 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="PyTorch build as torch.__version__ prints it, e.g. 2.8.0+cu128",
     )
     p.add_argument(
+        "--tensorflow",
+        metavar="VERSION",
+        help="TensorFlow as tf.__version__ prints it, e.g. 2.21.0 (default: the installed one)",
+    )
+    p.add_argument(
+        "--jax",
+        metavar="VERSION",
+        help="JAX as jax.__version__ prints it, e.g. 0.10.2 (default: the installed one)",
+    )
+    p.add_argument(
+        "--python",
+        metavar="X.Y",
+        help="Python of the machine, e.g. 3.12: which TensorFlow / JAX wheels exist for it "
+        "(default: this one's)",
+    )
+    p.add_argument(
         "--os", choices=("linux", "windows"), help="operating system (default: this one's)"
     )
     add_catalog(p)
@@ -41,24 +60,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gpuwise.doctor import build_report, describe, detect, load_knowledge, override
-    from gpuwise.doctor.builds import parse_torch
-    from gpuwise.doctor.knowledge import parse_driver
+    from gpuwise.doctor import Described, build_report, describe, detect, load_knowledge, override
     from gpuwise.render.doctor_json import doctor_doc
 
-    # Bad flags fail before anything is detected.
+    said = Described(args.driver, args.torch, args.os, args.tensorflow, args.jax, args.python)
+    said.check()  # bad flags fail before anything is detected
     kb = load_knowledge()
-    if args.driver is not None:
-        parse_driver(args.driver)
-    if args.torch is not None:
-        parse_torch(args.torch, kb.known_variants())
     catalog = load_catalog(args.catalog)
     if args.card:
-        machine = describe(catalog, args.card, args.driver, args.torch, args.os)
+        machine = describe(catalog, args.card, args.driver, args.torch, args.os, said)
     else:
         machine = detect()
-        override(machine, args.driver, args.torch, args.os)
-    doc = doctor_doc(build_report(kb, catalog, machine), kb.date, catalog.date)
+        override(machine, args.driver, args.torch, args.os, said)
+    report = build_report(kb, catalog, machine)
+    doc = doctor_doc(report, kb.date, catalog.date)
     from gpuwise.render.tables import doctor_tables
 
-    return emit(args, doc, doctor_tables)
+    emit(args, doc, doctor_tables)
+    return 1 if report.has_errors else 0

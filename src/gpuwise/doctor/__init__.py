@@ -5,11 +5,13 @@ detect (what is here) -> knowledge (data/compat.json) -> verdict (per card) -> r
 
 from __future__ import annotations
 
+from gpuwise.doctor.described import Described, describe, override
 from gpuwise.doctor.detect import Probes, detect
 from gpuwise.doctor.knowledge import Knowledge, load_knowledge
-from gpuwise.doctor.report import Report, build_report, describe, override
+from gpuwise.doctor.report import Report, build_report
 
 __all__ = [
+    "Described",
     "Knowledge",
     "Probes",
     "Report",

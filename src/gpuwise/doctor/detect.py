@@ -20,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from gpuwise.doctor.detect_frameworks import detect_frameworks
+from gpuwise.doctor.frameworks import load_frameworks
 from gpuwise.doctor.machine import Check, Gpu, Machine, Problem, TorchInfo
 from gpuwise.units import MIB
 
@@ -75,6 +77,14 @@ def _import_torch() -> Any | None:
         return None
 
 
+def _import_framework(name: str) -> Any | None:
+    """``import tensorflow`` / ``import jax``, None when that fails (doctor only, with a GPU)."""
+    try:
+        return importlib.import_module(name)
+    except Exception:
+        return None
+
+
 def _os_name() -> str:
     return {"linux": "linux", "windows": "windows", "darwin": "macos"}.get(
         platform.system().lower(), platform.system().lower() or "unknown"
@@ -90,6 +100,7 @@ class Probes:
     version: Callable[[str], str | None] = _version
     torch_version_file: Callable[[], str | None] = _torch_version_file
     import_torch: Callable[[], Any | None] = _import_torch
+    import_framework: Callable[[str], Any | None] = _import_framework
     os_name: Callable[[], str] = _os_name
     os_detail: Callable[[], str] = platform.platform
     python: Callable[[], str] = platform.python_version
@@ -115,6 +126,7 @@ def detect(probes: Probes | None = None) -> Machine:
             ", ".join(f"{k} {v}" if v else f"{k} not installed" for k, v in m.libraries.items()),
         )
     )
+    detect_frameworks(p, m, load_frameworks())
     if not m.gpus:
         m.problems.append(Problem("no_nvidia_gpu", "info", _no_gpu_message(m)))
     return m

@@ -29,6 +29,24 @@ class TorchInfo:
 
 
 @dataclass
+class FrameworkInfo:
+    """An installed (or described) TensorFlow or JAX."""
+
+    name: str
+    version: str
+    how: str
+    #: The distribution found (``tensorflow-cpu``, ``jax``), None when described.
+    distribution: str | None = None
+    #: JAX: the CUDA plugin installed (``cuda12``, ``cuda13``) or "" for none; TensorFlow: None.
+    variant: str | None = None
+    #: TensorFlow's build info (tf.sysconfig.get_build_info) when it was imported.
+    build_cuda: str | None = None
+    arch_list: list[str] | None = None
+    cuda_build: bool | None = None
+    gpus_visible: int | None = None
+
+
+@dataclass
 class Check:
     """One thing doctor looked at, how, and what it found."""
 
@@ -59,6 +77,10 @@ class Machine:
     gpu_source: str | None = None
     torch: TorchInfo | None = None
     torch_checked: bool = False
+    tensorflow: FrameworkInfo | None = None
+    jax: FrameworkInfo | None = None
+    #: True when ``python`` came from --python.
+    python_given: bool = False
     nvcc: str | None = None
     libraries: dict[str, str | None] = field(default_factory=dict)
     checks: list[Check] = field(default_factory=list)

@@ -3,21 +3,19 @@ command for the whole machine."""
 
 from __future__ import annotations
 
-import platform
 from dataclasses import dataclass, field
 
 from gpuwise.catalog import Card, Catalog
-from gpuwise.doctor.builds import parse_torch
+from gpuwise.doctor.frameworks import Frameworks, load_frameworks
+from gpuwise.doctor.fw_verdict import framework_verdicts
 from gpuwise.doctor.install import Install, cpu_install, no_install, recommend
 from gpuwise.doctor.knowledge import (
+    CC,
     Knowledge,
-    cuda_text,
-    load_knowledge,
     parse_cc,
-    parse_driver,
-    variant_cuda,
 )
-from gpuwise.doctor.machine import Check, Gpu, Machine, Problem, TorchInfo
+from gpuwise.doctor.machine import Gpu, Machine, Problem
+from gpuwise.doctor.support import torch_support
 from gpuwise.doctor.verdict import CardVerdict, driver_of, torch_wheel, verdict
 from gpuwise.errors import GpuwiseError
 from gpuwise.units import GIB
@@ -29,6 +27,8 @@ WHAT_IT_CHECKS = (
     "the driver against the CUDA version torch was built with",
     "bf16/fp16, FlashAttention, torch.compile and bitsandbytes support per card",
     "the pip command for the newest torch that has kernels for your cards and runs on your driver",
+    "TensorFlow and JAX: the tested builds (Python, CUDA, cuDNN), the compute capabilities their "
+    "wheels carry, native Windows, and the pip command for the card, driver, OS and Python",
 )
 
 
@@ -41,67 +41,12 @@ class Report:
     what_it_checks: tuple[str, ...] = WHAT_IT_CHECKS
     problems: list[Problem] = field(default_factory=list)
 
-
-def describe(
-    catalog: Catalog,
-    cards: list[str],
-    driver: str | None,
-    torch: str | None,
-    os_name: str | None,
-) -> Machine:
-    """A machine the user describes with flags; nothing on this machine is looked at (beyond
-    its OS when --os is not given)."""
-    if driver is not None:
-        parse_driver(driver)
-    m = Machine(
-        mode="described",
-        os=os_name or _this_os(),
-        os_detail="described with flags",
-        python=platform.python_version(),
-        driver=driver.strip() if driver else None,
-        driver_given=driver is not None,
-        gpu_source="--card",
-    )
-    for i, name in enumerate(cards):
-        if not name.isprintable():
-            raise GpuwiseError(
-                f"--card {name!r} has control characters; give a card name like '3090' "
-                "(`gpuwise gpus` lists them)"
-            )
-        card = catalog.find(name)
-        m.gpus.append(Gpu(i, card.name, card.compute_capability))
-    if torch is not None:
-        m.torch = described_torch(torch)
-        m.torch_checked = True
-    m.checks.append(Check("gpus", "--card", ", ".join(g.name for g in m.gpus)))
-    return m
-
-
-def described_torch(text: str) -> TorchInfo:
-    """--torch as a TorchInfo; GpuwiseError (exit 2) for a cuXXX gpuwise does not know."""
-    build = parse_torch(text, load_knowledge().known_variants())
-    variant = build.variant
-    cuda = cuda_text(variant_cuda(variant)) if variant and variant.startswith("cu") else None
-    return TorchInfo(build.version, cuda, None, "--torch")
-
-
-def override(machine: Machine, driver: str | None, torch: str | None, os_name: str | None) -> None:
-    """--driver / --torch / --os on top of detection."""
-    if driver is not None:
-        parse_driver(driver)
-        machine.driver = driver.strip()
-        machine.driver_given = True
-        machine.checks.append(Check("driver", "--driver", driver))
-    if torch is not None:
-        machine.torch = described_torch(torch)
-        machine.torch_checked = True
-    if os_name is not None:
-        machine.os = os_name
-
-
-def _this_os() -> str:
-    system = platform.system().lower()
-    return "windows" if system == "windows" else "linux"
+    @property
+    def has_errors(self) -> bool:
+        """Whether doctor found an error (``gpuwise doctor`` then exits 1)."""
+        return any(p.severity == "error" for p in self.machine.problems) or any(
+            c.has_error for c in self.cards
+        )
 
 
 def match_card(catalog: Catalog, gpu: Gpu) -> Card | None:
@@ -120,14 +65,28 @@ def match_card(catalog: Catalog, gpu: Gpu) -> Card | None:
     return None
 
 
-def build_report(kb: Knowledge, catalog: Catalog, machine: Machine) -> Report:
+def build_report(
+    kb: Knowledge, catalog: Catalog, machine: Machine, fw: Frameworks | None = None
+) -> Report:
+    fw = fw or load_frameworks()
     cards: list[CardVerdict] = []
     for gpu in machine.gpus:
         described = machine.mode == "described"
         card = catalog.find(gpu.name) if described else match_card(catalog, gpu)
-        cards.append(verdict(kb, machine, gpu, card))
+        v = verdict(kb, machine, gpu, card)
+        if v.compute_capability:
+            _beside_torch(kb, fw, machine, v, parse_cc(v.compute_capability))
+        cards.append(v)
     arches = torch_wheel(kb, machine).arches
     return Report(machine, cards, _machine_install(kb, machine, cards), arches)
+
+
+def _beside_torch(kb: Knowledge, fw: Frameworks, m: Machine, v: CardVerdict, cc: CC) -> None:
+    """The card's PyTorch range, and TensorFlow and JAX on it (their problems join the card's)."""
+    v.support = torch_support(kb, cc, m.os)
+    v.frameworks = framework_verdicts(fw, m, cc)
+    v.problems += [p for f in v.frameworks for p in f.problems]
+    v.problems.sort(key=lambda p: {"error": 0, "warning": 1, "info": 2}.get(p.severity, 3))
 
 
 def _machine_install(kb: Knowledge, m: Machine, cards: list[CardVerdict]) -> Install:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from gpuwise.catalog import Card
 from gpuwise.catalog.features import features_of
 from gpuwise.doctor.builds import TorchBuild, parse_torch
+from gpuwise.doctor.fw_types import FrameworkVerdict
 from gpuwise.doctor.install import Install, no_install, recommend
 from gpuwise.doctor.knowledge import (
     CC,
@@ -19,6 +20,7 @@ from gpuwise.doctor.knowledge import (
     variant_cuda,
 )
 from gpuwise.doctor.machine import Gpu, Machine, Problem
+from gpuwise.doctor.support import Support
 from gpuwise.errors import GpuwiseError
 
 
@@ -42,6 +44,14 @@ class CardVerdict:
     problems: list[Problem] = field(default_factory=list)
     advice: list[Advice] = field(default_factory=list)
     install: Install | None = None
+    #: The oldest and newest PyTorch / CUDA / driver that work (None: CC unknown).
+    support: Support | None = None
+    #: TensorFlow and JAX on this card (empty: CC unknown).
+    frameworks: list[FrameworkVerdict] = field(default_factory=list)
+
+    @property
+    def has_error(self) -> bool:
+        return any(p.severity == "error" for p in self.problems)
 
 
 def _fmt(cc: CC) -> str:

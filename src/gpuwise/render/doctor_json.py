@@ -12,13 +12,18 @@ def doctor_doc(report: Any, kb_date: str, catalog_date: str) -> dict[str, Any]:
 
     ``cards[]``: ``name``, ``compute_capability``, ``architecture``, ``problems[]`` (``code``,
     ``severity``, ``message``), ``advice[]`` (``code``, ``message``), ``install`` (``command``,
-    ``torch``, ``cuda``, ``index_url``, ``min_driver``, ``driver_compat``, ``note``).
+    ``torch``, ``cuda``, ``index_url``, ``min_driver``, ``driver_compat``, ``note``),
+    ``support`` (the oldest and newest torch / CUDA / driver that work) and ``frameworks``
+    (``tensorflow`` and ``jax``: ``version``, ``how``, ``oldest``, ``newest``, ``install``).
+    ``errors``: whether doctor found an error (it then exits 1).
     """
     from dataclasses import asdict
 
     m = report.machine
     return envelope(
         kb_date=kb_date,
+        frameworks_kb_date=_frameworks_date(),
+        errors=report.has_errors,
         catalog_date=catalog_date,
         mode=m.mode,
         system={
@@ -39,6 +44,8 @@ def doctor_doc(report: Any, kb_date: str, catalog_date: str) -> dict[str, Any]:
                 "how": m.torch.how,
             },
             "libraries": dict(m.libraries),
+            "tensorflow": None if m.tensorflow is None else asdict(m.tensorflow),
+            "jax": None if m.jax is None else asdict(m.jax),
         },
         checked=[asdict(c) for c in m.checks],
         what_it_checks=list(report.what_it_checks),
@@ -56,7 +63,24 @@ def doctor_doc(report: Any, kb_date: str, catalog_date: str) -> dict[str, Any]:
                 "problems": [asdict(p) for p in c.problems],
                 "advice": [asdict(a) for a in c.advice],
                 "install": None if c.install is None else asdict(c.install),
+                "support": None if c.support is None else asdict(c.support),
+                "frameworks": {
+                    f.name: {
+                        "version": f.version,
+                        "how": f.how,
+                        "oldest": f.oldest,
+                        "newest": f.newest,
+                        "install": asdict(f.install),
+                    }
+                    for f in c.frameworks
+                },
             }
             for c in report.cards
         ],
     )
+
+
+def _frameworks_date() -> str:
+    from gpuwise.doctor.frameworks import load_frameworks
+
+    return load_frameworks().date

@@ -333,6 +333,8 @@ def _severity(severity: str) -> Text:
 def doctor_tables(doc: dict[str, Any]) -> list[Any]:
     """``gpuwise doctor``: the machine (a block to paste into bug reports), then each card's
     problems, advice and install command; a plain statement when no NVIDIA GPU was found."""
+    from gpuwise.render.doctor_text import card_lines
+
     s = doc["system"]
     torch = s["torch"]
     machine = _table(
@@ -397,6 +399,7 @@ def doctor_tables(doc: dict[str, Any]) -> list[Any]:
             out.append(f"Install for {c['name']}: {inst['command']}\n  ({inst['note']})")
         elif inst.get("note"):
             out.append(f"No PyTorch wheel for {c['name']}: {inst['note']}")
+        out += card_lines(c)
     whole = doc["install"] or {}
     if doc["cards"] and len(doc["cards"]) > 1 and whole.get("command"):
         out.append(f"Install for all cards: {whole['command']}")
