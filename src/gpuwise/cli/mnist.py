@@ -23,14 +23,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "(fast loop batch 64, lr 0.004), seed 0. MNIST is downloaded once, checked against its "
         "published SHA-256 and cached in ~/.cache/gpuwise/mnist ($XDG_CACHE_HOME).",
         epilog="Examples: gpuwise mnist --impl numpy --dataset digits | "
+        "gpuwise mnist --impl all (NumPy, PyTorch and Keras, one table) | "
         "gpuwise mnist --impl torch --loop both | gpuwise mnist --data-dir ~/data/mnist "
         "--impl numpy --optimizer sgd --epochs 3 | gpuwise mnist --json",
     )
     p.add_argument(
         "--impl",
-        choices=("numpy", "torch", "both"),
+        type=implementations,
         default="both",
-        help="NumPy from scratch, PyTorch, or both (default both)",
+        metavar="numpy|torch|keras|both|all",
+        help="NumPy from scratch, PyTorch, Keras (TensorFlow's beginner quickstart as written; "
+        "needs gpuwise[keras]), several joined by commas (numpy,keras), both (numpy and "
+        "torch, the default) or all three in one run",
     )
     p.add_argument(
         "--dataset",
@@ -99,6 +103,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     add_json(p)
     p.set_defaults(run=run)
+
+
+def implementations(text: str) -> str:
+    """``--impl``: checked here so that a typo is a usage error, not a traceback."""
+    from gpuwise.errors import GpuwiseError
+    from gpuwise.mnist.run import impls
+
+    try:
+        impls(text)
+    except GpuwiseError as e:
+        raise argparse.ArgumentTypeError(str(e).removeprefix(f"--impl {text[:40]!r}: ")) from e
+    return text
 
 
 #: A learning rate: a subnormal one never moves a weight, one above 10 overflows them.

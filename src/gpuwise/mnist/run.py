@@ -16,10 +16,32 @@ from gpuwise.mnist.config import defaults
 
 LAYERS = "Flatten -> Dense 128 ReLU -> Dropout 0.2 -> Dense 10 softmax"
 
+#: What --impl takes: one implementation, several joined by commas, or a group.
+IMPLS = ("numpy", "torch", "keras")
+GROUPS = {"both": ("numpy", "torch"), "all": IMPLS}
+
+
+def impls(text: str) -> tuple[str, ...]:
+    """``"numpy,keras"`` -> ``("numpy", "keras")`` (in this order: NumPy, PyTorch, Keras);
+    ``both`` is NumPy and PyTorch, ``all`` adds Keras. A one-line GpuwiseError otherwise."""
+    chosen: set[str] = set()
+    for word in text.split(","):
+        word = word.strip().lower()
+        if word in GROUPS:
+            chosen.update(GROUPS[word])
+        elif word in IMPLS:
+            chosen.add(word)
+        else:
+            raise GpuwiseError(
+                f"--impl {text[:40]!r}: give {', '.join(IMPLS)}, several joined by commas "
+                "(numpy,keras), both (numpy and torch) or all"
+            )
+    return tuple(i for i in IMPLS if i in chosen)
+
 
 @dataclass(frozen=True)
 class Options:
-    impl: str = "both"  # numpy | torch | both
+    impl: str = "both"  # numpy | torch | keras, comma-joined, or both | all (see impls)
     dataset: str = "mnist"  # mnist | digits
     data_dir: Path | None = None
     epochs: int | None = None
@@ -36,6 +58,7 @@ class Options:
 
 
 def validate(o: Options) -> None:
+    impls(o.impl)
     if o.epochs is not None and o.epochs < 1:
         raise GpuwiseError(f"--epochs {o.epochs}: give 1 or more")
     if o.batch is not None and o.batch < 1:
@@ -227,22 +250,56 @@ def run_torch(ds: Any, s: dict[str, Any], o: Options, loop: str) -> dict[str, An
     return entry
 
 
+def run_keras(ds: Any, s: dict[str, Any], progress: bool) -> dict[str, Any]:
+    from gpuwise.mnist import keras_mlp as km
+
+    r = km.train(
+        ds.scaled(ds.x_train),
+        ds.y_train,
+        ds.scaled(ds.x_test),
+        ds.y_test,
+        epochs=s["epochs"],
+        batch=s["batch"],
+        lr=s["lr"],
+        optimizer_name=s["optimizer"],
+        hidden=s["hidden"],
+        dropout=s["dropout"],
+        seed=s["seed"],
+        on_epoch=_progress(progress, f"keras (tensorflow {km.tf.__version__})", s["epochs"]),
+    )
+    return _run_entry(
+        "keras",
+        r.device,
+        "keras",
+        s["optimizer"],
+        s["batch"],
+        s["lr"],
+        r.epoch_seconds,
+        r.train_loss,
+        r.test_accuracy,
+    )
+
+
 def run_mnist(o: Options) -> dict[str, Any]:
     """Train what ``o`` asks for; the document's fields are listed in docs/mnist.md."""
     from gpuwise.mnist.deps import need
 
     validate(o)
+    chosen = impls(o.impl)
     need("numpy")
-    if o.impl in ("torch", "both"):
-        need("torch")  # before the data: say what is missing first
+    for impl, module in (("torch", "torch"), ("keras", "tensorflow")):
+        if impl in chosen:
+            need(module)  # before the data: say what is missing first
     ds = load(o)
     s = settings(o)
     runs = []
-    if o.impl in ("numpy", "both"):
+    if "numpy" in chosen:
         runs.append(run_numpy(ds, s, o.progress))
-    if o.impl in ("torch", "both"):
+    if "torch" in chosen:
         for loop in ("plain", "fast") if o.loop == "both" else (o.loop,):
             runs.append(run_torch(ds, s, o, loop))
+    if "keras" in chosen:
+        runs.append(run_keras(ds, s, o.progress))
     n_in = ds.image_shape[0] * ds.image_shape[1]
     return {
         "dataset": {

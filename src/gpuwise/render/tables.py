@@ -506,7 +506,7 @@ def mnist_table(doc: dict[str, Any]) -> Table:
     for col in ("Run", "Device", "Optimizer", "Batch", "LR", "Test acc.", "s/epoch", "GPU speedup"):
         table.add_column(col, no_wrap=col != "Run", justify="left" if col == "Run" else "right")
     for r in doc["runs"]:
-        name = "NumPy" if r["impl"] == "numpy" else f"PyTorch {r['loop']}"
+        name = {"numpy": "NumPy", "keras": "Keras"}.get(r["impl"], f"PyTorch {r['loop']}")
         extras = [x for x, on in (("bf16", r["bf16"]), ("compiled", r["compiled"])) if on]
         table.add_row(
             name + (f" ({', '.join(extras)})" if extras else ""),
