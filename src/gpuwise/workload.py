@@ -46,7 +46,13 @@ MAX_LORA_RANK = 1 << 16
 
 @record
 class Workload:
-    """One step the plan describes (docs/reference-step.md), with its defaults."""
+    """One step the plan describes (docs/reference-step.md), with its defaults.
+
+    ``precision_given=False``: the user named no precision, so each card is planned in its own
+    (:func:`gpuwise.plan.precision.for_card`, rules in ``plan/data/precision.json``: bf16 with
+    native bf16, amp-fp16 on Volta / Turing, fp32 without tensor cores); ``precision`` then
+    holds bf16 until a card's replaces it, and the memory and time of a card are worked out
+    only for the workload resolved for it."""
 
     task: Task = "train"
     method: Method = "full"
@@ -60,6 +66,7 @@ class Workload:
     weight_dtype: WeightDtype | None = None  # infer: None = the precision's 16-bit dtype
     kv_dtype: KvDtype | None = None  # infer: None = same as the compute dtype
     allow_long_context: bool = False
+    precision_given: bool = True  # False: each card's own (see above)
 
     @property
     def compute_dtype(self) -> ComputeDtype:
@@ -150,7 +157,7 @@ def validate(w: Workload, spec: ModelSpec) -> Workload:
                 "--weight-dtype and --kv-dtype apply to --task infer; for training use "
                 "--precision and --method (qlora stores the base weights in NF4)"
             )
-        if w.method == "qlora" and w.precision not in ("bf16", "fp16"):
+        if w.method == "qlora" and w.precision_given and w.precision not in ("bf16", "fp16"):
             raise GpuwiseError(
                 f"--method qlora computes in bf16 or fp16, not {w.precision}; use --precision "
                 "bf16 (or fp16 on cards without bf16)"

@@ -82,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
     doc = plan_doc(plan, catalog.date)
     if args.emit:
         model_ref = launch_model_ref(model_ref)
+        workload = plan.launch_workload()  # in the cards' precision
     written = emit_from(args, spec, workload, parallel, model_ref, plan.host_bytes or None)
     doc["emitted"] = [str(path) for path in written]
     return emit(args, doc, plan_tables)

@@ -14,6 +14,7 @@ from gpuwise.memory.estimate import overheads
 from gpuwise.models.build import spec_from_config
 from gpuwise.models.resolve import resolve
 from gpuwise.plan import defaults, estimate_memory
+from gpuwise.plan.precision import for_card
 from gpuwise.render.document import envelope
 from gpuwise.render.plan_json import memory_dict, workload_dict
 from gpuwise.workload import validate
@@ -68,17 +69,21 @@ def run(args: argparse.Namespace) -> int:
             )
         from gpuwise.cli.probe_parallel import run_parallel_simulation
 
-        return run_parallel_simulation(args, found.config, spec, workload, parallel)
-    if args.measure:
+        return run_parallel_simulation(
+            args, found.config, spec, *for_card(workload, None), parallel
+        )
+    if args.measure:  # in the precision of the card it runs on
         return run_measure(args, found.config, spec, workload)
     from gpuwise.probe.simulate import simulate
 
+    # no card to choose a precision for: the default of cards with native bf16
+    workload, chosen = for_card(workload, None)
     sim = simulate(found.config, spec, workload)
     plan = estimate_memory(spec, workload)
     context, allocator = overheads(sim.peak_allocated_bytes)
     doc = envelope(
         model={"name": spec.name, "model_type": spec.model_type, "params": spec.params},
-        workload=workload_dict(workload),
+        workload=workload_dict(workload, chosen.given),
         memory={
             "peak_allocated_bytes": sim.peak_allocated_bytes,
             "required_bytes": sim.peak_allocated_bytes + context + allocator,

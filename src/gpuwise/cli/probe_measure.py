@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from gpuwise.catalog import Card
 from gpuwise.models.spec import ModelSpec
 from gpuwise.workload import Workload
 
@@ -30,6 +31,7 @@ def run_measure(
     args: argparse.Namespace, config: dict[str, Any], spec: ModelSpec, w: Workload
 ) -> int:
     from gpuwise.plan import estimate_memory
+    from gpuwise.plan.precision import for_card
     from gpuwise.probe.measure import check_counts
 
     check_counts(args.steps, args.warmup)  # before torch loads: a bad count answers at once
@@ -38,12 +40,15 @@ def run_measure(
     from gpuwise.render.measure_json import measure_doc_fields
     from gpuwise.render.plan_json import workload_dict
 
+    w, chosen = for_card(w, _this_card(args.device))  # the precision of the card it runs on
     m = measure(config, spec, w, device=args.device, steps=args.steps, warmup=args.warmup)
     doc = envelope(
         model={"name": spec.name, "model_type": spec.model_type, "params": spec.params},
-        workload=workload_dict(w),
+        workload=workload_dict(w, chosen.given),
         **measure_doc_fields(spec, w, m, estimate_memory(spec, w)),
     )
+    if chosen.warning:
+        doc["notes"].append(chosen.warning)
     if args.json:
         print(dumps(doc))
         return 0
@@ -51,3 +56,15 @@ def run_measure(
 
     console().print(measure_table(doc))
     return 0
+
+
+def _this_card(device: str) -> Card | None:
+    """The catalogue's card for the GPU ``--measure`` runs on (None on the CPU, or for a card
+    the catalogue lacks: then the precision is that of cards with native bf16)."""
+    from gpuwise.probe.measure import cuda_device
+    from gpuwise.probe.step import require_torch
+    from gpuwise.render.measure_json import detect_card
+
+    if device != "cuda" or not require_torch("probe --measure").cuda.is_available():
+        return None  # measure() says why it cannot run, in its words
+    return detect_card(*cuda_device())

@@ -11,14 +11,21 @@ from gpuwise.memory.estimate import overheads
 from gpuwise.memory.rank import per_rank_memory
 from gpuwise.models.spec import ModelSpec
 from gpuwise.parallel import Parallel
+from gpuwise.plan.precision import CardPrecision
 from gpuwise.render.document import envelope
 from gpuwise.render.plan_json import memory_dict, workload_dict
 from gpuwise.workload import Workload
 
 
 def run_parallel_simulation(
-    args: argparse.Namespace, config: dict[str, Any], spec: ModelSpec, w: Workload, p: Parallel
+    args: argparse.Namespace,
+    config: dict[str, Any],
+    spec: ModelSpec,
+    w: Workload,
+    chosen: CardPrecision,
+    p: Parallel,
 ) -> int:
+    """``w`` in its precision, ``chosen`` as :func:`gpuwise.plan.precision.for_card` said."""
     from gpuwise.probe.simulate_parallel import simulate_parallel
 
     sim = simulate_parallel(config, spec, w, p)
@@ -26,7 +33,7 @@ def run_parallel_simulation(
     context, allocator = overheads(sim.peak_allocated_bytes)
     doc = envelope(
         model={"name": spec.name, "model_type": spec.model_type, "params": spec.params},
-        workload=workload_dict(w),
+        workload=workload_dict(w, chosen.given),
         parallel={"strategy": p.strategy, "gpus": p.gpus, "shard_size": sim.shard_size},
         memory={
             "peak_allocated_bytes": sim.peak_allocated_bytes,

@@ -161,7 +161,7 @@ def run(args: argparse.Namespace) -> int:
     if args.emit:
         best = rec.best_to_launch()
         written = emit_from(
-            args, spec, workload, best.parallel, launch_model_ref(model_ref), best.host_bytes
+            args, spec, best.workload, best.parallel, launch_model_ref(model_ref), best.host_bytes
         )
         doc["emitted"] = [str(path) for path in written]
     return emit(args, doc, recommend_tables)

@@ -20,6 +20,9 @@ from gpuwise.workload import (
     normalise_weight_dtype,
 )
 
+#: --precision's default: each card is planned in its own (gpuwise/plan/data/precision.json).
+AUTO = "auto"
+
 #: digits, optional fraction, optional exponent, optional unit: read exactly, never as a float
 _AMOUNT = re.compile(r"(\d+)(?:\.(\d+))?(?:e\+?(\d+))?\s*([kmbgt]?)", re.IGNORECASE)
 _SCALE = {"": 0, "k": 3, "m": 6, "b": 9, "g": 9, "t": 12}
@@ -33,9 +36,11 @@ def add_workload(p: argparse.ArgumentParser) -> None:
     g.add_argument("--method", default="full", choices=METHODS, help="full (default), lora, qlora")
     g.add_argument(
         "--precision",
-        default="bf16",
-        choices=PRECISIONS,
-        help="bf16 (default): all 16-bit; amp-bf16 / amp-fp16: fp32 weights, 16-bit compute; fp32",
+        default=AUTO,
+        choices=(AUTO, *PRECISIONS),
+        help="auto (default): each card's own (bf16 from Ampere on, amp-fp16 on Volta / Turing, "
+        "fp32 without tensor cores; qlora and infer: fp16 where bf16 is not native); bf16: all "
+        "16-bit; amp-bf16 / amp-fp16: fp32 weights, 16-bit compute; fp32",
     )
     g.add_argument("--batch", type=int, default=1, help="sequences per step (default 1)")
     g.add_argument(
@@ -78,10 +83,12 @@ def workload_from(args: argparse.Namespace, spec: ModelSpec) -> Workload:
         for t in text.split(",")
         if t.strip()
     )
+    given = args.precision != AUTO
     return Workload(
         task=args.task,
         method=args.method,
-        precision=args.precision,
+        precision=args.precision if given else "bf16",
+        precision_given=given,
         batch=args.batch,
         seq=args.seq if args.seq is not None else min(2048, spec.max_position_embeddings or 2048),
         grad_checkpointing=args.grad_checkpointing,

@@ -26,6 +26,7 @@ from gpuwise.plan.fit import (
     rank_memory,
     usable_bytes,
 )
+from gpuwise.plan.precision import card_workload, default_precision
 from gpuwise.plan.time import card_time
 from gpuwise.record import record
 from gpuwise.units import GIB
@@ -197,7 +198,7 @@ def single_changes(
             "trains adapters, not the whole model",
         )
     if w.method in ("full", "lora") and p.engine == "torch":
-        precision = "bf16" if card.has("bf16") else "fp16"
+        precision = default_precision(w.with_(method="qlora"), card)
         add(
             w.with_(method="qlora", precision=precision, optimizer="adamw"),
             p,
@@ -216,7 +217,7 @@ Step = Callable[[Workload, Parallel], "tuple[Workload, Parallel] | None"]
 
 def _stack_steps(card: Card, base: Parallel, offload: bool = True) -> list[tuple[str, Step]]:
     """The changes stacked when none is enough alone, least change to the job first."""
-    fp = "bf16" if card.has("bf16") else "fp16"
+    fp = default_precision(Workload(method="qlora"), card)
 
     def ckpt(w: Workload, p: Parallel) -> tuple[Workload, Parallel] | None:
         return None if w.grad_checkpointing else (w.with_(grad_checkpointing=True), p)
@@ -396,8 +397,10 @@ def advise(
     max_gpus: int = MAX_GPUS,
     offload: bool = True,
 ) -> Advice:
-    """The job on one ``card``: whether it fits, else the changes that make it fit alone
-    (least change to the job first) and the stacked change when none does."""
+    """The job on one ``card`` (in the card's precision when ``w`` gives none): whether it
+    fits, else the changes that make it fit alone (least change to the job first) and the
+    stacked change when none does."""
+    w = card_workload(w, card)
     p = Parallel("single", 1, None, grad_accum if w.task == "train" else 1)
     need = estimate_memory(spec, w, p).required_bytes
     usable = usable_bytes(card, reserve)
@@ -424,7 +427,7 @@ def plan_advice(plan: Plan) -> Advice:
     card = plan.cards[0]
     return advise(
         plan.spec,
-        plan.workload,
+        card.workload,
         card.card,
         "the card asked for with --gpu",
         plan.reserve_bytes,

@@ -55,11 +55,23 @@ def problems(w: Workload, card: Card) -> list[str]:
     return [why for feature, applies, why in REQUIREMENTS if applies(w) and not card.has(feature)]
 
 
+def require_precision(w: Workload) -> None:
+    """Refuse a workload whose precision each card is to choose (``precision_given=False``):
+    its memory and time exist only card by card (:func:`gpuwise.plan.precision.for_card`)."""
+    if not w.precision_given:
+        raise GpuwiseError(
+            "the workload's precision is each card's own (precision_given=False): plan it on "
+            "cards (make_plan, recommend), or give a precision (bf16, fp16, amp-bf16, "
+            "amp-fp16, fp32)"
+        )
+
+
 @functools.lru_cache(maxsize=4096)
 def rank_memory(spec: ModelSpec, w: Workload, p: Parallel = SINGLE) -> RankMemory | None:
     """One card's memory under ``p`` (the whole step for one card), or None when ``p`` cannot
     run ``w``. Cached: the searches ask for the same workloads card after card. Callers share
     the result: read it, never change it."""
+    require_precision(w)
     if unsupported(w, p) is not None:
         return None
     return per_rank_memory(spec, w, p)
@@ -69,6 +81,7 @@ def estimate_memory(spec: ModelSpec, w: Workload, p: Parallel = SINGLE) -> RankM
     """Peak memory of one card running ``w`` (one rank of ``p``): the estimate, the host RAM
     offload needs and what the strategy assumed; a one-line GpuwiseError when ``p`` cannot run
     ``w``."""
+    require_precision(w)
     why = unsupported(w, p)
     if why is not None:
         raise GpuwiseError(why)

@@ -9,11 +9,13 @@ any other face render a :class:`Plan` and never compute their own.
 from __future__ import annotations
 
 from gpuwise.catalog import Card, Catalog, usable_memory
+from gpuwise.errors import GpuwiseError
 from gpuwise.memory.rank import RankMemory
 from gpuwise.models.spec import ModelSpec
 from gpuwise.parallel import Parallel
 from gpuwise.plan.defaults import defaults
 from gpuwise.plan.fit import SINGLE, estimate_memory, largest_fitting, problems
+from gpuwise.plan.precision import CardPrecision, for_card
 from gpuwise.plan.time import CardTime, card_time
 from gpuwise.record import field, record
 from gpuwise.workload import Workload
@@ -28,7 +30,8 @@ BATCH_LIMIT = 1 << 16
 
 @record(frozen=False)
 class CardPlan:
-    """One card's verdict: fits or not, by how much, and the time model's figures."""
+    """One card's verdict: fits or not, by how much, and the time model's figures; the
+    ``workload`` as this card runs it (in its ``precision``) and its ``memory``."""
 
     card: Card
     usable_bytes: int
@@ -36,6 +39,9 @@ class CardPlan:
     fits: bool
     headroom_bytes: int
     time: CardTime
+    workload: Workload
+    memory: RankMemory
+    precision: CardPrecision
     max_batch: int | None = None
     max_seq: int | None = None
     problems: list[str] = field(default_factory=list)
@@ -43,8 +49,9 @@ class CardPlan:
 
 @record(frozen=False)
 class Plan:
-    """The job (``spec``, ``workload``, ``parallel``), its memory per card, one verdict per
-    card, and the advice when the one card asked for is too small."""
+    """The job (``spec``, ``workload`` as asked, ``parallel``), one verdict per card (each in
+    its own precision when none was asked for), and the advice when the one card asked for is
+    too small. ``memory`` is the first card's (every card's when they share a precision)."""
 
     spec: ModelSpec
     workload: Workload
@@ -59,6 +66,18 @@ class Plan:
     def host_bytes(self) -> int:
         """Host RAM offload needs, all cards together (0 without offload)."""
         return self.memory.host_bytes
+
+    def launch_workload(self) -> Workload:
+        """The workload launch files are written for: the cards' precision (a one-line
+        GpuwiseError when no precision was asked for and the cards differ in theirs)."""
+        precisions = {c.workload.precision for c in self.cards}
+        if len(precisions) > 1:
+            each = ", ".join(f"{c.card.name} {c.workload.precision}" for c in self.cards)
+            raise GpuwiseError(
+                f"--emit: the cards run in different precisions ({each}); give --precision, "
+                "or one --gpu for the machine the files are for"
+            )
+        return self.cards[0].workload if self.cards else self.workload
 
 
 def plan_cards(catalog: Catalog, names: list[str]) -> list[Card]:
@@ -87,30 +106,35 @@ def make_plan(
     """The plan of ``w`` on each of ``cards`` (one rank of ``parallel`` each); ``search``: the
     largest batch and context that fit; ``advise``: what to change when the one card asked for
     is too small (:func:`gpuwise.plan.advice.plan_advice`)."""
-    memory = estimate_memory(spec, w, parallel)
     out = []
     for card in cards:
+        cw, precision = for_card(w, card)
+        memory = estimate_memory(spec, cw, parallel)
         usable = usable_memory(card)
         headroom = usable.bytes - reserve_bytes - memory.required_bytes
-        cannot = problems(w, card)
+        cannot = problems(cw, card)
         plan = CardPlan(
             card=card,
             usable_bytes=usable.bytes,
             usable_measured=usable.measured,
             fits=headroom >= 0 and not cannot,
             headroom_bytes=headroom,
-            time=card_time(spec, w, card, parallel, memory, tokens),
+            time=card_time(spec, cw, card, parallel, memory, tokens),
+            workload=cw,
+            memory=memory,
+            precision=precision,
             problems=cannot,
         )
         if search:
             plan.max_batch = largest_fitting(
-                spec, w, card, reserve_bytes, "batch", BATCH_LIMIT, parallel
+                spec, cw, card, reserve_bytes, "batch", BATCH_LIMIT, parallel
             )
             plan.max_seq = largest_fitting(
-                spec, w, card, reserve_bytes, "seq", _seq_limit(spec, w), parallel
+                spec, cw, card, reserve_bytes, "seq", _seq_limit(spec, cw), parallel
             )
         out.append(plan)
-    result = Plan(spec, w, memory, out, tokens, reserve_bytes, parallel)
+    first = out[0].memory if out else estimate_memory(spec, for_card(w, None)[0], parallel)
+    result = Plan(spec, w, first, out, tokens, reserve_bytes, parallel)
     if advise and _wants_advice(result):
         from gpuwise.plan.advice import plan_advice
 

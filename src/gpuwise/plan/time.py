@@ -7,7 +7,7 @@ from gpuwise.catalog import Card
 from gpuwise.memory.rank import RankMemory
 from gpuwise.models.spec import ModelSpec
 from gpuwise.parallel import Parallel
-from gpuwise.plan.fit import SINGLE, estimate_memory
+from gpuwise.plan.fit import SINGLE, estimate_memory, require_precision
 from gpuwise.timing.estimate import InferTime, TrainTime, infer_time, train_time
 from gpuwise.workload import Workload
 
@@ -37,6 +37,7 @@ def card_time(
     from ``memory`` (the plan's; estimated here when not given). ``single``: training's time of
     one micro-batch on this card without ``tokens`` (``train_time(spec, w, card)``), when a
     search over strategies on the same card has it already."""
+    require_precision(w)
     if w.task == "infer":
         m = memory if memory is not None else estimate_memory(spec, w, p)
         b = m.breakdown

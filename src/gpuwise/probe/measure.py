@@ -82,6 +82,16 @@ def check_counts(steps: int, warmup: int) -> None:
         raise GpuwiseError(f"--warmup must be between 0 and {MAX_STEPS}, got {warmup}")
 
 
+def cuda_device() -> tuple[str, int | None]:
+    """The name and total memory of the GPU a ``--measure`` run uses, read as the run reads
+    them (so that the card, and the precision it is planned in, are known before the step)."""
+    torch = require_torch("probe --measure")
+    run = _CudaRun(torch)
+    out = Measured(device="cuda", device_name=run.name())
+    run.read_total(out)
+    return out.device_name, out.total_memory_bytes
+
+
 def unsupported_reason(w: Workload) -> str | None:
     """Why this workload cannot be measured here, or None."""
     if w.task == "infer" and (w.stored_weight_dtype == "fp8" or w.cache_dtype == "fp8"):

@@ -1,12 +1,13 @@
 """Rank the ways to run a job: which card, how many, which strategy, at what cost.
 
 For every card (after the user's filters) and every count from 1 to ``max_gpus`` (one card for
-inference: serving across cards is not modelled), each strategy
-that can run the job is tried (:data:`STRATEGY_ORDER`); the per-rank memory does not depend on
-the card, so it is computed once per (strategy, count). The card's option is its fastest fitting
-strategy; when none fits, the option is rejected with what overflows and by how much (for the
-strategy that needs the least memory). Fitting options then meet the constraints (budget,
-deadline, power), and what does not gets a reason too. Ranking follows the objective.
+inference: serving across cards is not modelled), each strategy that can run the job is tried
+(:data:`STRATEGY_ORDER`), in the card's precision (its own when the user gives none:
+:mod:`gpuwise.plan.precision`); the per-rank memory depends on the card only through that
+precision, so it is computed once per (precision, strategy, count). The card's option is its
+fastest fitting strategy; when none fits, the option is rejected with what overflows and by how
+much (for the strategy that needs the least memory). Fitting options then meet the constraints
+(budget, deadline, power), and what does not gets a reason too. Ranking follows the objective.
 
 A search over thousands of cards stays fast: a strategy's speed is shared by cards whose
 micro-batch takes as long and whose links are the same, and an option's whole time account
@@ -25,6 +26,7 @@ from gpuwise.parallel import Parallel, parallel_problem
 from gpuwise.plan.advice import Advice, advise
 from gpuwise.plan.defaults import default_host_ram_gib
 from gpuwise.plan.fit import problems, rank_memory, usable_bytes
+from gpuwise.plan.precision import CardPrecision, for_card
 from gpuwise.plan.time import CardTime, card_speed, card_time
 from gpuwise.recommend import OBJECTIVES
 from gpuwise.recommend.prices import PriceBook
@@ -89,6 +91,10 @@ class Option:
     reason: str | None = None
     notes: list[str] = field(default_factory=list)
     timer: Callable[[], CardTime] | None = field(default=None, compare=False)
+    #: the precision the card is planned in (its own when the user gives none), and the job
+    #: as the card runs it
+    precision: CardPrecision | None = None
+    workload: Workload | None = None
 
     @property
     def time(self) -> CardTime | None:
@@ -144,8 +150,8 @@ class Recommendation:
         """The best usable option, to write launch files for; a one-line GpuwiseError when no
         option is usable."""
         for o in self.usable:
-            if o.parallel is not None and o.memory is not None:
-                return Launchable(o.parallel, o.memory.host_bytes or None)
+            if o.parallel is not None and o.memory is not None and o.workload is not None:
+                return Launchable(o.parallel, o.memory.host_bytes or None, o.workload)
         raise GpuwiseError(
             "--emit: no option fits the constraints, so there is no plan to write; relax "
             "them or follow the advice"
@@ -154,10 +160,12 @@ class Recommendation:
 
 @record
 class Launchable:
-    """What the launch files of an option need: its strategy and the host RAM offload takes."""
+    """What the launch files of an option need: its strategy, the host RAM offload takes and
+    the job in the option's precision."""
 
     parallel: Parallel
     host_bytes: int | None
+    workload: Workload
 
 
 def candidates(count: int, grad_accum: int, offload: bool, task: str = "train") -> list[Parallel]:
@@ -230,8 +238,8 @@ def _price(
 
 
 class _Search:
-    """One search over cards: the job, the user's limits, and what is the same for every card:
-    the strategies each count of cards can use, with their memory per card, and the speeds of
+    """One search over cards: the job, the user's limits, and what is the same for every card
+    in one precision (:class:`_Job`, made when a card first needs it), and the speeds of
     strategies on cards alike (:meth:`_CardFacts.speeds`)."""
 
     def __init__(
@@ -244,54 +252,76 @@ class _Search:
         grad_accum: int,
     ) -> None:
         self.spec, self.w, self.constraints, self.book = spec, w, constraints, book
-        self.tokens = tokens
-        counts = range(1, 2 if w.task == "infer" else constraints.max_gpus + 1)
-        self.tried = {n: _strategies(spec, w, n, grad_accum, constraints.offload) for n in counts}
-        self.speeds: dict[tuple[Any, int], list[float | None]] = {}
+        self.tokens, self.grad_accum = tokens, grad_accum
+        self.jobs: dict[Workload, _Job] = {}
+        self.speeds: dict[tuple[Any, ...], list[float | None]] = {}
+
+    def job(self, w: Workload) -> _Job:
+        """What every card planned in ``w`` (the job in one precision) shares."""
+        found = self.jobs.get(w)
+        if found is None:
+            found = self.jobs[w] = _Job(self, w)
+        return found
+
+    def options(self, card: Card) -> list[Option]:
+        """The best way to run the job on each count of ``card``, or why there is none."""
+        facts = _CardFacts(self, card)
+        return [_evaluate(self, facts, n, tried) for n, tried in facts.job.tried.items()]
+
+
+class _Job:
+    """The job in one precision: the strategies each count of cards can use, with their
+    memory per card (the same on every card), the one needing the least memory per count, and
+    the least any needs."""
+
+    def __init__(self, search: _Search, w: Workload) -> None:
+        self.w = w
+        host_ram, offload = search.constraints.host_ram_bytes, search.constraints.offload
+        counts = range(1, 2 if w.task == "infer" else search.constraints.max_gpus + 1)
+        self.tried = {n: _strategies(search.spec, w, n, search.grad_accum, offload) for n in counts}
         # per count: the strategy needing the least memory per card among those the host RAM
         # allows (among all, if none does), what a card that fits none is told about
         self.least = {
-            n: min([t for t in tried if t[3] <= constraints.host_ram_bytes] or tried, key=_need)
+            n: min([t for t in tried if t[3] <= host_ram] or tried, key=_need)
             for n, tried in self.tried.items()
             if tried
         }
         self.floor = {n: min(t[2] for t in tried) for n, tried in self.tried.items() if tried}
 
-    def options(self, card: Card) -> list[Option]:
-        """The best way to run the job on each count of ``card``, or why there is none."""
-        facts = _CardFacts(self, card)
-        return [_evaluate(self, facts, n, tried) for n, tried in self.tried.items()]
-
 
 class _CardFacts:
-    """What the search needs of one card whatever the count: ``usable`` bytes, the reasons it
-    cannot run the job at all, and (made on first use, kept) its training time for one
-    micro-batch, which every strategy on every count starts from."""
+    """What the search needs of one card whatever the count: the job as the card runs it (its
+    ``precision``), ``usable`` bytes, the reasons it cannot run the job at all, and (made on
+    first use, kept) its training time for one micro-batch, which every strategy on every count
+    starts from."""
 
     def __init__(self, search: _Search, card: Card) -> None:
         self.search, self.card = search, card
+        self.w, self.precision = for_card(search.w, card)
+        self.job = search.job(self.w)
         self.usable = usable_bytes(card, search.constraints.reserve_bytes)
-        self.cannot = problems(search.w, card)
+        self.cannot = problems(self.w, card)
         self._single: TrainTime | None = None
         self._alike: tuple[Any, ...] | None = None
 
     def single(self) -> TrainTime | None:
-        if self.search.w.task != "train":
+        if self.w.task != "train":
             return None
         if self._single is None:
-            self._single = train_time(self.search.spec, self.search.w, self.card)
+            self._single = train_time(self.search.spec, self.w, self.card)
         return self._single
 
     def speeds(self, count: int, which: list[int]) -> list[float]:
-        """Tokens per second of the strategies ``which`` (places in ``search.tried[count]``)
+        """Tokens per second of the strategies ``which`` (places in ``job.tried[count]``)
         on the card (0 when its rate is unknown). A training step's speed follows from the
-        card's time for one micro-batch and its links alone: cards alike in those share it."""
-        spec, w, tried = self.search.spec, self.search.w, self.search.tried[count]
+        card's time for one micro-batch, its links and the job's precision alone: cards alike
+        in those share it."""
+        spec, w, tried = self.search.spec, self.w, self.job.tried[count]
         single = self.single()
         if single is None:
             return [card_speed(spec, w, self.card, *tried[i][:2]) or 0.0 for i in which]
         if self._alike is None:
-            self._alike = (single.compute_s, single.optimizer_s, link_key(self.card))
+            self._alike = (w.precision, single.compute_s, single.optimizer_s, link_key(self.card))
         row = self.search.speeds.setdefault((self._alike, count), [None] * len(tried))
         out = []
         for i in which:
@@ -310,15 +340,15 @@ def _evaluate(
     tried: tuple[tuple[Parallel, RankMemory, int, int], ...],
 ) -> Option:
     """The best way to run the job on ``count`` x the card, or why there is none."""
-    card, usable, cannot = facts.card, facts.usable, facts.cannot
+    card, usable, cannot, job = facts.card, facts.usable, facts.cannot, facts.job
     constraints = search.constraints
     power = card.tdp_w * count
     if cannot or not tried:
         why = "; ".join(cannot) or f"no strategy on {count} card(s) runs this workload"
-        return _rejected(card, count, None, None, usable, power, why)
+        return _rejected(facts, count, None, None, power, why)
     host_ram = constraints.host_ram_bytes
     on_card = []
-    if usable >= search.floor[count]:  # most cards fit no strategy on few of them
+    if usable >= job.floor[count]:  # most cards fit no strategy on few of them
         on_card = [i for i, t in enumerate(tried) if t[2] <= usable]
     fitting = [i for i in on_card if tried[i][3] <= host_ram]
     if on_card and not fitting:
@@ -327,9 +357,9 @@ def _evaluate(
             f"fits only with {p.strategy}, which needs {host / GIB:.0f} GiB of host RAM "
             f"for offload; --host-ram is {host_ram / GIB:.0f} GiB"
         )
-        return _rejected(card, count, p, m, usable, power, why)
+        return _rejected(facts, count, p, m, power, why)
     if not fitting:
-        p, m, need, host = search.least[count]
+        p, m, need, host = job.least[count]
         how = (
             f" even with {p.strategy} (the least of {len(tried)} strategies)"
             if len(tried) > 1
@@ -341,7 +371,7 @@ def _evaluate(
         )
         if host > host_ram:
             why += f" (and {host / GIB:.0f} GiB of host RAM)"
-        return _rejected(card, count, p, m, usable, power, why)
+        return _rejected(facts, count, p, m, power, why)
     speeds = facts.speeds(count, fitting)
     # the simplest strategy within 2 % of the fastest (offload does not win a tie)
     fastest = max(speeds)
@@ -350,9 +380,9 @@ def _evaluate(
     )
     p, m = tried[best][:2]
     timer = functools.partial(
-        card_time, search.spec, search.w, card, p, m, search.tokens, facts.single()
+        card_time, search.spec, facts.w, card, p, m, search.tokens, facts.single()
     )
-    if search.w.task == "train":  # the speed ranked by is the time's: account it when asked
+    if facts.w.task == "train":  # the speed ranked by is the time's: account it when asked
         tokens = search.tokens
         speed = tps or None
         run_s = run_seconds(tokens, tps) if tokens is not None and tps else None
@@ -362,7 +392,7 @@ def _evaluate(
         timer = functools.partial(_given, t)
     cost, pricing, source, unknown = _price(card, count, search.book, run_s)
     option = Option(card, count, p, True, m, usable, speed, run_s, cost, pricing, source, power)
-    option.timer = timer
+    option.timer, option.precision, option.workload = timer, facts.precision, facts.w
     option.reason = _constraint_reason(option, constraints, search.book, unknown)
     if m.host_bytes:
         option.notes.append(f"needs {m.host_bytes / GIB:.0f} GiB of host RAM for offload")
@@ -370,16 +400,17 @@ def _evaluate(
 
 
 def _rejected(
-    card: Card,
+    facts: _CardFacts,
     count: int,
     p: Parallel | None,
     m: RankMemory | None,
-    usable: int,
     power: float,
     why: str,
 ) -> Option:
     """An option that does not fit, ``why``; ``p`` and ``m``: the strategy it is told about."""
-    return Option(card, count, p, False, m, usable, None, None, None, None, None, power, why)
+    o = Option(facts.card, count, p, False, m, facts.usable, None, None, None, None, None, power)
+    o.reason, o.precision, o.workload = why, facts.precision, facts.w
+    return o
 
 
 def _given(t: CardTime) -> CardTime:

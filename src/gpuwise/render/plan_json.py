@@ -19,11 +19,14 @@ if TYPE_CHECKING:
 
     from gpuwise.plan.advice import Advice, Change
     from gpuwise.plan.make import Plan
+    from gpuwise.plan.precision import CardPrecision
     from gpuwise.plan.time import CardTime
     from gpuwise.recommend.options import Option, Recommendation
 
 
-def workload_dict(w: Workload) -> dict[str, Any]:
+def workload_dict(w: Workload, given: bool | None = None) -> dict[str, Any]:
+    """The workload as understood; ``given``: whether the user chose its precision (the
+    workload's own flag unless said; a card's resolved workload has lost it)."""
     out: dict[str, Any] = {
         "task": w.task,
         "batch": w.batch,
@@ -43,7 +46,21 @@ def workload_dict(w: Workload) -> dict[str, Any]:
         out.update(
             weight_dtype=w.stored_weight_dtype, kv_dtype=w.cache_dtype, precision=w.precision
         )
+    out["precision_given"] = w.precision_given if given is None else given
     return out
+
+
+def precision_dict(c: CardPrecision | None) -> dict[str, Any]:
+    """A card's (or an option's) precision: which, whether the user chose it, why, and a
+    warning when the card cannot run a chosen one natively."""
+    if c is None:
+        return {}
+    return {
+        "precision": c.precision,
+        "precision_given": c.given,
+        "precision_note": c.note,
+        "precision_warning": c.warning,
+    }
 
 
 def parallel_dict(p: Parallel, w: Workload, host_bytes: int) -> dict[str, Any]:
@@ -114,8 +131,11 @@ def time_dict(t: CardTime) -> dict[str, Any]:
 
 
 def plan_doc(plan: Plan, catalog_date: str) -> dict[str, Any]:
-    """A plan: the model, the workload, the memory, one entry per card, and the advice."""
+    """A plan: the model, the workload, the memory, one entry per card, and the advice. The
+    top-level ``memory`` and ``workload.precision`` are the first card's (each card's own are
+    in ``cards[]``: with no ``--precision`` cards may differ)."""
     spec = plan.spec
+    shown = plan.cards[0].workload if plan.cards else plan.workload
     return envelope(
         catalog_date=catalog_date,
         model={
@@ -126,7 +146,7 @@ def plan_doc(plan: Plan, catalog_date: str) -> dict[str, Any]:
             "active_params": spec.active_params,
             "max_position_embeddings": spec.max_position_embeddings,
         },
-        workload=workload_dict(plan.workload),
+        workload=workload_dict(shown, plan.workload.precision_given),
         tokens=plan.tokens,
         reserve_bytes=plan.reserve_bytes,
         memory=memory_dict(plan.memory),
@@ -143,6 +163,8 @@ def plan_doc(plan: Plan, catalog_date: str) -> dict[str, Any]:
                 "max_batch": c.max_batch,
                 "max_seq": c.max_seq,
                 "time": time_dict(c.time),
+                **precision_dict(c.precision),
+                "memory": memory_dict(c.memory),
             }
             for c in plan.cards
         ],
@@ -214,6 +236,7 @@ def option_dict(rank: int, o: Option, currency: str, reserve: int = 0) -> dict[s
         "link": _link(t) if o.count > 1 else None,
         "reason": o.reason,
         "notes": ([*m.notes] if m else []) + o.notes + (list(t.notes) if t else []),
+        **precision_dict(o.precision),
     }
 
 
@@ -244,7 +267,10 @@ def recommend_doc(rec: Recommendation, catalog_date: str, top: int) -> dict[str,
             "model_type": rec.spec.model_type,
             "params": rec.spec.params,
         },
-        workload=workload_dict(rec.workload),
+        workload=workload_dict(
+            rec.options[0].workload if rec.options and rec.options[0].workload else rec.workload,
+            rec.workload.precision_given,
+        ),
         tokens=rec.tokens,
         objective=rec.objective,
         constraints={

@@ -9,6 +9,7 @@ characters escaped); colour and weight come from :func:`_styled`, never from mar
 
 from __future__ import annotations
 
+from gpuwise.render.precision_text import precision_cell, precision_notes, workload_text
 from gpuwise.units import count, gib, num
 
 TYPE_CHECKING = False
@@ -198,7 +199,9 @@ def _duration(seconds: float | None) -> str:
 
 def plan_tables(doc: dict[str, Any]) -> list[Table]:
     m, w, mem = doc["model"], doc["workload"], doc["memory"]
-    what = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in w.items() if k != "tokens_per_step")
+    what = workload_text(w)
+    # cards in different precisions need different memory: the table above is the first's
+    own_memory = len({c["memory"]["required_bytes"] for c in doc["cards"]}) > 1
     memory = _table(
         title=f"{m['name']} ({m['model_type']}, {count(m['params'])} params)",
         caption=f"Workload: {what}.\nPeak during: {mem['peak_phase']}. Activation terms: "
@@ -210,6 +213,12 @@ def plan_tables(doc: dict[str, Any]) -> list[Table]:
         memory.title = f"{memory.title}: per card, {par['strategy']} on {par['gpus']} cards"
         if par["host_ram_bytes"]:
             memory.caption = f"{memory.caption}\nHost RAM for offload: {gib(par['host_ram_bytes'])}"
+    if own_memory:
+        first = doc["cards"][0]
+        memory.caption = (
+            f"{memory.caption}\nMemory in {first['precision']}, as {first['name']} runs it; "
+            "cards in other precisions need what their Required column says."
+        )
     memory.add_column("Memory")
     memory.add_column("GiB", justify="right", no_wrap=True)
     memory.add_column("Bytes", justify="right", no_wrap=True)
@@ -240,7 +249,8 @@ def plan_tables(doc: dict[str, Any]) -> list[Table]:
     train = w["task"] == "train"
     notes: list[str] = []
     cards = _table(title="Cards", caption_justify="left")
-    headers = ["Card", "Usable", "Fits", "Headroom", "Max batch", "Max seq"]
+    headers = ["Card", "Precision", *(["Required"] if own_memory else [])]
+    headers += ["Usable", "Fits", "Headroom", "Max batch", "Max seq"]
     headers += ["Tokens/s", "Step", "MFU"] if train else ["Prefill tok/s", "Decode tok/s"]
     if doc["tokens"]:
         headers += ["Time", "kWh"]
@@ -253,6 +263,8 @@ def plan_tables(doc: dict[str, Any]) -> list[Table]:
                 notes.append(note)
         row: list[str | Text] = [
             c["name"].removeprefix("GeForce ").removeprefix("NVIDIA "),
+            precision_cell(c),
+            *([gib(c["memory"]["required_bytes"])] if own_memory else []),
             gib(c["usable_memory_bytes"]) + ("" if c["usable_memory_measured"] else "*"),
             _yes_no(c["fits"], "*" if c["problems"] else ""),
             gib(c["headroom_bytes"]),
@@ -290,6 +302,7 @@ def plan_tables(doc: dict[str, Any]) -> list[Table]:
         )
         + "Headroom: usable - reserve - required. "
         "Max batch / seq: the largest that fit (other settings as asked)."
+        + "".join(f"\n{n}" for n in precision_notes(doc["cards"], "name"))
         + "".join(f"\n{n}" for n in notes)
         + "".join(f"\nWrote {path}" for path in doc.get("emitted", []))
     )
@@ -416,7 +429,7 @@ def recommend_tables(doc: dict[str, Any]) -> list[Any]:
     """``gpuwise recommend``: the ranked options, then the advice when nothing fits."""
     m, w = doc["model"], doc["workload"]
     cur = doc["constraints"]["currency"]
-    what = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in w.items() if k != "tokens_per_step")
+    what = workload_text(w)
     c = doc["constraints"]
     limits = [f"objective {doc['objective']}"]
     if c["budget"] is not None:
@@ -436,7 +449,8 @@ def recommend_tables(doc: dict[str, Any]) -> list[Any]:
         "inference. Cost: cards bought (or rented for the run).",
         caption_justify="left",
     )
-    for col in ("#", "Card", "x", "Strategy", "GiB/card", "Tokens/s", "Time", "kWh", "Cost"):
+    headers = ("#", "Card", "x", "Strategy", "Precision", "GiB/card", "Tokens/s", "Time", "kWh")
+    for col in (*headers, "Cost"):
         table.add_column(col, justify="left" if col in ("Card", "Strategy") else "right")
     table.add_column("Why not", overflow="fold")
     for o in doc["options"]:
@@ -447,6 +461,7 @@ def recommend_tables(doc: dict[str, Any]) -> list[Any]:
             o["gpu"].removeprefix("GeForce ").removeprefix("NVIDIA "),
             str(o["count"]),
             o["strategy"] or "—",
+            precision_cell(o),
             gib(o["required_per_gpu_bytes"]) if o["required_per_gpu_bytes"] else "—",
             num(o["tokens_per_s"], 0),
             _duration(o["time_s"]),
@@ -455,6 +470,8 @@ def recommend_tables(doc: dict[str, Any]) -> list[Any]:
             "" if ok else (o["reason"] or ""),
             style=style,
         )
+    notes = precision_notes(doc["options"], "gpu")
+    table.caption = f"{table.caption}" + "".join(f"\n{n}" for n in notes)
     if doc.get("emitted"):
         table.caption = f"{table.caption}" + "".join(f"\nWrote {p}" for p in doc["emitted"])
     out: list[Any] = [table]

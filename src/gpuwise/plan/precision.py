@@ -1,0 +1,110 @@
+"""The precision each card is planned in: its own default when the user gives none, else the one
+asked for, flagged where the card cannot run it natively.
+
+The rules are data (``data/precision.json``, each with its sources): the first rule whose
+features the card has gives its default for training (``--method full`` / ``lora``), QLoRA
+(which computes in bf16 or fp16 only) and inference. Cards alike in what the rules read share
+one answer, so a search over thousands of cards resolves a few dozen.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from gpuwise.catalog import Card
+from gpuwise.packaged import packaged_json
+from gpuwise.record import record
+from gpuwise.workload import Workload
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from gpuwise.workload import Precision
+
+
+@record
+class CardPrecision:
+    """The precision of one card's plan: ``precision``, whether the user ``given`` it,
+    ``note`` (why this one) and ``warning`` (a given precision the card cannot run natively:
+    planned as asked, and said; None otherwise)."""
+
+    precision: Precision
+    given: bool
+    note: str
+    warning: str | None = None
+
+
+def for_card(w: Workload, card: Card | None) -> tuple[Workload, CardPrecision]:
+    """``w`` as ``card`` runs it (its precision resolved; ``precision_given`` then True, so
+    that cards alike share their memory and time), and what was chosen and why. ``card`` None:
+    no card to choose for (``probe --simulate``), the ``without_card`` rule."""
+    if card is None:
+        return _resolve(w, None, None, None)
+    return _resolve(w, card.features, card.architecture, card.compute_capability)
+
+
+def card_workload(w: Workload, card: Card | None) -> Workload:
+    """``w`` with the precision ``card`` is planned in."""
+    return for_card(w, card)[0]
+
+
+def default_precision(w: Workload, card: Card | None) -> Precision:
+    """The precision ``card`` gets for ``w``'s task and method when the user gives none."""
+    return _default(w, card.features if card is not None else None)[0]
+
+
+@functools.lru_cache(maxsize=1024)
+def _resolve(
+    w: Workload, features: tuple[str, ...] | None, arch: str | None, cc: str | None
+) -> tuple[Workload, CardPrecision]:
+    default, note = _default(w, features)
+    asked = _asked(w)
+    if asked is None:
+        chosen, warning = default, None
+    else:
+        flag, chosen = asked
+        note = f"as asked ({flag} {chosen})"
+        warning = None if features is None else _not_native(flag, chosen, features, arch, cc)
+        if warning is not None:
+            warning += f"; planned as asked (this card's default: {default})"
+    resolved = w.with_(precision=chosen, precision_given=True)
+    return resolved, CardPrecision(chosen, asked is not None, note, warning)
+
+
+def _asked(w: Workload) -> tuple[str, Precision] | None:
+    """(flag, precision) the user chose, or None when the card is to choose. For inference an
+    explicit 16- or 32-bit ``--weight-dtype`` chooses: the model computes in it."""
+    if w.precision_given:
+        return "--precision", w.precision
+    dtype = w.weight_dtype if w.task == "infer" else None
+    if dtype == "bf16" or dtype == "fp16" or dtype == "fp32":
+        return "--weight-dtype", dtype
+    return None
+
+
+def _default(w: Workload, features: tuple[str, ...] | None) -> tuple[Precision, str]:
+    """(precision, note) of the first rule ``features`` meet, for ``w``'s task and method."""
+    data = _rules()
+    key = "infer" if w.task == "infer" else "qlora" if w.method == "qlora" else "train"
+    if features is None:
+        rule = data["without_card"]
+    else:
+        rule = next(r for r in data["defaults"] if all(f in features for f in r["needs"]))
+    return rule[key], rule["note"]
+
+
+def _not_native(
+    flag: str, precision: Precision, features: tuple[str, ...], arch: str | None, cc: str | None
+) -> str | None:
+    """Why a card cannot run ``precision``'s compute dtype natively, or None when it can."""
+    compute = Workload(precision=precision).compute_dtype
+    rule = _rules()["native"].get(compute)
+    if rule is None or rule["needs"] in features:
+        return None
+    return f"{flag} {precision} is not native on {arch} (CC {cc}): {rule['why']}"
+
+
+def _rules() -> dict[str, Any]:
+    data: dict[str, Any] = packaged_json("gpuwise.plan", "data/precision.json")
+    return data
