@@ -71,10 +71,7 @@ def _torch_version_file() -> str | None:
 
 
 def _import_torch() -> Any | None:
-    try:
-        return importlib.import_module("torch")
-    except Exception:
-        return None
+    return _import_framework("torch")
 
 
 def _import_framework(name: str) -> Any | None:

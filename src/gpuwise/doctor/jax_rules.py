@@ -9,15 +9,8 @@ publishes no NVIDIA GPU wheels for native Windows (WSL2: experimental).
 
 from __future__ import annotations
 
+from gpuwise.doctor import fw_types as ft
 from gpuwise.doctor.frameworks import Frameworks, JaxBuild, JaxRelease, jax_text
-from gpuwise.doctor.fw_types import (
-    Context,
-    FrameworkInstall,
-    FrameworkVerdict,
-    cc_text,
-    no_build,
-    py_text,
-)
 from gpuwise.doctor.knowledge import CC
 from gpuwise.doctor.machine import Problem
 
@@ -25,16 +18,16 @@ from gpuwise.doctor.machine import Problem
 def jax_verdict(
     fw: Frameworks,
     cc: CC,
-    ctx: Context,
+    ctx: ft.Context,
     version: tuple[int, ...] | None,
     given: str | None,
     how: str | None,
     variant: str | None,
-) -> FrameworkVerdict:
+) -> ft.FrameworkVerdict:
     """JAX on a card of compute capability ``cc``. ``variant``: the CUDA plugin installed
     (``cuda12``, ``cuda13``, ``""`` for none), None when not known (a --jax flag)."""
     works = [r for r in fw.jax_releases if any(_works(b, cc) for b in r.builds)]
-    v = FrameworkVerdict(
+    v = ft.FrameworkVerdict(
         "jax",
         given,
         how,
@@ -55,7 +48,12 @@ def _works(b: JaxBuild, cc: CC) -> bool:
 
 
 def jax_problems(
-    fw: Frameworks, cc: CC, ctx: Context, version: tuple[int, ...], given: str, variant: str | None
+    fw: Frameworks,
+    cc: CC,
+    ctx: ft.Context,
+    version: tuple[int, ...],
+    given: str,
+    variant: str | None,
 ) -> list[Problem]:
     r = fw.jax_release(version)
     if r is None:
@@ -82,7 +80,8 @@ def jax_problems(
             Problem(
                 "jax_python_unsupported",
                 "error",
-                f"JAX {given} needs Python >= {py_text(r.python_min)}, not {py_text(ctx.python)}",
+                f"JAX {given} needs Python >= {ft.py_text(r.python_min)}, "
+                f"not {ft.py_text(ctx.python)}",
             )
         )
     if variant == "":
@@ -106,7 +105,7 @@ def _build_problems(
     r: JaxRelease,
     builds: list[JaxBuild],
     cc: CC,
-    ctx: Context,
+    ctx: ft.Context,
     given: str,
 ) -> list[Problem]:
     names = " / ".join(f"jax[{b.variant}]" for b in builds) or "this build"
@@ -118,7 +117,7 @@ def _build_problems(
             Problem(
                 "jax_gpu_unsupported",
                 "error",
-                f"JAX {given} {names} has no kernels for CC {cc_text(cc)}{hint}",
+                f"JAX {given} {names} has no kernels for CC {ft.cc_text(cc)}{hint}",
             )
         ]
     out: list[Problem] = []
@@ -127,7 +126,7 @@ def _build_problems(
             Problem(
                 "jax_ptx_jit",
                 "warning",
-                f"JAX {given} has only PTX for an older GPU than CC {cc_text(cc)}: the driver "
+                f"JAX {given} has only PTX for an older GPU than CC {ft.cc_text(cc)}: the driver "
                 "JIT-compiles it at the first run (unconfirmed on this card: no report found); "
                 "JAX 0.6.0 and later carry PTX for 12.0",
             )
@@ -149,7 +148,7 @@ def _build_problems(
     return out
 
 
-def jax_install(fw: Frameworks, cc: CC, ctx: Context) -> FrameworkInstall:
+def jax_install(fw: Frameworks, cc: CC, ctx: ft.Context) -> ft.FrameworkInstall:
     """The newest JAX with a CUDA build that has code for the card, takes this Python and runs
     on this driver; ``cuda13`` before ``cuda12`` (JAX recommends migrating to CUDA 13)."""
     for r in fw.jax_releases:
@@ -166,12 +165,14 @@ def jax_install(fw: Frameworks, cc: CC, ctx: Context) -> FrameworkInstall:
                     "no NVIDIA GPU wheels for native Windows; run this in WSL2 "
                     "(experimental, JAX says); " + note
                 )
-            return FrameworkInstall(
+            return ft.FrameworkInstall(
                 f'pip install -U "jax[{b.variant}]=={version}"', version, b.variant, str(need), note
             )
     if not any(_works(b, cc) for r in fw.jax_releases for b in r.builds):
-        return no_build(f"no JAX CUDA build in gpuwise's table has code for CC {cc_text(cc)}")
+        return ft.no_build(f"no JAX CUDA build in gpuwise's table has code for CC {ft.cc_text(cc)}")
     if ctx.python is not None and all(ctx.python < r.python_min for r in fw.jax_releases):
-        return no_build(f"no JAX release in gpuwise's table takes Python {py_text(ctx.python)}")
+        return ft.no_build(
+            f"no JAX release in gpuwise's table takes Python {ft.py_text(ctx.python)}"
+        )
     low = min(fw.jax_min_driver.values())
-    return no_build(f"JAX's CUDA wheels need an NVIDIA driver >= {low} (Linux); update it")
+    return ft.no_build(f"JAX's CUDA wheels need an NVIDIA driver >= {low} (Linux); update it")

@@ -76,30 +76,27 @@ def train(
     y_train: np.ndarray,
     x_test: np.ndarray,
     y_test: np.ndarray,
-    *,
-    epochs: int,
-    batch: int,
-    lr: float,
-    optimizer_name: str,
-    hidden: int,
-    dropout: float,
-    seed: int,
+    settings: dict[str, Any],
     on_epoch: Callable[[int, float, float], None] | None = None,
 ) -> KerasRun:
-    """Train on images already scaled to [0, 1] (count x height x width), labels 0-9."""
-    tf.keras.utils.set_random_seed(seed)
+    """Train on images already scaled to [0, 1] (count x height x width), labels 0-9, with
+    the run's ``settings`` (:func:`gpuwise.mnist.run.settings`: epochs, batch, lr, optimizer,
+    hidden, dropout, seed)."""
+    s = settings
+    tf.keras.utils.set_random_seed(s["seed"])
     run = KerasRun(device(), str(getattr(tf, "__version__", "?")))
-    model = build_model((int(x_train.shape[1]), int(x_train.shape[2])), hidden, dropout)
+    shape = (int(x_train.shape[1]), int(x_train.shape[2]))
+    model = build_model(shape, s["hidden"], s["dropout"])
     model.compile(
-        optimizer=optimizer(optimizer_name, lr),
+        optimizer=optimizer(s["optimizer"], s["lr"]),
         loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
     )
     history = model.fit(
         x_train,
         y_train,
-        epochs=epochs,
-        batch_size=batch,
+        epochs=s["epochs"],
+        batch_size=s["batch"],
         verbose=0,
         callbacks=[_timer(run, on_epoch)],
     )
@@ -112,7 +109,7 @@ def train(
 def _timer(run: KerasRun, on_epoch: Callable[[int, float, float], None] | None) -> Any:
     """A Keras callback that times each epoch into ``run.epoch_seconds``."""
 
-    class EpochTimer(tf.keras.callbacks.Callback):  # type: ignore[misc]
+    class EpochTimer(tf.keras.callbacks.Callback):
         def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
             self.start = time.perf_counter()
 

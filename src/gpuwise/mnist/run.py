@@ -253,20 +253,9 @@ def run_torch(ds: Any, s: dict[str, Any], o: Options, loop: str) -> dict[str, An
 def run_keras(ds: Any, s: dict[str, Any], progress: bool) -> dict[str, Any]:
     from gpuwise.mnist import keras_mlp as km
 
-    r = km.train(
-        ds.scaled(ds.x_train),
-        ds.y_train,
-        ds.scaled(ds.x_test),
-        ds.y_test,
-        epochs=s["epochs"],
-        batch=s["batch"],
-        lr=s["lr"],
-        optimizer_name=s["optimizer"],
-        hidden=s["hidden"],
-        dropout=s["dropout"],
-        seed=s["seed"],
-        on_epoch=_progress(progress, f"keras (tensorflow {km.tf.__version__})", s["epochs"]),
-    )
+    label = f"keras (tensorflow {km.tf.__version__})"
+    data = (ds.scaled(ds.x_train), ds.y_train, ds.scaled(ds.x_test), ds.y_test)
+    r = km.train(*data, s, _progress(progress, label, s["epochs"]))
     return _run_entry(
         "keras",
         r.device,
