@@ -185,19 +185,8 @@ def test_launch_files_use_the_cards_precision(cli, tmp_path):
 
 def test_recommend_launch_files_use_the_top_options_precision(cli, tmp_path):
     out = tmp_path / "best"
-    r = cli(
-        "recommend",
-        "llama-3.2-1b",
-        "--method",
-        "lora",
-        "--gpu",
-        "2080ti",
-        "--max-gpus",
-        "1",
-        "--emit",
-        str(out),
-        "--json",
-    )
+    turing = ("recommend", "llama-3.2-1b", "--method", "lora", "--gpu", "2080ti", "--max-gpus", "1")
+    r = cli(*turing, "--emit", str(out), "--json")
     assert r.code == 0, r.err
     assert r.json()["options"][0]["precision"] == "amp-fp16"
     assert "amp-fp16" in (out / "plan.txt").read_text()
