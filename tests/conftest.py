@@ -26,6 +26,15 @@ def _no_saved_bench(monkeypatch, tmp_path_factory):
     monkeypatch.setenv("GPUWISE_BENCH_DIR", str(tmp_path_factory.mktemp("bench")))
 
 
+@pytest.fixture(autouse=True)
+def _english_locale(monkeypatch):
+    """Tests read English unless they ask for another language: a developer's zh_CN locale
+    must not change what a command says."""
+    for variable in ("LANGUAGE", "LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
+
+
 @pytest.fixture
 def cli(capsys, monkeypatch, tmp_path):
     """Run ``gpuwise ARGS`` in-process with no user card file; returns code, stdout, stderr."""

@@ -219,7 +219,8 @@ def test_no_home_folder_means_no_default_file(monkeypatch):
 
 def test_files_imports_only_the_standard_library():
     """The fast path reads configs through gpuwise.files: it must add no heavy import (the
-    standard library's light modules; gpuwise's errors and units, which import nothing)."""
+    standard library's light modules; gpuwise's errors, units and messages, which import
+    nothing else)."""
     tree = ast.parse(Path(files.__file__).read_text())
     imported = set()
     for node in ast.walk(tree):
@@ -238,4 +239,4 @@ def test_files_imports_only_the_standard_library():
         "re",
         "stat",
         "typing",
-    } | {"gpuwise.errors", "gpuwise.units"}
+    } | {"gpuwise.errors", "gpuwise.units", "gpuwise.i18n"}

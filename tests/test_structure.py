@@ -21,6 +21,8 @@ PACKAGE = Path(gpuwise.__file__).parent
 
 #: Lower number, lower layer. Modules directly under gpuwise/ count as packages of their name.
 LAYERS = {
+    # the messages every layer speaks through (errors included): below them all
+    "i18n": -1,
     "_version": 0,
     "errors": 0,
     "units": 0,

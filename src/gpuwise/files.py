@@ -19,11 +19,14 @@ import os
 import stat
 
 from gpuwise.errors import GpuwiseError
+from gpuwise.i18n import Message, known
 from gpuwise.units import MIB
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
+
+    from gpuwise.i18n import Text
 
 KIB = 1 << 10
 #: Largest file of each kind read (real ones are a few KB; 10,000 user cards are about 3 MB).
@@ -44,16 +47,23 @@ _FLAGS = (
 _ABSENT = {errno.ENOENT, errno.ENOTDIR}
 
 
-def _kind(mode: int) -> str:
+def _kind(mode: int) -> Message:
     if stat.S_ISDIR(mode):
-        return "a folder"
+        return Message("files.kind.folder")
     if stat.S_ISFIFO(mode):
-        return "a FIFO"
+        return Message("files.kind.fifo")
     if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
+        return Message("files.kind.device")
     if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "not a plain file"
+        return Message("files.kind.socket")
+    return Message("files.kind.other")
+
+
+def why(e: OSError) -> Text:
+    """What the system said of ``e`` ("Permission denied"), in the user's language where the
+    catalogue has it (``os.*``), else as the system said it."""
+    said = e.strerror or e.__class__.__name__
+    return known("os.", said)
 
 
 def _size(n: int) -> str:
@@ -61,7 +71,12 @@ def _size(n: int) -> str:
 
 
 def read_bytes(
-    path: str | os.PathLike[str], where: str, expected: str, limit: int, *, absent_ok: bool = False
+    path: str | os.PathLike[str],
+    where: Text,
+    expected: Text,
+    limit: int,
+    *,
+    absent_ok: bool = False,
 ) -> bytes | None:
     """The bytes of the regular file ``path``, at most ``limit`` of them.
 
@@ -73,21 +88,34 @@ def read_bytes(
     try:
         fd = os.open(path, _FLAGS)
     except ValueError:  # an embedded NUL
-        raise GpuwiseError(f"{where}: not a usable file name; give {expected}") from None
+        raise GpuwiseError(Message("files.bad_name", where=where, expected=expected)) from None
     except OSError as e:
         if absent_ok and (e.errno in _ABSENT or not _lexists(path)):
             return None
         if e.errno == errno.ENOENT:
-            raise GpuwiseError(f"{where}: no such file; give {expected}") from None
-        why = e.strerror or e.__class__.__name__
-        raise GpuwiseError(f"{where}: cannot open ({why}); give {expected}") from None
+            raise GpuwiseError(
+                Message("files.no_such_file", where=where, expected=expected)
+            ) from None
+        raise GpuwiseError(
+            Message("files.cannot_open", where=where, why=why(e), expected=expected)
+        ) from None
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise GpuwiseError(f"{where}: {_kind(info.st_mode)}, not a file; give {expected}")
+            raise GpuwiseError(
+                Message(
+                    "files.not_a_file", where=where, kind=_kind(info.st_mode), expected=expected
+                )
+            )
         if info.st_size > limit:
             raise GpuwiseError(
-                f"{where}: {info.st_size:,} bytes, over the {_size(limit)} limit; give {expected}"
+                Message(
+                    "files.too_big",
+                    where=where,
+                    size=f"{info.st_size:,}",
+                    limit=_size(limit),
+                    expected=expected,
+                )
             )
         chunks: list[bytes] = []
         total = 0
@@ -98,11 +126,14 @@ def read_bytes(
             chunks.append(chunk)
             total += len(chunk)
         if total > limit:  # it grew while read
-            raise GpuwiseError(f"{where}: over the {_size(limit)} limit; give {expected}")
+            raise GpuwiseError(
+                Message("files.grew", where=where, limit=_size(limit), expected=expected)
+            )
         return b"".join(chunks)
     except OSError as e:
-        why = e.strerror or e.__class__.__name__
-        raise GpuwiseError(f"{where}: cannot read ({why}); give {expected}") from None
+        raise GpuwiseError(
+            Message("files.cannot_read", where=where, why=why(e), expected=expected)
+        ) from None
     finally:
         os.close(fd)
 
@@ -115,12 +146,14 @@ def _lexists(path: str | os.PathLike[str]) -> bool:
     return True
 
 
-def decode(data: bytes, where: str, expected: str) -> str:
+def decode(data: bytes, where: Text, expected: Text) -> str:
     """``data`` as UTF-8 text (a leading byte-order mark is dropped)."""
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        raise GpuwiseError(f"{where}: not UTF-8 text (byte {e.start}); give {expected}") from None
+        raise GpuwiseError(
+            Message("files.not_utf8", where=where, byte=e.start, expected=expected)
+        ) from None
 
 
 class _Refused(ValueError):
@@ -130,19 +163,19 @@ class _Refused(ValueError):
 def _int(text: str) -> int:
     digits = len(text) - text.startswith("-")
     if digits > MAX_INT_DIGITS:
-        raise _Refused(f"an integer of {digits} digits (at most {MAX_INT_DIGITS})")
+        raise _Refused(Message("files.long_integer", digits=digits, most=MAX_INT_DIGITS))
     return int(text)
 
 
 def _float(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):
-        raise _Refused(f"the number {text[:24]} is beyond a 64-bit float")
+        raise _Refused(Message("files.huge_float", number=text[:24]))
     return value
 
 
 def _constant(name: str) -> Any:
-    raise _Refused(f"{name} is not a finite number")
+    raise _Refused(Message("files.not_finite", name=name))
 
 
 _DECODER = json.JSONDecoder(parse_int=_int, parse_float=_float, parse_constant=_constant)
@@ -168,31 +201,42 @@ def _depth(doc: Any) -> int:
     return deepest
 
 
-def parse_json(text: str, where: str, expected: str) -> Any:
+def parse_json(text: str, where: Text, expected: Text) -> Any:
     """Parse ``text`` as JSON; one-line errors for bad JSON, deep nesting and bad numbers."""
-    too_deep = f"{where}: JSON nested deeper than {MAX_DEPTH} levels; give {expected}"
+    too_deep = Message("files.too_deep", where=where, depth=MAX_DEPTH, expected=expected)
     try:
         doc = _DECODER.decode(text)
     except RecursionError:  # deeper than the parser itself goes
         raise GpuwiseError(too_deep) from None
     except json.JSONDecodeError as e:
-        raise GpuwiseError(
-            f"{where}: not valid JSON ({e.msg} at line {e.lineno} column {e.colno}); "
-            f"give {expected}"
-        ) from None
+        raise GpuwiseError(invalid_json(e, where, expected)) from None
     except _Refused as e:
-        raise GpuwiseError(f"{where}: {e}; give {expected}") from None
+        raise GpuwiseError(
+            Message("files.refused", where=where, problem=e.args[0], expected=expected)
+        ) from None
     except ValueError as e:  # any other limit of the parser itself
-        raise GpuwiseError(f"{where}: not usable JSON ({e}); give {expected}") from None
+        raise GpuwiseError(
+            Message("files.unusable_json", where=where, problem=str(e), expected=expected)
+        ) from None
     if _depth(doc) > MAX_DEPTH:
         raise GpuwiseError(too_deep)
     # only an escape can make a lone surrogate (the text itself is valid UTF-8)
     if ("\\ud" in text or "\\uD" in text) and _has_lone_surrogate(doc):
-        raise GpuwiseError(
-            f"{where}: a string holds a lone UTF-16 surrogate (a \\uD800-\\uDFFF escape "
-            f"without its pair); give {expected}"
-        )
+        raise GpuwiseError(Message("files.lone_surrogate", where=where, expected=expected))
     return doc
+
+
+def invalid_json(e: json.JSONDecodeError, where: Text, expected: Text) -> Message:
+    """``where: not valid JSON (Expecting value at line 1 column 2); give expected``, the
+    parser's words in the user's language where the catalogue has them (``json.*``)."""
+    return Message(
+        "files.invalid_json",
+        where=where,
+        problem=known("json.", e.msg),
+        line=e.lineno,
+        column=e.colno,
+        expected=expected,
+    )
 
 
 def _has_lone_surrogate(doc: Any) -> bool:
@@ -214,7 +258,7 @@ def _has_lone_surrogate(doc: Any) -> bool:
     return False
 
 
-def read_json(path: str | os.PathLike[str], where: str, expected: str, limit: int) -> Any:
+def read_json(path: str | os.PathLike[str], where: Text, expected: Text, limit: int) -> Any:
     """:func:`read_bytes`, :func:`decode` and :func:`parse_json` in one."""
     data = read_bytes(path, where, expected, limit)
     assert data is not None

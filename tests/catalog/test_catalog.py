@@ -210,7 +210,7 @@ def test_user_file_adds_a_modded_card_and_overrides_a_price(tmp_path):
     assert modded.origin == path
     card = catalog.find("3090")
     assert card.launch_price_usd == 700
-    assert card.sources["launch_price_usd"]["title"].startswith("user file")
+    assert str(card.sources["launch_price_usd"]["title"]).startswith("user file")
     # untouched fields stay the catalogue's
     assert card.bandwidth_gb_s == load_catalog().find("3090").bandwidth_gb_s
 

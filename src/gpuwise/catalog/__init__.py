@@ -10,6 +10,7 @@ from gpuwise.catalog.card import Card
 from gpuwise.catalog.load import load_cards, user_catalog_path
 from gpuwise.catalog.names import NameIndex
 from gpuwise.errors import GpuwiseError
+from gpuwise.i18n import Message
 from gpuwise.packaged import packaged_json
 from gpuwise.record import record
 from gpuwise.units import MIB
@@ -33,7 +34,7 @@ class UsableMemory:
 
     bytes: int
     measured: bool
-    how: str
+    how: Message
 
 
 def usable_memory(card: Card) -> UsableMemory:
@@ -43,7 +44,7 @@ def usable_memory(card: Card) -> UsableMemory:
         return UsableMemory(
             card.pytorch_total_memory_mib * MIB,
             True,
-            "reported by PyTorch on a real card (catalogue)",
+            Message("catalog.usable.measured"),
         )
     est = catalog_meta()["usable_memory_estimate"]
     total_mib = card.memory_gb * 1024
@@ -51,8 +52,9 @@ def usable_memory(card: Card) -> UsableMemory:
     return UsableMemory(
         int((total_mib - reserve_mib) * MIB),
         False,
-        f"estimated: {card.memory_gb:g} GiB less a driver reserve of "
-        f"{reserve_mib:.0f} MiB (fit in data/catalog.json)",
+        Message(
+            "catalog.usable.estimated", memory=f"{card.memory_gb:g}", reserve=f"{reserve_mib:.0f}"
+        ),
     )
 
 
@@ -129,10 +131,12 @@ def of_series(cards: list[Card], series: list[str]) -> list[Card]:
     """The cards whose series contains one of ``series`` (case-insensitive), or a one-line
     error naming the series there are (or saying that an empty one names none)."""
     if not all(s.strip() for s in series):
-        raise GpuwiseError("--series '' names no series; give text like 'RTX 40'")
+        raise GpuwiseError(Message("catalog.empty_series"))
     wanted = [s.lower() for s in series]
     out = [c for c in cards if any(w in c.series.lower() for w in wanted)]
     if not out:
         known = sorted({c.series for c in cards})
-        raise GpuwiseError(f"no series matches {', '.join(series)}; series: {', '.join(known)}")
+        raise GpuwiseError(
+            Message("catalog.no_series", asked=", ".join(series), known=", ".join(known))
+        )
     return out

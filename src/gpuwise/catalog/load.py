@@ -18,12 +18,15 @@ from gpuwise import files
 from gpuwise.catalog.card import FACT_FIELDS, FIGURE_FIELDS, Card
 from gpuwise.catalog.features import features_of, parse_cc
 from gpuwise.errors import GpuwiseError
+from gpuwise.i18n import Message
 from gpuwise.packaged import packaged_json, packaged_names, packaged_text
 from gpuwise.record import fields
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
+
+    from gpuwise.i18n import Text
 
 #: Fields whose values carry a source.
 _SOURCED_ORDER = (*FIGURE_FIELDS, *FACT_FIELDS)
@@ -48,7 +51,7 @@ FIGURE_RANGE = (0.001, 1e7)
 #: Longest text a card field may hold (notes are prose).
 _TEXT_MAX = 200
 _NOTES_MAX = 4000
-_EXPECTED = "a JSON card file (layout in docs/catalog.md)"
+_EXPECTED = Message("catalog.expected")
 _INT_FIELDS = {"memory_bus_bits", "pytorch_total_memory_mib", "pcie_gen", "pcie_lanes"}
 #: Figures any number in FIGURE_RANGE may be.
 _PLAIN_FIGURES = frozenset(FIGURE_FIELDS) - _INT_FIELDS
@@ -80,10 +83,10 @@ def user_catalog_path(explicit: str | None = None) -> str | None:
     folder or not searchable). Reading it is :func:`load_cards`'s job, through
     :mod:`gpuwise.files`."""
     if explicit:
-        return _named(explicit, f"--catalog {explicit}", "give a JSON card file")
+        return _named(explicit, f"--catalog {explicit}", Message("catalog.fix.give"))
     env = os.environ.get("GPUWISE_CATALOG")
     if env:
-        return _named(env, f"GPUWISE_CATALOG={env}", "unset it or point it at a JSON card file")
+        return _named(env, f"GPUWISE_CATALOG={env}", Message("catalog.fix.env"))
     base = files.user_dir("XDG_CONFIG_HOME", ".config")
     if base is None:
         return None
@@ -91,10 +94,10 @@ def user_catalog_path(explicit: str | None = None) -> str | None:
     return path if _lexists(path) else None
 
 
-def _named(name: str, where: str, fix: str) -> str:
+def _named(name: str, where: str, fix: Message) -> str:
     path = os.path.expanduser(name)  # unchanged when there is no home folder
     if not _lexists(path):
-        raise GpuwiseError(f"{where}: no such file; {fix} (layout in docs/catalog.md)")
+        raise GpuwiseError(Message("catalog.no_such_file", where=where, fix=fix))
     return path
 
 
@@ -108,14 +111,13 @@ def _lexists(path: str) -> bool:
     return True
 
 
-def parse_card_file(text: str, where: str) -> dict[str, Any]:
+def parse_card_file(text: str, where: Text) -> dict[str, Any]:
     """Parse and shape-check one packaged card file; errors name the file and the card."""
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as e:
         raise GpuwiseError(
-            f"{where}: not valid JSON ({e.msg} at line {e.lineno}); "
-            f"expected a card file as in docs/catalog.md"
+            Message("catalog.packaged_json", where=where, problem=e.msg, line=e.lineno)
         ) from None
     return check_card_doc(doc, where)
 
@@ -127,16 +129,14 @@ def read_user_file(path: str) -> dict[str, Any]:
     return check_card_doc(doc, where)
 
 
-def check_card_doc(doc: Any, where: str) -> dict[str, Any]:
+def check_card_doc(doc: Any, where: Text) -> dict[str, Any]:
     """``doc`` if it is a card file: an object with a 'cards' list of cards whose fields have
     the types and ranges docs/catalog.md gives, and 'sources' of {title, url}."""
     if not isinstance(doc, dict) or not isinstance(doc.get("cards"), list):
-        raise GpuwiseError(
-            f"{where}: expected an object with a 'cards' list (layout in docs/catalog.md)"
-        )
+        raise GpuwiseError(Message("catalog.no_cards_list", where=where))
     sources = doc.get("sources", {})
     if not isinstance(sources, dict):
-        raise GpuwiseError(f"{where}: 'sources' must be an object of source-key -> {{title, url}}")
+        raise GpuwiseError(Message("catalog.sources_not_object", where=where))
     for key, entry in sources.items():
         if (
             not isinstance(entry, dict)
@@ -144,22 +144,22 @@ def check_card_doc(doc: Any, where: str) -> dict[str, Any]:
             or not isinstance(entry.get("url"), (str, type(None)))
             or set(entry) - {"title", "url"}
         ):
-            raise GpuwiseError(
-                f"{where}: source {_shown(key)} must be an object "
-                '{"title": "...", "url": "https://..." or null}'
-            )
+            raise GpuwiseError(Message("catalog.bad_source", where=where, key=_shown(key)))
     low, high = FIGURE_RANGE
     for i, card in enumerate(doc["cards"]):
         if not isinstance(card, dict):
-            raise GpuwiseError(f"{where}: card #{i + 1} is not an object")
+            raise GpuwiseError(Message("catalog.card_not_object", where=where, number=i + 1))
         slug, name = card.get("slug"), card.get("name")
         label = _shown(slug if isinstance(slug, str) and slug else name or f"#{i + 1}")
         unknown = set(card) - _CARD_FIELDS - _FILE_ONLY
         if unknown:
             raise GpuwiseError(
-                f"{where}: card {label}: unknown field(s) "
-                f"{_shown(', '.join(sorted(unknown)))}; fields are listed in "
-                f"docs/catalog.md"
+                Message(
+                    "catalog.unknown_fields",
+                    where=where,
+                    card=label,
+                    fields=_shown(", ".join(sorted(unknown))),
+                )
             )
         for key, value in card.items():
             if value is None and key not in _FILE_ONLY:  # null is "unknown" for any field
@@ -176,11 +176,18 @@ def _shown(value: Any, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _check_value(where: str, label: str, key: str, value: Any) -> None:
+def _check_value(where: Text, label: str, key: str, value: Any) -> None:
     expected = _unexpected(key, value)
     if expected is not None:
         raise GpuwiseError(
-            f"{where}: card {label}: '{key}' must be {expected}, got {_shown(value)}"
+            Message(
+                "catalog.bad_value",
+                where=where,
+                card=label,
+                field=key,
+                expected=expected,
+                got=_shown(value),
+            )
         )
 
 
@@ -229,7 +236,7 @@ def _is_text(value: Any, longest: int) -> bool:
     )
 
 
-def _source_refs(card: dict[str, Any], sources: dict[str, Any], where: str) -> dict[str, str]:
+def _source_refs(card: dict[str, Any], sources: dict[str, Any], where: Text) -> dict[str, str]:
     """field -> key of its entry in the file's ``sources``, for every non-null figure or fact
     of the card."""
     mapping = card.get("source") or {}
@@ -242,14 +249,13 @@ def _source_refs(card: dict[str, Any], sources: dict[str, Any], where: str) -> d
             continue
         if ref not in sources:
             raise GpuwiseError(
-                f"{where}: card {card.get('slug')}: source '{ref}' is not defined "
-                f"in the file's 'sources'"
+                Message("catalog.undefined_source", where=where, card=card.get("slug"), ref=ref)
             )
         out[key] = ref
     return out
 
 
-def _source_map(card: dict[str, Any], sources: dict[str, Any], where: str) -> dict[str, dict]:
+def _source_map(card: dict[str, Any], sources: dict[str, Any], where: Text) -> dict[str, dict]:
     """field -> source entry, for every non-null figure or fact of the card."""
     return {k: sources[ref] for k, ref in _source_refs(card, sources, where).items()}
 
@@ -272,12 +278,17 @@ def compile_packaged() -> dict[str, Any]:
     sources: dict[str, dict[str, Any]] = {}
     cited: dict[str, dict[str, str]] = {}
     for name, text in packaged_files():
-        doc = parse_card_file(text, f"catalogue file {name}")
+        doc = parse_card_file(text, Message("catalog.packaged_file", name=name))
         for card in doc["cards"]:
             missing = [k for k in _REQUIRED_PACKAGED if card.get(k) is None]
             if missing:
                 raise GpuwiseError(
-                    f"catalogue file {name}: card {card.get('slug')} lacks {', '.join(missing)}"
+                    Message(
+                        "catalog.packaged_lacks",
+                        name=name,
+                        card=card.get("slug"),
+                        fields=", ".join(missing),
+                    )
                 )
             cards.append({k: v for k, v in card.items() if k not in _FILE_ONLY})
             file_sources = doc.get("sources", {})
@@ -323,15 +334,25 @@ def _check_memory(card: Card, where: str) -> None:
     printout = card.pytorch_total_memory_mib
     if printout is not None and printout > sold_mib:
         raise GpuwiseError(
-            f"{where}: card {card.slug}: pytorch_total_memory_mib {printout} is more than its "
-            f"memory_gb {card.memory_gb:g} ({sold_mib:g} MiB); PyTorch sees less than is sold"
+            Message(
+                "catalog.printout_over_sold",
+                where=where,
+                card=card.slug,
+                printout=printout,
+                memory=f"{card.memory_gb:g}",
+                sold=f"{sold_mib:g}",
+            )
         )
     usable = usable_memory(card)
     if usable.bytes <= 0:
         raise GpuwiseError(
-            f"{where}: card {card.slug}: memory_gb {card.memory_gb:g} leaves no usable memory "
-            f"once the driver's reserve is taken ({usable.how}); give the memory as sold, or "
-            "pytorch_total_memory_mib from a printout"
+            Message(
+                "catalog.no_usable_memory",
+                where=where,
+                card=card.slug,
+                memory=f"{card.memory_gb:g}",
+                how=usable.how,
+            )
         )
 
 
@@ -344,15 +365,12 @@ def _apply_user_file(
     """Apply the user file to ``raws``; the slugs it added or changed."""
     where = str(path)
     doc = read_user_file(path)
-    user_source = {"title": f"user file {where}", "url": None}
+    user_source = {"title": Message("catalog.user_file", where=where), "url": None}
     changed: set[str] = set()
     for i, card in enumerate(doc["cards"]):
         slug = card.get("slug")
         if not isinstance(slug, str):
-            raise GpuwiseError(
-                f"{where}: card #{i + 1} needs a 'slug' (an existing one to "
-                f"override, or a new one to add a card)"
-            )
+            raise GpuwiseError(Message("catalog.needs_slug", where=where, number=i + 1))
         given = {k: v for k, v in card.items() if k not in _FILE_ONLY}
         dropped: tuple[str, ...] = ()
         if slug in raws:
@@ -364,13 +382,16 @@ def _apply_user_file(
         else:
             missing = [k for k in REQUIRED_FOR_NEW if given.get(k) is None]
             if missing:
-                raise GpuwiseError(f"{where}: new card {slug} must give {', '.join(missing)}")
+                raise GpuwiseError(
+                    Message(
+                        "catalog.new_card_lacks", where=where, card=slug, fields=", ".join(missing)
+                    )
+                )
             merged = {"series": "User cards", "segment": "user", "architecture": "unknown", **given}
         nulled = [k for k in _REQUIRED_PACKAGED if merged.get(k) is None]
         if nulled:
             raise GpuwiseError(
-                f"{where}: card {slug}: {', '.join(nulled)} cannot be null (every card needs "
-                "it); give a value, or leave the field out to keep the catalogue's"
+                Message("catalog.nulled", where=where, card=slug, fields=", ".join(nulled))
             )
         raws[slug] = merged
         own = _source_map(card, doc.get("sources", {}), where) if card.get("source") else {}

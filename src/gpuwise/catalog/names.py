@@ -18,6 +18,7 @@ from collections.abc import Iterable
 
 from gpuwise.catalog.card import Card
 from gpuwise.errors import GpuwiseError
+from gpuwise.i18n import Message, cut
 
 _DROP = re.compile(r"\b(nvidia|geforce|tesla|quadro)\b")
 _JUNK = re.compile(r"[\s\-_/]+")
@@ -102,21 +103,17 @@ class NameIndex:
     def find(self, name: str) -> Card:
         """The one card ``name`` names, or a GpuwiseError saying why not."""
         if not name or not name.strip():
-            raise GpuwiseError(
-                "empty card name; give one like '3090' or 'rtx 4060 ti 16gb' "
-                "(`gpuwise gpus` lists them)"
-            )
+            raise GpuwiseError(Message("catalog.empty_card_name"))
         hits = self._exact(name) or self._variants(name)
         if len(hits) == 1:
             return hits[0]
         if hits:
             names = ", ".join(c.name for c in hits[:8])
-            raise GpuwiseError(
-                f"card name '{_short(name)}' is ambiguous: it matches {names}; name one of them"
-            )
+            raise GpuwiseError(Message("catalog.ambiguous_card", name=_short(name), matches=names))
         raise GpuwiseError(
-            f"unknown card '{_short(name)}'; closest: {', '.join(self.closest(name))} "
-            f"(`gpuwise gpus` lists every card)",
+            Message(
+                "catalog.unknown_card", name=_short(name), closest=", ".join(self.closest(name))
+            ),
             code="unknown_card",
         )
 
@@ -139,9 +136,8 @@ class NameIndex:
         return out[:n] or [c.name for c in self.cards[:n]]
 
 
-def _short(name: str, limit: int = 80) -> str:
-    """``name`` for an error line: a 5,000-character name is cut, with its length said."""
-    return name if len(name) <= limit else f"{name[:limit]}... ({len(name)} characters)"
+def _short(name: str) -> str | Message:
+    return cut(name, 80)
 
 
 def _unique(cards: Iterable[Card]) -> list[Card]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from gpuwise.cli.lang import help_text
 from gpuwise.render.document import dumps
 
 TYPE_CHECKING = False
@@ -18,18 +19,11 @@ if TYPE_CHECKING:
 
 
 def add_json(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--json", action="store_true", help="print one JSON document on stdout (keys in the README)"
-    )
+    parser.add_argument("--json", action="store_true", help=help_text("cli.opt.json"))
 
 
 def add_catalog(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--catalog",
-        metavar="FILE",
-        help="your own card file: adds or overrides cards "
-        "(default ~/.config/gpuwise/cards.json or $GPUWISE_CATALOG)",
-    )
+    parser.add_argument("--catalog", metavar="FILE", help=help_text("cli.opt.catalog"))
 
 
 def emit(args: argparse.Namespace, doc: dict[str, Any], tables: TablesFn) -> int:

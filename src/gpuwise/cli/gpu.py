@@ -6,19 +6,18 @@ import argparse
 
 from gpuwise.catalog import load_catalog
 from gpuwise.cli.common import add_catalog, add_json, emit
+from gpuwise.cli.lang import help_text
 from gpuwise.render.card_json import card_doc
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "gpu",
-        help="one card in detail, with sources",
-        description="Show one card: every figure with its source, its features, and the memory "
-        "PyTorch can use on it.",
-        epilog="Names are forgiving: gpuwise gpu 3090 | gpuwise gpu 'rtx 4060 ti 16gb' | "
-        "gpuwise gpu 4090d",
+        help=help_text("cli.command.gpu"),
+        description=help_text("gpu.description"),
+        epilog=help_text("gpu.epilog"),
     )
-    p.add_argument("name", help="card name: '3090', 'RTX 4060 Ti 16GB', 'h100', ...")
+    p.add_argument("name", help=help_text("gpu.arg.name"))
     add_catalog(p)
     add_json(p)
     p.set_defaults(run=run)
@@ -27,6 +26,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     catalog = load_catalog(args.catalog)
     card = catalog.find(args.name)
-    from gpuwise.render.tables import card_table
+    from gpuwise.render.card_tables import card_table
 
     return emit(args, card_doc(catalog, card), card_table)

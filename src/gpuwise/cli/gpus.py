@@ -7,7 +7,9 @@ import argparse
 from gpuwise.catalog import Card, load_catalog, of_series
 from gpuwise.catalog.features import feature_ids
 from gpuwise.cli.common import add_catalog, add_json, emit
+from gpuwise.cli.lang import help_text
 from gpuwise.errors import GpuwiseError
+from gpuwise.i18n import Message
 from gpuwise.render.card_json import CARD_KEYS, cards_doc
 
 SORT_KEYS = tuple(k for k in CARD_KEYS if k not in ("features",))
@@ -16,34 +18,20 @@ SORT_KEYS = tuple(k for k in CARD_KEYS if k not in ("features",))
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "gpus",
-        help="list catalogued cards (filter, sort)",
-        description="List the card catalogue. Figures are dense; FP16/BF16 tensor rates are with "
-        "FP32 accumulate (what training uses).",
-        epilog="Example: gpuwise gpus --series 'RTX 40' --min-memory 16 --feature bf16 "
-        "--sort bf16_tensor_tflops --desc",
+        help=help_text("cli.command.gpus"),
+        description=help_text("gpus.description"),
+        epilog=help_text("gpus.epilog"),
     )
-    p.add_argument(
-        "--series",
-        action="append",
-        metavar="TEXT",
-        help="keep cards whose series contains TEXT ('RTX 30', 'GTX 10', 'Data "
-        "centre'); repeatable",
-    )
-    p.add_argument("--min-memory", type=float, metavar="GB", help="at least this much memory")
+    p.add_argument("--series", action="append", metavar="TEXT", help=help_text("gpus.opt.series"))
+    p.add_argument("--min-memory", type=float, metavar="GB", help=help_text("gpus.opt.min_memory"))
     p.add_argument(
         "--feature",
         action="append",
         metavar="ID",
-        help=f"keep cards with this feature; one of {', '.join(feature_ids())}",
+        help=help_text("gpus.opt.feature", features=", ".join(feature_ids())),
     )
-    p.add_argument(
-        "--sort",
-        default=None,
-        metavar="FIELD",
-        help="sort by any card field (memory_gb, bf16_tensor_tflops, "
-        "launch_price_usd, ...); unknown values last",
-    )
-    p.add_argument("--desc", action="store_true", help="sort descending")
+    p.add_argument("--sort", default=None, metavar="FIELD", help=help_text("gpus.opt.sort"))
+    p.add_argument("--desc", action="store_true", help=help_text("gpus.opt.desc"))
     add_catalog(p)
     add_json(p)
     p.set_defaults(run=run)
@@ -56,15 +44,19 @@ def select(cards: list[Card], args: argparse.Namespace) -> list[Card]:
         out = of_series(out, args.series)
     if args.min_memory is not None:
         if not args.min_memory >= 0:
-            raise GpuwiseError(f"--min-memory must be a number of GB >= 0, got {args.min_memory}")
+            raise GpuwiseError(Message("gpus.bad_min_memory", got=args.min_memory))
         out = [c for c in out if c.memory_gb >= args.min_memory]
     for feature in args.feature or ():
         if feature not in feature_ids():
-            raise GpuwiseError(f"unknown feature '{feature}'; features: {', '.join(feature_ids())}")
+            raise GpuwiseError(
+                Message("gpus.unknown_feature", feature=feature, features=", ".join(feature_ids()))
+            )
         out = [c for c in out if c.has(feature)]
     if args.sort is not None:
         if args.sort not in SORT_KEYS:
-            raise GpuwiseError(f"cannot sort by '{args.sort}'; fields: {', '.join(SORT_KEYS)}")
+            raise GpuwiseError(
+                Message("gpus.bad_sort", field=args.sort, fields=", ".join(SORT_KEYS))
+            )
         present = [c for c in out if getattr(c, args.sort) is not None]
         missing = [c for c in out if getattr(c, args.sort) is None]
         present.sort(key=lambda c: getattr(c, args.sort), reverse=args.desc)
@@ -75,6 +67,6 @@ def select(cards: list[Card], args: argparse.Namespace) -> list[Card]:
 def run(args: argparse.Namespace) -> int:
     catalog = load_catalog(args.catalog)
     cards = select(catalog.cards, args)
-    from gpuwise.render.tables import gpus_table
+    from gpuwise.render.card_tables import gpus_table
 
     return emit(args, cards_doc(catalog, cards), gpus_table)

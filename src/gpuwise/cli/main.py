@@ -18,7 +18,17 @@ import os
 import sys
 
 from gpuwise._version import __version__
+from gpuwise.cli.lang import (
+    HelpFormatter,
+    add_lang,
+    help_text,
+    language_for,
+    render_help,
+    skips_value,
+    speaking,
+)
 from gpuwise.errors import GpuwiseError
+from gpuwise.i18n import Message, t
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -36,7 +46,7 @@ _DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 class UsageError(GpuwiseError):
     """A command line argparse refused; ``prog`` is the (sub)command it was parsing."""
 
-    def __init__(self, message: str, prog: str) -> None:
+    def __init__(self, message: str | Message, prog: str) -> None:
         super().__init__(message, code="usage")
         self.prog = prog
 
@@ -49,9 +59,10 @@ class Parser(argparse.ArgumentParser):
     _width: int | None = 78
 
     def _get_formatter(self) -> argparse.HelpFormatter:
-        return argparse.HelpFormatter(prog=self.prog, width=self._width)
+        return HelpFormatter(prog=self.prog, width=self._width)
 
     def format_help(self) -> str:
+        render_help(self)
         return self._at_terminal_width(super().format_help)
 
     def format_usage(self) -> str:
@@ -65,7 +76,7 @@ class Parser(argparse.ArgumentParser):
             del self._width
 
     def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{message} (see `{self.prog} --help`)", self.prog)
+        raise UsageError(Message("cli.usage", problem=message, prog=self.prog), self.prog)
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -73,31 +84,44 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     bare names (enough to parse a command line that names ``only``)."""
     parser = Parser(
         prog="gpuwise",
-        description="Which NVIDIA card for which model: catalogue, exact model shapes, plans.",
-        epilog="Examples: gpuwise gpus --series 'RTX 40' | gpuwise gpu 3090 | "
-        "gpuwise model llama-3.1-8b --json | gpuwise plan llama-3.1-8b --method qlora --gpu 3090",
+        description=help_text("cli.description"),
+        epilog=help_text("cli.epilog"),
     )
-    parser.add_argument("--version", action="version", version=f"gpuwise {__version__}")
     parser.add_argument(
-        "--debug", action="store_true", help="show a traceback on errors (for bug reports)"
+        "--version",
+        action="version",
+        version=f"gpuwise {__version__}",
+        help=help_text("cli.opt.version"),
     )
+    parser.add_argument("--debug", action="store_true", help=help_text("cli.opt.debug"))
+    add_lang(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for name in COMMANDS:
         if only is None or name == only:
             importlib.import_module(f"gpuwise.cli.{name}").add_parser(sub)
         else:
             sub.add_parser(name)
+        add_lang(sub.choices[name])
+    # Each command's line in `gpuwise --help`, in the user's language (the catalogue's
+    # cli.command.*, whatever its module passed as help=).
+    for action in sub._choices_actions:
+        action.help = help_text(f"cli.command.{action.dest}")
     return parser
 
 
 def _command(words: list[str]) -> str | None:
     """The command a command line names: its first word that is not an option of its own
     (``--debug``, ``--version``, ``--help`` take no value), if it is a command."""
+    after_lang = False
     for word in words:
         if word == "--":
             return None
+        if after_lang:  # the value of --lang, not a command
+            after_lang = False
+            continue
         if not word.startswith("-"):
             return word if word in COMMANDS else None
+        after_lang = skips_value(word)
     return None
 
 
@@ -116,6 +140,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
+    with speaking(language_for(words)):
+        return _run(words)
+
+
+def _run(words: list[str]) -> int:
     # Until the command line is parsed, what it asks for is read from its words.
     where, debug, as_json = "gpuwise", "--debug" in words, _asks_json(words)
     try:
@@ -140,12 +169,12 @@ def _main(argv: Sequence[str] | None) -> int:
         if debug or e.errno not in _DISK_FULL:
             raise
         _quiet_stdout()
-        _line(f"{where}: error: cannot write the output: {e.strerror or e}")
+        _line(t("cli.cannot_write", where=where, why=e.strerror or str(e)))
         return 1
     except KeyboardInterrupt:
         if debug:
             raise
-        _line(f"{where}: interrupted")
+        _line(t("cli.interrupted", where=where))
         return 130
 
 
@@ -161,12 +190,13 @@ def _error(where: str, e: GpuwiseError, as_json: bool) -> int:
     from gpuwise.visible import visible
 
     # one line, whatever the user's input held (a name with a newline or ESC in it)
-    _line(f"{where}: error: {visible(str(e))}")
+    message = e.text()
+    _line(t("cli.error", where=where, message=visible(message)))
     if as_json:
         from gpuwise.render.document import dumps, envelope
 
         try:
-            print(dumps(envelope(error={"code": e.code, "message": str(e)})))
+            print(dumps(envelope(error={"code": e.code, "message": message})))
             sys.stdout.flush()
         except OSError:
             _quiet_stdout()

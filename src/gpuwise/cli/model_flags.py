@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import argparse
 
+from gpuwise.cli.lang import help_text
 from gpuwise.errors import GpuwiseError
+from gpuwise.i18n import Message
 from gpuwise.models.hub_id import SOURCES
 
 TYPE_CHECKING = False
@@ -18,26 +20,12 @@ if TYPE_CHECKING:
 
 
 def add_model_source(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--download",
-        action="store_true",
-        help="for a hub id (org/name) in no local cache: fetch its config.json, and nothing "
-        "else, from huggingface.co ($HF_ENDPOINT for a mirror such as https://hf-mirror.com) "
-        "or with --source modelscope from ModelScope, and keep it for the next run "
-        "(off by default: nothing is downloaded without it)",
-    )
-    parser.add_argument(
-        "--source",
-        choices=SOURCES,
-        help="where --download fetches from (default huggingface)",
-    )
+    parser.add_argument("--download", action="store_true", help=help_text("model.opt.download"))
+    parser.add_argument("--source", choices=SOURCES, help=help_text("model.opt.source"))
 
 
 def model_source(args: argparse.Namespace) -> ModelSource:
     """The keyword arguments of ``load_model`` / ``resolve`` the flags ask for."""
     if args.source is not None and not args.download:
-        raise GpuwiseError(
-            f"--source {args.source} says where --download fetches from; add --download, "
-            "or drop --source (nothing is downloaded without --download)"
-        )
+        raise GpuwiseError(Message("model.source_without_download", source=args.source))
     return {"download": bool(args.download), "source": args.source or SOURCES[0]}

@@ -5,46 +5,43 @@ from __future__ import annotations
 import sys
 
 from gpuwise.errors import GpuwiseError
+from gpuwise.i18n import Message
 from gpuwise.models.config_reader import ConfigReader
 from gpuwise.models.families import RULES, Shape, UnsupportedVariant
-from gpuwise.models.spec import ModelSpec
+from gpuwise.models.spec import RULES_COUNTED, ModelSpec
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
+
+    from gpuwise.i18n import Text
 
 
 def spec_from_config(
     config: Any,
     *,
     name: str,
-    source: str,
-    where: str,
+    source: Text,
+    where: Text,
     trust_remote_code: bool = False,
-    assumptions: tuple[str, ...] = (),
+    assumptions: tuple[Text, ...] = (),
     folder: str | None = None,
 ) -> ModelSpec:
     """The ModelSpec of a parsed config.json (``where`` names it in error messages; ``folder``
     is the model folder holding it, the only place code shipped with a model is run from)."""
     if not isinstance(config, dict):
-        raise GpuwiseError(
-            f"{where}: expected a JSON object (a Hugging Face config.json), "
-            f"got {type(config).__name__}"
-        )
+        raise GpuwiseError(Message("models.not_object", where=where, got=type(config).__name__))
     model_type = config.get("model_type")
     if not isinstance(model_type, str) or not model_type:
-        raise GpuwiseError(
-            f"{where}: no 'model_type'; a Hugging Face config.json names its "
-            f'architecture there (e.g. "llama")'
-        )
+        raise GpuwiseError(Message("models.no_model_type", where=where))
     if model_type in RULES:
         try:
             shape = RULES[model_type](ConfigReader(config, model_type, where))
             return _spec(shape, config, model_type, name, source, assumptions)
         except UnsupportedVariant as e:
-            reason = f"{e} is not modelled by gpuwise's rules"
+            reason = Message("models.variant_not_modelled", variant=str(e))
     else:
-        reason = f"model_type '{model_type}' has no gpuwise rule"
+        reason = Message("models.no_rule", model_type=model_type)
     return _fallback(
         config, model_type, name, source, where, trust_remote_code, assumptions, reason, folder
     )
@@ -55,9 +52,9 @@ def _spec(
     config: dict[str, Any],
     model_type: str,
     name: str,
-    source: str,
-    assumptions: tuple[str, ...],
-    counted_by: str = "gpuwise rules",
+    source: Text,
+    assumptions: tuple[Text, ...],
+    counted_by: Text = RULES_COUNTED,
 ) -> ModelSpec:
     dtype = config.get("torch_dtype") or config.get("dtype")
     blocks = tuple(shape.blocks)
@@ -100,42 +97,33 @@ def _fallback(
     config: dict[str, Any],
     model_type: str,
     name: str,
-    source: str,
-    where: str,
+    source: Text,
+    where: Text,
     trust_remote_code: bool,
-    assumptions: tuple[str, ...],
-    reason: str,
+    assumptions: tuple[Text, ...],
+    reason: Message,
     folder: str | None,
 ) -> ModelSpec:
     if config.get("auto_map") and not trust_remote_code:
-        raise GpuwiseError(
-            f"{where}: {reason}, and its config points at code shipped with the "
-            f"model (auto_map); gpuwise runs such code only with "
-            f"--trust-remote-code"
-        )
+        raise GpuwiseError(Message("models.remote_code", where=where, reason=reason))
     from gpuwise.models import hf_fallback
 
     if not hf_fallback.available():
         raise GpuwiseError(
-            f"{where}: {reason}; install transformers and torch "
-            f"(pip install 'gpuwise[hf]') to count it on the meta device, or use "
-            f"one of: {', '.join(sorted(RULES))}"
+            Message("models.needs_hf", where=where, reason=reason, rules=", ".join(sorted(RULES)))
         )
     from pathlib import Path
 
     shape, version = hf_fallback.shape_from_transformers(
         config,
         model_type,
-        where,
+        str(where),  # its own messages are English text still
         folder=None if folder is None else Path(folder),
         trust_remote_code=trust_remote_code,
     )
     # Said once counted, so that a refusal stays the one line on stderr.
-    print(
-        f"gpuwise: {reason}; counted by transformers on the meta device (slow path)",
-        file=sys.stderr,
-    )
-    note = f"{reason}: parameters counted by transformers {version} on the meta device"
+    print(Message("models.slow_path", reason=reason), file=sys.stderr)
+    note = Message("models.counted_on_meta", reason=reason, version=version)
     return _spec(
         shape,
         config,
@@ -143,5 +131,5 @@ def _fallback(
         name,
         source,
         (*assumptions, note),
-        counted_by=f"transformers {version} (meta device)",
+        counted_by=Message("models.counted_by.transformers", version=version),
     )

@@ -13,11 +13,14 @@ import functools
 import json
 
 from gpuwise.errors import GpuwiseError
+from gpuwise.i18n import Message
 from gpuwise.packaged import packaged_json
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
+
+    from gpuwise.i18n import Text
 
 _MISSING = object()
 
@@ -35,7 +38,7 @@ def hf_defaults() -> dict[str, Any]:
 class ConfigReader:
     """Typed access to one config dict for one supported model_type."""
 
-    def __init__(self, raw: dict[str, Any], model_type: str, where: str) -> None:
+    def __init__(self, raw: dict[str, Any], model_type: str, where: Text) -> None:
         entry = hf_defaults()["model_types"][model_type]
         self.raw = raw
         self.model_type = model_type
@@ -63,13 +66,19 @@ class ConfigReader:
             return True
         return any(self.raw.get(a) is not None for a in self.aliases.get(key, ()))
 
-    def _fail(self, key: str, expected: str, value: Any) -> GpuwiseError:
+    def _fail(self, key: str, expected: Message, value: Any) -> GpuwiseError:
         shown = json.dumps(value) if not isinstance(value, str) else repr(value)
         if len(shown) > 60:
             shown = shown[:57] + "..."
         return GpuwiseError(
-            f"{self.where}: '{key}' must be {expected} for model_type '{self.model_type}', "
-            f"got {shown}"
+            Message(
+                "models.bad_field",
+                where=self.where,
+                field=key,
+                expected=expected,
+                model_type=self.model_type,
+                got=shown,
+            )
         )
 
     # -- typed getters ----------------------------------------------------------------------
@@ -81,10 +90,14 @@ class ConfigReader:
                 return int(default)
             if value is _MISSING:
                 raise GpuwiseError(
-                    f"{self.where}: '{key}' is missing and transformers has no default for it "
-                    f"(model_type '{self.model_type}'); add it to the config"
+                    Message(
+                        "models.missing_field",
+                        where=self.where,
+                        field=key,
+                        model_type=self.model_type,
+                    )
                 )
-            raise self._fail(key, f"an integer >= {minimum}", value)
+            raise self._fail(key, Message("models.expect.int_min", minimum=minimum), value)
         return self._check_int(key, value, minimum)
 
     def opt_int(self, key: str, *, minimum: int = 1) -> int | None:
@@ -99,9 +112,11 @@ class ConfigReader:
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):
-            raise self._fail(key, f"an integer >= {minimum}", value)
+            raise self._fail(key, Message("models.expect.int_min", minimum=minimum), value)
         if value < minimum or value > MAX_DIM:
-            raise self._fail(key, f"an integer from {minimum} to {MAX_DIM}", value)
+            raise self._fail(
+                key, Message("models.expect.int_range", minimum=minimum, most=MAX_DIM), value
+            )
         return value
 
     def get_bool(self, key: str, default: bool = False) -> bool:
@@ -109,7 +124,7 @@ class ConfigReader:
         if value is None or value is _MISSING:
             return default
         if not isinstance(value, bool):
-            raise self._fail(key, "true or false", value)
+            raise self._fail(key, Message("models.expect.bool"), value)
         return value
 
     def get_str(self, key: str, default: str = "") -> str:
@@ -117,7 +132,7 @@ class ConfigReader:
         if value is None or value is _MISSING:
             return default
         if not isinstance(value, str):
-            raise self._fail(key, "a string", value)
+            raise self._fail(key, Message("models.expect.str"), value)
         return value
 
     def int_list(self, key: str, *, minimum: int = 0) -> list[int]:
@@ -125,7 +140,7 @@ class ConfigReader:
         if value is None or value is _MISSING:
             return []
         if not isinstance(value, list):
-            raise self._fail(key, "a list of integers", value)
+            raise self._fail(key, Message("models.expect.int_list"), value)
         return [self._check_int(key, v, minimum) for v in value]
 
     def str_list(self, key: str) -> list[str]:
@@ -133,5 +148,5 @@ class ConfigReader:
         if value is None or value is _MISSING:
             return []
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise self._fail(key, "a list of strings", value)
+            raise self._fail(key, Message("models.expect.str_list"), value)
         return list(value)

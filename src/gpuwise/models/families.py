@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from gpuwise.errors import GpuwiseError
+from gpuwise.i18n import Message
 from gpuwise.models.config_reader import ConfigReader
 from gpuwise.models.spec import ParamBlock
 from gpuwise.record import field, record
@@ -84,16 +85,14 @@ def _heads(c: ConfigReader) -> tuple[int, int, int, int]:
     kv_heads = c.get_int("num_key_value_heads", default=heads)
     if heads % kv_heads:
         raise GpuwiseError(
-            f"{c.where}: num_attention_heads ({heads}) must be a multiple of "
-            f"num_key_value_heads ({kv_heads}); grouped-query attention needs whole groups"
+            Message("models.kv_heads_groups", where=c.where, heads=heads, kv_heads=kv_heads)
         )
     # transformers: config.head_dim when given, else the class default (Qwen3 128, Gemma 256,
     # GLM-4 128), else hidden_size // num_attention_heads.
     head_dim = c.get_int("head_dim", default=hidden // heads if hidden >= heads else 0)
     if head_dim < 1:
         raise GpuwiseError(
-            f"{c.where}: hidden_size ({hidden}) is smaller than num_attention_heads ({heads}) "
-            f"and no head_dim is given; give head_dim or a larger hidden_size"
+            Message("models.hidden_below_heads", where=c.where, hidden=hidden, heads=heads)
         )
     return hidden, heads, kv_heads, head_dim
 
@@ -174,8 +173,7 @@ def _layer_types(c: ConfigReader, layers: int) -> tuple[str, ...]:
     types = c.str_list("layer_types")
     if types and len(types) != layers:
         raise GpuwiseError(
-            f"{c.where}: 'layer_types' has {len(types)} entries but num_hidden_layers is "
-            f"{layers}; give one entry per layer"
+            Message("models.layer_types", where=c.where, entries=len(types), layers=layers)
         )
     return tuple(types)
 
@@ -286,8 +284,14 @@ def _top_k(c: ConfigReader, experts: int, experts_key: str) -> int:
     k = c.get_int("num_experts_per_tok")
     if k > experts:
         raise GpuwiseError(
-            f"{c.where}: 'num_experts_per_tok' is {k}, more than the {experts} experts of "
-            f"'{experts_key}'; give 1 to {experts} for model_type '{c.model_type}'"
+            Message(
+                "models.top_k",
+                where=c.where,
+                k=k,
+                experts=experts,
+                experts_key=experts_key,
+                model_type=c.model_type,
+            )
         )
     return k
 
@@ -409,8 +413,12 @@ def _internlm3(c: ConfigReader) -> Shape:
     attention, mlp = c.get_bool("attention_bias"), c.get_bool("mlp_bias")
     if attention != mlp:
         raise GpuwiseError(
-            f"{c.where}: 'qkv_bias' ({str(attention).lower()}) and 'bias' ({str(mlp).lower()}) "
-            "differ; InternLM3 in transformers takes them only equal (both true or both false)"
+            Message(
+                "models.internlm3_bias",
+                where=c.where,
+                attention=str(attention).lower(),
+                mlp=str(mlp).lower(),
+            )
         )
     return _decoder(c, _Layout())
 
@@ -553,7 +561,14 @@ def _classic(
     vocab, hidden, layers, heads, inter = sizes
     if hidden % heads:
         raise GpuwiseError(
-            f"{c.where}: {names[0]} ({hidden}) must be a multiple of {names[1]} ({heads})"
+            Message(
+                "models.hidden_heads_multiple",
+                where=c.where,
+                hidden_key=names[0],
+                hidden=hidden,
+                heads_key=names[1],
+                heads=heads,
+            )
         )
     return Shape(
         kind=kind,

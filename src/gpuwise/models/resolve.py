@@ -17,6 +17,7 @@ import stat
 
 from gpuwise import files
 from gpuwise.errors import GpuwiseError
+from gpuwise.i18n import Message, cut
 from gpuwise.models.hub_id import LOOKS_LIKE_ID, SOURCES, hub_id_parts
 from gpuwise.packaged import packaged_json, packaged_text
 from gpuwise.record import field, record
@@ -25,10 +26,12 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from gpuwise.i18n import Text
+
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([bm])\s*$", re.IGNORECASE)
 #: Largest config file read: real ones are a few KB.
 MAX_CONFIG_BYTES = files.LIMITS["config"]
-_EXPECTED = "a Hugging Face config.json"
+_EXPECTED = Message("models.expected")
 #: A ref file names a snapshot folder: a commit hash, never a path.
 _REF = re.compile(r"[0-9A-Za-z_][0-9A-Za-z_.-]{0,254}")
 
@@ -39,9 +42,9 @@ class Resolved:
 
     config: dict[str, Any]
     name: str
-    source: str
-    where: str
-    assumptions: tuple[str, ...] = field(default=())
+    source: Text  # how it was found, said to people: "preset llama-3.1-8b (meta-llama/...)"
+    where: Text  # what names it in errors: a path, "preset llama-3.1-8b"
+    assumptions: tuple[Text, ...] = field(default=())
     folder: str | None = None  # the model folder holding the config (code runs only from here)
 
 
@@ -72,7 +75,7 @@ def _find_preset(name: str) -> str | None:
     return None
 
 
-def read_config_file(path: str, where: str | None = None) -> dict[str, Any]:
+def read_config_file(path: str, where: Text | None = None) -> dict[str, Any]:
     """Parse a config.json (a regular file under :data:`MAX_CONFIG_BYTES`, read once), with
     one-line errors for every way it can be broken."""
     where = where or str(path)
@@ -81,13 +84,10 @@ def read_config_file(path: str, where: str | None = None) -> dict[str, Any]:
     return parse_config_text(files.decode(data, where, _EXPECTED), where)
 
 
-def parse_config_text(text: str, where: str) -> dict[str, Any]:
+def parse_config_text(text: str, where: Text) -> dict[str, Any]:
     config = files.parse_json(text, where, _EXPECTED)
     if not isinstance(config, dict):
-        raise GpuwiseError(
-            f"{where}: expected a JSON object (a Hugging Face config.json), got "
-            f"{type(config).__name__}"
-        )
+        raise GpuwiseError(Message("models.not_object", where=where, got=type(config).__name__))
     return config
 
 
@@ -139,7 +139,7 @@ def find_in_hf_cache(hf_id: str) -> str | None:
         data = files.read_bytes(
             ref_path,
             ref_path,
-            "a commit hash as huggingface_hub writes",
+            Message("models.expected_ref"),
             files.LIMITS["ref"],
             absent_ok=True,
         )
@@ -175,25 +175,21 @@ def resolve(name: str, *, download: bool = False, source: str = "huggingface") -
     """Find the config that ``name`` stands for; ``download``: fetch a hub id's config.json
     from ``source`` ("huggingface" or "modelscope") when no local copy has it."""
     if source not in SOURCES:
-        raise GpuwiseError(f"source {source!r}: give one of {', '.join(SOURCES)}")
-    if not isinstance(name, str) or not name.strip():
         raise GpuwiseError(
-            "empty model name; give a config.json path, a model folder, a preset "
-            "(`gpuwise model --list`), a size like 7b, or an HF id"
+            Message("models.bad_source", source=repr(source), sources=", ".join(SOURCES))
         )
+    if not isinstance(name, str) or not name.strip():
+        raise GpuwiseError(Message("models.empty_name"))
     path = os.path.expanduser(name)  # unchanged when there is no home folder
     mode = _mode(path)
     if mode is not None and stat.S_ISDIR(mode):
         config_path = os.path.join(path, "config.json")
         if _mode(config_path) is None:
-            raise GpuwiseError(
-                f"{_short(name)}: folder has no config.json; give a model folder or the "
-                f"path to its config.json"
-            )
+            raise GpuwiseError(Message("models.folder_without_config", name=_short(name)))
         return Resolved(
             read_config_file(config_path),
             _folder_name(path),
-            f"folder {path}",
+            Message("models.source.folder", path=path),
             config_path,
             folder=path,
         )
@@ -203,7 +199,7 @@ def resolve(name: str, *, download: bool = False, source: str = "huggingface") -
         return Resolved(
             read_config_file(path),
             _folder_name(parent) if base == "config.json" else os.path.splitext(base)[0],
-            f"file {path}",
+            Message("models.source.file", path=path),
             path,
             folder=parent,
         )
@@ -211,11 +207,12 @@ def resolve(name: str, *, download: bool = False, source: str = "huggingface") -
     if preset is not None:
         entry = preset_index()[preset]
         text = packaged_text("gpuwise.models", f"presets/{entry['file']}")
+        where = Message("models.where.preset", preset=preset)
         return Resolved(
-            parse_config_text(text, f"preset {preset}"),
+            parse_config_text(text, where),
             preset,
-            f"preset {preset} ({entry['hf_id']})",
-            f"preset {preset}",
+            Message("models.source.preset", preset=preset, hf_id=entry["hf_id"]),
+            where,
         )
     m = _SIZE.match(name)
     if m:
@@ -223,21 +220,21 @@ def resolve(name: str, *, download: bool = False, source: str = "huggingface") -
     if LOOKS_LIKE_ID.fullmatch(name):
         return _from_hub(name, download, source)
     if any(sep in name for sep in ("/", os.sep)) or name.endswith(".json"):
-        raise GpuwiseError(f"{_short(name)}: no such file or folder")
+        raise GpuwiseError(Message("models.no_such_path", name=_short(name)))
     raise GpuwiseError(
-        f"unknown model '{_short(name)}': not a file, folder, preset, size (like 7b) or "
-        f"hub id (org/name){_closest(name)}",
+        Message("models.unknown", name=_short(name), closest=_closest(name)),
         code="unknown_model",
     )
 
 
-def _closest(name: str) -> str:
+def _closest(name: str) -> Message:
     """``; closest presets: ...`` for an error line, and where the list of them is."""
     from gpuwise.models.suggest import closest_presets
 
     near = closest_presets(name, preset_index())
-    listed = "`gpuwise model --list` lists every preset"
-    return f"; closest presets: {', '.join(near)} ({listed})" if near else f"; {listed}"
+    if near:
+        return Message("models.closest_presets", presets=", ".join(near))
+    return Message("models.list_presets")
 
 
 def _from_hub(name: str, download: bool, source: str) -> Resolved:
@@ -249,35 +246,34 @@ def _from_hub(name: str, download: bool, source: str) -> Resolved:
 
     cached = find_in_hf_cache(name)
     if cached is not None:
-        return _cached(name, cached, f"Hugging Face cache ({cached})")
+        return _cached(name, cached, Message("models.source.hf_cache", path=cached))
     parts = hub_id_parts(name)
     if parts is None:
         raise GpuwiseError(
-            f"{_short(name)}: not in the local Hugging Face cache "
-            f"({', '.join(hf_cache_dirs())}), and not a usable hub id to look for elsewhere: "
-            "give org/name, each part 1 to 96 letters, digits, '.', '_' or '-', starting with a "
-            "letter or digit, without '..'",
+            Message("models.bad_hub_id", name=_short(name), caches=", ".join(hf_cache_dirs())),
             code="unknown_model",
         )
     found = find_in_modelscope_cache(*parts)
     if found is not None:
-        return _cached(name, found, f"ModelScope cache ({found})")
+        return _cached(name, found, Message("models.source.modelscope_cache", path=found))
     saved = find_saved(*parts, first=source)
     if saved is not None:
-        return _cached(name, saved[1], f"saved download from {saved[0]} ({saved[1]})")
+        return _cached(name, saved[1], Message("models.source.saved", hub=saved[0], path=saved[1]))
     if download:
         return _download(name, parts, source)
     looked = [*hf_cache_dirs(), *modelscope_cache_dirs()]
     raise GpuwiseError(
-        f"{name}: not in the local Hugging Face cache or the ModelScope cache "
-        f"({', '.join(looked) or 'no cache folder: no home folder'}); add --download to fetch "
-        f"its config.json (--source modelscope for ModelScope), or download config.json and "
-        f"pass its path{_closest(name)}",
+        Message(
+            "models.not_cached",
+            name=name,
+            looked=", ".join(looked) or Message("models.no_cache_folder"),
+            closest=_closest(name),
+        ),
         code="unknown_model",
     )
 
 
-def _cached(name: str, path: str, source: str) -> Resolved:
+def _cached(name: str, path: str, source: Message) -> Resolved:
     return Resolved(read_config_file(path), name, source, path, folder=os.path.dirname(path))
 
 
@@ -292,18 +288,21 @@ def _download(name: str, parts: tuple[str, str], source: str) -> Resolved:
         return Resolved(
             config,
             name,
-            f"downloaded from {url}",
+            Message("models.source.downloaded", url=url),
             url,
-            (f"not kept for the next run: {e}",),
+            (Message("models.not_kept", reason=e.message),),
         )
     return Resolved(
-        config, name, f"downloaded from {url} (saved as {path})", path, folder=os.path.dirname(path)
+        config,
+        name,
+        Message("models.source.downloaded_saved", url=url, path=path),
+        path,
+        folder=os.path.dirname(path),
     )
 
 
-def _short(name: str, limit: int = 120) -> str:
-    """``name`` for an error line: a 5,000-character name is cut, with its length said."""
-    return name if len(name) <= limit else f"{name[:limit]}... ({len(name)} characters)"
+def _short(name: str) -> str | Message:
+    return cut(name, 120)
 
 
 @functools.lru_cache(maxsize=1)
@@ -317,36 +316,39 @@ def _from_size(name: str, target: float) -> Resolved:
     from gpuwise.models.build import spec_from_config
 
     if not 1e6 <= target <= 1e13:
-        raise GpuwiseError(
-            f"model size '{name}' is outside 1M to 10T parameters; give a size like 7b or 350m"
-        )
+        raise GpuwiseError(Message("models.size_out_of_range", name=name))
     table = _size_table()
     refs = []
     for ref in table["references"]:
         spec = spec_from_config(
             dict(ref["config"]),
             name=ref["name"],
-            source="size table",
-            where=f"size reference {ref['name']}",
+            source=Message("models.source.size_table"),
+            where=Message("models.where.size_reference", name=ref["name"]),
         )
         refs.append((ref, spec))
     ref, spec = min(refs, key=lambda r: abs(math.log(r[1].params / target)))
     config = dict(ref["config"])
     if abs(spec.params - target) / target <= table["within_fraction"]:
-        why = f"'{name}': assumed the shapes of {ref['name']} ({spec.params:,} parameters)"
+        why = Message(
+            "models.assumed_shapes", name=name, reference=ref["name"], params=f"{spec.params:,}"
+        )
     else:
         per_layer = sum(b.numel // b.count for b in spec.blocks if ".layers.*." in b.name)
         fixed = spec.params - per_layer * spec.num_layers
         layers = max(1, round((target - fixed) / per_layer))
         config["num_hidden_layers"] = layers
         total = fixed + per_layer * layers
-        why = (
-            f"'{name}': assumed the shapes of {ref['name']} with {layers} layers instead of "
-            f"{spec.num_layers} ({total:,} parameters)"
+        why = Message(
+            "models.assumed_layers",
+            name=name,
+            reference=ref["name"],
+            layers=layers,
+            instead=spec.num_layers,
+            params=f"{total:,}",
         )
-    return Resolved(
-        config, name.strip().lower(), f"size {name.strip()}", f"size {name.strip()}", (why,)
-    )
+    size = Message("models.source.size", size=name.strip())
+    return Resolved(config, name.strip().lower(), size, size, (why,))
 
 
 def launch_model_ref(name: str) -> str:
@@ -356,8 +358,5 @@ def launch_model_ref(name: str) -> str:
     if preset is not None:
         return str(preset_index()[preset]["hf_id"])
     if _SIZE.match(name) and _mode(name) is None:
-        raise GpuwiseError(
-            f"--emit needs a real model, not the size {name!r}: give a config.json, a model "
-            "folder, a Hugging Face id or a preset"
-        )
+        raise GpuwiseError(Message("models.emit_needs_model", size=repr(name)))
     return name

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import math
 
+from gpuwise.i18n import Message
 from gpuwise.record import field, record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from gpuwise.i18n import Text
+
+#: Who counted a model's parameters when gpuwise's own rules did.
+RULES_COUNTED = Message("models.counted_by.rules")
 
 #: Parts a parameter can belong to, in display order.
 PARTS = (
@@ -83,7 +91,7 @@ class ModelSpec:
 
     name: str
     model_type: str
-    source: str
+    source: Text
     kind: str  # "decoder" or "encoder"
     vocab_size: int
     hidden_size: int
@@ -109,8 +117,10 @@ class ModelSpec:
     qk_rope_head_dim: int | None = None
     v_head_dim: int | None = None
     dtype: str | None = None
-    assumptions: tuple[str, ...] = ()
-    counted_by: str = "gpuwise rules"
+    #: What was assumed (a bare size's shapes) and who counted the parameters: said to people,
+    #: in their language (:class:`~gpuwise.i18n.Message`), or plain text.
+    assumptions: tuple[Text, ...] = ()
+    counted_by: Text = RULES_COUNTED
     extra: dict[str, object] = field(default_factory=dict, compare=False)
 
     @property

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 from gpuwise._version import SCHEMA_VERSION, __version__
+from gpuwise.i18n import Message
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -20,12 +21,20 @@ def envelope(**fields: Any) -> dict[str, Any]:
     return {"schema_version": SCHEMA_VERSION, "gpuwise_version": __version__, **fields}
 
 
+def _said(value: Any) -> str:
+    """What ``json.dumps`` writes for a value it has no form for: a message, said."""
+    if isinstance(value, Message):
+        return value.render()
+    raise TypeError(f"{type(value).__name__} is not JSON: {value!r}")
+
+
 def dumps(doc: dict[str, Any]) -> str:
     """``doc`` as JSON text. Only finite numbers: a NaN or infinity is a bug in gpuwise, reported
     as one line naming where it is, never written as the invalid ``NaN``. Characters a terminal
-    would act on (C1 controls, bidi overrides) are written as ``\\uXXXX`` escapes."""
+    would act on (C1 controls, bidi overrides) are written as ``\\uXXXX`` escapes. A
+    :class:`~gpuwise.i18n.Message` (a note, a reason) is written in the language in use."""
     try:
-        text = json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False)
+        text = json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False, default=_said)
     except ValueError:
         import math
 
@@ -49,10 +58,7 @@ def dumps(doc: dict[str, Any]) -> str:
             raise
         from gpuwise.errors import InternalError
 
-        raise InternalError(
-            f"internal error: a result is not a finite number ({found}); this is a bug "
-            "in gpuwise, please report it with the command line (--debug shows the traceback)"
-        ) from None
+        raise InternalError(Message("cli.not_finite", found=found)) from None
     if text.isascii() and "\x7f" not in text:
         return text  # nothing a terminal acts on (the encoder escaped the C0 controls)
     from gpuwise.visible import visible_json
