@@ -273,3 +273,36 @@ def test_the_rules_name_their_sources_and_cover_every_card():
     for card in load_catalog():
         w, chosen = for_card(Workload(method="qlora", precision_given=False), card)
         assert w.precision in ("bf16", "fp16") and not chosen.given
+
+
+@fixture_ok
+@given(
+    cards=st.lists(st.sampled_from(_CARDS), min_size=1, max_size=4, unique=True),
+    precision=st.sampled_from((None, *PRECISIONS)),
+    method=st.sampled_from(("full", "lora", "qlora")),
+)
+def test_every_recommend_option_states_its_precision(cli, cards, precision, method):
+    args = ["recommend", "qwen2.5-0.5b", "--method", method, "--max-gpus", "2", "--top", "0"]
+    args += [a for c in cards for a in ("--gpu", c)]
+    r = cli(*args, *(("--precision", precision) if precision else ()), "--json")
+    if r.code != 0:
+        one_line(r, "--precision")
+        assert method == "qlora" and precision not in (None, "bf16", "fp16")
+        return
+    options = r.json()["options"]
+    assert len(options) == 2 * len(cards)  # every card, one and two of it
+    for o in options:
+        assert o["precision"] in PRECISIONS and o["precision_note"]
+        assert o["precision_given"] is (precision is not None)
+        if precision is not None:
+            assert o["precision"] == precision
+
+
+@fixture_ok
+@given(
+    command=st.sampled_from(("plan", "recommend", "probe")),
+    value=st.text(max_size=12).filter(lambda v: v not in ("auto", *PRECISIONS)),
+)
+def test_an_unknown_precision_is_one_line_naming_the_choices(cli, command, value):
+    r = cli(command, "llama-3.2-1b", "--precision", value, "--json")
+    one_line(r, "--precision", "auto", "amp-fp16")
