@@ -54,6 +54,14 @@ def catalog():
         ("rtx 4000 ada", "rtx-4000-ada"),
         ("a40", "a40"),
         ("a4000", "rtx-a4000"),
+        # modified cards are named only with their memory (issue 13, part 2)
+        ("2080ti 22g", "rtx-2080-ti-22gb-mod"),
+        ("2080 ti 22gb", "rtx-2080-ti-22gb-mod"),
+        ("2080 ti", "rtx-2080-ti"),
+        ("4090 48gb", "rtx-4090-48gb-mod"),
+        ("4090", "rtx-4090"),
+        ("4090d 48g", "rtx-4090-d-48gb-mod"),
+        ("4090d", "rtx-4090-d"),
     ],
 )
 def test_cards_are_found_by_the_names_people_type(catalog, typed, slug):

