@@ -209,17 +209,18 @@ def test_max_power_and_deadline_reject_with_reasons(cli):
     assert not any(o["ok"] for o in doc["options"])
 
 
-def test_cny_prices_never_converted(cli, tmp_path):
+def test_cny_prices_are_taken_as_they_are_and_cost_usd_stays_null(cli):
     r = cli("recommend", "llama-3.2-1b", "--currency", "cny", "--budget", "20000", "--json")
-    doc = r.json()
-    for o in doc["options"]:
-        card = load_catalog().find(o["slug"])
-        if o["cost"] is not None and o["pricing"] == "buy":
-            assert o["cost"] == card.launch_price_cny * o["count"]
-        assert o["cost_usd"] is None
-    prices = _prices(tmp_path, {"3090": {"buy": 5000}}, currency="cny")
-    mismatch = cli("recommend", "llama-3.2-1b", "--prices", prices)
-    assert mismatch.code == 2 and "does not convert" in mismatch.err
+    options = r.json()["options"]
+    catalog = load_catalog()
+    native = [
+        (o, catalog.find(o["slug"]).launch_price_cny)
+        for o in options
+        if o["price"] and o["price"]["kind"] == "launch" and not o["price"]["converted"]
+    ]
+    assert native and all(o["cost_usd"] is None for o in options)
+    for o, launch_cny in native:
+        assert o["cost"] == launch_cny * o["count"]
 
 
 BAD_FLAGS = [

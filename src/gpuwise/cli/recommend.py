@@ -41,8 +41,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--prices",
         metavar="FILE",
-        help='your prices (JSON: {"currency": "usd", "cards": {"3090": {"buy": 750}, '
-        '"h100-sxm-80gb": {"hourly": 2.5}}}); default: launch prices',
+        help='your prices, over every other (JSON: {"currency": "usd", "cards": {"3090": '
+        '{"buy": 750}, "h100-sxm-80gb": {"hourly": 2.5}}}); default: the market prices shipped '
+        "with gpuwise (street, used, rental), else launch prices",
+    )
+    p.add_argument(
+        "--rate",
+        type=float,
+        metavar="CNY_PER_USD",
+        help="yuan per US dollar, for prices in the other currency than --currency (default: "
+        "the dated rate shipped with the market prices, shown in the output)",
+    )
+    p.add_argument(
+        "--market",
+        metavar="FILE",
+        help="a market-price file to use instead of the one shipped (layout: docs/catalog.md)",
     )
     p.add_argument(
         "--objective", default="cheapest", choices=OBJECTIVES, help="how to rank (cheapest)"
@@ -123,6 +136,7 @@ def run(args: argparse.Namespace) -> int:
     from gpuwise.catalog import load_catalog
     from gpuwise.models import load_model
     from gpuwise.models.resolve import launch_model_ref
+    from gpuwise.recommend.market import load_market
     from gpuwise.recommend.options import Constraints, recommend
     from gpuwise.recommend.prices import load_prices
     from gpuwise.render.plan_json import recommend_doc
@@ -140,7 +154,8 @@ def run(args: argparse.Namespace) -> int:
     workload = validate(flags.workload_from(args, spec), spec)
     catalog = load_catalog(args.catalog)
     cards = _cards(args, catalog)
-    book = load_prices(args.prices, args.currency, catalog)
+    market = load_market(args.market, catalog, args.rate)
+    book = load_prices(args.prices, args.currency, catalog, market)
     tokens = flags.parse_amount(args.tokens, "--tokens") if args.tokens else None
     constraints = Constraints(
         budget=args.budget,

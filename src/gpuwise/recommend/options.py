@@ -29,7 +29,7 @@ from gpuwise.plan.fit import problems, rank_memory, usable_bytes
 from gpuwise.plan.precision import CardPrecision, for_card
 from gpuwise.plan.time import CardTime, card_speed, card_time
 from gpuwise.recommend import OBJECTIVES
-from gpuwise.recommend.prices import PriceBook
+from gpuwise.recommend.prices import PriceBook, Quote
 from gpuwise.record import field, record
 from gpuwise.timing.calibration import listed_once
 from gpuwise.timing.estimate import TrainTime, run_seconds, train_time
@@ -91,6 +91,13 @@ class Option:
     reason: str | None = None
     notes: list[str] = field(default_factory=list)
     timer: Callable[[], CardTime] | None = field(default=None, compare=False)
+    #: the price the cost is made of, the hourly rental when there is one, what renting
+    #: the cards for the run costs (with --tokens) and after how many hours of use
+    #: buying them costs less than renting them (when both prices exist)
+    price: Quote | None = None
+    rental: Quote | None = None
+    rent_cost: float | None = None
+    break_even_hours: float | None = None
     #: the precision the card is planned in (its own when the user gives none), and the job
     #: as the card runs it
     precision: CardPrecision | None = None
@@ -217,8 +224,8 @@ def _price(
             None,
             None,
             (
-                f"no {book.currency.upper()} price for {card.name} (the catalogue has no launch "
-                "price): add one with --prices FILE"
+                f"no price for {card.name} (no launch, market or rental price in USD or "
+                "CNY): add one with --prices FILE"
             ),
         )
     if price.buy is not None:
@@ -452,9 +459,12 @@ def _sort_key(o: Option, objective: str) -> tuple[Any, ...]:
     ok = o.fits and o.reason is None
     tps = o.tokens_per_s or 0.0
     cost = round(o.cost, 2) if o.cost is not None else float("inf")  # ties: the faster
-    if not ok:  # after every usable option: fitting ones held back by a constraint, then by
-        short = -(o.headroom_bytes or -(1 << 60))  # how little memory they lack
-        return (1, 0 if o.fits else 1, cost if o.fits else short, -tps)
+    if not ok:  # after every usable option, the priced ones: those that fit (held back by a
+        # constraint) by cost, then those that do not by how little memory they lack; then the
+        # options no price is known for, in the same order
+        short = -(o.headroom_bytes or -(1 << 60))
+        unpriced = o.cost is None
+        return (1, unpriced, 0 if o.fits else 1, cost if o.fits else short, -tps)
     if objective == "fastest":
         return (0, -tps, cost)
     if objective == "tokens-per-dollar":
@@ -486,6 +496,8 @@ def recommend(
     search = _Search(spec, w, constraints, book, tokens, grad_accum)
     with listed_once():
         options = [option for card in cards for option in search.options(card)]
+    for option in options:
+        _costing(option, book)
     options.sort(key=lambda o: _sort_key(o, objective))
     rec = Recommendation(spec, w, constraints, objective, tokens, options, book, len(cards))
     target = advice_target(rec, cards, have)
@@ -503,6 +515,28 @@ def recommend(
             constraints.offload,
         )
     return rec
+
+
+def _costing(o: Option, book: PriceBook) -> None:
+    """The quotes ``o``'s cost is made of; a price for an option that does not fit (what the
+    cards would cost); what renting them for the run costs, and the hours of use after which
+    buying costs less than renting."""
+    price = book.price(o.card)
+    if price is None:
+        return
+    if o.pricing != "rent" and price.buy is not None:
+        if o.cost is None and not o.fits:
+            o.cost, o.pricing, o.price_source = price.buy * o.count, "buy", price.source
+        o.price = price.buy_quote
+    elif o.pricing == "rent":
+        o.price = price.hourly_quote
+    o.rental = price.hourly_quote
+    if price.hourly is None:
+        return
+    if o.run_s is not None:
+        o.rent_cost = price.hourly * o.count * o.run_s / 3600
+    if o.pricing == "buy" and price.buy is not None:
+        o.break_even_hours = price.buy / price.hourly
 
 
 def advice_target(

@@ -1,5 +1,6 @@
-"""What a card costs: the catalogue's launch price, or the user's own prices (street, used,
-hourly rental) from a price file.
+"""What a card costs, and where that figure is from: the user's own prices (``--prices FILE``),
+else the market's (street, used, rental: :mod:`gpuwise.recommend.market`), else the
+catalogue's launch price.
 
 A price file is JSON::
 
@@ -9,10 +10,14 @@ A price file is JSON::
 
 Cards are named as anywhere else in gpuwise ("3090", "rtx 4090", a slug). ``buy`` is the price
 of one card; ``hourly`` the rental price of one card per hour (when both are given, options are
-priced as bought). The file's currency is the one
-``--currency`` must name. A card with no price in the file falls back to the catalogue's launch
-price in that currency (``launch_price_usd`` / ``launch_price_cny``); no conversion between
-currencies is ever made.
+priced as bought, and the rental gives the break-even hours). A card in the file is priced
+from the file alone.
+
+For every other card a buy price is the first of: a market street price, a market used price,
+the launch price, in ``--currency`` (prices of the buyer's own market); else the same in the
+other currency, converted at the rate the market file ships (``--rate`` to set another) and
+marked as converted. An hourly price is the cheapest market rental, in ``--currency`` first.
+A price file in the other currency is converted the same way.
 """
 
 from __future__ import annotations
@@ -21,67 +26,157 @@ from gpuwise import files
 from gpuwise.catalog import Card, Catalog
 from gpuwise.errors import GpuwiseError
 from gpuwise.recommend import CURRENCIES
-from gpuwise.record import record
+from gpuwise.recommend.market import (
+    Market,
+    MarketPrice,
+    Rate,
+    Source,
+    age_days,
+    check_amount,
+    load_market,
+    shown,
+)
+from gpuwise.record import field, record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+#: Where a price comes from, as options report it.
+PRICE_KINDS = ("user", "street", "used", "launch", "rental")
+_EXAMPLE = '{"currency": "usd", "cards": {"3090": {"buy": 750}}}'
+
+
+@record
+class Quote:
+    """One price as used: ``seen`` (the price as its source gives it) in the book's
+    ``currency``, converted at ``rate`` yuan per dollar when the two differ; ``age_days`` from
+    the day the source saw it to the book's day."""
+
+    seen: MarketPrice
+    amount: float
+    currency: str
+    rate: float | None = None
+    age_days: int | None = None
+
+    @property
+    def converted(self) -> bool:
+        return self.rate is not None
+
+    @property
+    def label(self) -> str:
+        """One line: what, where from, when ("used, <title> (2026-01)")."""
+        when = f" ({self.seen.date})" if self.seen.date else ""
+        return f"{self.seen.kind}, {self.seen.source.title}{when}"
+
 
 @record
 class Price:
-    """One card's price: ``buy`` per card or ``hourly`` per card-hour, and where it is from."""
+    """One card's price: ``buy`` per card and ``hourly`` per card-hour (either may be None), in
+    the book's currency, with the quotes they come from."""
 
     buy: float | None
     hourly: float | None
     source: str
+    buy_quote: Quote | None = None
+    hourly_quote: Quote | None = None
 
 
-@record
+@record(frozen=False)
 class PriceBook:
     currency: str
     user: dict[str, Price]  # card slug -> price from the user's file
     path: str | None = None
+    market: Market | None = None
+    cache: dict[str, Price | None] = field(default_factory=dict, compare=False)
+
+    @property
+    def rate(self) -> Rate | None:
+        """Yuan per dollar that prices in the other currency are converted at."""
+        return self.market.rate if self.market else None
 
     def price(self, card: Card) -> Price | None:
-        """The user's price for ``card``, else its launch price, else None."""
+        """The user's price for ``card``; else the market's buy and rental prices, the launch
+        price when the market has no buy price; None when there is none at all."""
         if card.slug in self.user:
             return self.user[card.slug]
-        launch = card.launch_price_usd if self.currency == "usd" else card.launch_price_cny
-        if launch is None:
+        if card.slug not in self.cache:
+            self.cache[card.slug] = self._resolve(card)
+        return self.cache[card.slug]
+
+    def _resolve(self, card: Card) -> Price | None:
+        records = self.market.by_card.get(card.slug, []) if self.market else []
+        own = [r for r in records if r.currency == self.currency]
+        other = [r for r in records if r.currency != self.currency]
+        buy = None
+        for group, launch_currency in ((own, self.currency), (other, _other(self.currency))):
+            for kind in ("street", "used"):
+                buy = buy or self._market_quote([r for r in group if r.kind == kind], newest=True)
+            buy = buy or self._launch_quote(card, launch_currency)
+        hourly = None
+        for group in (own, other):
+            hourly = hourly or self._market_quote(
+                [r for r in group if r.kind == "rental"], newest=False
+            )
+        if buy is None and hourly is None:
             return None
-        return Price(float(launch), None, "catalogue launch price")
+        first = buy or hourly
+        assert first is not None
+        return Price(
+            buy.amount if buy else None,
+            hourly.amount if hourly else None,
+            first.label,
+            buy,
+            hourly,
+        )
+
+    def _market_quote(self, records: list[MarketPrice], newest: bool) -> Quote | None:
+        """Of ``records`` (one kind, one currency): the newest (then cheapest) for a buy price,
+        the cheapest for a rental."""
+        if not records:
+            return None
+        if newest:
+            return self.quote(max(records, key=lambda r: (r.date or "", -r.amount)))
+        return self.quote(min(records, key=lambda r: r.amount))
+
+    def _launch_quote(self, card: Card, currency: str) -> Quote | None:
+        amount = card.launch_price_usd if currency == "usd" else card.launch_price_cny
+        if amount is None:
+            return None
+        src = card.sources.get(f"launch_price_{currency}") or {}
+        title = src.get("title") or f"catalogue launch price ({card.origin})"
+        source = Source(title, src.get("url"))
+        return self.quote(MarketPrice("launch", float(amount), currency, card.launch_date, source))
+
+    def quote(self, seen: MarketPrice) -> Quote:
+        """``seen`` in the book's currency (converted at the book's rate when it is not)."""
+        rate = None
+        amount = seen.amount
+        if seen.currency != self.currency:
+            assert self.rate is not None
+            rate = self.rate.cny_per_usd
+            amount = self.rate.convert(amount, seen.currency, self.currency)
+        age = age_days(seen.date, self.market.today) if self.market else None
+        return Quote(seen, amount, self.currency, rate, age)
 
 
-#: A price (per card, or per card-hour) from a cent to a billion: any other is a typo, and a
-#: subnormal or huge one would turn costs and tokens per dollar into infinities.
-PRICE_RANGE = (0.01, 1e9)
-_EXAMPLE = '{"currency": "usd", "cards": {"3090": {"buy": 750}}}'
-
-
-def _amount(value: Any, where: str) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise GpuwiseError(f"{where} is {_shown(value)}; use a positive number (or leave it out)")
-    low, high = PRICE_RANGE
-    if not low <= value <= high:  # also NaN and infinities
-        raise GpuwiseError(f"{where} is {value:g}; a price must be from {low:g} to {high:g}")
-    return float(value)
-
-
-def _shown(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-def load_prices(path: str | None, currency: str, catalog: Catalog) -> PriceBook:
-    """The price book for ``currency``: the user's file (if any) over the catalogue."""
+def load_prices(
+    path: str | None, currency: str, catalog: Catalog, market: Market | None = None
+) -> PriceBook:
+    """The price book for ``currency``: the user's file (if any) over ``market`` (else the
+    market file shipped, :func:`~gpuwise.recommend.market.load_market`) over launch
+    prices."""
     currency = currency.lower()
     if currency not in CURRENCIES:
         raise GpuwiseError(f"--currency {currency!r} is not known; use usd or cny")
-    if path is None:
-        return PriceBook(currency, {})
+    market = market or load_market(None, catalog)
+    book = PriceBook(currency, {}, path, market)
+    if path is not None:
+        book.user = _user_prices(path, book, catalog)
+    return book
+
+
+def _user_prices(path: str, book: PriceBook, catalog: Catalog) -> dict[str, Price]:
     where = f"price file {path}"
     data = files.read_json(
         path, where, f"a JSON price file like {_EXAMPLE}", files.LIMITS["prices"]
@@ -90,22 +185,17 @@ def load_prices(path: str | None, currency: str, catalog: Catalog) -> PriceBook:
         raise GpuwiseError(f'{where} needs a "cards" object: {_EXAMPLE}')
     file_currency = data.get("currency", "usd")
     if not isinstance(file_currency, str) or file_currency.lower() not in CURRENCIES:
-        raise GpuwiseError(f"{where}: currency {_shown(file_currency)} is not usd or cny")
+        raise GpuwiseError(f"{where}: currency {shown(file_currency)} is not usd or cny")
     file_currency = file_currency.lower()
-    if file_currency != currency:
-        raise GpuwiseError(
-            f"price file {path} is in {file_currency}, --currency is {currency}: gpuwise does "
-            f"not convert; pass --currency {file_currency} (and a budget in it)"
-        )
     user: dict[str, Price] = {}
     for name, entry in data["cards"].items():
-        where = f"price file {path}, card {_shown(name)}"
+        where = f"price file {path}, card {shown(name)}"
         if not isinstance(entry, dict):
             raise GpuwiseError(f'{where}: expected an object like {{"buy": 750}}')
         unknown = set(entry) - {"buy", "hourly", "note"}
         if unknown:
             raise GpuwiseError(
-                f"{where}: unknown key {_shown(sorted(unknown)[0])}; keys: buy, hourly, note"
+                f"{where}: unknown key {shown(sorted(unknown)[0])}; keys: buy, hourly, note"
             )
         buy = _amount(entry.get("buy"), f"{where} buy")
         hourly = _amount(entry.get("hourly"), f"{where} hourly")
@@ -114,14 +204,49 @@ def load_prices(path: str | None, currency: str, catalog: Catalog) -> PriceBook:
         card = catalog.find(str(name))
         if card.slug in user:
             raise GpuwiseError(
-                f"price file {path} prices {card.name} twice ({_shown(name)} is another name for a "
+                f"price file {path} prices {card.name} twice ({shown(name)} is another name for a "
                 "card already listed); keep one entry"
             )
         note = entry.get("note")
         if note is not None and not (isinstance(note, str) and note.isprintable()):
-            raise GpuwiseError(f"{where}: note must be one line of text, got {_shown(note)}")
+            raise GpuwiseError(f"{where}: note must be one line of text, got {shown(note)}")
         if note is not None and len(note) > 200:
             raise GpuwiseError(f"{where}: note is {len(note)} characters long; at most 200")
-        source = f"{path}" + (f" ({note})" if note else "")
-        user[card.slug] = Price(buy, hourly, source)
-    return PriceBook(currency, user, path)
+        user[card.slug] = _user_price(book, path, file_currency, buy, hourly, note)
+    return user
+
+
+def _user_price(
+    book: PriceBook,
+    path: str,
+    currency: str,
+    buy: float | None,
+    hourly: float | None,
+    note: str | None,
+) -> Price:
+    source = Source(f"price file {path}")
+    quotes = [
+        None if v is None else book.quote(MarketPrice("user", v, currency, None, source, note))
+        for v in (buy, hourly)
+    ]
+    text = f"{path}" + (f" ({note})" if note else "")
+    if currency != book.currency:
+        assert book.rate is not None
+        text += f", converted from {currency.upper()} at {book.rate.cny_per_usd:g} CNY/USD"
+    return Price(
+        quotes[0].amount if quotes[0] else None,
+        quotes[1].amount if quotes[1] else None,
+        text,
+        quotes[0],
+        quotes[1],
+    )
+
+
+def _amount(value: Any, where: str) -> float | None:
+    if value is None:
+        return None
+    return check_amount(value, where)
+
+
+def _other(currency: str) -> str:
+    return next(c for c in CURRENCIES if c != currency)

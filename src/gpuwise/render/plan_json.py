@@ -10,6 +10,7 @@ from gpuwise.memory.estimate import MemoryEstimate
 from gpuwise.memory.rank import RankMemory
 from gpuwise.parallel import Parallel
 from gpuwise.render.document import envelope
+from gpuwise.render.price_json import option_price_keys, prices_dict
 from gpuwise.timing.estimate import InferTime, TrainTime
 from gpuwise.workload import Workload
 
@@ -232,6 +233,7 @@ def option_dict(rank: int, o: Option, currency: str, reserve: int = 0) -> dict[s
         "tokens_per_cost": o.tokens_per_cost,
         "pricing": o.pricing,
         "price_source": o.price_source,
+        **option_price_keys(o),
         "power_w": o.power_w,
         "link": _link(t) if o.count > 1 else None,
         "reason": o.reason,
@@ -283,7 +285,7 @@ def recommend_doc(rec: Recommendation, catalog_date: str, top: int) -> dict[str,
             "reserve_bytes": c.reserve_bytes,
             "offload": c.offload,
         },
-        prices={"currency": rec.prices.currency, "file": rec.prices.path},
+        prices=prices_dict(rec.prices),
         cards_considered=rec.cards_considered,
         options_total=len(rec.options),
         options_ok=usable,

@@ -10,6 +10,7 @@ characters escaped); colour and weight come from :func:`_styled`, never from mar
 from __future__ import annotations
 
 from gpuwise.render.precision_text import precision_cell, precision_notes, workload_text
+from gpuwise.render.price_text import PriceText
 from gpuwise.units import count, gib, num
 
 TYPE_CHECKING = False
@@ -296,12 +297,17 @@ def recommend_tables(doc: dict[str, Any]) -> list[Any]:
         f"({doc['cards_considered']} cards)",
         caption=f"Workload: {what}.\n" + "; ".join(limits) + ". Memory: per card, required "
         "(peak + CUDA context + allocator). Tokens/s: trained, or generated (decode) for "
-        "inference. Cost: cards bought (or rented for the run).",
+        "inference. Cost: the cards bought (or rented for the run), at the price the Price "
+        "column names.",
         caption_justify="left",
     )
     headers = ("#", "Card", "x", "Strategy", "Precision", "GiB/card", "Tokens/s", "Time", "kWh")
     for col in (*headers, "Cost"):
         table.add_column(col, justify="left" if col in ("Card", "Strategy") else "right")
+    prices = PriceText(doc)
+    table.add_column("Price", justify="right")
+    if prices.rent:
+        table.add_column("Rent / break-even", justify="right")
     table.add_column("Why not", overflow="fold")
     for o in doc["options"]:
         ok = o["ok"]
@@ -317,11 +323,14 @@ def recommend_tables(doc: dict[str, Any]) -> list[Any]:
             _duration(o["time_s"]),
             num(o["energy_kwh"], 1),
             _money(o["cost"], cur),
+            prices.cell(o),
+            *([prices.rent_cell(o)] if prices.rent else []),
             "" if ok else (o["reason"] or ""),
             style=style,
         )
     notes = precision_notes(doc["options"], "gpu")
     table.caption = f"{table.caption}" + "".join(f"\n{n}" for n in notes)
+    table.caption = f"{table.caption}" + "".join(f"\n{line}" for line in prices.caption())
     if doc.get("emitted"):
         table.caption = f"{table.caption}" + "".join(f"\nWrote {p}" for p in doc["emitted"])
     out: list[Any] = [table]
