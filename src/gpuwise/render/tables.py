@@ -9,7 +9,6 @@ characters escaped); colour and weight come from :func:`_styled`, never from mar
 
 from __future__ import annotations
 
-from gpuwise.render.precision_text import precision_cell, precision_notes, workload_text
 from gpuwise.render.price_text import PriceText
 from gpuwise.units import count, gib, num
 
@@ -50,6 +49,8 @@ def _duration(seconds: float | None) -> str:
 
 def plan_tables(doc: dict[str, Any]) -> list[Table]:
     m, w, mem = doc["model"], doc["workload"], doc["memory"]
+    from gpuwise.render.precision_text import precision_cell, precision_notes, workload_text
+
     what = workload_text(w)
     # cards in different precisions need different memory: the table above is the first's
     own_memory = len({c["memory"]["required_bytes"] for c in doc["cards"]}) > 1
@@ -280,6 +281,8 @@ def recommend_tables(doc: dict[str, Any]) -> list[Any]:
     """``gpuwise recommend``: the ranked options, then the advice when nothing fits."""
     m, w = doc["model"], doc["workload"]
     cur = doc["constraints"]["currency"]
+    from gpuwise.render.precision_text import precision_cell, precision_notes, workload_text
+
     what = workload_text(w)
     c = doc["constraints"]
     limits = [f"objective {doc['objective']}"]
