@@ -192,7 +192,7 @@ def _check_value(where: Text, label: str, key: str, value: Any) -> None:
         )
 
 
-def _unexpected(key: str, value: Any) -> str | None:
+def _unexpected(key: str, value: Any) -> Text | None:
     """What the field ``key`` must be, when ``value`` is not that; None when it is."""
     if key in _FILE_ONLY:
         # source: field -> source key; crosscheck_exceptions: field -> why
@@ -200,32 +200,32 @@ def _unexpected(key: str, value: Any) -> str | None:
         if not isinstance(value, dict) or not all(
             k in allowed and isinstance(v, str) and v for k, v in value.items()
         ):
-            return 'an object of field -> text, like {"default": "source-key"}'
+            return Message("catalog.expect.source_map")
         return None
     if value is None:
         return None
     if key in FIGURE_FIELDS:
         low, high = FIGURE_RANGE
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            return "a number"
+            return Message("catalog.expect.number")
         if not (low <= value <= high):  # also NaN, infinities and subnormals
-            return f"a positive number from {low:g} to {high:,.0f}"
+            return Message("catalog.expect.range", low=f"{low:g}", high=f"{high:,.0f}")
         if key in _INT_FIELDS and not float(value).is_integer():
-            return "a whole number"
+            return Message("catalog.expect.whole")
     elif key == "modified":
         if not isinstance(value, bool):
-            return "true or false"
+            return Message("catalog.expect.bool")
     elif key == "aliases":
         if not isinstance(value, list) or not all(_is_text(a, _TEXT_MAX) for a in value):
-            return f"a list of names (printable, at most {_TEXT_MAX} characters)"
+            return Message("catalog.expect.names", most=_TEXT_MAX)
     elif key in _TEXT_FIELDS:
         longest = _NOTES_MAX if key == "notes" else _TEXT_MAX
         if not _is_text(value, longest):
-            return f"a non-empty string of printable characters, at most {longest}"
+            return Message("catalog.expect.text", most=longest)
         if key == "compute_capability" and not _CC.fullmatch(value):
-            return 'a compute capability like "8.6"'
+            return Message("catalog.expect.cc")
         if key in ("slug", "modified_from") and not _SLUG.fullmatch(value):
-            return "lowercase letters, digits, '.' and '-' (at most 64)"
+            return Message("catalog.expect.slug")
     return None
 
 

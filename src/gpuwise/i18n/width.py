@@ -9,8 +9,10 @@ import unicodedata
 
 # A wide character alone, or a run of anything else without spaces, or spaces.
 _PIECE = re.compile(r"\s+|[^\s]")
-#: Characters a line must not begin with (closing punctuation stays with what it closes).
+#: Characters a line must not begin with (closing punctuation stays with what it closes) and
+#: must not end with (opening punctuation stays with what it opens).
 _NO_LINE_START = frozenset("，。；：、）」』】》？！,.;:)]}%")
+_NO_LINE_END = frozenset("（「『【《([{")
 
 
 def cells(text: str) -> int:
@@ -30,23 +32,32 @@ def _wide(char: str) -> bool:
 
 def _pieces(text: str) -> list[str]:
     """``text`` as the pieces a line may break between: runs of spaces, words of narrow
-    characters, and each wide character alone."""
+    characters, and each wide character alone, with closing punctuation kept on the piece it
+    follows and opening punctuation on the piece it precedes."""
     out: list[str] = []
+    opening = ""
     for m in _PIECE.finditer(text):
         piece = m.group()
-        if piece.isspace() or _wide(piece):
+        if piece.isspace():
             out.append(piece)
-        elif out and not out[-1].isspace() and not _wide(out[-1][-1]):
-            out[-1] += piece  # a narrow character goes on with the word before it
+            continue
+        after_word = bool(out) and not out[-1].isspace() and not opening
+        narrow_run = after_word and not _wide(piece) and not _wide(out[-1][-1])
+        if narrow_run or (after_word and piece in _NO_LINE_START):
+            out[-1] += piece  # a narrow character after a narrow one, or closing punctuation
+        elif piece in _NO_LINE_END:
+            opening += piece  # goes with what it opens
         else:
-            out.append(piece)
+            out.append(opening + piece)
+            opening = ""
+    if opening:
+        out.append(opening)
     return out
 
 
 def wrap(text: str, width: int) -> list[str]:
     """``text`` in lines of at most ``width`` cells (a word longer than a line has a line of
-    its own; closing punctuation may take a line two cells past ``width`` rather than begin
-    the next)."""
+    its own)."""
     lines: list[str] = []
     line, used = "", 0
     for piece in _pieces(" ".join(text.split())):
@@ -55,7 +66,7 @@ def wrap(text: str, width: int) -> list[str]:
                 line, used = line + " ", used + 1
             continue
         size = cells(piece)
-        if line and used + size > width and piece[0] not in _NO_LINE_START:
+        if line and used + size > width:
             lines.append(line.rstrip())
             line, used = "", 0
         line, used = line + piece, used + size
