@@ -17,6 +17,7 @@ present, says how the amount was made from what the source prints (a midpoint of
 
 from __future__ import annotations
 
+import functools
 import re
 
 from gpuwise import files
@@ -278,6 +279,7 @@ def age_days(date: str | None, today: str) -> int | None:
     return _ordinal(today) - _ordinal(date)
 
 
+@functools.lru_cache(maxsize=1024)
 def _ordinal(date: str) -> int:
     """Days since a fixed day (the proleptic Gregorian ordinal, as ``date.toordinal``)."""
     parts = [int(p) for p in date.split("-")] + [1, 1]

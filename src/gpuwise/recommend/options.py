@@ -29,7 +29,7 @@ from gpuwise.plan.fit import problems, rank_memory, usable_bytes
 from gpuwise.plan.precision import CardPrecision, for_card
 from gpuwise.plan.time import CardTime, card_speed, card_time
 from gpuwise.recommend import OBJECTIVES
-from gpuwise.recommend.prices import PriceBook, Quote
+from gpuwise.recommend.prices import Price, PriceBook, Quote
 from gpuwise.record import field, record
 from gpuwise.timing.calibration import listed_once
 from gpuwise.timing.estimate import TrainTime, run_seconds, train_time
@@ -456,15 +456,15 @@ def _days(seconds: float) -> str:
 
 
 def _sort_key(o: Option, objective: str) -> tuple[Any, ...]:
-    ok = o.fits and o.reason is None
     tps = o.tokens_per_s or 0.0
-    cost = round(o.cost, 2) if o.cost is not None else float("inf")  # ties: the faster
-    if not ok:  # after every usable option, the priced ones: those that fit (held back by a
-        # constraint) by cost, then those that do not by how little memory they lack; then the
-        # options no price is known for, in the same order
-        short = -(o.headroom_bytes or -(1 << 60))
+    if not (o.fits and o.reason is None):  # after every usable option, the priced ones: those
+        # that fit (held back by a constraint) by cost, then those that do not by how little
+        # memory they lack; then the options no price is known for, in the same order
         unpriced = o.cost is None
-        return (1, unpriced, 0 if o.fits else 1, cost if o.fits else short, -tps)
+        if o.fits:
+            return (1, unpriced, 0, float("inf") if unpriced else round(o.cost or 0, 2), -tps)
+        return (1, unpriced, 1, -(o.headroom_bytes or -(1 << 60)), -tps)
+    cost = round(o.cost, 2) if o.cost is not None else float("inf")  # ties: the faster
     if objective == "fastest":
         return (0, -tps, cost)
     if objective == "tokens-per-dollar":
@@ -494,10 +494,15 @@ def recommend(
     if w.task == "infer" and grad_accum > 1:
         raise GpuwiseError("--grad-accum applies to --task train")
     search = _Search(spec, w, constraints, book, tokens, grad_accum)
+    options: list[Option] = []
     with listed_once():
-        options = [option for card in cards for option in search.options(card)]
-    for option in options:
-        _costing(option, book)
+        for card in cards:
+            found = search.options(card)
+            price = book.price(card)
+            if price is not None:
+                for option in found:
+                    _costing(option, price)
+            options += found
     options.sort(key=lambda o: _sort_key(o, objective))
     rec = Recommendation(spec, w, constraints, objective, tokens, options, book, len(cards))
     target = advice_target(rec, cards, have)
@@ -517,26 +522,24 @@ def recommend(
     return rec
 
 
-def _costing(o: Option, book: PriceBook) -> None:
-    """The quotes ``o``'s cost is made of; a price for an option that does not fit (what the
-    cards would cost); what renting them for the run costs, and the hours of use after which
-    buying costs less than renting."""
-    price = book.price(o.card)
-    if price is None:
-        return
-    if o.pricing != "rent" and price.buy is not None:
-        if o.cost is None and not o.fits:
-            o.cost, o.pricing, o.price_source = price.buy * o.count, "buy", price.source
-        o.price = price.buy_quote
-    elif o.pricing == "rent":
+def _costing(o: Option, price: Price) -> None:
+    """The quotes ``o``'s cost is made of (``price``: its card's); a price for an option that
+    does not fit (what the cards would cost); what renting them for the run costs, and the
+    hours of use after which buying costs less than renting."""
+    buy, hourly = price.buy, price.hourly
+    if o.pricing == "rent":
         o.price = price.hourly_quote
-    o.rental = price.hourly_quote
-    if price.hourly is None:
+    elif buy is not None:
+        if o.cost is None and not o.fits:
+            o.cost, o.pricing, o.price_source = buy * o.count, "buy", price.source
+        o.price = price.buy_quote
+    if hourly is None:
         return
+    o.rental = price.hourly_quote
     if o.run_s is not None:
-        o.rent_cost = price.hourly * o.count * o.run_s / 3600
-    if o.pricing == "buy" and price.buy is not None:
-        o.break_even_hours = price.buy / price.hourly
+        o.rent_cost = hourly * o.count * o.run_s / 3600
+    if o.pricing == "buy" and buy is not None:
+        o.break_even_hours = buy / hourly
 
 
 def advice_target(

@@ -105,7 +105,11 @@ class PriceBook:
         return self.cache[card.slug]
 
     def _resolve(self, card: Card) -> Price | None:
-        records = self.market.by_card.get(card.slug, []) if self.market else []
+        records = self.market.by_card.get(card.slug) if self.market else None
+        if not records:  # most cards (every user card): the launch price alone
+            buy = self._launch_quote(card, self.currency)
+            buy = buy or self._launch_quote(card, _other(self.currency))
+            return None if buy is None else Price(buy.amount, None, buy.label, buy)
         own = [r for r in records if r.currency == self.currency]
         other = [r for r in records if r.currency != self.currency]
         buy = None
