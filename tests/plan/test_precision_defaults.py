@@ -87,6 +87,16 @@ def test_qlora_and_inference_take_fp16_where_bf16_is_not_native(cli, args, card,
         assert doc["workload"]["kv_dtype"] == expected
 
 
+def test_an_explicit_weight_dtype_is_the_inference_precision(cli):
+    args = ("plan", "qwen2.5-0.5b", "--task", "infer", "--weight-dtype", "bf16", "--no-search")
+    doc = cli(*args, "--gpu", "1080ti", "--gpu", "4090", "--json").json()
+    pascal, ada = doc["cards"]
+    assert pascal["precision"] == ada["precision"] == "bf16"
+    assert pascal["precision_given"] and ada["precision_given"]
+    assert doc["workload"]["precision_given"] is True
+    assert "--weight-dtype bf16" in pascal["precision_warning"] and ada["precision_warning"] is None
+
+
 def test_mixed_cards_each_get_their_own_precision_and_memory(cli):
     doc = _cards(cli, "--gpu", "1080ti", "--gpu", "4090")
     pascal, ada = doc["cards"]
@@ -242,8 +252,12 @@ def test_every_plan_states_a_precision_and_honours_one_asked_for(
         one_line(r, "--precision")
         assert task == "train" and method == "qlora" and precision not in (None, "bf16", "fp16")
         return
-    c = r.json()["cards"][0]
+    doc = r.json()
+    c = doc["cards"][0]
     assert c["precision"] in PRECISIONS and c["precision_note"]
+    # the top-level workload is the (first) card's, and says whether its precision was chosen
+    w = doc["workload"]
+    assert (w["precision"], w["precision_given"]) == (c["precision"], c["precision_given"])
     if precision is not None:
         assert c["precision"] == precision and c["precision_given"] is True
     else:
@@ -289,8 +303,11 @@ def test_every_recommend_option_states_its_precision(cli, cards, precision, meth
         one_line(r, "--precision")
         assert method == "qlora" and precision not in (None, "bf16", "fp16")
         return
-    options = r.json()["options"]
+    doc = r.json()
+    options = doc["options"]
     assert len(options) == 2 * len(cards)  # every card, one and two of it
+    top = (options[0]["precision"], options[0]["precision_given"])
+    assert (doc["workload"]["precision"], doc["workload"]["precision_given"]) == top
     for o in options:
         assert o["precision"] in PRECISIONS and o["precision_note"]
         assert o["precision_given"] is (precision is not None)

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from gpuwise.plan.advice import Advice, Change
-    from gpuwise.plan.make import Plan
+    from gpuwise.plan.make import CardPlan, Plan
     from gpuwise.plan.precision import CardPrecision
     from gpuwise.plan.time import CardTime
     from gpuwise.recommend.options import Option, Recommendation
@@ -62,6 +62,14 @@ def precision_dict(c: CardPrecision | None) -> dict[str, Any]:
         "precision_note": c.note,
         "precision_warning": c.warning,
     }
+
+
+def first_workload(first: CardPlan | Option | None, asked: Workload) -> dict[str, Any]:
+    """The top-level ``workload`` of a plan or a recommendation: as its first card (or
+    option) runs it, and whether the user chose that precision; ``asked`` without one."""
+    if first is None or first.workload is None or first.precision is None:
+        return workload_dict(asked)
+    return workload_dict(first.workload, first.precision.given)
 
 
 def parallel_dict(p: Parallel, w: Workload, host_bytes: int) -> dict[str, Any]:
@@ -136,7 +144,6 @@ def plan_doc(plan: Plan, catalog_date: str) -> dict[str, Any]:
     top-level ``memory`` and ``workload.precision`` are the first card's (each card's own are
     in ``cards[]``: with no ``--precision`` cards may differ)."""
     spec = plan.spec
-    shown = plan.cards[0].workload if plan.cards else plan.workload
     return envelope(
         catalog_date=catalog_date,
         model={
@@ -147,7 +154,7 @@ def plan_doc(plan: Plan, catalog_date: str) -> dict[str, Any]:
             "active_params": spec.active_params,
             "max_position_embeddings": spec.max_position_embeddings,
         },
-        workload=workload_dict(shown, plan.workload.precision_given),
+        workload=first_workload(plan.cards[0] if plan.cards else None, plan.workload),
         tokens=plan.tokens,
         reserve_bytes=plan.reserve_bytes,
         memory=memory_dict(plan.memory),
@@ -269,10 +276,7 @@ def recommend_doc(rec: Recommendation, catalog_date: str, top: int) -> dict[str,
             "model_type": rec.spec.model_type,
             "params": rec.spec.params,
         },
-        workload=workload_dict(
-            rec.options[0].workload if rec.options and rec.options[0].workload else rec.workload,
-            rec.workload.precision_given,
-        ),
+        workload=first_workload(rec.options[0] if rec.options else None, rec.workload),
         tokens=rec.tokens,
         objective=rec.objective,
         constraints={
