@@ -307,3 +307,33 @@ def test_unknown_source_is_refused_before_any_path_is_made(hub, tmp_path, source
     with pytest.raises(GpuwiseError, match="give one of huggingface, modelscope"):
         load_model("acme/tiny", download=True, source=source)
     assert Hub.seen == [] and not (tmp_path / "xdg").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "source", "says"),
+    [
+        ("absent", "huggingface", "HTTP 404"),
+        ("absent", "modelscope", "HTTP 404"),
+        ("gated", "huggingface", "许可协议"),
+        ("huge", "huggingface", "4 MiB"),
+        ("html", "huggingface", "不是有效的 JSON"),
+        ("not-a-config", "huggingface", "'model_type'"),
+        ("slow", "huggingface", "秒内没有响应"),
+    ],
+)
+def test_every_way_a_download_fails_is_one_chinese_line(cli, hub, name, source, says):
+    """What a reader in China meets most: the hub unreachable, a gated model, a wrong id. Each
+    is one line in Chinese, naming the URL and what to try (a mirror, ModelScope, by hand)."""
+    from tests.i18n.checks import leftover_english
+
+    args = ["model", f"acme/{name}", "--download", "--source", source, "--lang", "zh"]
+    r = cli(*args)
+    one_line(r, "错误", says, hub)
+    said = r.err.split("错误：", 1)[1]
+    assert leftover_english(said, ["acme", name, "Forbidden", "Not Found", "Unauthorized"]) == []
+
+
+def test_an_offline_hub_is_said_in_chinese(cli, hub, monkeypatch):
+    monkeypatch.setenv("HF_ENDPOINT", closed_port_url())
+    r = cli("model", "acme/tiny", "--download", "--lang", "zh")
+    one_line(r, "错误", "无法", "hf-mirror.com", "--source modelscope")

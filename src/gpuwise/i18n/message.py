@@ -20,7 +20,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
+#: ``{name}``, ``{{`` or ``}}`` in a template (compiled on the first message rendered: a
+#: command that renders none does not pay for it).
+_PLACEHOLDER = r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}"
 _FOLDER = os.path.join(os.path.dirname(__file__), "messages")
 _loaded: dict[str, dict[str, Any]] = {}
 _current = DEFAULT
@@ -75,7 +77,7 @@ def render(key: str, params: dict[str, Any], language: str | None = None) -> str
         value = params[name]
         return value.render(lang) if isinstance(value, Message) else str(value)
 
-    return _PLACEHOLDER.sub(fill, template)
+    return re.sub(_PLACEHOLDER, fill, template)
 
 
 class Message:

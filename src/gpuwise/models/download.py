@@ -22,6 +22,7 @@ import time
 from gpuwise import files
 from gpuwise._version import __version__
 from gpuwise.errors import GpuwiseError
+from gpuwise.i18n import Message, known
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -59,8 +60,9 @@ def endpoint(source: str) -> str:
     if not usable or any(c.isspace() for c in raw):
         example = "https://hf-mirror.com" if source == "huggingface" else "www.modelscope.cn"
         raise GpuwiseError(
-            f"${variable} is {raw[:80]!r}, not an http(s) address; set it like "
-            f"{variable}={example}, or unset it"
+            Message(
+                "download.bad_endpoint", variable=variable, value=repr(raw[:80]), example=example
+            )
         )
     return raw.rstrip("/")
 
@@ -73,34 +75,32 @@ def config_url(org: str, name: str, source: str) -> str:
     return f"{base}/{org}/{name}/resolve/main/config.json"
 
 
-def advice(source: str) -> str:
+def advice(source: str) -> Message:
     """What to do when ``source`` cannot give the config."""
-    by_hand = "or download config.json by hand and pass its path"
     if source == "modelscope":
-        return (
-            "check the id on modelscope.cn (its ids can differ from Hugging Face's), try the "
-            f"Hugging Face hub (without --source modelscope), {by_hand}"
-        )
-    return (
-        "if huggingface.co cannot be reached from here, try --source modelscope or "
-        f"HF_ENDPOINT=https://hf-mirror.com, {by_hand}"
-    )
+        return Message("download.advice.modelscope")
+    return Message("download.advice.huggingface")
 
 
 def fetch_config(org: str, name: str, source: str) -> tuple[str, bytes, dict[str, Any]]:
     """``(url, bytes, parsed config)`` of ``org/name``'s config.json from ``source``."""
     url = config_url(org, name, source)
     data = _get(url, source)
+    answer, expected = Message("download.the_answer"), Message("download.a_config")
     try:
-        config = files.parse_json(
-            files.decode(data, "the answer", "a config.json"), "the answer", "a config.json"
-        )
+        config = files.parse_json(files.decode(data, answer, expected), answer, expected)
     except GpuwiseError as e:
-        raise GpuwiseError(f"{url} did not give a config.json ({e}); {advice(source)}") from None
-    if not isinstance(config, dict) or not isinstance(config.get("model_type"), str):
-        what = "a JSON object" if isinstance(config, dict) else f"JSON {type(config).__name__}"
         raise GpuwiseError(
-            f"{url} gave {what} without a 'model_type', not a model's config.json; {advice(source)}"
+            Message("download.not_a_config", url=url, problem=e.message, advice=advice(source))
+        ) from None
+    if not isinstance(config, dict) or not isinstance(config.get("model_type"), str):
+        what = (
+            Message("download.an_object")
+            if isinstance(config, dict)
+            else Message("download.json_of", kind=type(config).__name__)
+        )
+        raise GpuwiseError(
+            Message("download.no_model_type", url=url, what=what, advice=advice(source))
         )
     return url, data, config
 
@@ -116,7 +116,7 @@ def _get(url: str, source: str) -> bytes:
 
         def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
             if not newurl.lower().startswith(("http://", "https://")):
-                raise GpuwiseError(f"{url} redirected to {newurl[:120]}, not an http(s) URL")
+                raise GpuwiseError(Message("download.bad_redirect", url=url, target=newurl[:120]))
             return super().redirect_request(req, fp, code, msg, headers, newurl)
 
     request = urllib.request.Request(
@@ -151,40 +151,34 @@ def _get(url: str, source: str) -> bytes:
         if isinstance(e.reason, TimeoutError):
             raise GpuwiseError(_late(url, tips)) from None
         why = getattr(e.reason, "strerror", None) or str(e.reason)
-        raise GpuwiseError(f"could not reach {url} ({why}); {tips}") from None
+        raise GpuwiseError(
+            Message("download.unreachable", url=url, why=known("os.", why), advice=tips)
+        ) from None
     except TimeoutError:
         raise GpuwiseError(_late(url, tips)) from None
     except (http.client.HTTPException, OSError, ValueError) as e:
         why = getattr(e, "strerror", None) or str(e) or e.__class__.__name__
-        raise GpuwiseError(f"could not download {url} ({why}); {tips}") from None
+        raise GpuwiseError(
+            Message("download.failed", url=url, why=known("os.", why), advice=tips)
+        ) from None
 
 
-def _late(url: str, tips: str) -> str:
-    return (
-        f"no answer from {url} within {TIMEOUT_S:g} s (or not all of it within {DEADLINE_S:g} s; "
-        f"offline, or blocked?); {tips}"
+def _late(url: str, tips: Message) -> Message:
+    return Message(
+        "download.late", url=url, timeout=f"{TIMEOUT_S:g}", deadline=f"{DEADLINE_S:g}", advice=tips
     )
 
 
-def _too_big(url: str, size: int | None) -> str:
-    said = f" ({size:,} bytes)" if size is not None else ""
-    return (
-        f"{url} answered with more than the {LIMIT // files.MIB} MiB a config.json may have"
-        f"{said}: not a config.json; check the id and the endpoint, or download config.json "
-        "by hand and pass its path"
-    )
+def _too_big(url: str, size: int | None) -> Message:
+    limit = LIMIT // files.MIB
+    if size is None:
+        return Message("download.too_big", url=url, limit=limit)
+    return Message("download.too_big_said", url=url, limit=limit, size=f"{size:,}")
 
 
-def _refused(url: str, code: int, reason: str, source: str) -> str:
+def _refused(url: str, code: int, reason: str, source: str) -> Message:
     if code == 404:
-        return (
-            f"{url} answered HTTP 404: no such model there, or it has no config.json; "
-            f"{advice(source)}"
-        )
+        return Message("download.not_found", url=url, advice=advice(source))
     if code in (401, 403):
-        return (
-            f"{url} refused the download (HTTP {code}: a gated or private model needs a login, "
-            "which gpuwise does not use); accept its licence on the hub, download config.json "
-            "by hand and pass its path, or use a preset (`gpuwise model --list`)"
-        )
-    return f"{url} answered HTTP {code} {reason}; {advice(source)}"
+        return Message("download.refused", url=url, code=code)
+    return Message("download.http_error", url=url, code=code, reason=reason, advice=advice(source))

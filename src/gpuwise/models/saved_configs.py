@@ -12,6 +12,7 @@ import os
 
 from gpuwise import files
 from gpuwise.errors import GpuwiseError
+from gpuwise.i18n import Message
 from gpuwise.models.hub_id import SOURCES
 from gpuwise.models.paths import exists, is_inside
 
@@ -46,12 +47,12 @@ def save(source: str, org: str, name: str, data: bytes) -> str:
     base = configs_dir()
     path = saved_path(source, org, name)
     if base is None or path is None:
-        raise GpuwiseError("no cache folder: set $XDG_CACHE_HOME or $HOME to keep downloads")
+        raise GpuwiseError(Message("models.no_cache_to_keep"))
     folder = os.path.dirname(path)
     try:
         os.makedirs(folder, exist_ok=True)
         if not is_inside(folder, base):
-            raise GpuwiseError(f"{folder}: leads outside {base}; not written there")
+            raise GpuwiseError(Message("models.cache_outside", folder=folder, base=base))
         import tempfile  # only when a download is kept
 
         fd, tmp = tempfile.mkstemp(prefix=".config-", suffix=".tmp", dir=folder)
@@ -63,8 +64,7 @@ def save(source: str, org: str, name: str, data: bytes) -> str:
             _remove(tmp)
             raise
     except OSError as e:
-        why = e.strerror or e.__class__.__name__
-        raise GpuwiseError(f"cannot write {path} ({why})") from None
+        raise GpuwiseError(Message("models.cannot_write", path=path, why=files.why(e))) from None
     return path
 
 
