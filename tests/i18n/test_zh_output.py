@@ -288,3 +288,23 @@ def test_a_file_that_is_not_json_is_one_chinese_line(cli, tmp_path, text):
         return
     one_line(r, "错误")
     assert leftover_english(said(r.err), [str(path), text, *PYTHON_TYPES]) == [], r.err
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"model_type": "no-such-type", "hidden_size": 64, "num_hidden_layers": 2},
+        {"model_type": "no-such-type", "hidden_size": 64, "num_hidden_layers": 2, "auto_map": 3},
+        {"model_type": "t5", "d_model": 64, "num_layers": 2, "vocab_size": 100},
+    ],
+    ids=["unknown type", "auto_map", "encoder-decoder"],
+)
+def test_the_transformers_path_refuses_in_chinese(cli, tmp_path, config):
+    """A model type gpuwise has no rule for goes to transformers (or says to install it): its
+    refusals are one Chinese line too."""
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config), encoding="utf-8")
+    r = cli("model", str(path), "--lang", "zh")
+    one_line(r, "错误")
+    names = [str(path), *strings(config), *PYTHON_TYPES, "hf", "pip", "install"]
+    assert leftover_english(said(r.err), names) == [], r.err

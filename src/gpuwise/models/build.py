@@ -117,7 +117,7 @@ def _fallback(
     shape, version = hf_fallback.shape_from_transformers(
         config,
         model_type,
-        str(where),  # its own messages are English text still
+        where,
         folder=None if folder is None else Path(folder),
         trust_remote_code=trust_remote_code,
     )

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from gpuwise.errors import GpuwiseError
+from gpuwise.i18n import Message, Text
 from gpuwise.models.config_reader import MAX_DIM
 from gpuwise.models.families import Shape
 from gpuwise.models.spec import ParamBlock
@@ -115,7 +116,7 @@ def _dicts(value: Any) -> Iterator[dict[str, Any]]:
             stack.extend(node)
 
 
-def _bounded(value: Any, key: str, model_type: str, where: str) -> int:
+def _bounded(value: Any, key: str, model_type: str, where: Text) -> int:
     """``value`` of size field ``key`` checked; a list or object of sizes (per stage, per part:
     Swin's ``num_heads``, Gemma 3n's per-layer ``intermediate_size``) gives its largest, or for a
     layer count its total."""
@@ -134,22 +135,34 @@ def _bounded(value: Any, key: str, model_type: str, where: str) -> int:
         if isinstance(item, bool) or not isinstance(item, int) or not low <= item <= high:
             shown = repr(value) if isinstance(value, str) else json.dumps(value, default=str)
             shown = shown if len(shown) <= 60 else shown[:57] + "..."
-            why = ", the most layers gpuwise builds on the meta device," if key in _LAYERS else ""
             raise GpuwiseError(
-                f"{where}: '{key}' must be an integer (or a list of integers) from {low} to "
-                f"{high}{why} for model_type '{model_type}' (counted by transformers); got {shown}"
+                Message(
+                    "hf.bounded_layers" if key in _LAYERS else "hf.bounded",
+                    where=where,
+                    field=key,
+                    low=low,
+                    high=high,
+                    model_type=model_type,
+                    got=shown,
+                )
             )
         checked.append(item)
     total = sum(checked) if key in _LAYERS else max(checked, default=0)
     if total > high:
         raise GpuwiseError(
-            f"{where}: '{key}' adds up to {total} layers, more than the {high} gpuwise builds on "
-            f"the meta device for model_type '{model_type}'"
+            Message(
+                "hf.too_many_layers",
+                where=where,
+                field=key,
+                total=total,
+                high=high,
+                model_type=model_type,
+            )
         )
     return total
 
 
-def check_sizes(config: dict[str, Any], model_type: str, where: str) -> None:
+def check_sizes(config: dict[str, Any], model_type: str, where: Text) -> None:
     """The size fields of every object in ``config`` are integers within bounds."""
     for node in _dicts(config):
         for key in _BOUNDS.keys() & node.keys():
@@ -158,7 +171,7 @@ def check_sizes(config: dict[str, Any], model_type: str, where: str) -> None:
 
 
 def remote_refs(
-    config: dict[str, Any], where: str, folder: Path | None, trust_remote_code: bool
+    config: dict[str, Any], where: Text, folder: Path | None, trust_remote_code: bool
 ) -> dict[str, str]:
     """The auto_map entries gpuwise may use: ``{"AutoModelForCausalLM": "modeling_x.X", ...}``,
     each a module file in ``folder``. Empty when the config ships no model code."""
@@ -166,35 +179,25 @@ def remote_refs(
     if not auto_map:
         return {}
     if not isinstance(auto_map, dict):
-        raise GpuwiseError(
-            f"{where}: 'auto_map' must be an object mapping auto classes to 'module.Class'"
-        )
+        raise GpuwiseError(Message("hf.auto_map_not_object", where=where))
     refs = {key: auto_map[key] for key in _AUTO_KEYS if auto_map.get(key) is not None}
     if not refs:
         return {}
     if not trust_remote_code:
-        raise GpuwiseError(
-            f"{where}: its config points at code shipped with the model (auto_map); gpuwise "
-            f"runs such code only with --trust-remote-code"
-        )
+        raise GpuwiseError(Message("hf.remote_code", where=where))
     if folder is None or not folder.is_dir():
-        raise GpuwiseError(
-            f"{where}: code shipped with a model runs only from its folder; name the model "
-            f"folder (or the config.json in it) that holds the code"
-        )
+        raise GpuwiseError(Message("hf.code_needs_folder", where=where))
     for key, ref in refs.items():
         match = _CLASS_REF.fullmatch(ref) if isinstance(ref, str) else None
         if match is None:
             shown = str(ref)[:80]
             raise GpuwiseError(
-                f"{where}: auto_map '{key}' is {shown!r}; gpuwise runs only code of the model's "
-                f"own folder, named 'module.Class' (not another repository or folder)"
+                Message("hf.auto_map_elsewhere", where=where, key=key, ref=repr(shown))
             )
         module = folder / f"{match.group(1)}.py"
         if not module.is_file():
             raise GpuwiseError(
-                f"{where}: auto_map '{key}' names {ref}, but {module} is not a file; gpuwise "
-                f"runs only code of the model's own folder"
+                Message("hf.auto_map_no_file", where=where, key=key, ref=ref, module=str(module))
             )
     return refs
 
@@ -202,7 +205,7 @@ def remote_refs(
 def check_config(
     config: dict[str, Any],
     model_type: str,
-    where: str,
+    where: Text,
     *,
     folder: Path | None = None,
     trust_remote_code: bool = False,
@@ -235,20 +238,24 @@ def _quiet() -> Iterator[None]:
         hf_logging.set_verbosity(level)
 
 
-def _remote_class(ref: str, folder: Path, base: type, key: str, where: str) -> Any:
+def _remote_class(ref: str, folder: Path, base: type, key: str, where: Text) -> Any:
     from transformers.dynamic_module_utils import get_class_from_dynamic_module
 
     try:
         found = get_class_from_dynamic_module(ref, str(folder), local_files_only=True)
     except Exception as e:  # the model's own code: any exception it raises
-        raise GpuwiseError(f"{where}: auto_map '{key}' {ref} did not import ({_say(e)})") from None
+        raise GpuwiseError(
+            Message("hf.did_not_import", where=where, key=key, ref=ref, why=_say(e))
+        ) from None
     if not (isinstance(found, type) and issubclass(found, base)):
-        raise GpuwiseError(f"{where}: auto_map '{key}' {ref} is not a {base.__name__} subclass")
+        raise GpuwiseError(
+            Message("hf.not_subclass", where=where, key=key, ref=ref, base=base.__name__)
+        )
     return found
 
 
 def _make_config(
-    config: dict[str, Any], model_type: str, where: str, refs: dict[str, str], folder: Path | None
+    config: dict[str, Any], model_type: str, where: Text, refs: dict[str, str], folder: Path | None
 ) -> Any:
     import transformers
 
@@ -262,26 +269,31 @@ def _make_config(
         cls = transformers.CONFIG_MAPPING[model_type]
     else:
         raise GpuwiseError(
-            f"{where}: transformers {transformers.__version__} does not know model_type "
-            f"'{model_type}'"
-            + ("" if refs else " and the config ships no code for it (auto_map 'AutoConfig')")
+            Message(
+                "hf.unknown_type_has_code" if refs else "hf.unknown_type",
+                where=where,
+                version=transformers.__version__,
+                model_type=model_type,
+            )
         )
     try:
         cfg = cls(**kwargs)
     except Exception as e:  # transformers (or the model's code) rejects a config many ways
-        raise GpuwiseError(f"{where}: transformers rejected the config ({_say(e)})") from None
+        raise GpuwiseError(Message("hf.rejected", where=where, why=_say(e))) from None
     # Code is only ever looked up in the folder the user named, whatever the file says.
     cfg._name_or_path = str(folder) if folder is not None else ""
     return cfg
 
 
-def _values(cfg: Any, where: str) -> dict[str, Any]:
+def _values(cfg: Any, where: Text) -> dict[str, Any]:
     try:
         values = cfg.to_dict()
     except Exception as e:
-        raise GpuwiseError(f"{where}: transformers rejected the config ({_say(e)})") from None
+        raise GpuwiseError(Message("hf.rejected", where=where, why=_say(e))) from None
     if not isinstance(values, dict):
-        raise GpuwiseError(f"{where}: transformers rejected the config (to_dict is no object)")
+        raise GpuwiseError(
+            Message("hf.rejected", where=where, why=Message("hf.to_dict_not_object"))
+        )
     return values
 
 
@@ -306,7 +318,7 @@ def _text_config(cfg: Any) -> Any:
         return cfg
 
 
-def check_values(values: dict[str, Any], text: Any, model_type: str, where: str) -> None:
+def check_values(values: dict[str, Any], text: Any, model_type: str, where: Text) -> None:
     """The config as transformers fills it in (``values``, defaults too) passes the size checks,
     and the parameters its text model implies (an embedding and two matrices a layer, fewer than
     any real model has) stay under :data:`MAX_PARAMS`."""
@@ -316,22 +328,20 @@ def check_values(values: dict[str, Any], text: Any, model_type: str, where: str)
     )
     if implied > MAX_PARAMS:
         raise GpuwiseError(
-            f"{where}: its sizes imply at least {implied:,} parameters, more than the "
-            f"{MAX_PARAMS:,} (10T) gpuwise plans"
+            Message(
+                "hf.implied_too_big", where=where, implied=f"{implied:,}", most=f"{MAX_PARAMS:,}"
+            )
         )
 
 
 def _classes(
-    cfg: Any, refs: dict[str, str], folder: Path | None, model_type: str, where: str
+    cfg: Any, refs: dict[str, str], folder: Path | None, model_type: str, where: Text
 ) -> tuple[str, Any, Any]:
     """``(kind, class counted, class trained)`` as the reference step builds the model."""
     import transformers
 
     if getattr(cfg, "is_encoder_decoder", False) is True:
-        raise GpuwiseError(
-            f"{where}: model_type '{model_type}' is an encoder-decoder model; gpuwise plans "
-            f"decoder-only (causal LM) and encoder-only (masked LM) models"
-        )
+        raise GpuwiseError(Message("hf.encoder_decoder", where=where, model_type=model_type))
 
     def find(auto: Any) -> Any:
         key = auto.__name__
@@ -350,17 +360,22 @@ def _classes(
         return "encoder", base, masked
     if causal is not None:
         return "decoder", causal, causal
-    raise GpuwiseError(
-        f"{where}: transformers has no causal-LM class (a decoder) nor base and masked-LM "
-        f"classes (an encoder) for model_type '{model_type}'"
-        + (f"; auto_map names only {', '.join(sorted(refs))}" if refs else "")
-    )
+    if refs:
+        raise GpuwiseError(
+            Message(
+                "hf.no_class_refs",
+                where=where,
+                model_type=model_type,
+                refs=", ".join(sorted(refs)),
+            )
+        )
+    raise GpuwiseError(Message("hf.no_class", where=where, model_type=model_type))
 
 
 # -- 4. the build ------------------------------------------------------------------------------
 
 
-def _build(cls: Any, cfg: Any, where: str) -> Any:
+def _build(cls: Any, cfg: Any, where: Text) -> Any:
     import torch
     import transformers
 
@@ -370,7 +385,7 @@ def _build(cls: Any, cfg: Any, where: str) -> Any:
                 return cls._from_config(cfg)
             return cls.from_config(cfg, trust_remote_code=False)
     except Exception as e:  # transformers (or the model's code) raises many kinds
-        raise GpuwiseError(f"{where}: transformers could not build the model ({_say(e)})") from None
+        raise GpuwiseError(Message("hf.could_not_build", where=where, why=_say(e))) from None
 
 
 _PARTS = (
@@ -434,7 +449,7 @@ def _blocks(model: Any, masked_lm: bool) -> list[ParamBlock]:
 def shape_from_transformers(
     config: dict[str, Any],
     model_type: str,
-    where: str,
+    where: Text,
     *,
     folder: Path | None = None,
     trust_remote_code: bool = False,
@@ -458,7 +473,7 @@ def shape_from_transformers(
     params = max(sum(b.numel for b in blocks), sum(b.numel for b in train_blocks))
     if params > MAX_PARAMS:
         raise GpuwiseError(
-            f"{where}: {params:,} parameters is more than the {MAX_PARAMS:,} (10T) gpuwise plans"
+            Message("hf.too_big", where=where, params=f"{params:,}", most=f"{MAX_PARAMS:,}")
         )
     return _shape(text, kind, blocks, train_blocks, where), transformers.__version__
 
@@ -468,14 +483,18 @@ def _shape(
     kind: str,
     blocks: list[ParamBlock],
     train_blocks: list[ParamBlock],
-    where: str,
+    where: Text,
 ) -> Shape:
     hidden = _first(text, _HIDDEN)
     layers = _first(text, _LAYERS)
     if hidden < 1 or layers < 1:
         raise GpuwiseError(
-            f"{where}: no hidden size ({', '.join(_HIDDEN)}) or layer count "
-            f"({', '.join(_LAYERS[:4])}) in the config; gpuwise needs both to plan"
+            Message(
+                "hf.no_sizes",
+                where=where,
+                hidden=", ".join(_HIDDEN),
+                layers=", ".join(_LAYERS[:4]),
+            )
         )
     heads = _first(text, _HEADS, default=1) or 1
     kv = _first(text, _KV_HEADS, default=heads) or heads
