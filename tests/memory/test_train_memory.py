@@ -30,7 +30,9 @@ workloads = st.builds(
     precision=st.sampled_from(["bf16", "amp-bf16", "fp32"]),
     grad_checkpointing=st.booleans(),
     batch=st.integers(1, 16),
-    seq=st.sampled_from([128, 512, 2048, 8192, 32768]),
+    # from the shortest sequence the accuracy grid validates (below it, see
+    # test_short_sequences_are_planned_as_simulated)
+    seq=st.sampled_from([512, 2048, 8192, 32768]),
     optimizer=st.sampled_from(["adamw", "adamw-fused", "sgd", "adamw-8bit", "adafactor"]),
 )
 
@@ -58,6 +60,27 @@ def test_more_tokens_never_need_less_memory(name, w):
     assert bigger - fixed <= 2 * 1.05 * variable + (512 << 20)
     quadratic = 4 if spec.model_type in ("gemma2", "gemma3_text") or spec.sliding_window else 2
     assert longer - fixed <= quadratic * 1.05 * variable + (512 << 20)
+
+
+#: Exact peaks of Gemma-2-9B, LoRA, fp32, SGD, without checkpointing, at seq 128, simulated with
+#: `gpuwise probe gemma-2-9b --method lora --precision fp32 --optimizer sgd --seq 128
+#: --batch B --simulate` (torch 2.13.0+cpu, transformers 5.24.0, peft 0.21.2, 2026-12-02):
+#: activations 2,403,258,372 and 4,803,846,148 bytes at batch 1 and 2.
+SHORT_SEQUENCE_SIMULATED = {1: 40_064_371_724, 2: 42_727_103_500}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="below seq 512 (outside the accuracy grid) the fitted activation terms extrapolate "
+    "to a negative constant: Gemma-2-9B fp32 LoRA at 1 x 128 plans 1.38 GB of activations "
+    "where the step keeps 2.40 GB (peak -2.6 %)",
+)
+@pytest.mark.parametrize("batch", sorted(SHORT_SEQUENCE_SIMULATED))
+def test_short_sequences_are_planned_as_simulated(batch):
+    spec = load_model("gemma-2-9b")
+    w = Workload(method="lora", precision="fp32", batch=batch, seq=128, optimizer="sgd")
+    planned = estimate_memory(spec, w).peak_allocated_bytes
+    assert planned == pytest.approx(SHORT_SEQUENCE_SIMULATED[batch], rel=0.01)
 
 
 #: Sliding-window terms whose layer forward peak goes negative at long contexts: its fitted
