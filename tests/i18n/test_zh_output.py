@@ -15,7 +15,7 @@ from gpuwise.cli.gpus import SORT_KEYS
 from gpuwise.cli.main import COMMANDS
 from gpuwise.i18n.width import cells
 
-from ..checks import fixture_ok, json_values, one_line
+from ..checks import TINY_CONFIG, fixture_ok, json_values, one_line
 from .checks import leftover_english, table_lines_aligned
 
 CONFIG = "src/gpuwise/models/presets/llama-3.1-8b.json"
@@ -25,18 +25,13 @@ PYTHON_TYPES = ("int", "float", "str", "list", "bool", "NoneType")
 
 def strings(value) -> list[str]:
     """Every string in a JSON value (keys too): what came from data, not from gpuwise."""
-    out: list[str] = []
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            stack.extend(item)
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, str):
-            out.append(item)
-    return out
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [*value, *(s for v in value.values() for s in strings(v))]
+    if isinstance(value, list):
+        return [s for v in value for s in strings(v)]
+    return []
 
 
 def card_names(cli) -> list[str]:
@@ -257,16 +252,7 @@ def test_a_malformed_card_file_is_one_chinese_line(cli, tmp_path, field, value):
     value=json_values,
 )
 def test_a_malformed_config_is_one_chinese_line(cli, tmp_path, field, value):
-    config = {
-        "model_type": "llama",
-        "vocab_size": 1000,
-        "hidden_size": 64,
-        "intermediate_size": 128,
-        "num_hidden_layers": 2,
-        "num_attention_heads": 4,
-        "num_key_value_heads": 2,
-        field: value,
-    }
+    config = {**TINY_CONFIG, field: value}
     path = tmp_path / "config.json"
     path.write_text(json.dumps(config), encoding="utf-8")
     r = cli("model", str(path), "--lang", "zh")

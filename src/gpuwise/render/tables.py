@@ -10,6 +10,8 @@ characters escaped); colour and weight come from :func:`_styled`, never from mar
 from __future__ import annotations
 
 from gpuwise.render.price_text import PriceText
+from gpuwise.render.table_kit import styled as _styled
+from gpuwise.render.table_kit import table as _table
 from gpuwise.units import count, gib, num
 
 TYPE_CHECKING = False
@@ -18,20 +20,6 @@ if TYPE_CHECKING:
 
     from rich.table import Table
     from rich.text import Text
-
-
-def _table(**kwargs: Any) -> Table:
-    """A rich table (rich imported only now)."""
-    from rich.table import Table
-
-    return Table(**kwargs)
-
-
-def _styled(text: str, style: str) -> Text:
-    """``text`` in a rich style ("bold", "red"): how tables colour, instead of markup."""
-    from gpuwise.render.console import styled
-
-    return styled(text, style)
 
 
 def _yes_no(fits: bool, mark: str = "") -> Text:
