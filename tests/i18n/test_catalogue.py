@@ -56,6 +56,7 @@ def test_both_languages_have_every_message_in_the_same_order():
 @pytest.mark.parametrize("key", list(EN))
 def test_every_form_has_the_placeholders_of_the_english(key):
     en, zh = EN[key], ZH[key]
+    assert forms(en) and forms(zh), key
     if isinstance(en, dict):
         assert set(en) == {"one", "other"}, key
     if isinstance(zh, dict):
@@ -68,6 +69,7 @@ def test_every_form_has_the_placeholders_of_the_english(key):
 @pytest.mark.parametrize("key", list(EN))
 def test_every_template_is_well_formed(key):
     """Braces only as {name} or doubled: a stray one would print wrong or fail to render."""
+    assert all(forms(raw(language)[key]) for language in LANGUAGES)
     for language in LANGUAGES:
         for template in forms(raw(language)[key]):
             rest = _NAMED.sub("", template.replace("{{", "").replace("}}", ""))
@@ -186,7 +188,9 @@ def test_every_message_is_used():
 
 
 def test_feature_labels_are_the_rule_files():
-    for rule in feature_rules():
+    rules = feature_rules()
+    assert len(rules) >= 10
+    for rule in rules:
         assert EN[f"feature.{rule.id}"] == rule.label
 
 
