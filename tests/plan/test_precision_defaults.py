@@ -321,5 +321,6 @@ def test_every_recommend_option_states_its_precision(cli, cards, precision, meth
     value=st.text(max_size=12).filter(lambda v: v not in ("auto", *PRECISIONS)),
 )
 def test_an_unknown_precision_is_one_line_naming_the_choices(cli, command, value):
-    r = cli(command, "llama-3.2-1b", "--precision", value, "--json")
+    # --precision=VALUE: a value like "-:" is the flag's, not another option
+    r = cli(command, "llama-3.2-1b", f"--precision={value}", "--json")
     one_line(r, "--precision", "auto", "amp-fp16")
