@@ -32,8 +32,16 @@ _NAMED = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _PERCENT = re.compile(r"%\((\w+)\)[sr]|%[sr]")
 
 
+def area_files(language: str) -> list[Path]:
+    return sorted((MESSAGES / language).glob("*.json"))
+
+
 def raw(language: str) -> dict:
-    return json.loads((MESSAGES / f"{language}.json").read_text(encoding="utf-8"))
+    """Every message of ``language``, area by area in name order."""
+    out: dict = {}
+    for path in area_files(language):
+        out.update(json.loads(path.read_text(encoding="utf-8")))
+    return out
 
 
 EN, ZH = raw("en"), raw("zh-CN")
@@ -50,7 +58,18 @@ def placeholders(template: str) -> list[str]:
 
 def test_both_languages_have_every_message_in_the_same_order():
     assert LANGUAGES == ("en", "zh-CN")
-    assert list(EN) == list(ZH), "en.json and zh-CN.json list other keys, or in another order"
+    assert [p.name for p in area_files("en")] == [p.name for p in area_files("zh-CN")]
+    assert list(EN) == list(ZH), "en/ and zh-CN/ list other keys, or in another order"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_each_message_is_in_the_file_of_its_area(language):
+    paths = area_files(language)
+    assert paths
+    for path in paths:
+        keys = json.loads(path.read_text(encoding="utf-8"))
+        assert keys, path
+        assert {key.partition(".")[0] for key in keys} == {path.stem}, path
 
 
 @pytest.mark.parametrize("key", list(EN))
@@ -255,5 +274,5 @@ def test_an_error_is_english_for_str_and_the_users_language_for_text():
 def test_a_message_missing_from_chinese_is_said_in_english(monkeypatch):
     from gpuwise.i18n import message
 
-    monkeypatch.setitem(message._loaded, "zh-CN", {})
+    monkeypatch.setitem(message._loaded, ("zh-CN", "catalog"), {})
     assert render("catalog.empty_series", {}, "zh-CN").startswith("--series '' names no series")

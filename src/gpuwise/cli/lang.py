@@ -87,6 +87,10 @@ class Speaking:
         if self.language != DEFAULT:
             argparse._ = _gettext  # type: ignore[attr-defined]
             argparse.ngettext = _ngettext  # type: ignore[attr-defined]
+        else:  # argparse's words as they are: gettext would look for catalogues on disk for
+            # each of them (and import locale), a millisecond or two of every command
+            argparse._ = _as_is  # type: ignore[attr-defined]
+            argparse.ngettext = _as_is_plural  # type: ignore[attr-defined]
         return self
 
     def __exit__(self, *_: object) -> None:
@@ -132,13 +136,21 @@ ARGPARSE_WORDS = {
 _AT_BUILD = frozenset({"positional arguments", "options", "optional arguments"})
 
 
+def _as_is(message: str) -> str:
+    return message
+
+
+def _as_is_plural(singular: str, plural: str, n: int) -> str:
+    return singular if n == 1 else plural
+
+
 def _gettext(message: str) -> str:
     key = ARGPARSE_WORDS.get(message)
     if key is None:
         return message
     if message in _AT_BUILD or message == "show this help message and exit":
         return HelpText(key, {})
-    found = catalogue(_current()).get(key, message)
+    found = catalogue(_current(), "argparse").get(key, message)
     return found if isinstance(found, str) else message
 
 

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 #: command that renders none does not pay for it).
 _PLACEHOLDER = r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}"
 _FOLDER = os.path.join(os.path.dirname(__file__), "messages")
-_loaded: dict[str, dict[str, Any]] = {}
+_loaded: dict[tuple[str, str], dict[str, Any]] = {}
 _current = DEFAULT
 
 
@@ -42,23 +42,41 @@ def current() -> str:
     return _current
 
 
-def catalogue(language: str) -> dict[str, Any]:
-    """``messages/<language>.json``, read on first use (the language in use, only)."""
-    found = _loaded.get(language)
+def catalogue(language: str, area: str) -> dict[str, Any]:
+    """``messages/<language>/<area>.json``: the messages whose keys begin ``<area>.``, read on
+    first use (only the areas a command speaks, in the language in use). An area with no file
+    is empty."""
+    found = _loaded.get((language, area))
     if found is None:
         if language not in LANGUAGES:
             raise ValueError(f"unknown language {language!r}; languages: {', '.join(LANGUAGES)}")
-        with open(os.path.join(_FOLDER, f"{language}.json"), encoding="utf-8") as f:
-            found = _loaded[language] = json.load(f)
+        try:
+            with open(os.path.join(_FOLDER, language, f"{area}.json"), encoding="utf-8") as f:
+                found = json.load(f)
+        except FileNotFoundError:
+            found = {}
+        _loaded[(language, area)] = found
     return found
 
 
+def areas(language: str) -> list[str]:
+    """The areas ``language`` has a file for, in name order."""
+    names = os.listdir(os.path.join(_FOLDER, language))
+    return sorted(n[: -len(".json")] for n in names if n.endswith(".json"))
+
+
+def area_of(key: str) -> str:
+    """The area (file) of message ``key``: its first dotted part."""
+    return key.partition(".")[0]
+
+
 def _template(key: str, language: str, params: dict[str, Any]) -> str:
-    entry = catalogue(language).get(key)
+    area = area_of(key)
+    entry = catalogue(language, area).get(key)
     if entry is None and language != DEFAULT:
-        entry = catalogue(DEFAULT).get(key)  # a catalogue behind the English one
+        entry = catalogue(DEFAULT, area).get(key)  # a catalogue behind the English one
     if entry is None:
-        raise KeyError(f"no message {key!r} in messages/{DEFAULT}.json")
+        raise KeyError(f"no message {key!r} in messages/{DEFAULT}/{area}.json")
     if isinstance(entry, dict):
         form = "one" if params.get("count") == 1 and "one" in entry else "other"
         return str(entry[form])
@@ -122,7 +140,7 @@ def known(prefix: str, english: str) -> str | Message:
     """The message under ``prefix`` whose English text is ``english``, or ``english`` itself:
     how words gpuwise did not write (the JSON parser's "Expecting value", the system's
     "Permission denied") are said in the user's language when the catalogue has them."""
-    for key, text in catalogue(DEFAULT).items():
+    for key, text in catalogue(DEFAULT, area_of(prefix)).items():
         if text == english and key.startswith(prefix):
             return Message(key)
     return english
