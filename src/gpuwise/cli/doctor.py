@@ -7,6 +7,10 @@ import argparse
 from gpuwise.catalog import load_catalog
 from gpuwise.cli.common import add_catalog, add_json, emit
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -60,6 +64,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    doc, has_errors = document(args)
+    from gpuwise.render.tables import doctor_tables
+
+    emit(args, doc, doctor_tables)
+    return 1 if has_errors else 0
+
+
+def document(args: argparse.Namespace) -> tuple[dict[str, Any], bool]:
+    """The doctor document ``args`` asks for (what ``--json`` prints; `gpuwise serve` too) and
+    whether it found an error."""
     from gpuwise.doctor import Described, build_report, describe, detect, load_knowledge, override
     from gpuwise.render.doctor_json import doctor_doc
 
@@ -73,8 +87,4 @@ def run(args: argparse.Namespace) -> int:
         machine = detect()
         override(machine, args.driver, args.torch, args.os, said)
     report = build_report(kb, catalog, machine)
-    doc = doctor_doc(report, kb.date, catalog.date)
-    from gpuwise.render.tables import doctor_tables
-
-    emit(args, doc, doctor_tables)
-    return 1 if report.has_errors else 0
+    return doctor_doc(report, kb.date, catalog.date), report.has_errors

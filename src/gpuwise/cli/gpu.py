@@ -9,6 +9,10 @@ from gpuwise.cli.common import add_catalog, add_json, emit
 from gpuwise.cli.lang import help_text
 from gpuwise.render.card_json import card_doc
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -24,8 +28,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    catalog = load_catalog(args.catalog)
-    card = catalog.find(args.name)
     from gpuwise.render.card_tables import card_table
 
-    return emit(args, card_doc(catalog, card), card_table)
+    return emit(args, document(args), card_table)
+
+
+def document(args: argparse.Namespace) -> dict[str, Any]:
+    """The card document ``args`` asks for (what ``--json`` prints; `gpuwise serve` too)."""
+    catalog = load_catalog(args.catalog)
+    return card_doc(catalog, catalog.find(args.name))

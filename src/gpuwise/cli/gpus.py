@@ -12,6 +12,10 @@ from gpuwise.errors import GpuwiseError
 from gpuwise.i18n import Message
 from gpuwise.render.card_json import CARD_KEYS, cards_doc
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 SORT_KEYS = tuple(k for k in CARD_KEYS if k not in ("features",))
 
 
@@ -65,8 +69,12 @@ def select(cards: list[Card], args: argparse.Namespace) -> list[Card]:
 
 
 def run(args: argparse.Namespace) -> int:
-    catalog = load_catalog(args.catalog)
-    cards = select(catalog.cards, args)
     from gpuwise.render.card_tables import gpus_table
 
-    return emit(args, cards_doc(catalog, cards), gpus_table)
+    return emit(args, document(args), gpus_table)
+
+
+def document(args: argparse.Namespace) -> dict[str, Any]:
+    """The catalogue document ``args`` asks for (what ``--json`` prints; `gpuwise serve` too)."""
+    catalog = load_catalog(args.catalog)
+    return cards_doc(catalog, select(catalog.cards, args))

@@ -11,6 +11,10 @@ from gpuwise.models import load_model, preset_names
 from gpuwise.render.document import dumps, envelope
 from gpuwise.render.model_json import model_doc
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -30,19 +34,24 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    doc = document(args)
+    if "presets" in doc:
+        print(dumps(doc) if args.json else "\n".join(doc["presets"]))
+        return 0
+    from gpuwise.render.model_tables import model_tables
+
+    return emit(args, doc, model_tables)
+
+
+def document(args: argparse.Namespace) -> dict[str, Any]:
+    """The model document ``args`` asks for, or with ``--list`` the presets (what ``--json``
+    prints; `gpuwise serve` too)."""
     if args.list or args.model is None:
         if not args.list:
             from gpuwise.errors import GpuwiseError
             from gpuwise.i18n import Message
 
             raise GpuwiseError(Message("model.no_model"))
-        names = preset_names()
-        if args.json:
-            print(dumps(envelope(presets=names)))
-        else:
-            print("\n".join(names))
-        return 0
+        return envelope(presets=preset_names())
     spec = load_model(args.model, trust_remote_code=args.trust_remote_code, **model_source(args))
-    from gpuwise.render.model_tables import model_tables
-
-    return emit(args, model_doc(spec), model_tables)
+    return model_doc(spec)

@@ -15,6 +15,10 @@ from gpuwise.models.resolve import launch_model_ref
 from gpuwise.plan.defaults import default_model
 from gpuwise.workload import validate
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -59,9 +63,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from gpuwise.render.tables import plan_tables
+
+    return emit(args, document(args), plan_tables)
+
+
+def document(args: argparse.Namespace) -> dict[str, Any]:
+    """The plan document ``args`` asks for (what ``--json`` prints; `gpuwise serve` too),
+    writing the launch files ``--emit`` asks for."""
     from gpuwise.plan import make_plan, plan_cards
     from gpuwise.render.plan_json import plan_doc
-    from gpuwise.render.tables import plan_tables
 
     model_ref = args.model or default_model()
     spec = load_model(model_ref, trust_remote_code=args.trust_remote_code, **model_source(args))
@@ -85,4 +96,4 @@ def run(args: argparse.Namespace) -> int:
         workload = plan.launch_workload()  # in the cards' precision
     written = emit_from(args, spec, workload, parallel, model_ref, plan.host_bytes or None)
     doc["emitted"] = [str(path) for path in written]
-    return emit(args, doc, plan_tables)
+    return doc

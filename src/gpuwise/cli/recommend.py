@@ -18,6 +18,8 @@ from gpuwise.units import GIB
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from gpuwise.catalog import Catalog
 
 _DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(m|min|h|d|w)?\s*", re.IGNORECASE)  # fullmatch
@@ -133,6 +135,14 @@ def _number(value: float | None, flag: str, low: float, high: float) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from gpuwise.render.tables import recommend_tables
+
+    return emit(args, document(args), recommend_tables)
+
+
+def document(args: argparse.Namespace) -> dict[str, Any]:
+    """The recommend document ``args`` asks for (what ``--json`` prints; `gpuwise serve` too),
+    writing the launch files ``--emit`` asks for."""
     from gpuwise.catalog import load_catalog
     from gpuwise.models import load_model
     from gpuwise.models.resolve import launch_model_ref
@@ -140,7 +150,6 @@ def run(args: argparse.Namespace) -> int:
     from gpuwise.recommend.options import Constraints, recommend
     from gpuwise.recommend.prices import load_prices
     from gpuwise.render.plan_json import recommend_doc
-    from gpuwise.render.tables import recommend_tables
     from gpuwise.workload import validate
 
     _number(args.budget, "--budget", 1, 1e9)
@@ -179,4 +188,4 @@ def run(args: argparse.Namespace) -> int:
             args, spec, best.workload, best.parallel, launch_model_ref(model_ref), best.host_bytes
         )
         doc["emitted"] = [str(path) for path in written]
-    return emit(args, doc, recommend_tables)
+    return doc
