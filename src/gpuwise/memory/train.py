@@ -216,16 +216,29 @@ def _dims(spec: ModelSpec, w: Workload, weight_copies: bool) -> Dims:
     return d
 
 
+def _terms_precision(w: Workload) -> str:
+    """The precision whose activation terms the step uses (QLoRA's are amp-like)."""
+    return "amp-bf16" if w.method == "qlora" else w.precision
+
+
+def activation_terms(
+    spec: ModelSpec, w: Workload, *, weight_copies: bool = True
+) -> tuple[Stack, Dims]:
+    """The activation terms of the step and the shapes they are evaluated at: what
+    :func:`train_phases` sums (``gpuwise explain`` shows them term by term)."""
+    mode = mode_key("train", _terms_precision(w), w.method, w.grad_checkpointing)
+    return stack_for(spec, mode, w.seq), _dims(spec, w, weight_copies)
+
+
 def train_phases(spec: ModelSpec, w: Workload, *, weight_copies: bool = True) -> TrainPhases:
     """The phases of the step. ``weight_copies=False``: under ``amp-*`` the weights are
     already 16-bit where they compute (FSDP's MixedPrecisionPolicy), so autocast makes no
     16-bit copies of them, the LM head's included; the rest of autocast (fp32 norms,
     softmax) stays."""
     state = model_state(spec, w)
-    precision = "amp-bf16" if w.method == "qlora" else w.precision
-    stack = stack_for(spec, mode_key("train", precision, w.method, w.grad_checkpointing), w.seq)
+    precision = _terms_precision(w)
+    stack, d = activation_terms(spec, w, weight_copies=weight_copies)
     notes = _notes(spec, w, stack)
-    d = _dims(spec, w, weight_copies)
     # with checkpointing a layer keeps only its input, and the adapters' copies are transient,
     # one at a time: only without it do untargeted linears keep less
     untargeted = 0
