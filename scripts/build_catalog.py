@@ -20,23 +20,28 @@ sys.path.insert(0, str(ROOT / "src"))
 from gpuwise.catalog.load import compile_packaged  # noqa: E402
 
 OUT = ROOT / "src/gpuwise/catalog/data/compiled.json"
+#: Where each figure comes from: most of the bytes, read only by the commands that show sources.
+OUT_SOURCES = ROOT / "src/gpuwise/catalog/data/compiled_sources.json"
 
 
-def text() -> str:
-    """The file's text: compact, one card per line (a readable diff when a card changes)."""
+_WHAT = {"what": "built by scripts/build_catalog.py from cards/*.json; edit those, not this"}
+
+
+def texts() -> dict[Path, str]:
+    """Each file's text: the cards compact, one per line (a readable diff when a card
+    changes); their sources in a file of their own."""
     table = compile_packaged()
     cards = ",\n".join(json.dumps(c, ensure_ascii=False, sort_keys=True) for c in table["cards"])
+    head = json.dumps(_WHAT)
     rest = {k: table[k] for k in ("cited", "sources")}
-    head = json.dumps(
-        {"what": "built by scripts/build_catalog.py from cards/*.json; edit those, not this"}
-    )
-    body = json.dumps(rest, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return f'{head[:-1]}, "cards": [\n{cards}\n], {body[1:]}\n'
+    body = json.dumps({**_WHAT, **rest}, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return {OUT: f'{head[:-1]}, "cards": [\n{cards}\n]}}\n', OUT_SOURCES: body + "\n"}
 
 
 def main() -> int:
-    OUT.write_text(text(), encoding="utf-8")
-    print(f"wrote {OUT.relative_to(ROOT)}")
+    for path, text in texts().items():
+        path.write_text(text, encoding="utf-8")
+        print(f"wrote {path.relative_to(ROOT)}")
     return 0
 
 

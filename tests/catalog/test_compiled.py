@@ -24,8 +24,9 @@ def _build_script():
 
 def test_the_compiled_table_is_the_card_files():
     script = _build_script()
-    on_disk = script.OUT.read_text(encoding="utf-8")
-    assert on_disk == script.text(), "card files changed: run python scripts/build_catalog.py"
+    for path, text in script.texts().items():
+        on_disk = path.read_text(encoding="utf-8")
+        assert on_disk == text, f"{path.name}: card files changed: run scripts/build_catalog.py"
 
 
 def test_every_card_and_source_of_the_files_is_in_the_table():

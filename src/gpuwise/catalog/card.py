@@ -5,6 +5,11 @@ from __future__ import annotations
 from gpuwise.record import field, record
 from gpuwise.units import GIB
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
 #: Numeric figures of a card; each non-null one carries a source.
 FIGURE_FIELDS = (
     "memory_gb",
@@ -68,8 +73,9 @@ class Card:
     modified: bool = False
     modified_from: str | None = None
     features: tuple[str, ...] = ()
-    #: field -> {"title": ..., "url": ...}: where each figure comes from.
-    sources: dict[str, dict[str, str | None]] = field(default_factory=dict, compare=False)
+    #: field -> {"title": ..., "url": ...}: where each figure comes from (a read-only mapping;
+    #: a packaged card's is read from the catalogue's sources file when first looked at).
+    sources: Mapping[str, dict[str, Any]] = field(default_factory=dict, compare=False)
     #: "catalogue" or the path of the user file that added or changed the card.
     origin: str = "catalogue"
 

@@ -12,7 +12,7 @@ import json
 import math
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from gpuwise import files
 from gpuwise.catalog.card import FACT_FIELDS, FIGURE_FIELDS, Card
@@ -303,17 +303,76 @@ def compile_packaged() -> dict[str, Any]:
     return {"cards": cards, "cited": cited, "sources": sources}
 
 
-def _packaged() -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, dict]]]:
+class _Cited:
+    """One packaged card's figure -> source, read from ``data/compiled_sources.json`` the first
+    time any card's sources are looked at (most commands never do: it is most of the catalogue's
+    bytes). A read-only mapping."""
+
+    __slots__ = ("_slug",)
+
+    def __init__(self, slug: str) -> None:
+        self._slug = slug
+
+    def _own(self) -> dict[str, dict]:
+        return _cited_sources()[self._slug]
+
+    def __getitem__(self, figure: str) -> dict:
+        return self._own()[figure]
+
+    def get(self, figure: str, default: Any = None) -> Any:
+        return self._own().get(figure, default)
+
+    def __contains__(self, figure: object) -> bool:
+        return figure in self._own()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._own())
+
+    def __len__(self) -> int:
+        return len(self._own())
+
+    def keys(self) -> Iterable[str]:
+        return self._own().keys()
+
+    def items(self) -> Iterable[tuple[str, dict]]:
+        return self._own().items()
+
+    def values(self) -> Iterable[dict]:
+        return self._own().values()
+
+    def __eq__(self, other: object) -> bool:
+        return self._own() == (other._own() if isinstance(other, _Cited) else other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(self._own())
+
+
+_CITED: dict[str, dict[str, dict]] = {}
+
+
+def _cited_sources() -> dict[str, dict[str, dict]]:
+    """slug -> figure -> source of the packaged catalogue (read once)."""
+    if not _CITED:
+        table = packaged_json("gpuwise.catalog", "data/compiled_sources.json")
+        sources = table["sources"]
+        _CITED.update(
+            {
+                slug: {figure: sources[key] for figure, key in keys.items()}
+                for slug, keys in table["cited"].items()
+            }
+        )
+    return _CITED
+
+
+def _packaged() -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
     """(slug -> card fields, slug -> figure -> source) of the packaged catalogue, read from the
-    compiled table (one file, checked when it was built)."""
+    compiled table (one file, checked when it was built); the sources are read when first
+    looked at."""
     table = packaged_json("gpuwise.catalog", "data/compiled.json")
-    sources = table["sources"]
     raws = {card["slug"]: dict(card) for card in table["cards"]}
-    srcs = {
-        slug: {figure: sources[key] for figure, key in keys.items()}
-        for slug, keys in table["cited"].items()
-    }
-    return raws, srcs
+    return raws, {slug: _Cited(slug) for slug in raws}
 
 
 def load_cards(user_file: str | None = None) -> list[Card]:
@@ -363,7 +422,7 @@ def _check_memory(card: Card, where: str) -> None:
 def _apply_user_file(
     path: str,
     raws: dict[str, dict[str, Any]],
-    srcs: dict[str, dict[str, dict]],
+    srcs: dict[str, Any],
     origins: dict[str, str],
 ) -> set[str]:
     """Apply the user file to ``raws``; the slugs it added or changed."""

@@ -41,7 +41,7 @@ def card_dict(card: Card, with_sources: bool = False) -> dict[str, Any]:
     if with_sources:
         out["aliases"] = list(card.aliases)
         out["notes"] = card.notes
-        out["sources"] = card.sources
+        out["sources"] = dict(card.sources)
     return out
 
 
