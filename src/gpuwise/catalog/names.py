@@ -9,6 +9,11 @@ memory size, a form factor: "A800 PCIe 40 GB", "A800 SXM4 80 GB"). Several such 
 name ambiguous and the error lists them. A number is never lengthened and a model word never
 added: "h20" is not the H200, "l2" not the L20, "rtx 4000" not the RTX 4000 Ada, "l40" not the
 L40S. An unknown name lists the closest matches.
+
+A name may end in the card's memory as people write it ("3090 24GB", "L40S 48GB", "3060 8gb",
+"2080 Ti 22G"): when the whole name names no card, the memory is taken off, the rest names a
+model, and the memory picks its variant ("3060 8GB" is the 8 GB RTX 3060). A memory no variant
+has ("4090 12GB") is an error naming the variants and their memory.
 """
 
 from __future__ import annotations
@@ -24,6 +29,10 @@ _DROP = re.compile(r"\b(nvidia|geforce|tesla|quadro)\b")
 _JUNK = re.compile(r"[\s\-_/]+")
 _PREFIX = re.compile(r"^(rtx|gtx)")
 _WORD = re.compile(r"[a-z]+|\d+")
+#: A memory size at the end of a name: "24GB", "24 gb", "22G", "11.5 GiB".
+_MEMORY = re.compile(r"^(.*?\S)[\s\-_]+(\d{1,4}(?:\.\d{1,2})?)\s*(?:gb|gib|g)\s*$", re.IGNORECASE)
+#: How far a typed memory may be from a card's ``memory_gb`` (cards are sold in whole GB).
+_MEMORY_SLACK = 0.5
 #: Words that name a variant of a model, not another model: what may follow a typed name in a
 #: card's name for the card to be one of its variants ("A100 SXM4 80 GB", "H200 NVL", "RTX PRO
 #: 6000 Blackwell Server Edition" after "rtx pro 6000 blackwell"); numbers may follow too.
@@ -104,7 +113,7 @@ class NameIndex:
         """The one card ``name`` names, or a GpuwiseError saying why not."""
         if not name or not name.strip():
             raise GpuwiseError(Message("catalog.empty_card_name"))
-        hits = self._exact(name) or self._variants(name)
+        hits = self._exact(name) or self._variants(name) or self._by_memory(name)
         if len(hits) == 1:
             return hits[0]
         if hits:
@@ -113,6 +122,35 @@ class NameIndex:
         raise GpuwiseError(
             Message(
                 "catalog.unknown_card", name=_short(name), closest=", ".join(self.closest(name))
+            ),
+            code="unknown_card",
+        )
+
+    def _by_memory(self, name: str) -> list[Card]:
+        """The variant of the model ``name`` names without its memory suffix that has that
+        memory ("3090 24GB"); [] when the name has no such suffix or the rest names no card.
+        Raises when the model exists but none of its variants has that memory."""
+        m = _MEMORY.match(name)
+        if not m:
+            return []
+        base, memory = m.group(1), float(m.group(2))
+        exact = self._exact(base)
+        models = _unique([*exact, *self._variants(base)])
+        # the card the rest names exactly, when it has that memory ("1650 4GB" is the card
+        # "1650" names, not also its 4 GB GDDR6 variant); else its variants with that memory
+        for group in (exact, models):
+            fits = [c for c in group if abs(c.memory_gb - memory) <= _MEMORY_SLACK]
+            if fits:
+                return fits
+        if not models:
+            return []
+        variants = ", ".join(f"{c.name} ({c.memory_gb:g} GB)" for c in models[:8])
+        raise GpuwiseError(
+            Message(
+                "catalog.no_memory_variant",
+                name=_short(name),
+                memory=f"{memory:g}",
+                variants=variants,
             ),
             code="unknown_card",
         )
