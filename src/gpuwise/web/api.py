@@ -1,0 +1,250 @@
+"""The JSON API of `gpuwise serve`: a command's fields -> the document its ``--json`` prints.
+
+A request names a command (``plan``) and gives fields named like the command's flags, without
+the dashes (``method=lora``, ``gpu=3090`` repeated, ``grad-checkpointing=true``) or its
+positional arguments (``model``, ``name``). They become the words of a command line, which the
+command's own argparse parser reads, and the command's own ``document(args)`` answers: the
+numbers, the schema and the one-line errors are the command line's, never computed here.
+
+Refused (one line, what is accepted): the flags that read or write files on this machine
+(``--catalog``, ``--prices``, ``--market``, ``--emit``), fetch from the network
+(``--download``) or run a model's code (``--trust-remote-code``), and a model named by a path
+on this machine. A config.json comes in the request itself (``config``: its text), is parsed
+as JSON only by the same reader as a file named on the command line, and is written to a
+temporary folder for the length of the request; its folder is never shown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import re
+import threading
+
+from gpuwise.errors import GpuwiseError
+from gpuwise.i18n import DEFAULT, Message, parse_language
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from typing import Any
+
+#: The commands served, in the order the OpenAPI description lists them; one whose module has
+#: no ``document`` (a command not landed yet) is left out.
+COMMANDS = ("model", "gpus", "gpu", "plan", "recommend", "doctor", "explain")
+
+#: Flags a request may not give (by name without dashes): files on this machine, the network,
+#: a model's own code, and what the API decides itself.
+REFUSED = frozenset(
+    {
+        "catalog",
+        "prices",
+        "market",
+        "emit",
+        "force",
+        "download",
+        "source",
+        "trust-remote-code",
+        "json",
+        "debug",
+        "help",
+        "version",
+    }
+)
+#: What a request may say for a switch (``--grad-checkpointing``), any case.
+_ON = frozenset({"", "1", "true", "yes", "on"})
+_OFF = frozenset({"0", "false", "no", "off"})
+#: An uploaded file's name, as kept: letters, digits, ``.``, ``_``, ``-``.
+_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+_lock = threading.Lock()
+_parsers: dict[str, argparse.ArgumentParser] = {}
+
+
+class Answer:
+    """An HTTP status and the JSON text of a document (or of an error document)."""
+
+    __slots__ = ("status", "text")
+
+    def __init__(self, status: int, text: str) -> None:
+        self.status = status
+        self.text = text
+
+
+def served() -> list[str]:
+    """The commands this installation serves (those with a ``document`` seam)."""
+    from gpuwise.cli.main import COMMANDS as CLI
+
+    return [c for c in COMMANDS if c in CLI and hasattr(_module(c), "document")]
+
+
+def _module(command: str) -> Any:
+    return importlib.import_module(f"gpuwise.cli.{command}")
+
+
+def parser_of(command: str) -> argparse.ArgumentParser:
+    """The command's own argparse parser (built once)."""
+    found = _parsers.get(command)
+    if found is None:
+        from gpuwise.cli.main import build_parser
+
+        top = build_parser(command)
+        sub = next(a for a in top._actions if isinstance(a, argparse._SubParsersAction))
+        found = _parsers[command] = sub.choices[command]
+    return found
+
+
+def fields_of(command: str) -> dict[str, argparse.Action]:
+    """The fields a request for ``command`` may give: each flag by its long name without
+    dashes, each positional argument by its name."""
+    out: dict[str, argparse.Action] = {}
+    for action in parser_of(command)._actions:
+        if not action.option_strings:
+            out[action.dest] = action
+            continue
+        longs = [s for s in action.option_strings if s.startswith("--")]
+        if longs and longs[0][2:] not in REFUSED and longs[0] != "--lang":
+            out[longs[0][2:]] = action
+    return out
+
+
+def language_of(asked: str | None, accept: str | None) -> str:
+    """The language of an answer: ``lang`` (as ``--lang`` takes it; anything else is refused
+    as the command line refuses it), else the first language of ``Accept-Language`` gpuwise
+    speaks (any ``zh`` is Simplified Chinese), else English."""
+    if asked is not None:
+        found = parse_language(asked)
+        if found is None:
+            raise GpuwiseError(Message("cli.lang.invalid", value=repr(asked)), code="usage")
+        return found
+    for part in (accept or "").split(","):
+        tag = part.split(";", 1)[0].strip().lower()
+        if tag.startswith("zh"):
+            return "zh-CN"
+        if tag == "en" or tag.startswith("en-"):
+            return "en"
+    return DEFAULT
+
+
+def argv(command: str, fields: Iterable[tuple[str, str]]) -> list[str]:
+    """The command line a request's fields stand for (its options before ``--``, its
+    positional arguments after, so that a value is never read as a flag)."""
+    known = fields_of(command)
+    options: list[str] = []
+    positional: dict[str, str] = {}
+    for name, value in fields:
+        action = known.get(name)
+        if action is None:
+            accepted = ", ".join(sorted(known))
+            if name in REFUSED:
+                raise GpuwiseError(
+                    Message("web.refused_field", field=name, command=command, accepted=accepted),
+                    code="usage",
+                )
+            raise GpuwiseError(
+                Message("web.unknown_field", field=name, command=command, accepted=accepted),
+                code="usage",
+            )
+        if not action.option_strings:
+            positional[name] = value
+        elif action.nargs == 0:
+            switch = value.strip().lower()
+            if switch in _ON:
+                options.append(f"--{name}")
+            elif switch not in _OFF:
+                raise GpuwiseError(
+                    Message("web.bad_switch", field=name, value=repr(value)), code="usage"
+                )
+        else:
+            options.append(f"--{name}={value}")
+    words = [command, *options]
+    ordered = [a.dest for a in parser_of(command)._actions if not a.option_strings]
+    if positional:
+        words.append("--")
+        words += [positional[dest] for dest in ordered if dest in positional]
+    return words
+
+
+def _local_path(name: str) -> bool:
+    """Whether a model name is a path on this machine (the web API reads none)."""
+    try:
+        return os.path.lexists(os.path.expanduser(name))
+    except (OSError, ValueError):  # a NUL in the name: not a path either
+        return False
+
+
+def answer(
+    command: str,
+    fields: Iterable[tuple[str, str]],
+    language: str = DEFAULT,
+    config: tuple[str, str] | None = None,
+) -> Answer:
+    """The document of ``command`` for ``fields``, as the command line prints it with
+    ``--json`` in ``language``; ``config``: an uploaded config.json (file name, text) that
+    names the model. A user error is a 400 with the command line's error document."""
+    from gpuwise.cli.lang import speaking
+    from gpuwise.render.document import dumps, envelope
+
+    with _lock, speaking(language):
+        folder: str | None = None
+        config_path = ""
+        try:
+            if command not in served():
+                raise GpuwiseError(
+                    Message("web.unknown_command", command=command, commands=", ".join(served())),
+                    code="usage",
+                )
+            fields = list(fields)
+            if config is not None:
+                folder, config_path = _keep_upload(*config)
+                fields = [(k, v) for k, v in fields if k != "model"] + [("model", config_path)]
+            else:
+                for name, value in fields:
+                    if name == "model" and _local_path(value):
+                        raise GpuwiseError(
+                            Message("web.model_path", name=repr(value[:80])), code="usage"
+                        )
+            args = parser_of(command).parse_args(argv(command, fields)[1:])
+            args.command, args.json, args.emit = command, True, None
+            if command == "doctor" and not args.card:
+                raise GpuwiseError(Message("web.doctor_needs_card"), code="usage")
+            doc = _module(command).document(args)
+            if isinstance(doc, tuple):  # doctor: (document, found an error)
+                doc = doc[0]
+            text = dumps(doc)
+            status = 200
+        except GpuwiseError as e:
+            status = 500 if e.exit_code != 2 else 400
+            text = dumps(envelope(error={"code": e.code, "message": e.text()}))
+        finally:
+            if folder is not None:
+                _forget(folder)
+        if folder is not None:  # the temporary folder is nobody's business
+            for shown in (os.path.dirname(config_path), folder):
+                text = text.replace(shown + os.sep, "").replace(shown, "")
+        return Answer(status, text)
+
+
+def _keep_upload(name: str, text: str) -> tuple[str, str]:
+    """A temporary folder holding the uploaded config under its own (cleaned) name, in a
+    folder of that name without ``.json`` (the model's name, as for a config.json named on
+    the command line in its model's folder)."""
+    import tempfile
+
+    kept = _NAME.sub("_", os.path.basename(name or ""))[:80].lstrip(".")
+    if not kept.endswith(".json"):
+        kept = "config.json"
+    folder = tempfile.mkdtemp(prefix="gpuwise-web-")
+    inner = os.path.join(folder, kept[: -len(".json")] or "config")  # the model's name
+    os.mkdir(inner)
+    path = os.path.join(inner, kept)
+    with open(path, "w", encoding="utf-8", errors="surrogatepass") as f:
+        f.write(text)
+    return folder, path
+
+
+def _forget(folder: str) -> None:
+    import shutil
+
+    shutil.rmtree(folder, ignore_errors=True)
