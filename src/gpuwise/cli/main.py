@@ -37,7 +37,18 @@ if TYPE_CHECKING:
 
 #: The commands, each a module of this package with ``add_parser`` and ``run``. Only the module
 #: of the command asked for is imported (``gpuwise gpus`` never loads the planning code).
-COMMANDS = ("gpus", "gpu", "model", "plan", "recommend", "probe", "bench", "mnist", "doctor")
+COMMANDS = (
+    "gpus",
+    "gpu",
+    "model",
+    "plan",
+    "explain",
+    "recommend",
+    "probe",
+    "bench",
+    "mnist",
+    "doctor",
+)
 
 #: What writing to a full or capped disk raises (never a read).
 _DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
