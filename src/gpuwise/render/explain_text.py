@@ -14,6 +14,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+#: How a LoRA method is said in the heading.
+_METHODS = {"lora": "explain.method.lora", "qlora": "explain.method.qlora"}
+
 #: Seconds in a minute, an hour and a day, and the longest a time is shown in the unit below.
 _MINUTE, _HOUR, _DAY = 60.0, 3600.0, 86400.0
 
@@ -72,7 +75,7 @@ def heading(doc: dict[str, Any]) -> list[str]:
         method = (
             t("explain.method.full")
             if w["method"] == "full"
-            else t(f"explain.method.{w['method']}", rank=f"{w['lora_rank']:,}")
+            else t(_METHODS[w["method"]], rank=f"{w['lora_rank']:,}")
         )
         first = t(
             "explain.heading.train",
