@@ -7,6 +7,7 @@ The reference step each field refers to is defined in docs/reference-step.md.
 from __future__ import annotations
 
 from gpuwise.errors import GpuwiseError
+from gpuwise.i18n import Message
 from gpuwise.models.lora import ALL_LINEAR, lora_target_names
 from gpuwise.models.spec import ModelSpec
 from gpuwise.record import record, replace
@@ -113,7 +114,11 @@ class Workload:
 
 def _one_of(value: object, allowed: tuple[str, ...], flag: str) -> None:
     if value not in allowed:
-        raise GpuwiseError(f"{flag} {value!r} is not known; use one of: {', '.join(allowed)}")
+        raise GpuwiseError(
+            Message(
+                "workload.unknown_choice", flag=flag, value=repr(value), allowed=", ".join(allowed)
+            )
+        )
 
 
 def normalise_weight_dtype(value: str | None) -> WeightDtype | None:
@@ -126,8 +131,12 @@ def normalise_weight_dtype(value: str | None) -> WeightDtype | None:
         if key == known:
             return known
     raise GpuwiseError(
-        f"--weight-dtype {value!r} is not known; use one of: {', '.join(WEIGHT_DTYPES)} "
-        f"(or {', '.join(WEIGHT_DTYPE_ALIASES)})"
+        Message(
+            "workload.unknown_weight_dtype",
+            value=repr(value),
+            allowed=", ".join(WEIGHT_DTYPES),
+            aliases=", ".join(WEIGHT_DTYPE_ALIASES),
+        )
     )
 
 
@@ -142,69 +151,56 @@ def validate(w: Workload, spec: ModelSpec) -> Workload:
     if w.kv_dtype is not None:
         _one_of(w.kv_dtype, KV_DTYPES, "--kv-dtype")
     if not 1 <= w.batch <= MAX_BATCH:
-        raise GpuwiseError(f"--batch {w.batch} is out of range; use 1 to {MAX_BATCH:,}")
+        raise GpuwiseError(Message("workload.batch_range", batch=w.batch, most=f"{MAX_BATCH:,}"))
     if not 1 <= w.seq <= MAX_SEQ:
-        raise GpuwiseError(f"--seq {w.seq} is out of range; use 1 to {MAX_SEQ:,}")
+        raise GpuwiseError(Message("workload.seq_range", seq=w.seq, most=f"{MAX_SEQ:,}"))
     limit = spec.max_position_embeddings
     if limit and w.seq > limit and not w.allow_long_context:
         raise GpuwiseError(
-            f"--seq {w.seq} is longer than {spec.name}'s max_position_embeddings ({limit}); "
-            f"use --seq {limit} or less, or --allow-long-context if you extend the context"
+            Message("workload.seq_too_long", seq=w.seq, model=spec.name, limit=limit)
         )
     if w.task == "train":
         if w.weight_dtype is not None or w.kv_dtype is not None:
-            raise GpuwiseError(
-                "--weight-dtype and --kv-dtype apply to --task infer; for training use "
-                "--precision and --method (qlora stores the base weights in NF4)"
-            )
+            raise GpuwiseError(Message("workload.dtype_for_infer"))
         if w.method == "qlora" and w.precision_given and w.precision not in ("bf16", "fp16"):
-            raise GpuwiseError(
-                f"--method qlora computes in bf16 or fp16, not {w.precision}; use --precision "
-                "bf16 (or fp16 on cards without bf16)"
-            )
+            raise GpuwiseError(Message("workload.qlora_precision", precision=w.precision))
         if w.is_lora:
             if not 1 <= w.lora_rank <= MAX_LORA_RANK:
                 raise GpuwiseError(
-                    f"--lora-rank {w.lora_rank} is out of range; use 1 to {MAX_LORA_RANK:,} "
-                    "(typical: 8 to 64)"
+                    Message("workload.rank_range", rank=w.lora_rank, most=f"{MAX_LORA_RANK:,}")
                 )
             if w.lora_rank > spec.hidden_size:
                 raise GpuwiseError(
-                    f"--lora-rank {w.lora_rank} is above the model's hidden size "
-                    f"({spec.hidden_size}); a rank that large is not low-rank: use at most "
-                    f"{spec.hidden_size} (typical: 8 to 64)"
+                    Message("workload.rank_above_hidden", rank=w.lora_rank, hidden=spec.hidden_size)
                 )
             _check_targets(w.lora_targets, spec)
     else:
         if w.method != "full":
-            raise GpuwiseError(
-                f"--method {w.method} applies to --task train; for inference choose how the "
-                "weights are stored with --weight-dtype (bf16, fp16, int8, nf4, fp8)"
-            )
+            raise GpuwiseError(Message("workload.method_for_train", method=w.method))
         if w.grad_checkpointing:
-            raise GpuwiseError("--grad-checkpointing applies to --task train only")
+            raise GpuwiseError(Message("workload.ckpt_for_train"))
         if spec.kind == "encoder":
             raise GpuwiseError(
-                f"{spec.name} is an encoder ({spec.model_type}); --task infer plans text "
-                "generation with a KV cache, which encoders do not do; use --task train"
+                Message("workload.encoder_infer", model=spec.name, model_type=spec.model_type)
             )
     return w
 
 
 def _check_targets(targets: tuple[str, ...], spec: ModelSpec) -> None:
     if not targets:
-        raise GpuwiseError("--lora-targets is empty; use all-linear or module names")
+        raise GpuwiseError(Message("workload.targets_empty"))
     if targets == ALL_LINEAR:
         return
     if "all-linear" in targets:
-        raise GpuwiseError(
-            "--lora-targets: all-linear already means every linear but the output layer; "
-            "give it alone, or list module names instead"
-        )
+        raise GpuwiseError(Message("workload.targets_all_linear_mixed"))
     known = lora_target_names(spec)
     unknown = [t for t in targets if t not in known]
     if unknown:
         raise GpuwiseError(
-            f"--lora-targets {', '.join(unknown)}: {spec.name} has no such linear module; "
-            f"use all-linear or some of: {', '.join(known)}"
+            Message(
+                "workload.targets_unknown",
+                targets=", ".join(unknown),
+                model=spec.name,
+                known=", ".join(known),
+            )
         )

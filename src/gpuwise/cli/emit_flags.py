@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 
+from gpuwise.cli.lang import help_text
 from gpuwise.errors import GpuwiseError
+from gpuwise.i18n import Message, render
 from gpuwise.models.spec import ModelSpec
 from gpuwise.parallel import Parallel
 from gpuwise.workload import Workload
-
-_NO_FOLDER = "names no folder; give the folder to write the launch files into, e.g. --emit run1"
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -20,25 +20,23 @@ def emit_dir(value: str) -> str:
     """``--emit``'s value: a folder name, not an empty or blank one (argparse's check, so both
     commands refuse it before planning)."""
     if not value.strip():
-        raise argparse.ArgumentTypeError(f"{value!r} {_NO_FOLDER}")
+        raise argparse.ArgumentTypeError(render("engines.no_folder", {"value": repr(value)}))
     return value
 
 
 def add_emit_flags(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("launch files")
+    g = p.add_argument_group(help_text("engines.group"))
     g.add_argument(
         "--emit",
         metavar="DIR",
         default=None,
         type=emit_dir,
-        help="write the plan's launch files into DIR: accelerate_config.yaml, ds_config.json "
-        "(ZeRO), launch.sh, train.py, plan.txt (and .gpuwise-emit.json, the record --force uses)",
+        help=help_text("engines.opt.emit"),
     )
     g.add_argument(
         "--force",
         action="store_true",
-        help="--emit into a folder that is not empty: replace the launch files gpuwise wrote "
-        "there and has not seen edited; other files are never touched",
+        help=help_text("engines.opt.force"),
     )
 
 
@@ -55,7 +53,7 @@ def emit_from(
     if folder is None:
         return []
     if not str(folder).strip():
-        raise GpuwiseError(f"--emit {folder!r} {_NO_FOLDER}")
+        raise GpuwiseError(Message("engines.emit_no_folder", value=repr(folder)))
     from gpuwise.engines import launch_files, write_launch_files
 
     files = launch_files(

@@ -4,29 +4,27 @@ from __future__ import annotations
 
 import argparse
 
+from gpuwise.cli.lang import help_text
 from gpuwise.parallel import STRATEGIES, Parallel, validate_parallel
 
 
 def add_parallel(p: argparse.ArgumentParser, *, strategy_default: str | None = "single") -> None:
-    g = p.add_argument_group("several cards (one machine)")
-    g.add_argument(
-        "--gpus", type=int, default=None, help="identical cards in the machine (1 to 8; default 1)"
-    )
+    g = p.add_argument_group(help_text("parallel.group"))
+    g.add_argument("--gpus", type=int, default=None, help=help_text("parallel.opt.gpus"))
     g.add_argument(
         "--strategy",
         choices=tuple(STRATEGIES),
         default=None,
-        help="single (default for 1 card), ddp, fsdp, fsdp-hybrid, fsdp-offload, zero1, zero2, "
-        "zero2-offload, zero3, zero3-offload (fsdp for 2+ cards)",
+        help=help_text("parallel.opt.strategy"),
     )
     g.add_argument(
-        "--shard-size", type=int, default=None, help="fsdp-hybrid: cards per shard group"
+        "--shard-size", type=int, default=None, help=help_text("parallel.opt.shard_size")
     )
     g.add_argument(
         "--grad-accum",
         type=int,
         default=1,
-        help="micro-batches per optimizer step (default 1); global batch = batch x gpus x this",
+        help=help_text("parallel.opt.grad_accum"),
     )
 
 

@@ -8,6 +8,7 @@ from gpuwise.catalog import load_catalog
 from gpuwise.cli import workload_flags as flags
 from gpuwise.cli.common import add_catalog, add_json, emit
 from gpuwise.cli.emit_flags import add_emit_flags, emit_from
+from gpuwise.cli.lang import help_text
 from gpuwise.cli.model_flags import add_model_source, model_source
 from gpuwise.cli.parallel_flags import add_parallel, parallel_from
 from gpuwise.models import load_model
@@ -23,36 +24,31 @@ if TYPE_CHECKING:
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "plan",
-        help="will it fit, how long will it take: memory and time per card",
-        description="Plan the reference training step (or the inference prefill and decode) of a "
-        "model: peak memory with its breakdown, what a card needs, and for each card whether it "
-        "fits, the largest batch and sequence that fit, throughput, time and energy.",
-        epilog="Examples: gpuwise plan llama-3.1-8b --method qlora --gpu 3090 | "
-        "gpuwise plan qwen2.5-7b --method lora --batch 4 --seq 1024 --grad-checkpointing "
-        "--gpu 4090 --gpu a100-sxm-80gb --tokens 50M | gpuwise plan mistral-7b --task infer "
-        "--weight-dtype int4 --seq 8192 --gpu 4060ti16",
+        help=help_text("cli.command.plan"),
+        description=help_text("plan.description"),
+        epilog=help_text("plan.epilog"),
     )
     p.add_argument(
         "model",
         nargs="?",
-        help=f"config.json, folder, preset, size or HF id (default: {default_model()})",
+        help=help_text("plan.opt.model", default=default_model()),
     )
     p.add_argument(
         "--gpu",
         action="append",
         metavar="CARD",
-        help="a card to check (repeat, or comma-separate); default: a set from 12 to 80 GB",
+        help=help_text("plan.opt.gpu"),
     )
     p.add_argument(
         "--tokens",
         type=flags.non_empty("2B"),
-        help="tokens to train (or generate): time and energy, e.g. 2B",
+        help=help_text("plan.opt.tokens"),
     )
+    p.add_argument("--reserve", default="0", help=help_text("plan.opt.reserve"))
+    p.add_argument("--no-search", action="store_true", help=help_text("plan.opt.no_search"))
     p.add_argument(
-        "--reserve", default="0", help="GiB of the card kept for other uses (a display), e.g. 0.5"
+        "--trust-remote-code", action="store_true", help=help_text("plan.opt.trust_remote_code")
     )
-    p.add_argument("--no-search", action="store_true", help="skip the largest batch/seq search")
-    p.add_argument("--trust-remote-code", action="store_true", help="see `gpuwise model`")
     add_model_source(p)
     flags.add_workload(p)
     add_parallel(p)

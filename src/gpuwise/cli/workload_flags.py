@@ -6,7 +6,9 @@ import argparse
 import re
 from collections.abc import Callable
 
+from gpuwise.cli.lang import help_text
 from gpuwise.errors import GpuwiseError
+from gpuwise.i18n import Message, render
 from gpuwise.models.spec import ModelSpec
 from gpuwise.units import GIB
 from gpuwise.workload import (
@@ -31,39 +33,41 @@ _MAX_AMOUNT_EXP = 16
 
 
 def add_workload(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("workload (the reference step: see the README)")
-    g.add_argument("--task", default="train", choices=TASKS, help="train (default) or infer")
-    g.add_argument("--method", default="full", choices=METHODS, help="full (default), lora, qlora")
+    g = p.add_argument_group(help_text("workload.group"))
+    g.add_argument("--task", default="train", choices=TASKS, help=help_text("workload.opt.task"))
+    g.add_argument(
+        "--method", default="full", choices=METHODS, help=help_text("workload.opt.method")
+    )
     g.add_argument(
         "--precision",
         default=AUTO,
         choices=(AUTO, *PRECISIONS),
-        help="auto (default): each card's own (bf16 from Ampere on, amp-fp16 on Volta / Turing, "
-        "fp32 without tensor cores; qlora and infer: fp16 where bf16 is not native); bf16: all "
-        "16-bit; amp-bf16 / amp-fp16: fp32 weights, 16-bit compute; fp32",
+        help=help_text("workload.opt.precision"),
     )
-    g.add_argument("--batch", type=int, default=1, help="sequences per step (default 1)")
+    g.add_argument("--batch", type=int, default=1, help=help_text("workload.opt.batch"))
     g.add_argument(
         "--seq",
         type=int,
-        help="tokens per sequence (default 2048, or the model's context if shorter)",
+        help=help_text("workload.opt.seq"),
     )
-    g.add_argument("--grad-checkpointing", action="store_true", help="recompute activations")
-    g.add_argument("--lora-rank", type=int, help="LoRA rank (default 16)")
+    g.add_argument("--grad-checkpointing", action="store_true", help=help_text("workload.opt.ckpt"))
+    g.add_argument("--lora-rank", type=int, help=help_text("workload.opt.lora_rank"))
     g.add_argument(
         "--lora-targets",
-        help="all-linear (default) or module names, comma-separated (q_proj,v_proj)",
+        help=help_text("workload.opt.lora_targets"),
     )
-    g.add_argument("--optimizer", default="adamw", choices=OPTIMIZERS, help="default adamw")
+    g.add_argument(
+        "--optimizer", default="adamw", choices=OPTIMIZERS, help=help_text("workload.opt.optimizer")
+    )
     g.add_argument(
         "--weight-dtype",
-        help=f"infer: how weights are stored ({', '.join(WEIGHT_DTYPES)}; int4 = nf4)",
+        help=help_text("workload.opt.weight_dtype", dtypes=", ".join(WEIGHT_DTYPES)),
     )
-    g.add_argument("--kv-dtype", choices=KV_DTYPES, help="infer: KV cache dtype")
+    g.add_argument("--kv-dtype", choices=KV_DTYPES, help=help_text("workload.opt.kv_dtype"))
     g.add_argument(
         "--allow-long-context",
         action="store_true",
-        help="accept --seq above the model's max_position_embeddings",
+        help=help_text("workload.opt.long_context"),
     )
 
 
@@ -75,7 +79,13 @@ def workload_from(args: argparse.Namespace, spec: ModelSpec) -> Workload:
     ]
     if lora_flags and args.method not in ("lora", "qlora"):
         raise GpuwiseError(
-            f"{' and '.join(lora_flags)} apply to --method lora or qlora, not {args.method}"
+            Message(
+                "workload.lora_flags_need_lora",
+                flags=lora_flags[0]
+                if len(lora_flags) == 1
+                else Message("workload.both_flags", first=lora_flags[0], second=lora_flags[1]),
+                method=args.method,
+            )
         )
     text = "all-linear" if args.lora_targets is None else args.lora_targets
     targets = tuple(
@@ -107,11 +117,9 @@ def parse_amount(text: str, flag: str) -> int:
     without ever being a float)."""
     m = _AMOUNT.fullmatch(text.replace(",", "").replace("_", "").strip())
     if not m:
-        raise GpuwiseError(
-            f"{flag} {_short(text)!r} is not a count; use e.g. 2000000000, 2e9, 2B or 500M"
-        )
+        raise GpuwiseError(Message("workload.not_a_count", flag=flag, value=_short(text)))
     whole, frac, exp, unit = m.group(1), (m.group(2) or "").rstrip("0"), m.group(3), m.group(4)
-    out_of_range = GpuwiseError(f"{flag} {_short(text)!r} is out of range; use 1 to 10 quadrillion")
+    out_of_range = GpuwiseError(Message("workload.count_range", flag=flag, value=_short(text)))
     digits = (whole + frac).lstrip("0")
     if not digits:
         raise out_of_range  # zero
@@ -124,7 +132,7 @@ def parse_amount(text: str, flag: str) -> int:
     if power < 0:  # frac has no trailing zeros, so the value has a fractional part
         if len(digits) + power <= 0:
             raise out_of_range  # below 1
-        raise GpuwiseError(f"{flag} {_short(text)!r} is not a whole number of tokens")
+        raise GpuwiseError(Message("workload.not_whole", flag=flag, value=_short(text)))
     value = int(digits) * 10**power
     if value > 10**_MAX_AMOUNT_EXP:
         raise out_of_range
@@ -142,12 +150,10 @@ def parse_reserve(text: str) -> int:
     try:
         value = float(text)
     except ValueError:
-        raise GpuwiseError(
-            f"--reserve {shown!r} is not a number of GiB; use e.g. 0.5 for a display"
-        ) from None
+        raise GpuwiseError(Message("workload.reserve_not_number", value=shown)) from None
     if text.strip().startswith("-") or not (value == 0 or low <= value <= high):
         raise GpuwiseError(
-            f"--reserve {shown!r} GiB is out of range; use 0, or {low:g} to {high:g}"
+            Message("workload.reserve_range", value=shown, low=f"{low:g}", high=f"{high:g}")
         )
     return round(value * GIB)
 
@@ -160,8 +166,7 @@ def card_names(values: list[str] | None, flag: str = "--gpu") -> list[str]:
         for name in value.split(","):
             if not name.strip():
                 raise GpuwiseError(
-                    f"{flag} {_short(value)!r} has an empty card name; give names like 3090, "
-                    f"or several as '3090,4090'"
+                    Message("workload.empty_card_name", flag=flag, value=_short(value))
                 )
             names.append(name.strip())
     return names
@@ -173,11 +178,15 @@ def non_empty(example: str) -> Callable[[str], str]:
 
     def check(text: str) -> str:
         if not text.strip():
-            raise argparse.ArgumentTypeError(f"an empty value; give one, e.g. {example}")
+            raise argparse.ArgumentTypeError(render("workload.empty_value", {"example": example}))
         return text
 
     return check
 
 
-def _short(text: str, limit: int = 60) -> str:
-    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+def _short(text: str, limit: int = 60) -> str | Message:
+    """``text`` quoted as Python quotes it (``'2B'``); a long one cut, its length said."""
+    if len(text) <= limit:
+        return repr(text)
+    start = repr(text[:limit])  # the quotes repr picks for the whole: its suffix has none
+    return Message("workload.cut", quote=start[0], start=start[1:-1], length=len(text))

@@ -22,6 +22,7 @@ from gpuwise.engines.plan_text import plan_txt
 from gpuwise.engines.train_script import train_py
 from gpuwise.engines.yaml_text import dump
 from gpuwise.errors import GpuwiseError
+from gpuwise.i18n import Message, known
 from gpuwise.models.spec import ModelSpec
 from gpuwise.parallel import Parallel
 from gpuwise.workload import Workload
@@ -48,12 +49,11 @@ def unsafe_char(text: str) -> str | None:
     return None
 
 
-def _refuse_unsafe(what: str, text: str, fix: str) -> None:
+def _refuse_unsafe(what: Message, text: str, fix: Message) -> None:
     bad = unsafe_char(text)
     if bad is not None:
         raise GpuwiseError(
-            f"--emit: {what} {text!r} holds control characters ({bad!r}), which launch.sh and "
-            f"the other launch files cannot carry safely; {fix}"
+            Message("engines.unsafe", what=what, text=repr(text), char=repr(bad), fix=fix)
         )
 
 
@@ -64,16 +64,19 @@ def launch_ref(model_ref: str) -> str:
     Refused, in one line, when the name or its resolved form (the current folder's name, a
     symbolic link's target) holds a control, format or separator character.
     """
-    fix = "rename or move the file or folder (or the folders above it)"
-    _refuse_unsafe("the model name", model_ref, fix)
+    fix = Message("engines.fix.rename_path")
+    _refuse_unsafe(Message("engines.what.model_name"), model_ref, fix)
     try:
         local = Path(model_ref).expanduser()
         if local.exists():
             model_ref = str(local.resolve())
     except (OSError, RuntimeError) as e:  # unreadable folder, name too long, unknown ~user
-        why = getattr(e, "strerror", None) or str(e)
-        raise GpuwiseError(f"--emit: cannot resolve the model path {model_ref!r} ({why})") from None
-    _refuse_unsafe("the model's resolved path", model_ref, fix)
+        said = getattr(e, "strerror", None)
+        why = known("os.", said) if said else str(e)
+        raise GpuwiseError(
+            Message("engines.cannot_resolve", path=repr(model_ref), why=why)
+        ) from None
+    _refuse_unsafe(Message("engines.what.resolved_path"), model_ref, fix)
     return model_ref
 
 
@@ -92,11 +95,11 @@ def launch_files(
     memory the plan needs for offloaded state, stated in plan.txt (None: not computed).
     """
     if w.task != "train":
-        raise GpuwiseError("--emit writes training launch files; use it with --task train")
+        raise GpuwiseError(Message("engines.train_only"))
     model_ref = launch_ref(model_ref)
-    fix = "fix it in the model's config.json, or rename its file or folder"
-    _refuse_unsafe("the model's name", spec.name, fix)
-    _refuse_unsafe("the model type", spec.model_type, fix)
+    fix = Message("engines.fix.config")
+    _refuse_unsafe(Message("engines.what.models_name"), spec.name, fix)
+    _refuse_unsafe(Message("engines.what.model_type"), spec.model_type, fix)
     files = {
         CONFIG_FILE: HEADER + dump(accelerate_config(spec, w, p)),
         "launch.sh": launch_sh(spec, w, p, model_ref),
@@ -108,5 +111,6 @@ def launch_files(
         files[DS_CONFIG_FILE] = json.dumps(cfg, indent=2, allow_nan=False) + "\n"
     for name, text in files.items():  # whatever else reached the text from the user's input
         for line in text.split("\n"):
-            _refuse_unsafe(f"a line of {name}", line, "rename what the model is named by")
+            what = Message("engines.what.line", name=name)
+            _refuse_unsafe(what, line, Message("engines.fix.rename_model"))
     return files

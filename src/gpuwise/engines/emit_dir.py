@@ -25,6 +25,7 @@ from pathlib import Path
 
 from gpuwise._version import __version__
 from gpuwise.errors import GpuwiseError
+from gpuwise.i18n import Message, Text, known
 
 #: The manifest: which files gpuwise wrote into the folder, with their SHA-256.
 MANIFEST = ".gpuwise-emit.json"
@@ -55,6 +56,11 @@ def _is_plain_name(name: str) -> bool:
     )
 
 
+def _said(e: OSError) -> Text:
+    """What the system said of ``e``, in the user's language where the catalogue has it."""
+    return known("os.", e.strerror) if e.strerror else str(e)
+
+
 def write_launch_files(
     directory: str | Path, files: Mapping[str, str], *, force: bool = False
 ) -> list[Path]:
@@ -68,35 +74,27 @@ def write_launch_files(
     """
     root = Path(directory)
     if not DIR_FDS:
-        raise GpuwiseError(
-            "--emit needs a POSIX system (Linux, macOS, WSL) to write launch files safely; run it "
-            "there"
-        )
+        raise GpuwiseError(Message("engines.posix"))
     names = list(files)
     for name in names:
         if not _is_plain_name(name):
-            raise GpuwiseError(f"--emit: refusing to write {name!r} outside {root}")
+            raise GpuwiseError(Message("engines.outside", name=repr(name), root=root))
         if name == MANIFEST:
-            raise GpuwiseError(f"--emit: {MANIFEST} is gpuwise's own record; name files otherwise")
+            raise GpuwiseError(Message("engines.manifest_name", manifest=MANIFEST))
     data = {}
     for name in names:
         try:
             data[name] = files[name].encode("utf-8")
         except UnicodeEncodeError:
-            raise GpuwiseError(
-                f"--emit: {name} would hold characters that UTF-8 cannot write (from a name "
-                "that is not UTF-8); rename it"
-            ) from None
+            raise GpuwiseError(Message("engines.not_utf8", name=name)) from None
     manifest = _manifest_bytes({n: sha256(b) for n, b in data.items()})
     try:
         if root.exists() and not root.is_dir():
-            raise GpuwiseError(
-                f"--emit {root}: is a file, not a folder; name a new or empty folder"
-            )
+            raise GpuwiseError(Message("engines.is_file", root=root))
         root.mkdir(parents=True, exist_ok=True)
         fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0))
     except OSError as e:
-        raise GpuwiseError(f"--emit {root}: cannot write there ({e.strerror or e})") from None
+        raise GpuwiseError(Message("engines.cannot_write", root=root, why=_said(e))) from None
     try:
         stale = _check_folder(fd, root, names, force)
         _write(fd, root, data, manifest, stale)
@@ -111,14 +109,11 @@ def _check_folder(fd: int, root: Path, names: list[str], force: bool) -> list[st
     try:
         present = set(os.listdir(fd))
     except OSError as e:
-        raise GpuwiseError(f"--emit {root}: cannot list the folder ({e.strerror or e})") from None
+        raise GpuwiseError(Message("engines.cannot_list", root=root, why=_said(e))) from None
     if not present:
         return []
     if not force:
-        raise GpuwiseError(
-            f"--emit {root}: the folder is not empty (it has {min(present)}); pass --force "
-            "to replace the launch files gpuwise wrote there, or name a new folder"
-        )
+        raise GpuwiseError(Message("engines.not_empty", root=root, has=min(present)))
     recorded = _read_manifest(fd, root) if MANIFEST in present else {}
     stale = sorted(n for n in recorded if n not in names and n in present)
     for name in [*(n for n in names if n in present), *stale]:
@@ -132,20 +127,14 @@ def _check_ours(fd: int, root: Path, name: str, recorded: Mapping[str, str]) -> 
     if st is None:
         return
     if stat.S_ISDIR(st.st_mode):
-        raise GpuwiseError(f"--emit {root}: {name} is a folder there; remove it first")
-    where = f"--emit {root}: {name}"
-    keep = "move it away (or delete it) and run again, or name another folder"
+        raise GpuwiseError(Message("engines.is_folder", root=root, name=name))
     if name not in recorded:
-        raise GpuwiseError(
-            f"{where} was not written by gpuwise (the folder's {MANIFEST} does not list it); {keep}"
-        )
+        raise GpuwiseError(Message("engines.not_ours", root=root, name=name, manifest=MANIFEST))
     if not stat.S_ISREG(st.st_mode):
-        raise GpuwiseError(
-            f"{where} is a link or a special file, not the file gpuwise wrote; {keep}"
-        )
+        raise GpuwiseError(Message("engines.special_file", root=root, name=name))
     content = _read(fd, root, name)
     if content is None or sha256(content) != recorded[name]:
-        raise GpuwiseError(f"{where} was changed since gpuwise wrote it; {keep}")
+        raise GpuwiseError(Message("engines.changed", root=root, name=name))
 
 
 def _lstat(fd: int, root: Path, name: str) -> os.stat_result | None:
@@ -155,7 +144,9 @@ def _lstat(fd: int, root: Path, name: str) -> os.stat_result | None:
     except FileNotFoundError:
         return None
     except OSError as e:
-        raise GpuwiseError(f"--emit {root}: cannot read {name} ({e.strerror or e})") from None
+        raise GpuwiseError(
+            Message("engines.cannot_read", root=root, name=name, why=_said(e))
+        ) from None
 
 
 def _read(fd: int, root: Path, name: str) -> bytes | None:
@@ -163,7 +154,9 @@ def _read(fd: int, root: Path, name: str) -> bytes | None:
     try:
         file = os.open(name, _READ_FLAGS, dir_fd=fd)
     except OSError as e:
-        raise GpuwiseError(f"--emit {root}: cannot read {name} ({e.strerror or e})") from None
+        raise GpuwiseError(
+            Message("engines.cannot_read", root=root, name=name, why=_said(e))
+        ) from None
     try:
         if not stat.S_ISREG(os.fstat(file).st_mode):
             return None
@@ -177,7 +170,9 @@ def _read(fd: int, root: Path, name: str) -> bytes | None:
             size += len(chunk)
         return None if size > MAX_BYTES else b"".join(chunks)
     except OSError as e:
-        raise GpuwiseError(f"--emit {root}: cannot read {name} ({e.strerror or e})") from None
+        raise GpuwiseError(
+            Message("engines.cannot_read", root=root, name=name, why=_said(e))
+        ) from None
     finally:
         os.close(file)
 
@@ -185,10 +180,7 @@ def _read(fd: int, root: Path, name: str) -> bytes | None:
 def _read_manifest(fd: int, root: Path) -> dict[str, str]:
     """The manifest's ``files`` (name -> SHA-256); a one-line refusal when it is not one
     gpuwise wrote."""
-    bad = GpuwiseError(
-        f"--emit {root}: its {MANIFEST} is not a manifest gpuwise wrote; remove it (and the "
-        "files it names) or name another folder"
-    )
+    bad = GpuwiseError(Message("engines.bad_manifest", root=root, manifest=MANIFEST))
     st = _lstat(fd, root, MANIFEST)
     if st is None or not stat.S_ISREG(st.st_mode):
         raise bad
@@ -249,7 +241,7 @@ def _write(
         for temp, _ in temps:
             with contextlib.suppress(OSError):
                 os.unlink(temp, dir_fd=fd)
-        raise GpuwiseError(f"--emit {root}: cannot write there ({e.strerror or e})") from None
+        raise GpuwiseError(Message("engines.cannot_write", root=root, why=_said(e))) from None
 
 
 def _new_temp(fd: int, name: str, content: bytes) -> str:

@@ -7,6 +7,7 @@ anything is computed, why a strategy cannot run a workload.
 
 from __future__ import annotations
 
+from gpuwise.i18n import Message
 from gpuwise.memory.estimate import MemoryEstimate
 from gpuwise.memory.train import TrainPhases, train_phases
 from gpuwise.models.spec import ModelSpec
@@ -51,43 +52,30 @@ class Unsupported(Exception):
     callers that search strategies ask :func:`unsupported` first."""
 
 
-def unsupported(w: Workload, p: Parallel) -> str | None:
+def unsupported(w: Workload, p: Parallel) -> Message | None:
     """Why strategy ``p`` cannot run ``w`` (one line for the user), or None when it can."""
     if w.task != "train":
         if p.grad_accum > 1:
-            return "--grad-accum applies to --task train"
+            return Message("memory.accum_for_train")
         if p.strategy != "single":
-            return (
-                "multi-card strategies plan training; for inference on several cards use a "
-                "serving engine (tensor parallel) — plan one card with --task infer"
-            )
+            return Message("memory.strategy_for_train")
         return None
     if p.engine == "deepspeed" and w.optimizer not in ZERO_OPTIMIZERS:
         usable = ("adamw", "adamw-fused") if p.offloads("optimizer") else ZERO_OPTIMIZERS
-        return (
-            f"--strategy {p.strategy} runs DeepSpeed's optimizers; --optimizer {w.optimizer} is "
-            f"not one: use {', '.join(usable)}, or an fsdp strategy"
+        return Message(
+            "memory.deepspeed_optimizer",
+            strategy=p.strategy,
+            optimizer=w.optimizer,
+            usable=", ".join(usable),
         )
     if p.engine == "deepspeed" and p.offloads("optimizer") and w.optimizer == "sgd":
-        return (
-            f"--strategy {p.strategy} steps the optimizer on the CPU with DeepSpeed's CPU Adam; "
-            f"--optimizer {w.optimizer} cannot be offloaded there: use adamw, or fsdp-offload"
-        )
+        return Message("memory.cpu_adam_only", strategy=p.strategy, optimizer=w.optimizer)
     if p.offloads("optimizer") and w.optimizer == "adamw-8bit":
-        return (
-            f"--strategy {p.strategy} steps the optimizer on the CPU; bitsandbytes' 8-bit AdamW "
-            "runs on the GPU only: use adamw"
-        )
+        return Message("memory.offload_8bit", strategy=p.strategy)
     if w.method == "qlora" and p.offloads("weights"):
-        return (
-            f"--method qlora with --strategy {p.strategy} is not planned (4-bit weights are not "
-            "offloaded to host RAM); use ddp or fsdp"
-        )
+        return Message("memory.qlora_offload", strategy=p.strategy)
     if p.engine == "deepspeed" and w.method == "qlora":
-        return (
-            "--method qlora with DeepSpeed ZeRO is not planned (bitsandbytes 4-bit weights need "
-            "quant_storage tricks); use --strategy ddp or fsdp"
-        )
+        return Message("memory.qlora_zero")
     return None
 
 

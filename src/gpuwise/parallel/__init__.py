@@ -9,6 +9,7 @@ plan, the per-rank memory model, the time model and the emitted launch files all
 from __future__ import annotations
 
 from gpuwise.errors import GpuwiseError
+from gpuwise.i18n import Message
 from gpuwise.record import record
 
 #: strategy -> (engine, what it shards, what it offloads to host RAM, one-line description)
@@ -128,38 +129,34 @@ class Parallel:
         return self.gpus * self.grad_accum
 
 
-def parallel_problem(p: Parallel) -> str | None:
+def parallel_problem(p: Parallel) -> Message | None:
     """Why ``p`` is not a strategy gpuwise can plan (one line for the user), or None."""
     if p.strategy not in STRATEGIES:
-        return f"unknown strategy {p.strategy!r}; known: {', '.join(STRATEGIES)}"
+        return Message(
+            "parallel.unknown_strategy", strategy=repr(p.strategy), known=", ".join(STRATEGIES)
+        )
     if not 1 <= p.gpus <= MAX_GPUS:
-        return f"--gpus must be 1 to {MAX_GPUS} (cards in one machine), not {p.gpus}"
+        return Message("parallel.gpus_range", most=MAX_GPUS, gpus=p.gpus)
     if p.gpus == 1 and p.strategy not in ONE_CARD_OK:
-        return (
-            f"strategy {p.strategy} needs --gpus 2 or more; on one card use single, "
-            f"{', '.join(ONE_CARD_OK[1:])}"
+        return Message(
+            "parallel.needs_two", strategy=p.strategy, one_card=", ".join(ONE_CARD_OK[1:])
         )
     if p.gpus > 1 and p.strategy == "single":
-        return (
-            f"--gpus {p.gpus} needs a multi-card --strategy: "
-            f"{', '.join(s for s in STRATEGIES if s != 'single')}"
+        return Message(
+            "parallel.needs_strategy",
+            gpus=p.gpus,
+            strategies=", ".join(s for s in STRATEGIES if s != "single"),
         )
     if not 1 <= p.grad_accum <= 1 << 16:
-        return f"--grad-accum must be 1 to 65536, not {p.grad_accum}"
+        return Message("parallel.accum_range", accum=p.grad_accum)
     if p.strategy == "fsdp-hybrid":
         if p.gpus < 4:
-            return (
-                f"fsdp-hybrid needs --gpus 4 or more (groups of 2+ cards, replicated), not "
-                f"{p.gpus}; use fsdp on {p.gpus} cards"
-            )
+            return Message("parallel.hybrid_gpus", gpus=p.gpus)
         k = p.shard_size
         if k is None or not 2 <= k < p.gpus or p.gpus % k:
-            return (
-                f"fsdp-hybrid needs --shard-size: a divisor of --gpus {p.gpus} from 2 to "
-                f"{p.gpus // 2} (cards per shard group), not {k}"
-            )
+            return Message("parallel.hybrid_shard", gpus=p.gpus, most=p.gpus // 2, size=k)
     elif p.shard_size is not None:
-        return "--shard-size applies to --strategy fsdp-hybrid only"
+        return Message("parallel.shard_size_hybrid_only")
     return None
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from gpuwise.catalog import Card, usable_memory
 from gpuwise.errors import GpuwiseError
+from gpuwise.i18n import Message
 from gpuwise.memory.rank import RankMemory, per_rank_memory, unsupported
 from gpuwise.models.spec import ModelSpec
 from gpuwise.parallel import Parallel
@@ -25,45 +26,45 @@ if TYPE_CHECKING:
 #: One card, no sharding, no accumulation.
 SINGLE = Parallel()
 
-#: What a workload needs a card to support: (feature id, when it applies, why).
+#: What a workload needs a card to support: (feature id, when it applies, why: a message key).
 REQUIREMENTS: tuple[tuple[str, Callable[[Workload], bool], str], ...] = (
     (
         "bnb_4bit",
         lambda w: w.method == "qlora" or (w.task == "infer" and w.stored_weight_dtype == "nf4"),
-        "bitsandbytes 4-bit (NF4) needs compute capability 6.0+",
+        "plan.problem.bnb_4bit",
     ),
     (
         "bnb_8bit_optimizers",
         lambda w: w.task == "train" and w.optimizer == "adamw-8bit",
-        "bitsandbytes 8-bit optimizers need compute capability 6.0+",
+        "plan.problem.bnb_8bit_optimizers",
     ),
     (
         "bnb_int8_matmul",
         lambda w: w.task == "infer" and w.stored_weight_dtype == "int8",
-        "bitsandbytes LLM.int8() needs compute capability 7.5+",
+        "plan.problem.bnb_int8_matmul",
     ),
     (
         "fp8",
         lambda w: w.task == "infer" and "fp8" in (w.stored_weight_dtype, w.cache_dtype),
-        "fp8 needs compute capability 8.9+ (Ada, Hopper, Blackwell)",
+        "plan.problem.fp8",
     ),
 )
 
 
-def problems(w: Workload, card: Card) -> list[str]:
+def problems(w: Workload, card: Card) -> list[Message]:
     """Why ``card`` cannot run ``w`` at all, whatever its memory (empty when it can)."""
-    return [why for feature, applies, why in REQUIREMENTS if applies(w) and not card.has(feature)]
+    return [
+        Message(why)
+        for feature, applies, why in REQUIREMENTS
+        if applies(w) and not card.has(feature)
+    ]
 
 
 def require_precision(w: Workload) -> None:
     """Refuse a workload whose precision each card is to choose (``precision_given=False``):
     its memory and time exist only card by card (:func:`gpuwise.plan.precision.for_card`)."""
     if not w.precision_given:
-        raise GpuwiseError(
-            "the workload's precision is each card's own (precision_given=False): plan it on "
-            "cards (make_plan, recommend), or give a precision (bf16, fp16, amp-bf16, "
-            "amp-fp16, fp32)"
-        )
+        raise GpuwiseError(Message("plan.precision_not_given"))
 
 
 @functools.lru_cache(maxsize=4096)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from gpuwise.catalog import Card, Catalog, usable_memory
 from gpuwise.errors import GpuwiseError
+from gpuwise.i18n import Message
 from gpuwise.memory.rank import RankMemory
 from gpuwise.models.spec import ModelSpec
 from gpuwise.parallel import Parallel
@@ -44,7 +45,7 @@ class CardPlan:
     precision: CardPrecision
     max_batch: int | None = None
     max_seq: int | None = None
-    problems: list[str] = field(default_factory=list)
+    problems: list[Message] = field(default_factory=list)
 
 
 @record(frozen=False)
@@ -73,10 +74,7 @@ class Plan:
         precisions = {c.workload.precision for c in self.cards}
         if len(precisions) > 1:
             each = ", ".join(f"{c.card.name} {c.workload.precision}" for c in self.cards)
-            raise GpuwiseError(
-                f"--emit: the cards run in different precisions ({each}); give --precision, "
-                "or one --gpu for the machine the files are for"
-            )
+            raise GpuwiseError(Message("plan.emit_mixed_precisions", each=each))
         return self.cards[0].workload if self.cards else self.workload
 
 

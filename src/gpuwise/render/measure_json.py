@@ -91,7 +91,7 @@ def measure_doc_fields(
     blockers: list[str] = []
     if card is not None:
         plan_time = card_time(spec, w, card, memory=memory)
-        blockers = problems(w, card)
+        blockers = [str(why) for why in problems(w, card)]  # said in the language in use
         notes.extend(blockers)
     elif m.device == "cuda":
         notes.append(
