@@ -9,8 +9,10 @@ from gpuwise.catalog import Card, of_series
 from gpuwise.cli import workload_flags as flags
 from gpuwise.cli.common import add_catalog, add_json, emit
 from gpuwise.cli.emit_flags import add_emit_flags, emit_from
+from gpuwise.cli.lang import help_text
 from gpuwise.cli.model_flags import add_model_source, model_source
 from gpuwise.errors import GpuwiseError
+from gpuwise.i18n import Message
 from gpuwise.parallel import MAX_GPUS
 from gpuwise.plan.defaults import default_host_ram_gib, default_model
 from gpuwise.recommend import CURRENCIES, OBJECTIVES
@@ -29,72 +31,57 @@ _UNIT_S = {"m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "recommend",
-        help="which card(s) to buy or rent for a training job and a budget, ranked",
-        description="Try every card of the catalogue (after your filters), one to --max-gpus of "
-        "it, with every strategy that can run the job (one card, DDP, FSDP2, ZeRO 1-3, "
-        "offload); rank what fits by --objective and say why each other option does not.",
-        epilog="Examples: gpuwise recommend llama-3.1-8b --method qlora --budget 800 | "
-        "gpuwise recommend llama-3.1-70b --grad-checkpointing --tokens 1B --objective fastest "
-        "--prices my-prices.json | gpuwise recommend qwen2.5-7b --method lora --have 3060",
-    )
-    p.add_argument("model", nargs="?", help=f"as for plan (default: {default_model()})")
-    p.add_argument("--budget", type=float, help="most you will spend (in --currency)")
-    p.add_argument("--currency", default="usd", choices=CURRENCIES, help="usd (default) or cny")
-    p.add_argument(
-        "--prices",
-        metavar="FILE",
-        help='your prices, over every other (JSON: {"currency": "usd", "cards": {"3090": '
-        '{"buy": 750}, "h100-sxm-80gb": {"hourly": 2.5}}}); default: the market prices shipped '
-        "with gpuwise (street, used, rental), else launch prices",
+        help=help_text("cli.command.recommend"),
+        description=help_text("recommend.description"),
+        epilog=help_text("recommend.epilog"),
     )
     p.add_argument(
-        "--rate",
-        type=float,
-        metavar="CNY_PER_USD",
-        help="yuan per US dollar, for prices in the other currency than --currency (default: "
-        "the dated rate shipped with the market prices, shown in the output)",
+        "model", nargs="?", help=help_text("recommend.arg.model", default=default_model())
+    )
+    p.add_argument("--budget", type=float, help=help_text("recommend.opt.budget"))
+    p.add_argument(
+        "--currency", default="usd", choices=CURRENCIES, help=help_text("recommend.opt.currency")
+    )
+    p.add_argument("--prices", metavar="FILE", help=help_text("recommend.opt.prices"))
+    p.add_argument(
+        "--rate", type=float, metavar="CNY_PER_USD", help=help_text("recommend.opt.rate")
+    )
+    p.add_argument("--market", metavar="FILE", help=help_text("recommend.opt.market"))
+    p.add_argument(
+        "--objective",
+        default="cheapest",
+        choices=OBJECTIVES,
+        help=help_text("recommend.opt.objective"),
+    )
+    p.add_argument("--tokens", type=flags.non_empty("1B"), help=help_text("recommend.opt.tokens"))
+    p.add_argument(
+        "--deadline", type=flags.non_empty("48h"), help=help_text("recommend.opt.deadline")
     )
     p.add_argument(
-        "--market",
-        metavar="FILE",
-        help="a market-price file to use instead of the one shipped (layout: docs/catalog.md)",
+        "--max-gpus", type=int, default=MAX_GPUS, help=help_text("recommend.opt.max_gpus")
     )
-    p.add_argument(
-        "--objective", default="cheapest", choices=OBJECTIVES, help="how to rank (cheapest)"
-    )
-    p.add_argument(
-        "--tokens",
-        type=flags.non_empty("1B"),
-        help="tokens to train: time, energy, rental cost (e.g. 1B)",
-    )
-    p.add_argument(
-        "--deadline",
-        type=flags.non_empty("48h"),
-        help="longest the run may take, e.g. 48h or 3d (needs --tokens)",
-    )
-    p.add_argument("--max-gpus", type=int, default=MAX_GPUS, help="most cards in the machine (8)")
-    p.add_argument("--max-power", type=float, help="most board power of all cards, in W")
+    p.add_argument("--max-power", type=float, help=help_text("recommend.opt.max_power"))
     p.add_argument(
         "--host-ram",
         type=float,
         default=default_host_ram_gib(),
-        help=f"GiB of host RAM offload may use (default {default_host_ram_gib()})",
+        help=help_text("recommend.opt.host_ram", default=default_host_ram_gib()),
     )
-    p.add_argument("--no-offload", action="store_true", help="do not consider offload strategies")
-    p.add_argument(
-        "--series", action="append", help="only cards whose series contains TEXT (repeat)"
-    )
-    p.add_argument("--gpu", action="append", metavar="CARD", help="only these cards (repeat)")
+    p.add_argument("--no-offload", action="store_true", help=help_text("recommend.opt.no_offload"))
+    p.add_argument("--series", action="append", help=help_text("recommend.opt.series"))
+    p.add_argument("--gpu", action="append", metavar="CARD", help=help_text("recommend.opt.gpu"))
     p.add_argument(
         "--have",
         metavar="CARD",
         type=flags.non_empty("3060"),
-        help="your card: what to change so the job fits it",
+        help=help_text("recommend.opt.have"),
     )
-    p.add_argument("--reserve", default="0", help="GiB of each card kept for other uses")
-    p.add_argument("--grad-accum", type=int, default=1, help="micro-batches per optimizer step")
-    p.add_argument("--top", type=int, default=20, help="options to list (0: all; default 20)")
-    p.add_argument("--trust-remote-code", action="store_true", help="see `gpuwise model`")
+    p.add_argument("--reserve", default="0", help=help_text("recommend.opt.reserve"))
+    p.add_argument("--grad-accum", type=int, default=1, help=help_text("recommend.opt.grad_accum"))
+    p.add_argument("--top", type=int, default=20, help=help_text("recommend.opt.top"))
+    p.add_argument(
+        "--trust-remote-code", action="store_true", help=help_text("recommend.opt.trust")
+    )
     add_model_source(p)
     flags.add_workload(p)
     add_emit_flags(p)
@@ -108,10 +95,10 @@ def parse_duration(text: str) -> float:
     shown = text if len(text) <= 60 else f"{text[:60]}... ({len(text)} characters)"
     m = _DURATION.fullmatch(text)
     if not m:
-        raise GpuwiseError(f"--deadline {shown!r} is not a duration; use e.g. 90m, 48h, 3d or 2w")
+        raise GpuwiseError(Message("recommend.deadline_not_duration", value=repr(shown)))
     value = float(m.group(1)) * _UNIT_S[(m.group(2) or "h").lower()]
     if not 60 <= value <= 10 * 365 * 86400:  # also an overflow to infinity
-        raise GpuwiseError(f"--deadline {shown!r} is out of range; use 1m to 10 years")
+        raise GpuwiseError(Message("recommend.deadline_range", value=repr(shown)))
     return value
 
 
@@ -130,12 +117,18 @@ def _number(value: float | None, flag: str, low: float, high: float) -> None:
         return
     tiny = value != 0 and abs(value) < 0.001
     if not low <= value <= high or tiny:
-        allowed = f"0, or 0.001 to {high:g}" if low == 0 else f"{low:g} to {high:g}"
-        raise GpuwiseError(f"{flag} {value:g} is out of range; use {allowed}")
+        allowed = (
+            Message("recommend.range_or_zero", high=f"{high:g}")
+            if low == 0
+            else Message("recommend.range", low=f"{low:g}", high=f"{high:g}")
+        )
+        raise GpuwiseError(
+            Message("recommend.out_of_range", flag=flag, value=f"{value:g}", allowed=allowed)
+        )
 
 
 def run(args: argparse.Namespace) -> int:
-    from gpuwise.render.tables import recommend_tables
+    from gpuwise.render.recommend_tables import recommend_tables
 
     return emit(args, document(args), recommend_tables)
 

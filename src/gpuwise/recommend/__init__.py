@@ -4,8 +4,16 @@ The names the command line needs to build its flags live here, so that parsing t
 none of the planning code.
 """
 
+from gpuwise.i18n import Message
+
 #: How options are ranked.
 OBJECTIVES = ("cheapest", "fastest", "tokens-per-dollar")
 
 #: Currencies prices can be in (never converted into each other).
 CURRENCIES = ("usd", "cny")
+
+
+def currency_word(code: str) -> Message:
+    """A currency (``usd``, ``cny``) as the language in use says it next to an amount: USD /
+    美元, CNY / 元."""
+    return Message("prices.currency.cny" if code.lower() == "cny" else "prices.currency.usd")

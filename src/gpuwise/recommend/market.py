@@ -22,6 +22,7 @@ import re
 
 from gpuwise import files
 from gpuwise.errors import GpuwiseError
+from gpuwise.i18n import Message
 from gpuwise.packaged import packaged_json
 from gpuwise.recommend import CURRENCIES
 from gpuwise.record import record, replace
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from gpuwise.catalog import Catalog
+    from gpuwise.i18n import Text
 
 #: Kinds of market price: bought new, bought used, rented by the hour.
 KINDS = ("street", "used", "rental")
@@ -54,7 +56,7 @@ _EXAMPLE = (
 class Source:
     """Where a figure is from: a title (what it says, who says it) and a link."""
 
-    title: str
+    title: Text
     url: str | None = None
 
 
@@ -110,16 +112,16 @@ def load_market(path: str | None, catalog: Catalog, rate: float | None = None) -
     today = time.strftime("%Y-%m-%d")
     if path is None:
         doc = packaged_json("gpuwise.recommend", "data/market_prices.json")
-        market = check_market(doc, "market file (shipped)", _slug_only, today)
+        market = check_market(doc, Message("prices.where.shipped"), _slug_only, today)
     else:
-        where = f"market file {path}"
-        doc = files.read_json(
-            path, where, f"a JSON market file like {_EXAMPLE}", files.LIMITS["prices"]
-        )
+        where = Message("prices.where.market", path=path)
+        expected = Message("prices.expect.market", example=_EXAMPLE)
+        doc = files.read_json(path, where, expected, files.LIMITS["prices"])
         market = check_market(doc, where, lambda name: catalog.find(name).slug, today, path)
     if rate is None:
         return market
-    given = Rate(check_rate(rate, "--rate"), Source("--rate (on the command line)"), None, True)
+    source = Source(Message("prices.rate_given"))
+    given = Rate(check_rate(rate, "--rate"), source, None, True)
     return replace(market, rate=given)
 
 
@@ -128,29 +130,29 @@ def _slug_only(name: str) -> str:
 
 
 def check_market(
-    doc: Any, where: str, find: Callable[[str], str], today: str, path: str | None = None
+    doc: Any, where: Text, find: Callable[[str], str], today: str, path: str | None = None
 ) -> Market:
     """``doc`` as a :class:`Market`, or a one-line GpuwiseError naming what is wrong."""
     if not isinstance(doc, dict) or not isinstance(doc.get("prices"), list):
-        raise GpuwiseError(f'{where} needs a "prices" list: {_EXAMPLE}')
+        raise GpuwiseError(Message("prices.market_needs_prices", where=where, example=_EXAMPLE))
     unknown = set(doc) - {"what", "date", "rate", "sources", "prices"}
     if unknown:
-        raise GpuwiseError(
-            f"{where}: unknown key {shown(sorted(unknown)[0])}; keys: date, rate, sources, prices"
-        )
+        key = shown(sorted(unknown)[0])
+        raise GpuwiseError(Message("prices.market_unknown_key", where=where, key=key))
     sources = _sources(doc.get("sources"), where)
-    date = check_date(doc.get("date"), f"{where}: date", today)
+    date = check_date(doc.get("date"), Message("prices.where.date", where=where), today)
     rate = _rate(doc.get("rate"), sources, where, today)
     by_card: dict[str, list[MarketPrice]] = {}
     for i, entry in enumerate(doc["prices"]):
-        slug, price = _price(entry, f"{where}, price #{i + 1}", sources, find, today)
+        at = Message("prices.where.price", where=where, number=i + 1)
+        slug, price = _price(entry, at, sources, find, today)
         by_card.setdefault(slug, []).append(price)
     return Market(by_card, rate, date, today, path)
 
 
-def _sources(value: Any, where: str) -> dict[str, Source]:
+def _sources(value: Any, where: Text) -> dict[str, Source]:
     if not isinstance(value, dict):
-        raise GpuwiseError(f'{where}: "sources" must be an object of key -> {{title, url}}')
+        raise GpuwiseError(Message("prices.sources_not_object", where=where))
     out = {}
     for key, entry in value.items():
         ok = (
@@ -160,100 +162,112 @@ def _sources(value: Any, where: str) -> dict[str, Source]:
             and (entry.get("url") is None or is_text(entry.get("url")))
         )
         if not ok:
-            raise GpuwiseError(
-                f'{where}: source {shown(key)} must be {{"title": "...", "url": "https://..."}}'
-            )
+            raise GpuwiseError(Message("prices.bad_source", where=where, key=shown(key)))
         out[key] = Source(entry["title"], entry.get("url"))
     return out
 
 
-def _rate(value: Any, sources: dict[str, Source], where: str, today: str) -> Rate:
+def _rate(value: Any, sources: dict[str, Source], where: Text, today: str) -> Rate:
     if not isinstance(value, dict) or set(value) != {"cny_per_usd", "date", "source"}:
-        raise GpuwiseError(
-            f'{where}: "rate" must be {{"cny_per_usd": 7.1, "date": "2026-11-30", "source": "key"}}'
-        )
-    cny = check_rate(value["cny_per_usd"], f"{where}: rate cny_per_usd")
-    source = _source(value["source"], sources, f"{where}: rate")
-    return Rate(cny, source, check_date(value["date"], f"{where}: rate date", today))
+        raise GpuwiseError(Message("prices.bad_rate", where=where))
+    cny = check_rate(value["cny_per_usd"], Message("prices.where.rate_value", where=where))
+    source = _source(value["source"], sources, Message("prices.where.rate", where=where))
+    date = check_date(value["date"], Message("prices.where.rate_date", where=where), today)
+    return Rate(cny, source, date)
 
 
 def _price(
     entry: Any,
-    where: str,
+    where: Text,
     sources: dict[str, Source],
     find: Callable[[str], str],
     today: str,
 ) -> tuple[str, MarketPrice]:
     """The slug of the card ``entry`` prices, and the price."""
     if not isinstance(entry, dict):
-        raise GpuwiseError(f"{where} is not an object like {_EXAMPLE[-104:-2]}")
+        raise GpuwiseError(Message("prices.price_not_object", where=where, like=_EXAMPLE[-104:-2]))
     unknown = set(entry) - _PRICE_KEYS
     missing = {"card", "kind", "amount", "currency", "date", "source"} - set(entry)
     if unknown or missing:
         what = (
-            f"unknown key {shown(sorted(unknown)[0])}"
+            Message("prices.unknown_key", key=shown(sorted(unknown)[0]))
             if unknown
-            else "lacks " + ", ".join(sorted(missing))
+            else Message("prices.lacks", keys=", ".join(sorted(missing)))
         )
-        raise GpuwiseError(f"{where} {what}; keys: {', '.join(sorted(_PRICE_KEYS))}")
+        keys = ", ".join(sorted(_PRICE_KEYS))
+        raise GpuwiseError(Message("prices.price_keys", where=where, what=what, keys=keys))
     if not is_text(entry["card"]):
-        raise GpuwiseError(f"{where}: card must name a card, got {shown(entry['card'])}")
+        raise GpuwiseError(Message("prices.price_card", where=where, got=shown(entry["card"])))
     if entry["kind"] not in KINDS:
-        raise GpuwiseError(f"{where}: kind {shown(entry['kind'])} is not {', '.join(KINDS)}")
+        kind, kinds = shown(entry["kind"]), ", ".join(KINDS)
+        raise GpuwiseError(Message("prices.price_kind", where=where, kind=kind, kinds=kinds))
     if entry["currency"] not in CURRENCIES:
-        raise GpuwiseError(f"{where}: currency {shown(entry['currency'])} is not usd or cny")
+        got = shown(entry["currency"])
+        raise GpuwiseError(Message("prices.bad_currency", where=where, currency=got))
     for key in ("note", "estimate"):
         if entry.get(key) is not None and not is_text(entry[key]):
-            raise GpuwiseError(f"{where}: {key} must be one line of text, got {shown(entry[key])}")
+            got = shown(entry[key])
+            raise GpuwiseError(Message("prices.not_text", where=where, field=key, got=got))
     source = _source(entry["source"], sources, where)
     try:
         slug = find(entry["card"])
     except GpuwiseError as e:
-        raise GpuwiseError(f"{where}: {e}", code=e.code) from None
-    amount = check_amount(entry["amount"], f"{where} amount")
-    date = check_date(entry["date"], f"{where}: date", today)
+        raise GpuwiseError(
+            Message("prices.in_entry", where=where, error=e.message), code=e.code
+        ) from None
+    amount = check_amount(
+        entry["amount"], Message("prices.where.field", where=where, field="amount")
+    )
+    date = check_date(entry["date"], Message("prices.where.date", where=where), today)
     kind, currency, note = entry["kind"], entry["currency"], entry.get("note")
     return slug, MarketPrice(kind, amount, currency, date, source, note, entry.get("estimate"))
 
 
-def _source(key: Any, sources: dict[str, Source], where: str) -> Source:
+def _source(key: Any, sources: dict[str, Source], where: Text) -> Source:
     if not isinstance(key, str) or key not in sources:
-        raise GpuwiseError(f'{where}: source {shown(key)} is not a key of "sources"')
+        raise GpuwiseError(Message("prices.unknown_source", where=where, key=shown(key)))
     return sources[key]
 
 
-def check_amount(value: Any, where: str) -> float:
+def check_amount(value: Any, where: Text) -> float:
     """A price, per card or per card-hour: a number in :data:`PRICE_RANGE`."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise GpuwiseError(f"{where} is {shown(value)}; use a positive number")
+        raise GpuwiseError(Message("prices.amount_not_number", where=where, got=shown(value)))
     low, high = PRICE_RANGE
     if not low <= value <= high:  # also NaN and infinities
-        raise GpuwiseError(f"{where} is {value:g}; a price must be from {low:g} to {high:g}")
+        raise GpuwiseError(
+            Message(
+                "prices.amount_range",
+                where=where,
+                got=f"{value:g}",
+                low=f"{low:g}",
+                high=f"{high:g}",
+            )
+        )
     return float(value)
 
 
-def check_rate(value: Any, where: str) -> float:
+def check_rate(value: Any, where: Text) -> float:
     """Yuan per US dollar: a number in :data:`RATE_RANGE`."""
     low, high = RATE_RANGE
     ok = not isinstance(value, bool) and isinstance(value, (int, float)) and low <= value <= high
     if not ok:
         text = f"{value:g}" if isinstance(value, (int, float)) else shown(value)
         raise GpuwiseError(
-            f"{where} is {text}; give the yuan one US dollar buys, e.g. 7.1 "
-            f"(from {low:g} to {high:g})"
+            Message(
+                "prices.bad_rate_value", where=where, got=text, low=f"{low:g}", high=f"{high:g}"
+            )
         )
     return float(value)
 
 
-def check_date(value: Any, where: str, today: str) -> str:
+def check_date(value: Any, where: Text, today: str) -> str:
     """``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``, a real day, not after ``today``."""
     m = _DATE.fullmatch(value) if isinstance(value, str) else None
     if m is None or not _real(m):
-        raise GpuwiseError(
-            f"{where} is {shown(value)}; use YYYY-MM-DD (or YYYY-MM, YYYY when the day is unknown)"
-        )
+        raise GpuwiseError(Message("prices.bad_date", where=where, got=shown(value)))
     if value > today:
-        raise GpuwiseError(f"{where} {value} is after today ({today})")
+        raise GpuwiseError(Message("prices.future_date", where=where, date=value, today=today))
     return value
 
 

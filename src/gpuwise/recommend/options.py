@@ -20,6 +20,7 @@ import functools
 
 from gpuwise.catalog import Card, usable_memory
 from gpuwise.errors import GpuwiseError
+from gpuwise.i18n import Message
 from gpuwise.memory.rank import RankMemory
 from gpuwise.models.spec import ModelSpec
 from gpuwise.parallel import Parallel, parallel_problem
@@ -28,7 +29,7 @@ from gpuwise.plan.defaults import default_host_ram_gib
 from gpuwise.plan.fit import problems, rank_memory, usable_bytes
 from gpuwise.plan.precision import CardPrecision, for_card
 from gpuwise.plan.time import CardTime, card_speed, card_time
-from gpuwise.recommend import OBJECTIVES
+from gpuwise.recommend import OBJECTIVES, currency_word
 from gpuwise.recommend.prices import Price, PriceBook, Quote
 from gpuwise.record import field, record
 from gpuwise.timing.calibration import listed_once
@@ -39,8 +40,10 @@ from gpuwise.workload import Workload
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
     from typing import Any
+
+    from gpuwise.i18n import Text
 
 #: Strategies tried, simplest first (a tie in speed keeps the simpler one).
 STRATEGY_ORDER = (
@@ -86,10 +89,10 @@ class Option:
     run_s: float | None  # with --tokens: how long the run takes
     cost: float | None
     pricing: str | None  # "buy", "rent" or None (no price)
-    price_source: str | None
+    price_source: Text | None
     power_w: float
-    reason: str | None = None
-    notes: list[str] = field(default_factory=list)
+    reason: Text | None = None
+    notes: list[Text] = field(default_factory=list)
     timer: Callable[[], CardTime] | None = field(default=None, compare=False)
     #: the price the cost is made of, the hourly rental when there is one, what renting
     #: the cards for the run costs (with --tokens) and after how many hours of use
@@ -159,10 +162,7 @@ class Recommendation:
         for o in self.usable:
             if o.parallel is not None and o.memory is not None and o.workload is not None:
                 return Launchable(o.parallel, o.memory.host_bytes or None, o.workload)
-        raise GpuwiseError(
-            "--emit: no option fits the constraints, so there is no plan to write; relax "
-            "them or follow the advice"
-        )
+        raise GpuwiseError(Message("recommend.emit_nothing_fits"))
 
 
 @record
@@ -215,32 +215,22 @@ def _need(t: tuple[Parallel, RankMemory, int, int]) -> int:
 
 def _price(
     card: Card, count: int, book: PriceBook, run_s: float | None
-) -> tuple[float | None, str | None, str | None, str | None]:
+) -> tuple[float | None, str | None, Text | None, Text | None]:
     """(cost, pricing, source, why unknown)."""
     price = book.price(card)
     if price is None:
-        return (
-            None,
-            None,
-            None,
-            (
-                f"no price for {card.name} (no launch, market or rental price in USD or "
-                "CNY): add one with --prices FILE"
-            ),
-        )
+        return None, None, None, Message("recommend.reason.no_price", card=card.name)
     if price.buy is not None:
         return price.buy * count, "buy", price.source, None
     assert price.hourly is not None
     if run_s is None:
-        return (
-            None,
-            "rent",
-            price.source,
-            (
-                f"{card.name} is priced by the hour ({price.hourly:g} {book.currency.upper()}/h): "
-                "give --tokens to cost the run"
-            ),
+        hourly = Message(
+            "recommend.reason.hourly",
+            card=card.name,
+            hourly=f"{price.hourly:g}",
+            currency=currency_word(book.currency),
         )
+        return None, "rent", price.source, hourly
     return price.hourly * count * run_s / 3600, "rent", price.source, None
 
 
@@ -351,7 +341,7 @@ def _evaluate(
     constraints = search.constraints
     power = card.tdp_w * count
     if cannot or not tried:
-        why = "; ".join(cannot) or f"no strategy on {count} card(s) runs this workload"
+        why = joined(cannot) or Message("recommend.reason.no_strategy", count=count)
         return _rejected(facts, count, None, None, power, why)
     host_ram = constraints.host_ram_bytes
     on_card = []
@@ -360,24 +350,29 @@ def _evaluate(
     fitting = [i for i in on_card if tried[i][3] <= host_ram]
     if on_card and not fitting:
         p, m, _, host = min((tried[i] for i in on_card), key=lambda t: t[3])
-        why = (
-            f"fits only with {p.strategy}, which needs {host / GIB:.0f} GiB of host RAM "
-            f"for offload; --host-ram is {host_ram / GIB:.0f} GiB"
+        why = Message(
+            "recommend.reason.host_ram",
+            strategy=p.strategy,
+            host=f"{host / GIB:.0f}",
+            ram=f"{host_ram / GIB:.0f}",
         )
         return _rejected(facts, count, p, m, power, why)
     if not fitting:
         p, m, need, host = job.least[count]
-        how = (
-            f" even with {p.strategy} (the least of {len(tried)} strategies)"
-            if len(tried) > 1
-            else ""
-        )
-        why = (
-            f"needs {need / GIB:.1f} GiB per card{how}; {card.name} has "
-            f"{usable / GIB:.1f} GiB usable: {(need - usable) / GIB:.1f} GiB short"
-        )
+        sizes = {
+            "need": f"{need / GIB:.1f}",
+            "card": card.name,
+            "usable": f"{usable / GIB:.1f}",
+            "short": f"{(need - usable) / GIB:.1f}",
+        }
+        if len(tried) > 1:
+            why = Message(
+                "recommend.reason.short_even", strategy=p.strategy, tried=len(tried), **sizes
+            )
+        else:
+            why = Message("recommend.reason.short", **sizes)
         if host > host_ram:
-            why += f" (and {host / GIB:.0f} GiB of host RAM)"
+            why = Message("recommend.reason.and_host", reason=why, host=f"{host / GIB:.0f}")
         return _rejected(facts, count, p, m, power, why)
     speeds = facts.speeds(count, fitting)
     # the simplest strategy within 2 % of the fastest (offload does not win a tie)
@@ -402,7 +397,7 @@ def _evaluate(
     option.timer, option.precision, option.workload = timer, facts.precision, facts.w
     option.reason = _constraint_reason(option, constraints, search.book, unknown)
     if m.host_bytes:
-        option.notes.append(f"needs {m.host_bytes / GIB:.0f} GiB of host RAM for offload")
+        option.notes.append(Message("recommend.note.host_ram", host=f"{m.host_bytes / GIB:.0f}"))
     return option
 
 
@@ -412,7 +407,7 @@ def _rejected(
     p: Parallel | None,
     m: RankMemory | None,
     power: float,
-    why: str,
+    why: Text,
 ) -> Option:
     """An option that does not fit, ``why``; ``p`` and ``m``: the strategy it is told about."""
     o = Option(facts.card, count, p, False, m, facts.usable, None, None, None, None, None, power)
@@ -425,34 +420,54 @@ def _given(t: CardTime) -> CardTime:
 
 
 def _constraint_reason(
-    o: Option, c: Constraints, book: PriceBook, unknown_price: str | None
-) -> str | None:
-    cur = book.currency.upper()
+    o: Option, c: Constraints, book: PriceBook, unknown_price: Text | None
+) -> Text | None:
+    cur = currency_word(book.currency)
     if c.max_power_w is not None and o.power_w > c.max_power_w:
-        return (
-            f"{o.count} x {o.card.tdp_w:g} W = {o.power_w:g} W, "
-            f"over --max-power {c.max_power_w:g} W"
+        return Message(
+            "recommend.reason.power",
+            count=o.count,
+            tdp=f"{o.card.tdp_w:g}",
+            power=f"{o.power_w:g}",
+            most=f"{c.max_power_w:g}",
         )
     run_s = o.run_s
     if c.deadline_s is not None:
         if run_s is None:
-            return "speed unknown (the catalogue lacks the card's rate): cannot check --deadline"
+            return Message("recommend.reason.speed_unknown")
         if run_s > c.deadline_s:
-            return f"takes {_days(run_s)}, over the deadline of {_days(c.deadline_s)}"
+            return Message(
+                "recommend.reason.deadline", takes=_days(run_s), deadline=_days(c.deadline_s)
+            )
     if c.budget is not None:
         if o.cost is None:
-            return unknown_price or f"no {cur} price"
+            return unknown_price or Message("recommend.reason.no_currency_price", currency=cur)
         if o.cost > c.budget:
-            return f"costs {o.cost:,.0f} {cur}, over the budget of {c.budget:,.0f} {cur}"
+            return Message(
+                "recommend.reason.over_budget",
+                cost=f"{o.cost:,.0f}",
+                budget=f"{c.budget:,.0f}",
+                currency=cur,
+            )
     return None
 
 
-def _days(seconds: float) -> str:
+def _days(seconds: float) -> Message:
     if seconds < 3600:
-        return f"{seconds / 60:.0f} min"
+        return Message("recommend.minutes", n=f"{seconds / 60:.0f}")
     if seconds < 2 * 86400:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.1f} days"
+        return Message("recommend.hours", n=f"{seconds / 3600:.1f}")
+    return Message("recommend.days", n=f"{seconds / 86400:.1f}")
+
+
+def joined(reasons: Sequence[Text]) -> Text | None:
+    """``reasons`` said as one ("a; b; c"), None when there are none."""
+    if not reasons:
+        return None
+    out = reasons[0]
+    for reason in reasons[1:]:
+        out = Message("recommend.and", first=out, then=reason)
+    return out
 
 
 def _sort_key(o: Option, objective: str) -> tuple[Any, ...]:
@@ -488,11 +503,14 @@ def recommend(
     card), or when no option meets the constraints, the advice for one card
     (:func:`advice_target`)."""
     if objective not in OBJECTIVES:
-        raise GpuwiseError(f"--objective {objective!r} is not known; use {', '.join(OBJECTIVES)}")
+        known = ", ".join(OBJECTIVES)
+        raise GpuwiseError(
+            Message("recommend.unknown_objective", objective=repr(objective), known=known)
+        )
     if constraints.deadline_s is not None and tokens is None:
-        raise GpuwiseError("--deadline needs --tokens (how much to train, to know how long)")
+        raise GpuwiseError(Message("recommend.deadline_needs_tokens"))
     if w.task == "infer" and grad_accum > 1:
-        raise GpuwiseError("--grad-accum applies to --task train")
+        raise GpuwiseError(Message("recommend.grad_accum_infer"))
     search = _Search(spec, w, constraints, book, tokens, grad_accum)
     options: list[Option] = []
     with listed_once():
@@ -508,11 +526,12 @@ def recommend(
     target = advice_target(rec, cards, have)
     if target is not None:
         card, why = target
+        said: Any = why  # a message, said when shown (advise names it str)
         rec.advice = advise(
             spec,
             w,
             card,
-            why,
+            said,
             constraints.reserve_bytes,
             constraints.host_ram_bytes,
             grad_accum,
@@ -544,11 +563,11 @@ def _costing(o: Option, price: Price) -> None:
 
 def advice_target(
     rec: Recommendation, cards: list[Card], have: Card | None
-) -> tuple[Card, str] | None:
+) -> tuple[Card, Text] | None:
     """Which card to advise on: the user's (``--have``); else, when no option meets the
     constraints, the card with the most memory the budget buys one of; else none."""
     if have is not None:
-        return have, "your card (--have)"
+        return have, Message("recommend.advice.have")
     if rec.usable:
         return None
     budget = rec.constraints.budget
@@ -563,4 +582,4 @@ def advice_target(
             best = card
     if best is None:
         return None
-    return best, "the card with the most memory the budget buys: no option fits the constraints"
+    return best, Message("recommend.advice.budget")

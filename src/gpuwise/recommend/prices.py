@@ -25,7 +25,8 @@ from __future__ import annotations
 from gpuwise import files
 from gpuwise.catalog import Card, Catalog
 from gpuwise.errors import GpuwiseError
-from gpuwise.recommend import CURRENCIES
+from gpuwise.i18n import Message
+from gpuwise.recommend import CURRENCIES, currency_word
 from gpuwise.recommend.market import (
     Market,
     MarketPrice,
@@ -42,9 +43,19 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from gpuwise.i18n import Text
+
 #: Where a price comes from, as options report it.
 PRICE_KINDS = ("user", "street", "used", "launch", "rental")
 _EXAMPLE = '{"currency": "usd", "cards": {"3090": {"buy": 750}}}'
+#: Each kind of price as a word of the language in use.
+KIND_WORDS = {
+    "user": Message("prices.kind.user"),
+    "street": Message("prices.kind.street"),
+    "used": Message("prices.kind.used"),
+    "launch": Message("prices.kind.launch"),
+    "rental": Message("prices.kind.rental"),
+}
 
 
 @record
@@ -64,10 +75,13 @@ class Quote:
         return self.rate is not None
 
     @property
-    def label(self) -> str:
+    def label(self) -> Text:
         """One line: what, where from, when ("used, <title> (2026-01)")."""
-        when = f" ({self.seen.date})" if self.seen.date else ""
-        return f"{self.seen.kind}, {self.seen.source.title}{when}"
+        kind = KIND_WORDS.get(self.seen.kind, self.seen.kind)
+        title, date = self.seen.source.title, self.seen.date
+        if date:
+            return Message("prices.label_dated", kind=kind, title=title, date=date)
+        return Message("prices.label", kind=kind, title=title)
 
 
 @record
@@ -77,7 +91,7 @@ class Price:
 
     buy: float | None
     hourly: float | None
-    source: str
+    source: Text
     buy_quote: Quote | None = None
     hourly_quote: Quote | None = None
 
@@ -148,7 +162,11 @@ class PriceBook:
         if amount is None:
             return None
         src = card.sources.get(f"launch_price_{currency}") or {}
-        title = src.get("title") or f"catalogue launch price ({card.origin})"
+        title: Text = src.get("title") or (
+            Message("prices.launch_catalogue")
+            if card.origin == "catalogue"
+            else Message("prices.launch_user", origin=card.origin)
+        )
         source = Source(title, src.get("url"))
         return self.quote(MarketPrice("launch", float(amount), currency, card.launch_date, source))
 
@@ -172,7 +190,7 @@ def load_prices(
     prices."""
     currency = currency.lower()
     if currency not in CURRENCIES:
-        raise GpuwiseError(f"--currency {currency!r} is not known; use usd or cny")
+        raise GpuwiseError(Message("prices.unknown_currency", currency=repr(currency)))
     market = market or load_market(None, catalog)
     book = PriceBook(currency, {}, path, market)
     if path is not None:
@@ -181,41 +199,42 @@ def load_prices(
 
 
 def _user_prices(path: str, book: PriceBook, catalog: Catalog) -> dict[str, Price]:
-    where = f"price file {path}"
-    data = files.read_json(
-        path, where, f"a JSON price file like {_EXAMPLE}", files.LIMITS["prices"]
-    )
+    where: Text = Message("prices.where.file", path=path)
+    expected = Message("prices.expect.file", example=_EXAMPLE)
+    data = files.read_json(path, where, expected, files.LIMITS["prices"])
     if not isinstance(data, dict) or not isinstance(data.get("cards"), dict):
-        raise GpuwiseError(f'{where} needs a "cards" object: {_EXAMPLE}')
+        raise GpuwiseError(Message("prices.file_needs_cards", where=where, example=_EXAMPLE))
     file_currency = data.get("currency", "usd")
     if not isinstance(file_currency, str) or file_currency.lower() not in CURRENCIES:
-        raise GpuwiseError(f"{where}: currency {shown(file_currency)} is not usd or cny")
+        got = shown(file_currency)
+        raise GpuwiseError(Message("prices.bad_currency", where=where, currency=got))
     file_currency = file_currency.lower()
     user: dict[str, Price] = {}
     for name, entry in data["cards"].items():
-        where = f"price file {path}, card {shown(name)}"
+        where = Message("prices.where.card", path=path, card=shown(name))
         if not isinstance(entry, dict):
-            raise GpuwiseError(f'{where}: expected an object like {{"buy": 750}}')
+            raise GpuwiseError(Message("prices.card_not_object", where=where))
         unknown = set(entry) - {"buy", "hourly", "note"}
         if unknown:
-            raise GpuwiseError(
-                f"{where}: unknown key {shown(sorted(unknown)[0])}; keys: buy, hourly, note"
-            )
-        buy = _amount(entry.get("buy"), f"{where} buy")
-        hourly = _amount(entry.get("hourly"), f"{where} hourly")
+            key = shown(sorted(unknown)[0])
+            raise GpuwiseError(Message("prices.card_unknown_key", where=where, key=key))
+        buy = _amount(entry.get("buy"), Message("prices.where.field", where=where, field="buy"))
+        hourly = _amount(
+            entry.get("hourly"), Message("prices.where.field", where=where, field="hourly")
+        )
         if buy is None and hourly is None:
-            raise GpuwiseError(f"{where}: give buy (per card) or hourly (per card-hour)")
+            raise GpuwiseError(Message("prices.card_no_amount", where=where))
         card = catalog.find(str(name))
         if card.slug in user:
             raise GpuwiseError(
-                f"price file {path} prices {card.name} twice ({shown(name)} is another name for a "
-                "card already listed); keep one entry"
+                Message("prices.card_twice", path=path, card=card.name, name=shown(name))
             )
         note = entry.get("note")
         if note is not None and not (isinstance(note, str) and note.isprintable()):
-            raise GpuwiseError(f"{where}: note must be one line of text, got {shown(note)}")
+            got = shown(note)
+            raise GpuwiseError(Message("prices.not_text", where=where, field="note", got=got))
         if note is not None and len(note) > 200:
-            raise GpuwiseError(f"{where}: note is {len(note)} characters long; at most 200")
+            raise GpuwiseError(Message("prices.note_too_long", where=where, length=len(note)))
         user[card.slug] = _user_price(book, path, file_currency, buy, hourly, note)
     return user
 
@@ -228,15 +247,18 @@ def _user_price(
     hourly: float | None,
     note: str | None,
 ) -> Price:
-    source = Source(f"price file {path}")
+    source = Source(Message("prices.where.file", path=path))
     quotes = [
         None if v is None else book.quote(MarketPrice("user", v, currency, None, source, note))
         for v in (buy, hourly)
     ]
-    text = f"{path}" + (f" ({note})" if note else "")
+    text: Text = Message("prices.user_noted", path=path, note=note) if note else path
     if currency != book.currency:
         assert book.rate is not None
-        text += f", converted from {currency.upper()} at {book.rate.cny_per_usd:g} CNY/USD"
+        rate = f"{book.rate.cny_per_usd:g}"
+        text = Message(
+            "prices.user_converted", source=text, currency=currency_word(currency), rate=rate
+        )
     return Price(
         quotes[0].amount if quotes[0] else None,
         quotes[1].amount if quotes[1] else None,
@@ -246,7 +268,7 @@ def _user_price(
     )
 
 
-def _amount(value: Any, where: str) -> float | None:
+def _amount(value: Any, where: Text) -> float | None:
     if value is None:
         return None
     return check_amount(value, where)

@@ -9,7 +9,6 @@ characters escaped); colour and weight come from :func:`_styled`, never from mar
 
 from __future__ import annotations
 
-from gpuwise.render.price_text import PriceText
 from gpuwise.render.table_kit import styled as _styled
 from gpuwise.render.table_kit import table as _table
 from gpuwise.units import count, gib, num
@@ -256,83 +255,6 @@ def doctor_tables(doc: dict[str, Any]) -> list[Any]:
     whole = doc["install"] or {}
     if doc["cards"] and len(doc["cards"]) > 1 and whole.get("command"):
         out.append(f"Install for all cards: {whole['command']}")
-    return out
-
-
-def _money(value: float | None, currency: str) -> str:
-    if value is None:
-        return "—"
-    return f"{value:,.0f} {currency.upper()}"
-
-
-def recommend_tables(doc: dict[str, Any]) -> list[Any]:
-    """``gpuwise recommend``: the ranked options, then the advice when nothing fits."""
-    m, w = doc["model"], doc["workload"]
-    cur = doc["constraints"]["currency"]
-    from gpuwise.render.precision_text import precision_cell, precision_notes, workload_text
-
-    what = workload_text(w)
-    c = doc["constraints"]
-    limits = [f"objective {doc['objective']}"]
-    if c["budget"] is not None:
-        limits.append(f"budget {_money(c['budget'], cur)}")
-    if c["max_power_w"] is not None:
-        limits.append(f"max power {c['max_power_w']:g} W")
-    if w["task"] == "infer":
-        limits.append("one card per option (serving across cards is not modelled)")
-    else:
-        limits.append(f"up to {c['max_gpus']} cards, host RAM {gib(c['host_ram_bytes'])}")
-    table = _table(
-        title=f"{m['name']}: {doc['options_ok']} of {doc['options_total']} options fit and meet "
-        "the constraints "
-        f"({doc['cards_considered']} cards)",
-        caption=f"Workload: {what}.\n" + "; ".join(limits) + ". Memory: per card, required "
-        "(peak + CUDA context + allocator). Tokens/s: trained, or generated (decode) for "
-        "inference. Cost: the cards bought (or rented for the run), at the price the Price "
-        "column names.",
-        caption_justify="left",
-    )
-    headers = ("#", "Card", "x", "Strategy", "Precision", "GiB/card", "Tokens/s", "Time", "kWh")
-    for col in (*headers, "Cost"):
-        table.add_column(col, justify="left" if col in ("Card", "Strategy") else "right")
-    prices = PriceText(doc)
-    table.add_column("Price", justify="right")
-    if prices.rent:
-        table.add_column("Rent / break-even", justify="right")
-    table.add_column("Why not", overflow="fold")
-    for o in doc["options"]:
-        ok = o["ok"]
-        style = "" if ok else "dim"
-        table.add_row(
-            str(o["rank"]),
-            o["gpu"].removeprefix("GeForce ").removeprefix("NVIDIA "),
-            str(o["count"]),
-            o["strategy"] or "—",
-            precision_cell(o),
-            gib(o["required_per_gpu_bytes"]) if o["required_per_gpu_bytes"] else "—",
-            num(o["tokens_per_s"], 0),
-            _duration(o["time_s"]),
-            num(o["energy_kwh"], 1),
-            _money(o["cost"], cur),
-            prices.cell(o),
-            *([prices.rent_cell(o)] if prices.rent else []),
-            "" if ok else (o["reason"] or ""),
-            style=style,
-        )
-    notes = precision_notes(doc["options"], "gpu")
-    table.caption = f"{table.caption}" + "".join(f"\n{n}" for n in notes)
-    table.caption = f"{table.caption}" + "".join(f"\n{line}" for line in prices.caption())
-    if doc.get("emitted"):
-        table.caption = f"{table.caption}" + "".join(f"\nWrote {p}" for p in doc["emitted"])
-    out: list[Any] = [table]
-    a = doc.get("advice")
-    if a and a["fits_as_asked"]:
-        table.caption = (
-            f"{table.caption}\n{a['card']} ({a['why']}) fits the job as asked: needs "
-            f"{gib(a['required_bytes'])} of {gib(a['usable_bytes'])}."
-        )
-    elif a:
-        out.append(advice_table(a))
     return out
 
 
