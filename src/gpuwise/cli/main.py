@@ -48,6 +48,7 @@ COMMANDS = (
     "bench",
     "mnist",
     "doctor",
+    "serve",
 )
 
 #: What writing to a full or capped disk raises (never a read).
