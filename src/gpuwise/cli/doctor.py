@@ -6,6 +6,7 @@ import argparse
 
 from gpuwise.catalog import load_catalog
 from gpuwise.cli.common import add_catalog, add_json, emit
+from gpuwise.cli.lang import help_text
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -15,49 +16,17 @@ if TYPE_CHECKING:
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "doctor",
-        help="check driver, CUDA and PyTorch build against your cards; print the pip command",
-        description="Detect the GPUs, driver, PyTorch build and GPU libraries of this machine "
-        "(or take a machine you describe with --card/--driver/--torch) and say, card by card, "
-        "what will fail and why, what to use or avoid, and the pip command that works for "
-        "PyTorch, TensorFlow and JAX. Exit code 1 when it finds an error, 0 with warnings or "
-        "nothing; 2 for bad flags.",
-        epilog="Examples: gpuwise doctor | gpuwise doctor --json | "
-        "gpuwise doctor --card 'GTX 1080 Ti' --driver 535.104 --torch 2.8.0+cu128 | "
-        "gpuwise doctor --card 5090 --card 3090 --driver 572.16 --os windows | "
-        "gpuwise doctor --card 3060 --tensorflow 2.21.0 --python 3.12 --os windows",
+        help=help_text("cli.command.doctor"),
+        description=help_text("doctor.description"),
+        epilog=help_text("doctor.epilog"),
     )
-    p.add_argument(
-        "--card",
-        action="append",
-        metavar="NAME",
-        help="describe a machine instead of detecting this one: a card in it (repeat for "
-        "several); nothing is imported or run",
-    )
-    p.add_argument("--driver", metavar="VERSION", help="NVIDIA driver version, e.g. 535.104.05")
-    p.add_argument(
-        "--torch",
-        metavar="VERSION",
-        help="PyTorch build as torch.__version__ prints it, e.g. 2.8.0+cu128",
-    )
-    p.add_argument(
-        "--tensorflow",
-        metavar="VERSION",
-        help="TensorFlow as tf.__version__ prints it, e.g. 2.21.0 (default: the installed one)",
-    )
-    p.add_argument(
-        "--jax",
-        metavar="VERSION",
-        help="JAX as jax.__version__ prints it, e.g. 0.10.2 (default: the installed one)",
-    )
-    p.add_argument(
-        "--python",
-        metavar="X.Y",
-        help="Python of the machine, e.g. 3.12: which TensorFlow / JAX wheels exist for it "
-        "(default: this one's)",
-    )
-    p.add_argument(
-        "--os", choices=("linux", "windows"), help="operating system (default: this one's)"
-    )
+    p.add_argument("--card", action="append", metavar="NAME", help=help_text("doctor.opt.card"))
+    p.add_argument("--driver", metavar="VERSION", help=help_text("doctor.opt.driver"))
+    p.add_argument("--torch", metavar="VERSION", help=help_text("doctor.opt.torch"))
+    p.add_argument("--tensorflow", metavar="VERSION", help=help_text("doctor.opt.tensorflow"))
+    p.add_argument("--jax", metavar="VERSION", help=help_text("doctor.opt.jax"))
+    p.add_argument("--python", metavar="X.Y", help=help_text("doctor.opt.python"))
+    p.add_argument("--os", choices=("linux", "windows"), help=help_text("doctor.opt.os"))
     add_catalog(p)
     add_json(p)
     p.set_defaults(run=run)
@@ -65,7 +34,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     doc, has_errors = document(args)
-    from gpuwise.render.tables import doctor_tables
+    from gpuwise.render.doctor_tables import doctor_tables
 
     emit(args, doc, doctor_tables)
     return 1 if has_errors else 0

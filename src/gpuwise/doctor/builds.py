@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from gpuwise.errors import GpuwiseError
+from gpuwise.i18n import Message
 
 _TORCH = re.compile(
     r"^(?P<major>\d{1,2})\.(?P<minor>\d{1,3})(?:\.(?P<patch>\d{1,3}))?"
@@ -51,10 +52,7 @@ def parse_torch(text: str, known_cuda: list[str] | None = None) -> TorchBuild:
         or int(m.group("major")) < 1
         or (local and re.fullmatch(r"cu\d*", local) and len(local) != 5)
     ):
-        raise GpuwiseError(
-            f"--torch {text!r} is not a PyTorch version; give what torch.__version__ prints, "
-            "e.g. 2.8.0+cu128, 2.6.0+cu124 or 2.7.1"
-        )
+        raise GpuwiseError(Message("doctor.error.torch", value=repr(text)))
     build = TorchBuild(value, f"{int(m.group('major'))}.{int(m.group('minor'))}", m.group("local"))
     variant = build.variant
     if (
@@ -64,7 +62,11 @@ def parse_torch(text: str, known_cuda: list[str] | None = None) -> TorchBuild:
         and variant not in known_cuda
     ):
         raise GpuwiseError(
-            f"--torch {text!r}: {variant} is not a CUDA version gpuwise knows; give one of "
-            f"{', '.join(known_cuda)} (or +cpu)"
+            Message(
+                "doctor.error.torch_cuda",
+                value=repr(text),
+                variant=variant,
+                known=", ".join(known_cuda),
+            )
         )
     return build

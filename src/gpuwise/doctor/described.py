@@ -13,6 +13,7 @@ from gpuwise.doctor.frameworks import parse_jax_version, parse_python, parse_tf_
 from gpuwise.doctor.knowledge import cuda_text, load_knowledge, parse_driver, variant_cuda
 from gpuwise.doctor.machine import Check, FrameworkInfo, Gpu, Machine, TorchInfo
 from gpuwise.errors import GpuwiseError
+from gpuwise.i18n import Message
 
 
 @dataclass
@@ -64,10 +65,7 @@ def describe(
     )
     for i, name in enumerate(cards):
         if not name.isprintable():
-            raise GpuwiseError(
-                f"--card {name!r} has control characters; give a card name like '3090' "
-                "(`gpuwise gpus` lists them)"
-            )
+            raise GpuwiseError(Message("doctor.error.card_control", value=repr(name)))
         card = catalog.find(name)
         m.gpus.append(Gpu(i, card.name, card.compute_capability))
     if torch is not None:

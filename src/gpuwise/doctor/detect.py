@@ -23,6 +23,8 @@ from typing import Any
 from gpuwise.doctor.detect_frameworks import detect_frameworks
 from gpuwise.doctor.frameworks import load_frameworks
 from gpuwise.doctor.machine import Check, Gpu, Machine, Problem, TorchInfo
+from gpuwise.doctor.said import joined, listed
+from gpuwise.i18n import Message
 from gpuwise.units import MIB
 
 #: The nvidia-smi query doctor runs (also shown to users as what it would check).
@@ -120,7 +122,12 @@ def detect(probes: Probes | None = None) -> Machine:
         Check(
             "libraries",
             "package metadata (not imported)",
-            ", ".join(f"{k} {v}" if v else f"{k} not installed" for k, v in m.libraries.items()),
+            listed(
+                [
+                    f"{k} {v}" if v else Message("doctor.check.lib_missing", name=k)
+                    for k, v in m.libraries.items()
+                ]
+            ),
         )
     )
     detect_frameworks(p, m, load_frameworks())
@@ -133,9 +140,11 @@ def _driver_missing(m: Machine) -> bool:
     return any(pr.code == "driver_not_loaded" for pr in m.problems)
 
 
-def _no_gpu_message(m: Machine) -> str:
-    how = "; ".join(f"{c.how}: {c.found}" for c in m.checks if c.what == "gpus")
-    return f"No NVIDIA GPU found ({how})."
+def _no_gpu_message(m: Machine) -> Message:
+    how = [
+        Message("doctor.check.line", how=c.how, found=c.found) for c in m.checks if c.what == "gpus"
+    ]
+    return Message("doctor.problem.no_nvidia_gpu", checked=joined(list(how)) or "")
 
 
 # --- GPUs ---------------------------------------------------------------------------------
@@ -146,12 +155,12 @@ def _text(value: Any) -> str:
 def _from_nvml(p: Probes, m: Machine) -> bool:
     nvml = p.nvml()
     if nvml is None:
-        m.checks.append(Check("gpus", "NVML", "nvidia-ml-py not installed"))
+        m.checks.append(Check("gpus", "NVML", Message("doctor.check.nvml_missing")))
         return False
     try:
         nvml.nvmlInit()
     except Exception as e:  # NVMLError_LibraryNotFound, _DriverNotLoaded, ...
-        m.checks.append(Check("gpus", "NVML", f"could not start: {e}"))
+        m.checks.append(Check("gpus", "NVML", Message("doctor.check.nvml_start", error=str(e))))
         return False
     try:
         m.driver = _text(nvml.nvmlSystemGetDriverVersion())
@@ -169,14 +178,15 @@ def _from_nvml(p: Probes, m: Machine) -> bool:
                 )
             )
     except Exception as e:
-        m.checks.append(Check("gpus", "NVML", f"query failed: {e}"))
+        m.checks.append(Check("gpus", "NVML", Message("doctor.check.nvml_query", error=str(e))))
         m.gpus.clear()
         return False
     finally:
         with contextlib.suppress(Exception):
             nvml.nvmlShutdown()
     m.gpu_source = "NVML"
-    m.checks.append(Check("gpus", "NVML", f"{len(m.gpus)} GPU(s), driver {m.driver}"))
+    found = Message("doctor.check.gpus_driver", count=len(m.gpus), driver=m.driver)
+    m.checks.append(Check("gpus", "NVML", found))
     return bool(m.gpus)
 
 
@@ -213,31 +223,31 @@ def _from_smi(p: Probes, m: Machine) -> None:
             cmd[1] = cmd[1].replace(",compute_cap", "")
             rc, out, err = p.run(cmd)
     except (FileNotFoundError, PermissionError):
-        m.checks.append(Check("gpus", "nvidia-smi", "not on PATH (no NVIDIA driver installed?)"))
+        m.checks.append(Check("gpus", "nvidia-smi", Message("doctor.check.smi_missing")))
         return
     except Exception as e:  # a hung or broken nvidia-smi
-        m.checks.append(Check("gpus", "nvidia-smi", f"failed: {e}"))
+        m.checks.append(Check("gpus", "nvidia-smi", Message("doctor.check.failed", error=str(e))))
         return
     text = (out + err).strip()
     if rc != 0:
-        first = text.splitlines()[0] if text else f"exit code {rc}"
+        first = text.splitlines()[0] if text else f"exit code {rc}"  # as a shell says it
         if "communicate with the NVIDIA driver" in text or "driver" in first.lower():
             m.problems.append(
                 Problem(
                     "driver_not_loaded",
                     "error",
-                    f'nvidia-smi is installed but the NVIDIA driver is not running: "{first}" '
-                    "Install or reinstall the driver (and reboot), then run gpuwise doctor again.",
+                    Message("doctor.problem.driver_not_loaded", said=first),
                 )
             )
         m.checks.append(Check("gpus", "nvidia-smi", first))
         return
     if "No devices were found" in text:
-        m.checks.append(Check("gpus", "nvidia-smi", "driver loaded, no devices were found"))
+        m.checks.append(Check("gpus", "nvidia-smi", Message("doctor.check.no_devices")))
         return
     driver, gpus = parse_smi(out)
     m.driver, m.gpus, m.gpu_source = driver, gpus, "nvidia-smi"
-    m.checks.append(Check("gpus", "nvidia-smi", f"{len(gpus)} GPU(s), driver {driver}"))
+    found = Message("doctor.check.gpus_driver", count=len(gpus), driver=driver)
+    m.checks.append(Check("gpus", "nvidia-smi", found))
 
 
 def _from_torch_cuda(p: Probes, m: Machine) -> None:
@@ -252,11 +262,11 @@ def _from_torch_cuda(p: Probes, m: Machine) -> None:
                 Gpu(i, str(props.name), f"{props.major}.{props.minor}", int(props.total_memory))
             )
     except Exception as e:
-        m.checks.append(Check("gpus", "torch.cuda", f"failed: {e}"))
+        m.checks.append(Check("gpus", "torch.cuda", Message("doctor.check.failed", error=str(e))))
         return
     if m.gpus:
         m.gpu_source = "torch.cuda"
-    m.checks.append(Check("gpus", "torch.cuda", f"{len(m.gpus)} GPU(s)"))
+    m.checks.append(Check("gpus", "torch.cuda", Message("doctor.check.gpus", count=len(m.gpus))))
 
 
 # --- torch --------------------------------------------------------------------------------
@@ -266,7 +276,7 @@ _CUDA_LINE = re.compile(r"^cuda\s*(?::[^=]*)?=\s*['\"]([\d.]+)['\"]", re.M)
 def _torch(p: Probes, m: Machine) -> TorchInfo | None:
     version = p.version("torch")
     if version is None:
-        m.checks.append(Check("torch", "package metadata", "not installed"))
+        m.checks.append(Check("torch", "package metadata", Message("doctor.check.not_installed")))
         return None
     vfile = p.torch_version_file() or ""
     found = _CUDA_LINE.search(vfile)
@@ -277,7 +287,12 @@ def _torch(p: Probes, m: Machine) -> TorchInfo | None:
     info = TorchInfo(version, cuda, None, "package metadata and torch/version.py (not imported)")
     if m.gpus and cuda:
         _torch_runtime(p, info)
-    m.checks.append(Check("torch", info.how, f"torch {version}, CUDA {cuda or 'none (CPU build)'}"))
+    said = Message(
+        "doctor.check.torch",
+        version=version,
+        cuda=cuda or Message("doctor.check.cpu_build"),
+    )
+    m.checks.append(Check("torch", info.how, said))
     return info
 
 
@@ -308,9 +323,10 @@ def _nvcc(p: Probes, m: Machine) -> str | None:
     try:
         rc, out, _ = p.run(["nvcc", "--version"])
     except Exception:
-        m.checks.append(Check("nvcc", "nvcc --version", "not on PATH (not needed for pip wheels)"))
+        m.checks.append(Check("nvcc", "nvcc --version", Message("doctor.check.nvcc_missing")))
         return None
     found = re.search(r"release (\d+\.\d+)", out)
     version = found.group(1) if rc == 0 and found else None
-    m.checks.append(Check("nvcc", "nvcc --version", f"CUDA toolkit {version}" if version else "?"))
+    said = Message("doctor.check.nvcc", version=version) if version else "?"
+    m.checks.append(Check("nvcc", "nvcc --version", said))
     return version

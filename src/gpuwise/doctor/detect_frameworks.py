@@ -11,6 +11,7 @@ from typing import Any
 
 from gpuwise.doctor.frameworks import Frameworks
 from gpuwise.doctor.machine import Check, FrameworkInfo, Machine
+from gpuwise.i18n import Message, Text
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -25,16 +26,23 @@ def detect_frameworks(p: Probes, m: Machine, fw: Frameworks) -> None:
 def _tensorflow(p: Probes, m: Machine, fw: Frameworks) -> FrameworkInfo | None:
     dist = next((d for d in fw.tf_distributions if p.version(d)), None)
     if dist is None:
-        m.checks.append(Check("tensorflow", "package metadata", "not installed"))
+        m.checks.append(
+            Check("tensorflow", "package metadata", Message("doctor.check.not_installed"))
+        )
         return None
     info = FrameworkInfo("tensorflow", str(p.version(dist)), "package metadata", dist)
     if dist == "tensorflow-cpu":
         info.cuda_build = False
     if m.gpus:
         _tensorflow_runtime(p, info)
-    found = f"{dist} {info.version}"
+    found: Text = f"{dist} {info.version}"
     if info.gpus_visible is not None:
-        found += f", sees {info.gpus_visible} GPU(s), built with CUDA {info.build_cuda or 'none'}"
+        found = Message(
+            "doctor.check.tensorflow",
+            name=found,
+            count=info.gpus_visible,
+            cuda=info.build_cuda or Message("doctor.check.none"),
+        )
     m.checks.append(Check("tensorflow", info.how, found))
     return info
 
@@ -59,7 +67,7 @@ def _tensorflow_runtime(p: Probes, info: FrameworkInfo) -> None:
 def _jax(p: Probes, m: Machine, fw: Frameworks) -> FrameworkInfo | None:
     version = p.version("jax")
     if version is None:
-        m.checks.append(Check("jax", "package metadata", "not installed"))
+        m.checks.append(Check("jax", "package metadata", Message("doctor.check.not_installed")))
         return None
     variant = next((v for v, dist in fw.jax_plugins.items() if p.version(dist)), "")
     jaxlib = p.version("jaxlib") or ""
@@ -75,7 +83,9 @@ def _jax(p: Probes, m: Machine, fw: Frameworks) -> FrameworkInfo | None:
             except Exception as e:  # no CUDA backend could start
                 info.gpus_visible = 0
                 info.how += f" (jax.devices(): {type(e).__name__}: {str(e)[:120]})"
-    plugin = f"jax-{variant}-plugin" if variant else "no CUDA plugin"
-    seen = "" if info.gpus_visible is None else f", sees {info.gpus_visible} GPU(s)"
-    m.checks.append(Check("jax", info.how, f"jax {version}, {plugin}{seen}"))
+    plugin: Text = f"jax-{variant}-plugin" if variant else Message("doctor.check.no_plugin")
+    found = Message("doctor.check.jax", version=version, plugin=plugin)
+    if info.gpus_visible is not None:
+        found = Message("doctor.check.jax_sees", found=found, count=info.gpus_visible)
+    m.checks.append(Check("jax", info.how, found))
     return info

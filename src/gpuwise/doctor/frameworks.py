@@ -15,6 +15,7 @@ from typing import Any
 
 from gpuwise.doctor.knowledge import CC, parse_cc
 from gpuwise.errors import GpuwiseError
+from gpuwise.i18n import Message, Text
 from gpuwise.packaged import packaged_json
 
 _PRE = r"(?:(?:a|b|rc)\d{1,3})?(?:\.post\d{1,3})?(?:\.dev\d{1,12})?"
@@ -31,10 +32,7 @@ def parse_tf_version(text: str) -> tuple[int, int]:
     """``--tensorflow 2.21.0`` -> ``(2, 21)``, or a one-line GpuwiseError naming what is taken."""
     m = _TF.match(text.strip())
     if not m:
-        raise GpuwiseError(
-            f"--tensorflow {_shown(text)} is not a TensorFlow version; give what "
-            "tf.__version__ prints, e.g. 2.21.0 or 2.16.1"
-        )
+        raise GpuwiseError(Message("doctor.error.tensorflow", value=_shown(text)))
     return int(m.group(1)), int(m.group(2))
 
 
@@ -42,10 +40,7 @@ def parse_jax_version(text: str) -> tuple[int, ...]:
     """``--jax 0.10.2`` -> ``(0, 10, 2, 0)`` (missing parts are 0), or a one-line GpuwiseError."""
     m = _JAX.match(text.strip())
     if not m:
-        raise GpuwiseError(
-            f"--jax {_shown(text)} is not a JAX version; give what jax.__version__ prints, "
-            "e.g. 0.10.2 or 0.4.30"
-        )
+        raise GpuwiseError(Message("doctor.error.jax", value=_shown(text)))
     return tuple(int(g or 0) for g in m.groups())
 
 
@@ -53,9 +48,7 @@ def parse_python(text: str) -> tuple[int, int]:
     """``--python 3.12`` -> ``(3, 12)``, or a one-line GpuwiseError."""
     m = _PYTHON.match(text.strip())
     if not m:
-        raise GpuwiseError(
-            f"--python {_shown(text)} is not a Python version; give major.minor, e.g. 3.12"
-        )
+        raise GpuwiseError(Message("doctor.error.python", value=_shown(text)))
     return 3, int(m.group(1))
 
 
@@ -192,9 +185,12 @@ class Frameworks:
     def tf_release(self, version: tuple[int, int]) -> TfRelease | None:
         return next((r for r in self.tf_releases if r.version == version), None)
 
-    def tf_group_note(self, group: str) -> str | None:
-        note: str | None = self.raw["tensorflow"]["arch_groups"][group].get("note")
-        return note
+    def tf_group_note(self, group: str) -> Text | None:
+        """Why an arch group is not confirmed, in the language in use (None: no note)."""
+        from gpuwise.doctor.said import data_text
+
+        entry = self.raw["tensorflow"]["arch_groups"][group]
+        return data_text(entry, "note") if entry.get("note") else None
 
     def tf_driver_text(self, release: TfRelease, os_name: str) -> str:
         """The driver a release's CUDA needs, as nvidia-smi prints it (WSL: the Windows one)."""

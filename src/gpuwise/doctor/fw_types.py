@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from gpuwise.doctor.machine import Problem
+from gpuwise.i18n import Text
 
 
 @dataclass
@@ -17,7 +18,7 @@ class FrameworkInstall:
     version: str | None
     variant: str | None
     min_driver: str | None
-    note: str
+    note: Text
 
 
 @dataclass
@@ -44,7 +45,7 @@ class FrameworkVerdict:
     problems: list[Problem] = field(default_factory=list)
 
 
-def no_build(why: str) -> FrameworkInstall:
+def no_build(why: Text) -> FrameworkInstall:
     return FrameworkInstall(None, None, None, None, why)
 
 

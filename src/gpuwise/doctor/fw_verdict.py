@@ -13,6 +13,7 @@ from gpuwise.doctor.knowledge import CC, parse_driver
 from gpuwise.doctor.machine import FrameworkInfo, Machine, Problem
 from gpuwise.doctor.tf_rules import tf_verdict
 from gpuwise.errors import GpuwiseError
+from gpuwise.i18n import Message
 
 T = TypeVar("T")
 
@@ -61,8 +62,12 @@ def _seen(info: FrameworkInfo, v: FrameworkVerdict) -> list[Problem]:
             Problem(
                 "tensorflow_not_cuda",
                 "warning",
-                f"{info.distribution} {info.version} is a CPU-only build: TensorFlow runs on "
-                f"the CPU; for the GPU: {fix}",
+                Message(
+                    "doctor.fw.tensorflow_cpu_only",
+                    distribution=info.distribution,
+                    version=info.version,
+                    fix=fix,
+                ),
             )
         ]
     if info.gpus_visible == 0 and (info.name == "tensorflow" or info.variant):
@@ -75,8 +80,13 @@ def _seen(info: FrameworkInfo, v: FrameworkVerdict) -> list[Problem]:
             Problem(
                 f"{info.name}_gpu_not_found",
                 "warning",
-                f"{info.name} {info.version} sees no GPU ({seen} lists none): its CUDA "
-                f"libraries or the driver are missing; {fix}",
+                Message(
+                    "doctor.fw.gpu_not_found",
+                    name=info.name,
+                    version=info.version,
+                    seen=seen,
+                    fix=fix,
+                ),
             )
         ]
     return []

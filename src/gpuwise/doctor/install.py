@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gpuwise.doctor.knowledge import CC, Knowledge, Wheel, cuda_text
+from gpuwise.i18n import Message, Text
 
 
 @dataclass
@@ -18,7 +19,7 @@ class Install:
     index_url: str | None
     min_driver: str | None
     driver_compat: str
-    note: str
+    note: Text
 
 
 def cpu_install(kb: Knowledge) -> Install:
@@ -29,11 +30,11 @@ def cpu_install(kb: Knowledge) -> Install:
         kb.cpu_index_url,
         None,
         "none",
-        "no NVIDIA GPU: the CPU build is all this machine can use",
+        Message("doctor.install.cpu"),
     )
 
 
-def no_install(why: str) -> Install:
+def no_install(why: Text) -> Install:
     """No wheel fits: every key is present, ``command`` and ``cuda`` are null, ``note`` says
     why (``install.command`` always exists in the JSON)."""
     return Install(None, None, None, None, None, "none", why)
@@ -72,15 +73,9 @@ def _install(kb: Knowledge, w: Wheel, driver: tuple[int, ...] | None, os_name: s
     url = kb.index_url.format(variant=w.variant)
     need = kb.min_driver_text(w.cuda, os_name)
     compat = "unknown" if driver is None else kb.driver_runs(driver, w.cuda, os_name)
-    if compat == "unknown":
-        note = f"needs an NVIDIA driver >= {need} (CUDA {cuda_text(w.cuda)})"
-    elif compat == "minor":
-        note = (
-            f"your driver runs CUDA {cuda_text(w.cuda)} through minor-version compatibility "
-            f"(limited feature set); a driver >= {need} runs it fully"
-        )
-    else:
-        note = f"your driver runs CUDA {cuda_text(w.cuda)} (needs >= {need})"
+    key = {"unknown": "doctor.install.needs", "minor": "doctor.install.minor"}.get(
+        compat, "doctor.install.runs"
+    )
     return Install(
         f'pip install "torch=={w.release}.*" --index-url {url}',
         w.release,
@@ -88,5 +83,5 @@ def _install(kb: Knowledge, w: Wheel, driver: tuple[int, ...] | None, os_name: s
         url,
         need,
         compat,
-        note + "; add torchvision/torchaudio to the same command so pip keeps this torch",
+        Message("doctor.install.note", note=Message(key, need=need, cuda=cuda_text(w.cuda))),
     )

@@ -13,6 +13,7 @@ from gpuwise.doctor import fw_types as ft
 from gpuwise.doctor.frameworks import Frameworks, JaxBuild, JaxRelease, jax_text
 from gpuwise.doctor.knowledge import CC
 from gpuwise.doctor.machine import Problem
+from gpuwise.i18n import Message, Text
 
 
 def jax_verdict(
@@ -61,8 +62,7 @@ def jax_problems(
             Problem(
                 "jax_not_in_table",
                 "info",
-                f"JAX {given} is not in gpuwise's table ({fw.jax_range()}); its GPU checks "
-                "are skipped",
+                Message("doctor.jax.not_in_table", version=given, range=fw.jax_range()),
             )
         ]
     out: list[Problem] = []
@@ -71,8 +71,7 @@ def jax_problems(
             Problem(
                 "jax_windows_no_gpu",
                 "error",
-                "JAX has no NVIDIA GPU wheels for native Windows (JAX lists it as 'no'); in "
-                'WSL2 (experimental): pip install -U "jax[cuda13]"',
+                Message("doctor.jax.windows_no_gpu"),
             )
         )
     if ctx.python is not None and ctx.python < r.python_min:
@@ -80,8 +79,12 @@ def jax_problems(
             Problem(
                 "jax_python_unsupported",
                 "error",
-                f"JAX {given} needs Python >= {ft.py_text(r.python_min)}, "
-                f"not {ft.py_text(ctx.python)}",
+                Message(
+                    "doctor.jax.python_unsupported",
+                    version=given,
+                    need=ft.py_text(r.python_min),
+                    python=ft.py_text(ctx.python),
+                ),
             )
         )
     if variant == "":
@@ -89,9 +92,7 @@ def jax_problems(
             Problem(
                 "jax_cpu_only",
                 "warning",
-                f"jax {given} is installed without a CUDA plugin (jax-cuda13-plugin or "
-                'jax-cuda12-plugin): it runs on the CPU; pip install -U "jax[cuda13]" (or '
-                '"jax[cuda12]")',
+                Message("doctor.jax.cpu_only", version=given),
             )
         )
         return out
@@ -108,16 +109,24 @@ def _build_problems(
     ctx: ft.Context,
     given: str,
 ) -> list[Problem]:
-    names = " / ".join(f"jax[{b.variant}]" for b in builds) or "this build"
+    names: Text = " / ".join(f"jax[{b.variant}]" for b in builds) or Message(
+        "doctor.jax.this_build"
+    )
     with_code = [b for b in builds if b.code_for(cc)]
     if not with_code:
         others = [b.variant for b in r.builds if b.code_for(cc) and b not in builds]
-        hint = f"; jax[{others[0]}] has code for it" if others else ""
+        hint: Text = Message("doctor.jax.other_build", build=others[0]) if others else ""
         return [
             Problem(
                 "jax_gpu_unsupported",
                 "error",
-                f"JAX {given} {names} has no kernels for CC {ft.cc_text(cc)}{hint}",
+                Message(
+                    "doctor.jax.no_kernels",
+                    version=given,
+                    names=names,
+                    cc=ft.cc_text(cc),
+                    hint=hint,
+                ),
             )
         ]
     out: list[Problem] = []
@@ -126,9 +135,7 @@ def _build_problems(
             Problem(
                 "jax_ptx_jit",
                 "warning",
-                f"JAX {given} has only PTX for an older GPU than CC {ft.cc_text(cc)}: the driver "
-                "JIT-compiles it at the first run (unconfirmed on this card: no report found); "
-                "JAX 0.6.0 and later carry PTX for 12.0",
+                Message("doctor.jax.ptx_jit", version=given, cc=ft.cc_text(cc)),
             )
         )
     if ctx.driver is not None and ctx.os != "windows":
@@ -139,10 +146,12 @@ def _build_problems(
                 Problem(
                     "jax_driver_too_old",
                     "error",
-                    f"JAX {given} "
-                    + " / ".join(f"jax[{b.variant}]" for b in with_code)
-                    + f" needs an NVIDIA driver >= {need} (Linux); this "
-                    "driver is older",
+                    Message(
+                        "doctor.jax.driver_too_old",
+                        version=given,
+                        builds=" / ".join(f"jax[{b.variant}]" for b in with_code),
+                        need=str(need),
+                    ),
                 )
             )
     return out
@@ -159,20 +168,15 @@ def jax_install(fw: Frameworks, cc: CC, ctx: ft.Context) -> ft.FrameworkInstall:
             if not _works(b, cc) or (ctx.driver is not None and ctx.driver[0] < need):
                 continue
             version = jax_text(r.last)
-            note = f"needs an NVIDIA driver >= {need} (Linux); wheels only for Linux"
+            note: Text = Message("doctor.jax.needs_driver", need=str(need))
             if ctx.os == "windows":
-                note = (
-                    "no NVIDIA GPU wheels for native Windows; run this in WSL2 "
-                    "(experimental, JAX says); " + note
-                )
+                note = Message("doctor.jax.in_wsl", note=note)
             return ft.FrameworkInstall(
                 f'pip install -U "jax[{b.variant}]=={version}"', version, b.variant, str(need), note
             )
     if not any(_works(b, cc) for r in fw.jax_releases for b in r.builds):
-        return ft.no_build(f"no JAX CUDA build in gpuwise's table has code for CC {ft.cc_text(cc)}")
+        return ft.no_build(Message("doctor.jax.none_for_cc", cc=ft.cc_text(cc)))
     if ctx.python is not None and all(ctx.python < r.python_min for r in fw.jax_releases):
-        return ft.no_build(
-            f"no JAX release in gpuwise's table takes Python {ft.py_text(ctx.python)}"
-        )
+        return ft.no_build(Message("doctor.jax.none_for_python", python=ft.py_text(ctx.python)))
     low = min(fw.jax_min_driver.values())
-    return ft.no_build(f"JAX's CUDA wheels need an NVIDIA driver >= {low} (Linux); update it")
+    return ft.no_build(Message("doctor.jax.none_for_driver", need=str(low)))

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gpuwise.errors import GpuwiseError
+from gpuwise.i18n import Message, Text
 from gpuwise.packaged import packaged_json
 
 CC = tuple[int, int]
@@ -25,10 +26,7 @@ def parse_driver(text: str) -> tuple[int, ...]:
     alone (``"570"``) is accepted and read as any driver of that branch (see driver_at_least)."""
     value = text.strip()
     if not _DRIVER.match(value) or not 300 <= int(value.split(".")[0]) <= 1999:
-        raise GpuwiseError(
-            f"--driver {text!r} is not an NVIDIA driver version; give the number nvidia-smi "
-            "prints, e.g. 535.104.05 or 572.16"
-        )
+        raise GpuwiseError(Message("doctor.error.driver", value=repr(text)))
     return tuple(int(p) for p in value.split("."))
 
 
@@ -218,7 +216,13 @@ class Knowledge:
                 return r
         return None
 
-    def wheel(self, version: str, variant: str) -> tuple[Wheel | None, str | None]:
+    def release_note(self, release: dict[str, Any]) -> Text:
+        """Why a release's PyPI default build is not confirmed, in the language in use."""
+        from gpuwise.doctor.said import data_text
+
+        return data_text(release, "default_note") if release.get("default_note") else ""
+
+    def wheel(self, version: str, variant: str) -> tuple[Wheel | None, Text | None]:
         """The wheel ``torch==version+variant``; for a release the file does not list, the
         same variant of the nearest listed release, with a note saying so."""
         rel = self.release(version)
@@ -228,8 +232,12 @@ class Knowledge:
                     return w, None
             return (
                 None,
-                f"torch {version} was not published for {variant} (as far as gpuwise knows); "
-                f"its CUDA builds are {', '.join(rel['variants'])}",
+                Message(
+                    "doctor.note.not_published",
+                    version=version,
+                    variant=variant,
+                    builds=", ".join(rel["variants"]),
+                ),
             )
         key = _version_key(version)
         candidates = [
@@ -238,13 +246,15 @@ class Knowledge:
             if variant in r["variants"] and r["verified"]
         ]
         if not candidates:
-            return None, f"gpuwise has no arch list for torch {version} {variant}"
+            return None, Message("doctor.note.no_arch_list", version=version, variant=variant)
         _, near = min(candidates, key=lambda t: t[0])
         for w in self.wheels(near):
             if w.variant == variant:
-                return w, (
-                    f"torch {version} is not in gpuwise's table; assumed the {variant} arch list "
-                    f"of torch {near['version']}"
+                return w, Message(
+                    "doctor.note.assumed_arch_list",
+                    version=version,
+                    variant=variant,
+                    near=near["version"],
                 )
         return None, None  # pragma: no cover - the variant is in near's variants
 

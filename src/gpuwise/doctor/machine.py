@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from gpuwise.i18n import Text
+
 
 @dataclass
 class Gpu:
@@ -51,15 +53,15 @@ class Check:
     """One thing doctor looked at, how, and what it found."""
 
     what: str
-    how: str
-    found: str
+    how: Text
+    found: Text
 
 
 @dataclass
 class Problem:
     code: str
     severity: str
-    message: str
+    message: Text
 
 
 @dataclass

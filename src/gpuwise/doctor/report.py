@@ -18,17 +18,17 @@ from gpuwise.doctor.machine import Gpu, Machine, Problem
 from gpuwise.doctor.support import torch_support
 from gpuwise.doctor.verdict import CardVerdict, driver_of, torch_wheel, verdict
 from gpuwise.errors import GpuwiseError
+from gpuwise.i18n import Message, Text
 from gpuwise.units import GIB
 
 #: What doctor looks at, for the "no GPU" message and the docs.
-WHAT_IT_CHECKS = (
-    "the GPUs and driver (NVML, else nvidia-smi, else torch.cuda)",
-    "the compute capability of each card against the architectures compiled into your torch",
-    "the driver against the CUDA version torch was built with",
-    "bf16/fp16, FlashAttention, torch.compile and bitsandbytes support per card",
-    "the pip command for the newest torch that has kernels for your cards and runs on your driver",
-    "TensorFlow and JAX: the tested builds (Python, CUDA, cuDNN), the compute capabilities their "
-    "wheels carry, native Windows, and the pip command for the card, driver, OS and Python",
+WHAT_IT_CHECKS: tuple[Text, ...] = (
+    Message("doctor.checks.gpus"),
+    Message("doctor.checks.compute_capability"),
+    Message("doctor.checks.driver"),
+    Message("doctor.checks.features"),
+    Message("doctor.checks.pip"),
+    Message("doctor.checks.frameworks"),
 )
 
 
@@ -38,7 +38,7 @@ class Report:
     cards: list[CardVerdict]
     install: Install | None
     torch_arch_list: list[str] | None
-    what_it_checks: tuple[str, ...] = WHAT_IT_CHECKS
+    what_it_checks: tuple[Text, ...] = WHAT_IT_CHECKS
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -96,10 +96,9 @@ def _machine_install(kb: Knowledge, m: Machine, cards: list[CardVerdict]) -> Ins
     if len(cards) == 1 and cards[0].install is not None:
         return cards[0].install
     if not ccs:
-        return no_install("no compute capability is known for these cards")
+        return no_install(Message("doctor.install.cards_cc_unknown"))
     blocked = any(p.code == "driver_predates_gpu" for c in cards for p in c.problems)
     driver = driver_of(m)[0] if not blocked else None
     return recommend(kb, ccs, driver, m.os) or no_install(
-        "no PyTorch wheel gpuwise knows has code for all these cards"
-        + (" and runs on this driver" if driver else "")
+        Message("doctor.install.none_for_all_driver" if driver else "doctor.install.none_for_all")
     )

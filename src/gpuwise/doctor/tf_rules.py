@@ -21,6 +21,8 @@ from gpuwise.doctor.fw_types import (
 )
 from gpuwise.doctor.knowledge import CC, driver_at_least
 from gpuwise.doctor.machine import Problem
+from gpuwise.doctor.said import joined
+from gpuwise.i18n import Message, Text
 
 
 def tf_verdict(
@@ -59,8 +61,7 @@ def tf_problems(
             Problem(
                 "tensorflow_not_in_table",
                 "info",
-                f"TensorFlow {given} is not in gpuwise's table ({fw.tf_range()}); its GPU "
-                "checks are skipped",
+                Message("doctor.tf.not_in_table", version=given, range=fw.tf_range()),
             )
         ]
     out: list[Problem] = []
@@ -69,10 +70,12 @@ def tf_problems(
             Problem(
                 "tensorflow_windows_no_gpu",
                 "error",
-                f"TensorFlow {given} has no GPU build for native Windows: "
-                f"{py_text(fw.tf_windows_last)} was the last release with one. Run it in WSL2 "
-                '(pip install "tensorflow[and-cuda]" there), or natively: '
-                f"{fw.tf_windows_command}",
+                Message(
+                    "doctor.tf.windows_no_gpu",
+                    version=given,
+                    last=py_text(fw.tf_windows_last),
+                    command=fw.tf_windows_command,
+                ),
             )
         )
     if ctx.python is not None and not r.python[0] <= ctx.python <= r.python[1]:
@@ -80,9 +83,14 @@ def tf_problems(
             Problem(
                 "tensorflow_python_unsupported",
                 "error",
-                f"TensorFlow {r.text} has wheels for Python {py_text(r.python[0])}-"
-                f'{py_text(r.python[1])}, not {py_text(ctx.python)}: pip says "No matching '
-                f'distribution found for tensorflow=={given}"',
+                Message(
+                    "doctor.tf.python_unsupported",
+                    release=r.text,
+                    low=py_text(r.python[0]),
+                    high=py_text(r.python[1]),
+                    python=py_text(ctx.python),
+                    version=given,
+                ),
             )
         )
     card = _card_problem(fw, r, cc, given)
@@ -91,40 +99,47 @@ def tf_problems(
     if ctx.driver is not None:
         need = fw.tf_driver_need(r, ctx.os)
         if not driver_at_least(ctx.driver, need):
-            where = "WSL on Windows" if ctx.os == "windows" else "Linux"
+            where = Message("doctor.tf.wsl" if ctx.os == "windows" else "doctor.tf.linux")
             out.append(
                 Problem(
                     "tensorflow_driver_too_old",
                     "error",
-                    f"TensorFlow {r.text} is built with CUDA {cc_text(r.cuda)}, which needs an "
-                    f"NVIDIA driver >= {fw.tf_driver_text(r, ctx.os)} on {where}; this driver is "
-                    "older, so TensorFlow finds no GPU",
+                    Message(
+                        "doctor.tf.driver_too_old",
+                        release=r.text,
+                        cuda=cc_text(r.cuda),
+                        need=fw.tf_driver_text(r, ctx.os),
+                        where=where,
+                    ),
                 )
             )
     return out
 
 
 def _card_problem(fw: Frameworks, r: TfRelease, cc: CC, given: str) -> Problem | None:
-    unconfirmed = (
+    unconfirmed: Text = (
         ""
         if r.verified
-        else f" (gpuwise's arch list for {r.text} is not confirmed: {fw.tf_group_note(r.group)})"
+        else Message(
+            "doctor.tf.unconfirmed_group",
+            release=r.text,
+            note=fw.tf_group_note(r.group) or "",
+        )
     )
     jit = fw.tf_messages["jit"].format(cc=cc_text(cc))
     if fw.tf_fails(r, cc):
-        inferred = (
-            " (inferred for this release: built with the same CUDA and arch list as the "
-            "releases reported failing)"
-            if r.version in fw.tf_fails_inferred
-            else ""
-        )
+        inferred: Text = Message("doctor.tf.inferred") if r.version in fw.tf_fails_inferred else ""
         return Problem(
             "tensorflow_gpu_fails",
             "error",
-            f"TensorFlow {given}'s pip wheels do not run on CC {cc_text(cc)} (RTX 50): it warns "
-            f'"{jit}" and the first kernel fails with "{fw.tf_messages["invalid_ptx"]}"'
-            f"{inferred}. Use PyTorch or JAX on this card, or TensorFlow built from source "
-            "for sm_120",
+            Message(
+                "doctor.tf.gpu_fails",
+                version=given,
+                cc=cc_text(cc),
+                warning=jit,
+                error=fw.tf_messages["invalid_ptx"],
+                inferred=inferred,
+            ),
         )
     code = r.code_for(cc)
     if code is None:
@@ -132,22 +147,27 @@ def _card_problem(fw: Frameworks, r: TfRelease, cc: CC, given: str) -> Problem |
         return Problem(
             "tensorflow_gpu_too_old" if older else "tensorflow_gpu_unsupported",
             "error",
-            f"TensorFlow {given}'s wheels have no kernels for CC {cc_text(cc)}"
-            + (
-                f" (they start at CC {cc_text(r.min_cc)}); TensorFlow 2.16 is the last with "
-                "Maxwell (5.x) kernels"
-                if older
-                else ""
-            )
-            + unconfirmed,
+            Message(
+                "doctor.tf.no_kernels_older" if older else "doctor.tf.no_kernels",
+                version=given,
+                cc=cc_text(cc),
+                start=cc_text(r.min_cc),
+                unconfirmed=unconfirmed,
+            ),
         )
     if code == "ptx":
-        tested = "" if cc < (10, 0) else " (unconfirmed on this architecture: no report found)"
+        tested: Text = "" if cc < (10, 0) else Message("doctor.tf.untested_arch")
         return Problem(
             "tensorflow_ptx_jit",
             "warning",
-            f"TensorFlow {given} has only PTX for CC {cc_text(cc)}: at start it warns "
-            f'"{jit}"{tested}{unconfirmed}',
+            Message(
+                "doctor.tf.ptx_jit",
+                version=given,
+                cc=cc_text(cc),
+                warning=jit,
+                tested=tested,
+                unconfirmed=unconfirmed,
+            ),
         )
     return None
 
@@ -172,48 +192,46 @@ def tf_install(fw: Frameworks, cc: CC, ctx: Context) -> FrameworkInstall:
 
 def _command(fw: Frameworks, r: TfRelease, cc: CC, ctx: Context) -> FrameworkInstall:
     driver = fw.tf_driver_text(r, ctx.os)
+    cuda, cudnn = cc_text(r.cuda), r.cudnn
     if r.version >= fw.tf_and_cuda_from:
         command = f'pip install "tensorflow[and-cuda]=={r.text}.*"'
-        note = f"brings CUDA {cc_text(r.cuda)} and cuDNN {r.cudnn} as pip packages"
+        note: Text = Message("doctor.tf.brings_cuda", cuda=cuda, cudnn=cudnn)
     else:
         command = f'pip install "tensorflow=={r.text}.*"'
-        note = f"install CUDA {cc_text(r.cuda)} and cuDNN {r.cudnn} yourself (the tested build)"
-    note += f"; needs an NVIDIA driver >= {driver}"
+        note = Message("doctor.tf.install_cuda", cuda=cuda, cudnn=cudnn)
+    notes = [note, Message("doctor.tf.needs_driver", need=driver)]
     if r.code_for(cc) == "ptx":
-        note += (
-            f"; only PTX for CC {cc_text(cc)}: the first start JIT-compiles its kernels "
-            "(TensorFlow says it could take 30 minutes or longer)"
-        )
+        notes.append(Message("doctor.tf.ptx_first_start", cc=cc_text(cc)))
     if not r.verified:
-        note += f"; gpuwise's arch list for {r.text} is not confirmed"
+        notes.append(Message("doctor.tf.unconfirmed", release=r.text))
     if ctx.os == "windows":
-        note = (
-            "run this inside WSL2 (Windows 10 19044 or later): native Windows has no GPU "
-            f"build after {py_text(fw.tf_windows_last)} (there: {fw.tf_windows_command}); " + note
+        notes.insert(
+            0,
+            Message(
+                "doctor.tf.in_wsl",
+                last=py_text(fw.tf_windows_last),
+                command=fw.tf_windows_command,
+            ),
         )
-    return FrameworkInstall(command, r.text, "and-cuda", driver, note)
+    return FrameworkInstall(command, r.text, "and-cuda", driver, joined(notes) or "")
 
 
-def _why_none(fw: Frameworks, cc: CC, ctx: Context) -> str:
+def _why_none(fw: Frameworks, cc: CC, ctx: Context) -> Text:
     if not any(_runs(fw, r, cc) for r in fw.tf_releases):
         if cc >= fw.tf_fails_cc:
-            return (
-                f"no TensorFlow pip wheel runs on CC {cc_text(cc)} (RTX 50 cards fail with "
-                "CUDA_ERROR_INVALID_PTX); use PyTorch or JAX, or build TensorFlow from source "
-                "for sm_120"
-            )
-        return f"no TensorFlow release in gpuwise's table has kernels for CC {cc_text(cc)}"
+            return Message("doctor.tf.none_rtx50", cc=cc_text(cc))
+        return Message("doctor.tf.none_for_cc", cc=cc_text(cc))
     if ctx.python is not None and not any(
         r.python[0] <= ctx.python <= r.python[1] for r in fw.tf_releases
     ):
         low, high = fw.tf_releases[0].python
-        return (
-            f"no TensorFlow release in gpuwise's table ({fw.tf_range()}) has wheels for "
-            f"Python {py_text(ctx.python)}; TensorFlow {fw.tf_releases[0].text} takes "
-            f"{py_text(low)}-{py_text(high)}"
+        return Message(
+            "doctor.tf.none_for_python",
+            range=fw.tf_range(),
+            python=py_text(ctx.python),
+            newest=fw.tf_releases[0].text,
+            low=py_text(low),
+            high=py_text(high),
         )
     need = fw.tf_driver_text(fw.tf_releases[0], ctx.os)
-    return (
-        "no TensorFlow release in gpuwise's table runs on this card with this driver and "
-        f"Python; update the NVIDIA driver (>= {need} for TensorFlow {fw.tf_releases[0].text})"
-    )
+    return Message("doctor.tf.none_for_driver", need=need, newest=fw.tf_releases[0].text)

@@ -20,14 +20,16 @@ from gpuwise.doctor.knowledge import (
     variant_cuda,
 )
 from gpuwise.doctor.machine import Gpu, Machine, Problem
+from gpuwise.doctor.said import joined
 from gpuwise.doctor.support import Support
 from gpuwise.errors import GpuwiseError
+from gpuwise.i18n import Message, Text
 
 
 @dataclass
 class Advice:
     code: str
-    message: str
+    message: Text
 
 
 @dataclass
@@ -72,12 +74,12 @@ class TorchView:
     cuda: tuple[int, int] | None = None
     wheel: Wheel | None = None
     arches: list[str] | None = None
-    notes: list[str] = field(default_factory=list)
+    notes: list[Text] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
 
     @property
-    def note(self) -> str | None:
-        return "; ".join(self.notes) or None
+    def note(self) -> Text | None:
+        return joined(self.notes)
 
 
 def _cuda_of(text: str | None) -> tuple[int, int] | None:
@@ -107,8 +109,7 @@ def torch_wheel(kb: Knowledge, machine: Machine) -> TorchView:
             Problem(
                 "torch_version_unrecognised",
                 "warning",
-                f"the installed torch reports its version as {info.version!r}, which gpuwise "
-                "cannot read; only what torch/version.py and the import said is checked",
+                Message("doctor.problem.torch_version_unrecognised", version=repr(info.version)),
             )
         )
     torch_cuda = _cuda_of(info.cuda)
@@ -117,15 +118,19 @@ def torch_wheel(kb: Knowledge, machine: Machine) -> TorchView:
         variant = f"cu{torch_cuda[0]}{torch_cuda[1]}"
     elif variant is None and build is not None and build.custom:
         view.notes.append(
-            f"torch {build.version} is a source or vendor build (+{build.local}): gpuwise "
-            "cannot tell its CUDA version or arch list"
+            Message("doctor.note.custom_build", version=build.version, local=build.local)
         )
     elif variant is None and build is not None:
         variant = kb.default_variant(build.release, machine.os)
-        view.notes.append(f"no +cuXXX tag: assumed the PyPI default build ({variant or 'unknown'})")
+        view.notes.append(
+            Message(
+                "doctor.note.default_build",
+                variant=variant or Message("doctor.word.unknown"),
+            )
+        )
         rel = kb.release(build.release)
         if machine.os != "windows" and rel is not None and rel.get("default_verified") is False:
-            view.notes.append(f"that default is not confirmed: {rel.get('default_note', '')}")
+            view.notes.append(Message("doctor.note.default_unconfirmed", note=kb.release_note(rel)))
     view.variant = variant
     view.arches = info.arch_list
     if variant is None or not variant.startswith("cu"):
@@ -136,9 +141,12 @@ def torch_wheel(kb: Knowledge, machine: Machine) -> TorchView:
             Problem(
                 "torch_variant_unknown",
                 "warning",
-                f"torch {info.version} says it is built with CUDA {cuda_text(cuda)}, which "
-                f"gpuwise does not know (it knows {', '.join(kb.known_variants())}); the driver "
-                "check is skipped for it",
+                Message(
+                    "doctor.problem.torch_variant_unknown",
+                    version=info.version,
+                    cuda=cuda_text(cuda),
+                    known=", ".join(kb.known_variants()),
+                ),
             )
         )
         return view
@@ -168,8 +176,7 @@ def driver_of(m: Machine) -> tuple[tuple[int, ...] | None, Problem | None]:
         return None, Problem(
             "driver_unrecognised",
             "warning",
-            f"the driver reports its version as {m.driver!r}, which gpuwise cannot read; the "
-            "driver checks are skipped (nvidia-smi prints it in its header)",
+            Message("doctor.problem.driver_unrecognised", driver=repr(m.driver)),
         )
 
 
@@ -192,11 +199,10 @@ def verdict(kb: Knowledge, machine: Machine, gpu: Gpu, card: Card | None) -> Car
             Problem(
                 "unknown_compute_capability",
                 "warning",
-                f"gpuwise could not tell the compute capability of '{gpu.name}'; "
-                "run `nvidia-smi --query-gpu=name,compute_cap --format=csv`",
+                Message("doctor.problem.unknown_compute_capability", name=gpu.name),
             )
         )
-        v.install = no_install("the compute capability of this card is not known")
+        v.install = no_install(Message("doctor.install.cc_unknown"))
         return v
     driver, driver_problem = driver_of(machine)
     if driver_problem is not None:
@@ -207,8 +213,8 @@ def verdict(kb: Knowledge, machine: Machine, gpu: Gpu, card: Card | None) -> Car
     gpu_driver_ok = not any(p.code == "driver_predates_gpu" for p in v.problems)
     install = recommend(kb, [cc], driver if gpu_driver_ok else None, machine.os)
     if install is None:
-        why = f"no PyTorch wheel gpuwise knows has code for CC {_fmt(cc)}" + (
-            " and runs on this driver" if driver else ""
+        why = Message(
+            "doctor.problem.no_wheel_driver" if driver else "doctor.problem.no_wheel", cc=_fmt(cc)
         )
         v.problems.append(Problem("no_wheel", "error", why))
         install = no_install(why)
@@ -228,12 +234,7 @@ def _driver_checks(
     if driver is None:
         if m.mode == "described":
             v.problems.append(
-                Problem(
-                    "driver_unknown",
-                    "info",
-                    "driver version not given (--driver); the install command assumes you can "
-                    "install the driver it names",
-                )
+                Problem("driver_unknown", "info", Message("doctor.problem.driver_unknown"))
             )
         return
     if arch is not None and arch.first_cuda is not None:
@@ -243,9 +244,14 @@ def _driver_checks(
                 Problem(
                     "driver_predates_gpu",
                     "error",
-                    f"driver {m.driver} is older than {arch.name} (CC {_fmt(cc)}), which needs "
-                    f"CUDA {cuda_text(arch.first_cuda)} and a driver >= "
-                    f"{kb.min_driver_text(arch.first_cuda, m.os)}; update the driver first",
+                    Message(
+                        "doctor.problem.driver_predates_gpu",
+                        driver=m.driver,
+                        arch=arch.name,
+                        cc=_fmt(cc),
+                        cuda=cuda_text(arch.first_cuda),
+                        need=kb.min_driver_text(arch.first_cuda, m.os),
+                    ),
                 )
             )
 
@@ -255,7 +261,11 @@ def _torch_checks(
 ) -> None:
     if m.torch is None:
         if m.torch_checked:
-            v.problems.append(Problem("torch_not_installed", "info", "PyTorch is not installed"))
+            v.problems.append(
+                Problem(
+                    "torch_not_installed", "info", Message("doctor.problem.torch_not_installed")
+                )
+            )
         return
     view = torch_wheel(kb, m)
     v.problems.extend(view.problems)
@@ -272,8 +282,11 @@ def _torch_checks(
             Problem(
                 "torch_not_cuda",
                 "error",
-                f"torch {version} is a {variant or 'non-CUDA'} build: "
-                "torch.cuda.is_available() is False and everything runs on the CPU",
+                Message(
+                    "doctor.problem.torch_not_cuda",
+                    version=version,
+                    variant=variant or Message("doctor.word.non_cuda"),
+                ),
             )
         )
         return
@@ -286,8 +299,7 @@ def _torch_checks(
             Problem(
                 "torch_build_unknown",
                 "info",
-                f"gpuwise does not know which GPUs torch {version} was built for; "
-                'check with python -c "import torch; print(torch.cuda.get_arch_list())"',
+                Message("doctor.problem.torch_arch_unknown", version=version),
             )
         )
     elif not _runs(arches, cc, m.os):
@@ -297,17 +309,23 @@ def _torch_checks(
         too_new = cc > newest
         code = "gpu_too_new_for_torch" if too_new else "gpu_too_old_for_torch"
         why = (
-            f"this build stops at {_fmt(newest)}"
+            Message("doctor.problem.build_stops_at", cc=_fmt(newest))
             if too_new
-            else "this build dropped your architecture"
+            else Message("doctor.problem.build_dropped")
         )
         v.problems.append(
             Problem(
                 code,
                 "error",
-                f"torch {version} has no kernels for sm_{_sm(cc)} ({why}; it has "
-                f'{" ".join(compiled)}). PyTorch warns "{msg}" and the first CUDA operation '
-                f'fails with "RuntimeError: {kb.messages["no_kernel_image"]["text"]}"',
+                Message(
+                    "doctor.problem.no_kernels",
+                    version=version,
+                    sm=_sm(cc),
+                    why=why,
+                    compiled=" ".join(compiled),
+                    warning=msg,
+                    error=kb.messages["no_kernel_image"]["text"],
+                ),
             )
         )
     cuda = view.cuda
@@ -322,10 +340,15 @@ def _torch_checks(
                 Problem(
                     "driver_too_old",
                     "error",
-                    f"torch {version} is built with CUDA {cuda_text(cuda)}, which needs a "
-                    f"driver >= {need} (at least the {kb.family_branch.get(cuda[0], '?')} "
-                    f"branch); driver {m.driver} is older. torch.cuda.is_available() is False "
-                    f'and PyTorch says "{text}"',
+                    Message(
+                        "doctor.problem.driver_too_old",
+                        version=version,
+                        cuda=cuda_text(cuda),
+                        need=need,
+                        branch=kb.family_branch.get(cuda[0], "?"),
+                        driver=m.driver,
+                        said=text,
+                    ),
                 )
             )
         elif state == "minor":
@@ -333,9 +356,13 @@ def _torch_checks(
                 Problem(
                     "driver_minor_compat",
                     "warning",
-                    f"torch {version} is built with CUDA {cuda_text(cuda)} (full support "
-                    f"from driver {need}); driver {m.driver} runs it through CUDA minor-version "
-                    "compatibility, with a limited feature set (PTX JIT may fail)",
+                    Message(
+                        "doctor.problem.driver_minor_compat",
+                        version=version,
+                        cuda=cuda_text(cuda),
+                        need=need,
+                        driver=m.driver,
+                    ),
                 )
             )
     _torch_tail(kb, m, v, cc)
@@ -349,7 +376,10 @@ def _torch_tail(kb: Knowledge, m: Machine, v: CardVerdict, cc: CC) -> None:
             Problem(
                 "torch_cuda_warning",
                 "warning",
-                "torch said at CUDA init: " + " | ".join(m.torch.cuda_warnings)[:600],
+                Message(
+                    "doctor.problem.torch_cuda_warning",
+                    said=" | ".join(m.torch.cuda_warnings)[:600],
+                ),
             )
         )
     if cc < (7, 0):
@@ -357,9 +387,10 @@ def _torch_tail(kb: Knowledge, m: Machine, v: CardVerdict, cc: CC) -> None:
             Problem(
                 "torch_compile_unsupported",
                 "warning",
-                'torch.compile (Inductor, Triton) refuses this card: "'
-                + kb.messages["triton_too_old"]["text"].format(cc=_fmt(cc))
-                + '"; leave torch.compile off',
+                Message(
+                    "doctor.problem.torch_compile_unsupported",
+                    said=kb.messages["triton_too_old"]["text"].format(cc=_fmt(cc)),
+                ),
             )
         )
 
@@ -391,8 +422,9 @@ def _library_checks(kb: Knowledge, m: Machine, v: CardVerdict, cc: CC) -> None:
             Problem(
                 "flash_attn_unsupported",
                 "warning",
-                f"flash-attn {libs['flash_attn']} is installed but needs CC 8.0+ (Ampere): it "
-                f'raises "RuntimeError: {fa}"; use attn_implementation="sdpa"',
+                Message(
+                    "doctor.problem.flash_attn_unsupported", version=libs["flash_attn"], said=fa
+                ),
             )
         )
     bnb = kb.libraries["bitsandbytes"]
@@ -402,7 +434,7 @@ def _library_checks(kb: Knowledge, m: Machine, v: CardVerdict, cc: CC) -> None:
                 Problem(
                     "bnb_unsupported",
                     "warning",
-                    f"bitsandbytes {libs['bitsandbytes']} is installed but needs CC 6.0+",
+                    Message("doctor.problem.bnb_unsupported", version=libs["bitsandbytes"]),
                 )
             )
         elif cc < parse_cc(bnb["int8_min_cc"]):
@@ -410,19 +442,14 @@ def _library_checks(kb: Knowledge, m: Machine, v: CardVerdict, cc: CC) -> None:
                 Problem(
                     "bnb_int8_unsupported",
                     "info",
-                    "bitsandbytes: LLM.int8() (load_in_8bit) needs CC 7.5+ (Turing); 4-bit "
-                    "(QLoRA, NF4) and 8-bit optimizers work on this card",
+                    Message("doctor.problem.bnb_int8_needs_turing"),
                 )
             )
         elif "tensor_cores" not in v.features:
             v.problems.append(Problem("bnb_int8_unsupported", "info", _NO_TENSOR_CORES_INT8))
 
 
-_NO_TENSOR_CORES_INT8 = (
-    "bitsandbytes: LLM.int8() (load_in_8bit) needs int8 tensor cores, which this card lacks "
-    "(GTX 16 cards are CC 7.5 without tensor cores; bitsandbytes' supports_igemmlt excludes "
-    "GTX 1630/1650/1660); 4-bit (QLoRA, NF4) and 8-bit optimizers work"
-)
+_NO_TENSOR_CORES_INT8 = Message("doctor.advice.no_tensor_cores_int8")
 
 
 def advice(
@@ -435,74 +462,33 @@ def advice(
     lib = kb.libraries
     out: list[Advice] = []
     if cc >= parse_cc(lib["bf16"]["min_cc"]):
-        out.append(Advice("use_bf16", "use bf16 (native on CC 8.0+): --precision bf16 or amp-bf16"))
+        out.append(Advice("use_bf16", Message("doctor.advice.use_bf16")))
     elif cc in [parse_cc(c) for c in lib["slow_fp16"]["cc_in"]]:
-        out.append(
-            Advice(
-                "use_fp32",
-                "train in fp32: FP16 math runs at 1/64 of the FP32 rate on CC 6.1 and there is "
-                "no bf16; fp16 only saves memory (storage), not time",
-            )
-        )
+        out.append(Advice("use_fp32", Message("doctor.advice.use_fp32")))
     else:
-        out.append(
-            Advice(
-                "use_fp16",
-                "no native bf16 below CC 8.0: use fp16 mixed precision with loss scaling "
-                "(--precision amp-fp16)",
-            )
-        )
+        out.append(Advice("use_fp16", Message("doctor.advice.use_fp16")))
     if cc >= parse_cc(lib["fp8"]["min_cc"]):
-        out.append(
-            Advice("fp8_available", "FP8 tensor cores (CC 8.9+): Transformer Engine, torchao")
-        )
+        out.append(Advice("fp8_available", Message("doctor.advice.fp8_available")))
     if cc in [parse_cc(c) for c in lib["flash_attn_3"]["cc_in"]]:
-        out.append(Advice("flash_attention_3", "FlashAttention 3 (hopper/) targets this card"))
+        out.append(Advice("flash_attention_3", Message("doctor.advice.flash_attention_3")))
     if cc >= parse_cc(lib["flash_attn"]["min_cc"]):
-        out.append(
-            Advice(
-                "flash_attention_2",
-                "FlashAttention 2 works (pip install flash-attn; "
-                'attn_implementation="flash_attention_2")',
-            )
-        )
+        out.append(Advice("flash_attention_2", Message("doctor.advice.flash_attention_2")))
     else:
-        out.append(
-            Advice(
-                "avoid_flash_attention",
-                'avoid flash-attn (Ampere+ only); use PyTorch SDPA (attn_implementation="sdpa")',
-            )
-        )
+        out.append(Advice("avoid_flash_attention", Message("doctor.advice.avoid_flash_attention")))
     if cc >= parse_cc(lib["triton"]["min_cc"]):
         if minor_compat:
-            out.append(
-                Advice(
-                    "torch_compile",
-                    "torch.compile works on this card (Triton, CC 7.0+), but the driver runs "
-                    "this CUDA only through minor-version compatibility: Triton's PTX JIT may "
-                    "fail (e.g. 'unsupported PTX version'); update the driver before relying "
-                    "on it",
-                )
-            )
+            out.append(Advice("torch_compile", Message("doctor.advice.torch_compile_minor")))
         else:
-            out.append(Advice("torch_compile", "torch.compile works (Triton, CC 7.0+)"))
+            out.append(Advice("torch_compile", Message("doctor.advice.torch_compile")))
     else:
-        out.append(Advice("avoid_torch_compile", "avoid torch.compile: Triton needs CC 7.0+"))
+        out.append(Advice("avoid_torch_compile", Message("doctor.advice.avoid_torch_compile")))
     bnb = lib["bitsandbytes"]
     if cc >= parse_cc(bnb["int8_min_cc"]) and not tensor_cores:
         out.append(Advice("bitsandbytes_partial", _NO_TENSOR_CORES_INT8))
     elif cc >= parse_cc(bnb["int8_min_cc"]):
-        out.append(
-            Advice("bitsandbytes", "bitsandbytes: 8-bit optimizers, QLoRA (NF4) and LLM.int8()")
-        )
+        out.append(Advice("bitsandbytes", Message("doctor.advice.bitsandbytes")))
     elif cc >= parse_cc(bnb["min_cc"]):
-        out.append(
-            Advice(
-                "bitsandbytes_partial",
-                "bitsandbytes: 8-bit optimizers and QLoRA (NF4) work; LLM.int8() "
-                "(load_in_8bit) needs CC 7.5",
-            )
-        )
+        out.append(Advice("bitsandbytes_partial", Message("doctor.advice.bitsandbytes_partial")))
     else:
-        out.append(Advice("avoid_bitsandbytes", "avoid bitsandbytes: it needs CC 6.0+"))
+        out.append(Advice("avoid_bitsandbytes", Message("doctor.advice.avoid_bitsandbytes")))
     return out

@@ -1,9 +1,13 @@
-"""A doctor's report -> its JSON document (``gpuwise doctor``)."""
+"""A doctor's report -> its JSON document (``gpuwise doctor``).
+
+The report says its findings, advice and notes as messages; the document holds them said in the
+language in use (the same words the tables show), so that it reads as plain JSON values."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from gpuwise.i18n import Message
 from gpuwise.render.document import envelope
 
 
@@ -20,7 +24,7 @@ def doctor_doc(report: Any, kb_date: str, catalog_date: str) -> dict[str, Any]:
     from dataclasses import asdict
 
     m = report.machine
-    return envelope(
+    doc = envelope(
         kb_date=kb_date,
         frameworks_kb_date=_frameworks_date(),
         errors=report.has_errors,
@@ -78,6 +82,18 @@ def doctor_doc(report: Any, kb_date: str, catalog_date: str) -> dict[str, Any]:
             for c in report.cards
         ],
     )
+    return _said(doc)
+
+
+def _said(value: Any) -> Any:
+    """``value`` with every message in it said in the language in use."""
+    if isinstance(value, Message):
+        return value.render()
+    if isinstance(value, dict):
+        return {k: _said(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_said(v) for v in value]
+    return value
 
 
 def _frameworks_date() -> str:

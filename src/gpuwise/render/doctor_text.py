@@ -3,6 +3,8 @@ range of PyTorch / CUDA / driver that works, and the TensorFlow and JAX install 
 
 from __future__ import annotations
 
+from gpuwise.i18n import t
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
@@ -15,19 +17,23 @@ def card_lines(card: dict[str, Any]) -> list[str]:
     out: list[str] = []
     s = card.get("support")
     if s and s["torch_oldest"]:
-        out.append(
-            f"Works on {card['name']}: torch {s['torch_oldest']}-{s['torch_newest']}, "
-            f"CUDA {s['cuda_oldest']}-{s['cuda_newest']}; driver >= {s['driver_oldest']} "
-            f"for the oldest build, >= {s['driver_newest']} for the newest "
-            f"(gpuwise's table: torch {s['table']})"
-        )
+        out.append(t("doctor.text.works_on", name=card["name"], **s))
     for name, f in (card.get("frameworks") or {}).items():
         label = _NAMES.get(name, name)
         inst = f["install"]
-        seen = f" (installed or given: {f['version']})" if f["version"] else ""
-        span = f"; {f['oldest']}-{f['newest']} run on this card" if f["oldest"] else ""
+        seen = t("doctor.text.seen", version=f["version"]) if f["version"] else ""
+        span = t("doctor.text.span", oldest=f["oldest"], newest=f["newest"]) if f["oldest"] else ""
         if inst["command"]:
-            out.append(f"{label}{seen}: {inst['command']}\n  ({inst['note']}{span})")
+            out.append(
+                t(
+                    "doctor.text.framework",
+                    label=label,
+                    seen=seen,
+                    command=inst["command"],
+                    note=inst["note"],
+                    span=span,
+                )
+            )
         else:
-            out.append(f"{label}{seen}: no build for this card: {inst['note']}")
+            out.append(t("doctor.text.framework_none", label=label, seen=seen, note=inst["note"]))
     return out
