@@ -1,0 +1,72 @@
+"""The inference-engine flags of ``plan`` (``--engine``, ``--gpu-layers``, ``--ubatch``,
+``--flash-attn``, ``--host-bandwidth``) and the llama.cpp settings they build."""
+
+from __future__ import annotations
+
+import argparse
+
+from gpuwise.cli.lang import help_text
+from gpuwise.errors import GpuwiseError
+from gpuwise.i18n import Message
+from gpuwise.models.spec import ModelSpec
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from gpuwise.infer.engine import EngineSettings
+
+#: --kv-dtype values llama.cpp adds to transformers' (gpuwise.infer.engine.KV_TYPES).
+LLAMA_KV = ("f16", "q8_0", "q4_0")
+_LLAMA_FLAGS = ("gpu_layers", "ubatch", "flash_attn", "host_bandwidth")
+
+
+def add_engine_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group(help_text("infer.group"))
+    g.add_argument("--engine", help=help_text("infer.opt.engine"))
+    g.add_argument("--gpu-layers", metavar="N|auto", help=help_text("infer.opt.gpu_layers"))
+    g.add_argument("--ubatch", type=int, help=help_text("infer.opt.ubatch"))
+    g.add_argument("--flash-attn", metavar="on|off|auto", help=help_text("infer.opt.flash_attn"))
+    g.add_argument("--host-bandwidth", metavar="GB/s", help=help_text("infer.opt.host_bandwidth"))
+    for action in p._actions:  # llama.cpp's cache types join transformers' --kv-dtype choices
+        if "--kv-dtype" in action.option_strings and action.choices is not None:
+            action.choices = (*action.choices, *(k for k in LLAMA_KV if k not in action.choices))
+
+
+def engine_from(args: argparse.Namespace, spec: ModelSpec) -> EngineSettings | None:
+    """The llama.cpp settings the flags ask for, or None for transformers (today's reference).
+    For llama.cpp the GGUF ``--weight-dtype`` and ``--kv-dtype`` are taken here and cleared from
+    ``args``, so that the transformers workload built from it does not see them."""
+    from gpuwise.infer import engine as e
+
+    given = [f"--{n.replace('_', '-')}" for n in _LLAMA_FLAGS if getattr(args, n) is not None]
+    if args.task != "infer":
+        if args.engine is not None or given:
+            flags = ", ".join((["--engine"] if args.engine is not None else []) + given)
+            raise GpuwiseError(Message("infer.flags_need_infer", flags=flags))
+        return None
+    name = e.choose_engine(args.engine, args.weight_dtype)
+    if name == "transformers":
+        if given:
+            raise GpuwiseError(Message("infer.flags_need_llama", flags=", ".join(given)))
+        wt = e.gguf_type(args.weight_dtype)
+        if wt is not None and wt not in ("bf16", "f32"):
+            raise GpuwiseError(Message("infer.gguf_needs_llama", value=repr(args.weight_dtype)))
+        if args.kv_dtype in ("q8_0", "q4_0", "f16"):
+            raise GpuwiseError(Message("infer.kv_needs_llama", value=repr(args.kv_dtype)))
+        return None
+    weight_type, weight_given = e.weight_type(args.weight_dtype)
+    bandwidth, bandwidth_given = e.host_bandwidth(args.host_bandwidth)
+    settings = e.EngineSettings(
+        engine=name,
+        weight_type=weight_type,
+        kv_type=e.kv_type(args.kv_dtype),
+        gpu_layers=e.gpu_layers(args.gpu_layers, spec),
+        ubatch=e.check_ubatch(512 if args.ubatch is None else args.ubatch),
+        flash_attn=e.flash_attn(args.flash_attn),
+        n_ctx=args.seq,
+        host_bandwidth_gb_s=bandwidth,
+        host_bandwidth_given=bandwidth_given,
+        weight_type_given=weight_given,
+    )
+    args.weight_dtype = None
+    args.kv_dtype = None
+    return e.check(settings)

@@ -1,0 +1,206 @@
+"""One card's llama.cpp plan: the context, how many layers go on the card, the memory there
+and in host RAM, decode and prefill speed, and the notes that say what was assumed.
+
+:func:`llama_card` gives the plan's parts as the rest of gpuwise reads a card's plan (a
+:class:`~gpuwise.memory.rank.RankMemory` and an :class:`~gpuwise.timing.estimate.InferTime`),
+with the offload (:class:`Offload`) on top.
+"""
+
+from __future__ import annotations
+
+from gpuwise.catalog import Card
+from gpuwise.i18n import Message
+from gpuwise.infer.engine import EngineSettings, ollama_n_ctx, rules
+from gpuwise.infer.memory import LlamaMemory, llama_memory, most_layers, weight_split
+from gpuwise.infer.speed import LlamaSpeed, llama_speed
+from gpuwise.memory.estimate import MemoryEstimate
+from gpuwise.memory.rank import RankMemory
+from gpuwise.models.spec import ModelSpec
+from gpuwise.parallel import Parallel
+from gpuwise.record import record
+from gpuwise.timing.estimate import InferTime, run_and_energy
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+
+@record
+class Offload:
+    """llama.cpp's split of the model: ``gpu_layers`` of ``total_layers`` (n + 1, the output
+    layer counted) on the card, ``host_bytes`` of weights and KV cache in host RAM."""
+
+    gpu_layers: int
+    total_layers: int
+    host_bytes: int
+
+
+@record(frozen=False)
+class LlamaCard:
+    """A card's llama.cpp plan: the settings as run on it (its ``n_ctx``), the memory, the
+    speed, whether it fits, the headroom, and the plan's parts in gpuwise's common types."""
+
+    settings: EngineSettings
+    memory: LlamaMemory
+    speed: LlamaSpeed
+    fits: bool
+    headroom_bytes: int
+    rank_memory: RankMemory
+    time: InferTime
+    offload: Offload
+
+
+def n_ctx_for(spec: ModelSpec, s: EngineSettings, card: Card, seq: int) -> int:
+    """The context llama.cpp is started with: ``--seq`` (or Ollama's default for the card's
+    memory when none was given and the engine is Ollama)."""
+    if s.n_ctx is not None:
+        return s.n_ctx
+    if s.ollama:
+        return ollama_n_ctx(card.memory_gb, spec)
+    return seq
+
+
+def memory_on(spec: ModelSpec, s: EngineSettings, n_ctx: int, available: int) -> LlamaMemory:
+    """The memory at the GPU layers asked for, or the most that fit in ``available`` bytes."""
+    if s.gpu_layers is None:
+        return most_layers(spec, s, n_ctx, available)
+    return llama_memory(spec, s, n_ctx, s.gpu_layers)
+
+
+def llama_card(
+    spec: ModelSpec,
+    s: EngineSettings,
+    card: Card,
+    usable: int,
+    reserve: int,
+    seq: int,
+    batch: int = 1,
+    tokens: int | None = None,
+) -> LlamaCard:
+    """llama.cpp on ``card`` with ``usable`` bytes (less ``reserve``) for a ``seq``-token
+    context; ``tokens`` to generate gives the time and energy of the run."""
+    n_ctx = n_ctx_for(spec, s, card, seq)
+    s = s.with_(n_ctx=n_ctx)
+    available = usable - reserve
+    m = memory_on(spec, s, n_ctx, available)
+    split = weight_split(spec, s.weight_type)
+    speed = llama_speed(spec, s, card, m, split, context=n_ctx, prompt=n_ctx)
+    notes = _notes(spec, s, card, m, speed, batch)
+    estimate = MemoryEstimate(
+        peak_allocated_bytes=m.weights_gpu + m.kv_gpu + m.compute_gpu,
+        breakdown={
+            "weights": m.weights_gpu,
+            "gradients": 0,
+            "optimizer": 0,
+            "activations": m.compute_gpu,
+            "kv_cache": m.kv_gpu,
+            "temporaries": 0,
+        },
+        peak_phase="llama.cpp",
+        context_bytes=m.context,
+        allocator_bytes=0,
+        terms_from=f"llama.cpp {s.weight_type}",
+        # Messages, rendered in the user's language when shown; the plan's notes are typed
+        # str until they all are Text (i18n)
+        notes=notes,
+    )
+    time_notes: list[str] = []
+    generate_s, energy = run_and_energy(card, tokens, speed.decode_tokens_per_s, time_notes)
+    step = 1 / speed.decode_tokens_per_s
+    time = InferTime(
+        prefill_tokens_per_s=speed.prefill_tokens_per_s,
+        decode_tokens_per_s=speed.decode_tokens_per_s,
+        decode_tokens_per_s_gpu_bound=speed.decode_tokens_per_s,
+        energy_kwh=energy,
+        bandwidth_efficiency=speed.bandwidth_efficiency,
+        prefill_efficiency=speed.prefill_efficiency,
+        decode_step_s=step,
+        decode_bound="memory",
+        decode_bytes=speed.decode_gpu_bytes + speed.decode_host_bytes,
+        time_to_generate_s=generate_s,
+        flops_per_s=None,
+        notes=tuple(_speed_notes(s, m, speed) + time_notes),
+    )
+    headroom = available - m.gpu_bytes
+    return LlamaCard(
+        settings=s,
+        memory=m,
+        speed=speed,
+        fits=headroom >= 0,
+        headroom_bytes=headroom,
+        rank_memory=RankMemory(estimate, m.host_bytes, Parallel()),
+        time=time,
+        offload=Offload(m.gpu_layers, m.total_layers, m.host_bytes),
+    )
+
+
+def largest_ctx(spec: ModelSpec, s: EngineSettings, available: int, limit: int) -> int | None:
+    """The longest context whose memory fits ``available`` bytes with every layer on the card
+    (or the GPU layers asked for); None when even 1 token does not."""
+    from gpuwise.plan.fit import largest_where
+
+    layers = spec.num_layers + 1 if s.gpu_layers is None else s.gpu_layers
+    split = weight_split(spec, s.weight_type)
+
+    def fits(n: int) -> bool:
+        return llama_memory(spec, s, n, layers, split).gpu_bytes <= available
+
+    return largest_where(fits, 1, limit)
+
+
+def _notes(
+    spec: ModelSpec, s: EngineSettings, card: Card, m: LlamaMemory, speed: LlamaSpeed, batch: int
+) -> list[Any]:
+    notes: list[Any] = [
+        Message("infer.note.engine", engine=s.engine, weights=s.weight_type.upper()),
+        Message(
+            "infer.note.memory",
+            n_ctx=f"{m.n_ctx:,}",
+            kv=s.kv_type,
+            ubatch=s.ubatch,
+            fa=Message("infer.fa.on" if s.flash_attn else "infer.fa.off"),
+        ),
+    ]
+    if s.ollama:
+        notes.append(
+            Message(
+                "infer.note.ollama",
+                commit=rules()["defaults"]["ollama"]["commit"][:7],
+                n_ctx=f"{m.n_ctx:,}",
+            )
+        )
+    if not s.weight_type_given:
+        notes.append(Message("infer.note.default_weights", weights=s.weight_type.upper()))
+    if batch > 1:
+        notes.append(Message("infer.note.one_sequence", batch=batch))
+    if spec.is_moe:
+        notes.append(
+            Message("infer.note.moe_active", k=spec.num_experts_per_tok, experts=spec.num_experts)
+        )
+    return notes
+
+
+def _speed_notes(s: EngineSettings, m: LlamaMemory, speed: LlamaSpeed) -> list[Any]:
+    notes: list[Any] = []
+    if not m.all_on_gpu:
+        notes.append(
+            Message(
+                "infer.note.partial",
+                layers=m.gpu_layers,
+                total=m.total_layers,
+                host_gib=f"{m.host_bytes / 2**30:.1f}",
+                bandwidth=f"{s.host_bandwidth_gb_s:g}",
+                given=Message(
+                    "infer.note.host_given" if s.host_bandwidth_given else "infer.note.host_assumed"
+                ),
+            )
+        )
+    notes.append(
+        Message(
+            "infer.note.calibrated",
+            eff=f"{speed.bandwidth_efficiency:.0%}",
+            path=speed.prefill_path,
+            pre=f"{speed.prefill_efficiency:.0%}",
+        )
+    )
+    return notes
