@@ -58,7 +58,9 @@ def explain_doc(e: Explanation, catalog_date: str) -> dict[str, Any]:
             "trained_params": spec.trained_params,
             "active_params": spec.active_params,
         },
-        workload=workload_dict(e.workload, card.precision.given if card else None),
+        workload=workload_dict(
+            e.workload, card.precision.given if card else e.plan.workload.precision_given
+        ),
         tokens=e.plan.tokens,
         card=None
         if card is None

@@ -5,14 +5,19 @@ the language in use."""
 
 from __future__ import annotations
 
+import re
+
 from gpuwise.explain.step import per, sci
 from gpuwise.i18n import t
-from gpuwise.render.table_kit import add_columns, styled, table
+from gpuwise.render.table_kit import add_columns, cells, styled, table
 from gpuwise.units import count, gib
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
+
+#: The widest a name keeps a text column (a longer one folds).
+_NAME_CELLS = 48
 
 #: How a LoRA method is said in the heading.
 _METHODS = {"lora": "explain.method.lora", "qlora": "explain.method.qlora"}
@@ -97,6 +102,14 @@ def heading(doc: dict[str, Any]) -> list[str]:
     return [first, second]
 
 
+def _longest_name(text: str) -> int:
+    """The cells of the longest word of ``text`` that holds Latin letters (a tensor's name,
+    a file's path), up to :data:`_NAME_CELLS`: the table wraps between words, so a column at
+    least this wide never cuts one."""
+    words = [w for w in text.split() if re.search("[A-Za-z]", w)]
+    return min(_NAME_CELLS, max([0, *map(cells, words)]))
+
+
 def step_renderables(step: dict[str, Any]) -> list[Any]:
     """One step: its title, its idea, the table of its lines, its notes."""
     title = t("explain.step", number=step["number"], title=str(step["title"]))
@@ -115,6 +128,9 @@ def step_renderables(step: dict[str, Any]) -> list[Any]:
         rows,
         text=(0, 1),
     )
+    for i in (0, 1):  # a name or path is never cut: its column is at least as wide
+        widest = max(_longest_name(row[i]) for row in rows)
+        tbl.columns[i].min_width = max(tbl.columns[i].min_width or 0, widest)
     for row in rows:
         tbl.add_row(*row)
     notes = [t("explain.note", note=str(note)) for note in step["notes"]]
