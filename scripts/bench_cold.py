@@ -38,11 +38,14 @@ COMMANDS: list[tuple[list[str], float]] = [
     (["plan", "qwen2.5-7b", "--method", "lora", "--batch", "4", "--seq", "1024", "--json"], 4.5),
     (["plan", "mistral-7b-v0.3", "--task", "infer", "--weight-dtype", "int4", "--json"], 4.5),
     (["plan", CONFIG, "--gpus", "4", "--strategy", "zero3", "--json"], 4.5),
+    (["explain", CONFIG, "--method", "qlora", "--gpu", "3090", "--json"], 4.5),
+    (["explain", "qwen2.5-7b", "--task", "infer", "--gpu", "4090", "--json", "--lang", "zh"], 4.5),
     (["recommend", CONFIG, "--method", "lora", "--json"], 11.0),
     (["recommend", "llama-3.1-70b", "--grad-checkpointing", "--json"], 11.0),
     (["recommend", "qwen2.5-7b", "--method", "lora", "--budget", "2000", "--json"], 11.0),
     (["gpus"], None),
     (["plan"], None),
+    (["explain", CONFIG, "--gpu", "4090", "--lang", "zh"], None),
 ]
 
 

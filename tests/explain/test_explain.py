@@ -278,8 +278,26 @@ def test_any_malformed_flag_is_one_line_or_an_answer(cli, flag, text, lang):
         assert len(r.json()["steps"]) == 6
 
 
-def test_explain_never_imports_torch_or_transformers():
-    command_loads_none_of(
-        ["explain", "llama-3.1-8b", "--method", "qlora", "--gpu", "3090", "--json"],
-        ("torch", "transformers"),
-    )
+#: What a cold start would pay for and a JSON answer never needs (as for plan: tests/cli).
+SLOW_TO_IMPORT = (
+    "typing",
+    "pathlib",
+    "dataclasses",
+    "inspect",
+    "importlib.resources",
+    "rich",
+    "torch",
+    "transformers",
+)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["llama-3.1-8b", "--method", "qlora", "--gpu", "3090", "--json"],
+        ["qwen2.5-7b", "--task", "infer", "--gpu", "4090", "--json", "--lang", "zh"],
+    ],
+)
+def test_explain_json_loads_what_plan_json_loads(args):
+    """The fast path: no torch or transformers, and none of what costs a cold start."""
+    command_loads_none_of(["explain", *args], SLOW_TO_IMPORT)
