@@ -5,8 +5,10 @@ known models are the published ones, and its GB and GiB figures are the same byt
 
 from __future__ import annotations
 
+import json
 import math
 import re
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -16,6 +18,8 @@ from gpuwise.explain.walk import STEP_IDS
 from gpuwise.models import load_model
 
 from ..checks import command_loads_none_of, one_line
+
+PRESETS = Path(__file__).resolve().parents[2] / "src/gpuwise/models/presets/index.json"
 
 #: Jobs of every kind the walk must explain as the plan has them: dense GQA with and without
 #: biases, LoRA on some linears, QLoRA, mixed precision, checkpointing, MoE, an encoder
@@ -138,8 +142,9 @@ def arithmetic(formula: str) -> float:
     [("llama-3.1-8b", 8_030_261_248), ("qwen2.5-7b", 7_615_616_512)],
 )
 def test_parameters_from_the_shapes_are_the_published_count(cli, model, published):
-    """Each tensor's formula gives its value, and the values add up to the count Meta and
-    Qwen publish (model.safetensors.index.json / the model card) and the preset holds."""
+    """Each tensor's formula gives its value, and the values add up to the model's count as
+    transformers counts ``model.parameters()`` (8.03 B and 7.62 B on the models' Hugging Face
+    pages; exact in presets/index.json, ``transformers_params``, with the version counted on)."""
     doc = cli("explain", model, "--json").json()
     rows = [x for x in doc["steps"][0]["lines"] if x["key"] not in ("total",)]
     for x in rows:
@@ -151,6 +156,8 @@ def test_parameters_from_the_shapes_are_the_published_count(cli, model, publishe
         (math.prod(b.shape) + b.bias) * b.count for b in spec.train_blocks
     )  # rows x columns (+ bias) x layers, not ParamBlock.numel
     assert by_hand == published
+    index = json.loads(PRESETS.read_text(encoding="utf-8"))["presets"][model]
+    assert index["transformers_params"] == published
 
 
 def test_lora_adapters_are_rank_times_in_plus_out(cli):
