@@ -28,11 +28,13 @@ if TYPE_CHECKING:
 @record
 class Offload:
     """llama.cpp's split of the model: ``gpu_layers`` of ``total_layers`` (n + 1, the output
-    layer counted) on the card, ``host_bytes`` of weights and KV cache in host RAM."""
+    layer counted) on the card, ``host_bytes`` of weights and KV cache in host RAM, at the
+    context ``n_ctx`` as allocated (rounded up to 256)."""
 
     gpu_layers: int
     total_layers: int
     host_bytes: int
+    n_ctx: int
 
 
 @record(frozen=False)
@@ -48,6 +50,38 @@ class LlamaCard:
     rank_memory: RankMemory
     time: InferTime
     offload: Offload
+
+
+def engine_dict(s: EngineSettings) -> dict[str, Any]:
+    """The ``engine`` object of ``plan --json`` for llama.cpp / Ollama."""
+    r = rules()
+    return {
+        "name": s.engine,
+        "weight_type": s.weight_type,
+        "weight_type_given": s.weight_type_given,
+        "kv_type": s.kv_type,
+        "gpu_layers": "auto" if s.gpu_layers is None else s.gpu_layers,
+        "ubatch": s.ubatch,
+        "flash_attn": s.flash_attn,
+        "host_bandwidth_gb_s": s.host_bandwidth_gb_s,
+        "host_bandwidth_given": s.host_bandwidth_given,
+        "rules_from": r["llama_cpp"]["repo"] + " " + r["llama_cpp"]["read_at"],
+        "defaults_from": (
+            "https://github.com/ollama/ollama/tree/" + r["defaults"]["ollama"]["commit"]
+            if s.ollama
+            else None
+        ),
+    }
+
+
+def offload_dict(o: Offload) -> dict[str, int]:
+    """``cards[].offload`` of ``plan --json``."""
+    return {
+        "gpu_layers": o.gpu_layers,
+        "total_layers": o.total_layers,
+        "host_bytes": o.host_bytes,
+        "n_ctx": o.n_ctx,
+    }
 
 
 def n_ctx_for(spec: ModelSpec, s: EngineSettings, card: Card, seq: int) -> int:
@@ -130,7 +164,7 @@ def llama_card(
         headroom_bytes=headroom,
         rank_memory=RankMemory(estimate, m.host_bytes, Parallel()),
         time=time,
-        offload=Offload(m.gpu_layers, m.total_layers, m.host_bytes),
+        offload=Offload(m.gpu_layers, m.total_layers, m.host_bytes, m.n_ctx),
     )
 
 

@@ -23,6 +23,8 @@ from gpuwise.workload import Workload
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from gpuwise.infer.card import Offload
+    from gpuwise.infer.engine import EngineSettings
     from gpuwise.plan.advice import Advice
 
 #: Largest batch the search tries.
@@ -46,6 +48,7 @@ class CardPlan:
     max_batch: int | None = None
     max_seq: int | None = None
     problems: list[Message] = field(default_factory=list)
+    offload: Offload | None = None  # llama.cpp: the layers on the card, the rest in host RAM
 
 
 @record(frozen=False)
@@ -62,6 +65,7 @@ class Plan:
     reserve_bytes: int
     parallel: Parallel = SINGLE
     advice: Advice | None = None
+    engine: EngineSettings | None = None  # llama.cpp / Ollama; None: transformers
 
     @property
     def host_bytes(self) -> int:
@@ -100,10 +104,14 @@ def make_plan(
     search: bool = True,
     parallel: Parallel = SINGLE,
     advise: bool = True,
+    engine: EngineSettings | None = None,
 ) -> Plan:
     """The plan of ``w`` on each of ``cards`` (one rank of ``parallel`` each); ``search``: the
     largest batch and context that fit; ``advise``: what to change when the one card asked for
-    is too small (:func:`gpuwise.plan.advice.plan_advice`)."""
+    is too small (:func:`gpuwise.plan.advice.plan_advice`); ``engine``: llama.cpp's (or
+    Ollama's) settings for ``--task infer`` (:mod:`gpuwise.infer`), None for transformers."""
+    if engine is not None:
+        return _llama_plan(spec, w, cards, tokens, reserve_bytes, search, parallel, engine)
     out = []
     for card in cards:
         cw, precision = for_card(w, card)
@@ -138,6 +146,53 @@ def make_plan(
 
         result.advice = plan_advice(result)
     return result
+
+
+def _llama_plan(
+    spec: ModelSpec,
+    w: Workload,
+    cards: list[Card],
+    tokens: int | None,
+    reserve_bytes: int,
+    search: bool,
+    parallel: Parallel,
+    engine: EngineSettings,
+) -> Plan:
+    """The plan of ``w`` run by llama.cpp on each card: the layers that fit, the memory on the
+    card and in host RAM, decode and prefill speed (:func:`gpuwise.infer.card.llama_card`)."""
+    from gpuwise.infer.card import largest_ctx, llama_card
+
+    if parallel.strategy != "single" or parallel.gpus > 1:
+        raise GpuwiseError(Message("infer.one_card", engine=engine.engine))
+    if not cards:
+        raise GpuwiseError(Message("infer.no_cards"))
+    out = []
+    for card in cards:
+        cw, precision = for_card(w, card)
+        usable = usable_memory(card)
+        lc = llama_card(spec, engine, card, usable.bytes, reserve_bytes, w.seq, w.batch, tokens)
+        out.append(
+            CardPlan(
+                card=card,
+                usable_bytes=usable.bytes,
+                usable_measured=usable.measured,
+                fits=lc.fits,
+                headroom_bytes=lc.headroom_bytes,
+                time=lc.time,
+                workload=cw,
+                memory=lc.rank_memory,
+                precision=precision,
+                max_seq=(
+                    largest_ctx(
+                        spec, lc.settings, usable.bytes - reserve_bytes, _seq_limit(spec, w)
+                    )
+                    if search
+                    else None
+                ),
+                offload=lc.offload,
+            )
+        )
+    return Plan(spec, w, out[0].memory, out, tokens, reserve_bytes, parallel, engine=engine)
 
 
 def _wants_advice(plan: Plan) -> bool:

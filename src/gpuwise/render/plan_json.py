@@ -139,6 +139,23 @@ def time_dict(t: CardTime) -> dict[str, Any]:
     }
 
 
+def _engine(plan: Plan) -> dict[str, Any]:
+    """``engine`` for a llama.cpp / Ollama plan (transformers' documents are unchanged)."""
+    if plan.engine is None:
+        return {}
+    from gpuwise.infer.card import engine_dict
+
+    return {"engine": engine_dict(plan.engine)}
+
+
+def _offload(c: CardPlan) -> dict[str, Any]:
+    if c.offload is None:
+        return {}
+    from gpuwise.infer.card import offload_dict
+
+    return {"offload": offload_dict(c.offload)}
+
+
 def plan_doc(plan: Plan, catalog_date: str) -> dict[str, Any]:
     """A plan: the model, the workload, the memory, one entry per card, and the advice. The
     top-level ``memory`` and ``workload.precision`` are the first card's (each card's own are
@@ -173,9 +190,11 @@ def plan_doc(plan: Plan, catalog_date: str) -> dict[str, Any]:
                 "time": time_dict(c.time),
                 **precision_dict(c.precision),
                 "memory": memory_dict(c.memory),
+                **_offload(c),
             }
             for c in plan.cards
         ],
+        **_engine(plan),
         advice=None if plan.advice is None else advice_doc(plan.advice),
     )
 
