@@ -8,6 +8,7 @@ from gpuwise.catalog import load_catalog
 from gpuwise.cli import workload_flags as flags
 from gpuwise.cli.common import add_catalog, add_json, emit
 from gpuwise.cli.emit_flags import add_emit_flags, emit_from
+from gpuwise.cli.engine_flags import add_engine_flags, engine_from
 from gpuwise.cli.lang import help_text
 from gpuwise.cli.model_flags import add_model_source, model_source
 from gpuwise.cli.parallel_flags import add_parallel, parallel_from
@@ -51,6 +52,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     add_model_source(p)
     flags.add_workload(p)
+    add_engine_flags(p)
     add_parallel(p)
     add_emit_flags(p)
     add_catalog(p)
@@ -72,6 +74,7 @@ def document(args: argparse.Namespace) -> dict[str, Any]:
 
     model_ref = args.model or default_model()
     spec = load_model(model_ref, trust_remote_code=args.trust_remote_code, **model_source(args))
+    engine = engine_from(args, spec)  # llama.cpp / Ollama; None: transformers
     workload = validate(flags.workload_from(args, spec), spec)
     catalog = load_catalog(args.catalog)
     names = flags.card_names(args.gpu)
@@ -85,6 +88,7 @@ def document(args: argparse.Namespace) -> dict[str, Any]:
         flags.parse_reserve(args.reserve),
         search=not args.no_search,
         parallel=parallel,
+        engine=engine,
     )
     doc = plan_doc(plan, catalog.date)
     if args.emit:
