@@ -58,6 +58,23 @@ def _limits(doc: dict[str, Any]) -> str:
     return t("recommend.limit.join").join(limits)
 
 
+def _why_not(held_back: list[tuple[int, str]]) -> list[str]:
+    """``#3: reason``, one line per option held back; ranks in a row held back for the same
+    reason share a line (``#1-8: reason``)."""
+    runs: list[list[Any]] = []
+    for rank, reason in held_back:
+        if runs and runs[-1][2] == reason and runs[-1][1] == rank - 1:
+            runs[-1][1] = rank
+        else:
+            runs.append([rank, rank, reason])
+    return [
+        t("recommend.held_back", rank=first, reason=reason)
+        if first == last
+        else t("recommend.held_back_run", first=first, last=last, reason=reason)
+        for first, last, reason in runs
+    ]
+
+
 def recommend_tables(doc: dict[str, Any]) -> list[Any]:
     """``gpuwise recommend``: the ranked options, then the advice when nothing fits."""
     from gpuwise.render.precision_text import precision_cell, precision_notes, workload_text
@@ -68,27 +85,30 @@ def recommend_tables(doc: dict[str, Any]) -> list[Any]:
     prices = PriceText(doc)
     # what is the same on every row goes below the table, not in a column
     precision = len({precision_cell(o) for o in options}) > 1
+    # with --tokens, the run's time and energy say what tokens/s would (the JSON has both)
     timed = any(o["time_s"] is not None or o["energy_kwh"] is not None for o in options)
     headers = [t("recommend.col.rank"), t("recommend.col.card"), t("recommend.col.count")]
     headers += [t("recommend.col.strategy")]
     headers += [t("recommend.col.precision")] if precision else []
-    headers += [t("recommend.col.gib"), t("recommend.col.tokens_s")]
+    headers += [t("recommend.col.gib")]
     headers += [t("recommend.col.time"), t("recommend.col.kwh")] if timed else []
+    headers += [] if timed else [t("recommend.col.tokens_s")]
     headers += [t("recommend.col.cost", currency=cur)]
     headers += [t("recommend.col.rent", currency=cur)] if prices.rent else []
     rows: list[list[str]] = []
-    held_back: list[str] = []
+    held_back: list[tuple[int, str]] = []
     for o in options:
         need = o["required_per_gpu_bytes"]
         row = [str(o["rank"]), short_name(o["gpu"]), str(o["count"]), o["strategy"] or "—"]
         row += [precision_cell(o)] if precision else []
-        row += [f"{need / GIB:,.2f}" if need else "—", num(o["tokens_per_s"], 0)]
+        row += [f"{need / GIB:,.2f}" if need else "—"]
         row += [duration(o["time_s"]), num(o["energy_kwh"], 1)] if timed else []
+        row += [] if timed else [num(o["tokens_per_s"], 0)]
         row += [prices.cost_cell(o)]
         row += [prices.rent_cell(o)] if prices.rent else []
         rows.append(row)
         if not o["ok"]:
-            held_back.append(t("recommend.held_back", rank=o["rank"], reason=o["reason"] or ""))
+            held_back.append((o["rank"], str(o["reason"] or "")))
     tbl = table(
         title=t(
             "recommend.title",
@@ -98,18 +118,25 @@ def recommend_tables(doc: dict[str, Any]) -> list[Any]:
             count=doc["cards_considered"],
         ),
     )
-    add_columns(tbl, headers, rows, text=(1, 3))
+    add_columns(tbl, headers, rows, text=(1,))  # only a long card name folds
+    tbl.columns[3].justify = "left"  # the strategy: a word, not a figure
     for row, o in zip(rows, options, strict=True):
         tbl.add_row(*row, style="" if o["ok"] else "dim")
     lines = [
         t("recommend.caption.workload", what=workload_text(doc["workload"])),
         t("recommend.caption.limits", limits=_limits(doc)),
-        t("recommend.caption.columns"),
+        t("recommend.caption.join").join(
+            [
+                t("recommend.caption.columns"),
+                t("recommend.caption.time") if timed else t("recommend.caption.tokens_s"),
+                t("recommend.caption.cost"),
+            ]
+        ),
         *precision_notes(options, "gpu"),
         *prices.caption(),
     ]
     if held_back:
-        lines += [t("recommend.caption.held_back"), *held_back]
+        lines += [t("recommend.caption.held_back"), *_why_not(held_back)]
     lines += [t("recommend.caption.wrote", path=p) for p in doc.get("emitted", [])]
     a = doc.get("advice")
     if a and a["fits_as_asked"]:

@@ -39,10 +39,11 @@ def add_columns(
     tbl: Table, headers: Sequence[str], rows: Sequence[Sequence[Any]], text: Sequence[int] = ()
 ) -> None:
     """Columns ``headers`` for ``rows``: the ones at indexes ``text`` fold long text; every
-    other is a figure, right-aligned and never cut, as wide as its widest cell or header."""
+    other is a figure, right-aligned and never cut, as wide as its widest cell or header line."""
     for i, header in enumerate(headers):
         if i in text:
             tbl.add_column(header, overflow="fold")
         else:
-            width = max([cells(header), *(cells(str(r[i])) for r in rows)])
+            lines = header.split("\n")  # a header of two lines is as wide as its longer
+            width = max([*(cells(line) for line in lines), *(cells(str(r[i])) for r in rows)])
             tbl.add_column(header, justify="right", no_wrap=True, min_width=width)
