@@ -17,9 +17,14 @@ def load_model(
     download: bool = False,
     source: str = "huggingface",
 ) -> ModelSpec:
-    """The ModelSpec for a config.json path, a model folder, a preset, a size or a hub id (in
+    """The ModelSpec for a GGUF file (its header: shapes and each tensor's type), a
+    config.json path, a model folder, a preset, a size or a hub id (in
     the local Hugging Face or ModelScope cache; with ``download``, fetched from ``source``,
     "huggingface" or "modelscope", its config.json alone)."""
+    if isinstance(name, str) and name.strip().lower().endswith(".gguf"):
+        from gpuwise.models.gguf_file import load_gguf
+
+        return load_gguf(name)
     found = resolve(name, download=download, source=source)
     return spec_from_config(
         found.config,

@@ -86,6 +86,9 @@ ALIASES = {
     "q3_k": "q3_k_m",
     "fp8_e4m3": "fp8",
 }
+#: A model read from a GGUF file, asked for ``FILE``, gets the tensors at the file's own types
+#: (also when its ``general.file_type`` names no type gpuwise knows).
+FILE = "file"
 #: The short selection ``gpuwise model`` shows in its table (JSON lists every type).
 TABLE_TYPES = ("f16", "q8_0", "q6_k", "q5_k_m", "q4_k_m", "q3_k_m", "q2_k", "awq")
 
@@ -362,35 +365,58 @@ def _needs_imatrix(file_type: str) -> bool:
     return file_type in _gguf()["needs_imatrix"]["file_types"]
 
 
-def _gguf_weights(spec: ModelSpec, file_type: str) -> list[TensorWeight]:
-    tensors = gguf_tensors(spec)
-    info = _gguf()["file_types"][file_type]
-    default = info["default"]
+@functools.lru_cache(maxsize=16)
+def _gguf_tensors(spec: ModelSpec) -> tuple[GgufTensor, ...]:
+    return tuple(gguf_tensors(spec))
+
+
+def _gguf_plan(spec: ModelSpec, file_type: str) -> list[tuple[GgufTensor, str | list[str]]]:
+    """Each GGUF tensor of ``spec`` with the type it gets in a file of ``file_type``: one type
+    for all its layers, or one per layer (index i of ``layers``) where the rule depends on it."""
+    tensors = _gguf_tensors(spec)
+    default = _gguf()["file_types"][file_type]["default"]
     quantized = ggml_types()[default]["block"] > 1
     outtype = default if not quantized else "f16"
-    m = _model_facts(spec, tensors)
+    m = _model_facts(spec, list(tensors))
     imatrix = _needs_imatrix(file_type)
-    out: list[TensorWeight] = []
+    out: list[tuple[GgufTensor, str | list[str]]] = []
     for t in tensors:
-        source = _source_type(t, outtype)
-        layers: tuple[int | None, ...] = (None,) if t.layers is None else t.layers
         if not (quantized and _quantizable(t)):
-            size = tensor_bytes(source, t.n_elements)
-            out += [TensorWeight(_named(t, i), i, t.n_elements, source, size) for i in layers]
+            out.append((t, _source_type(t, outtype)))
             continue
         category = _category(t.name)
-        layer_dependent = any(
+        layer_dependent = t.layers is not None and any(
             c in _LAYER_CONDITIONS
             for kind in (category, "attn_v_bump")
             for conds, _, _ in _rules(file_type, kind)
             for c in conds
         )
-        fixed = None if layer_dependent else _choose(t, 0, file_type, default, m, imatrix)
-        for i in layers:
-            chosen = fixed or _choose(t, i or 0, file_type, default, m, imatrix)
-            size = tensor_bytes(chosen, t.n_elements)
-            out.append(TensorWeight(_named(t, i), i, t.n_elements, chosen, size))
+        if layer_dependent and t.layers is not None:
+            out.append((t, [_choose(t, i, file_type, default, m, imatrix) for i in t.layers]))
+        else:
+            out.append((t, _choose(t, 0, file_type, default, m, imatrix)))
     return out
+
+
+def _gguf_weights(spec: ModelSpec, file_type: str) -> list[TensorWeight]:
+    out: list[TensorWeight] = []
+    for t, chosen in _gguf_plan(spec, file_type):
+        layers: tuple[int | None, ...] = (None,) if t.layers is None else t.layers
+        for n, i in enumerate(layers):
+            kind = chosen if isinstance(chosen, str) else chosen[n]
+            size = tensor_bytes(kind, t.n_elements)
+            out.append(TensorWeight(_named(t, i), i, t.n_elements, kind, size))
+    return out
+
+
+def _gguf_bytes(spec: ModelSpec, file_type: str) -> int:
+    total = 0
+    for t, chosen in _gguf_plan(spec, file_type):
+        if isinstance(chosen, str):
+            total += tensor_bytes(chosen, t.n_elements) * (1 if t.layers is None else len(t.layers))
+        else:
+            total += sum(tensor_bytes(kind, t.n_elements) for kind in chosen)
+    return total
 
 
 def _named(t: GgufTensor, layer: int | None) -> str:
@@ -453,9 +479,11 @@ def _hf_weights(spec: ModelSpec, weight_type: str) -> list[TensorWeight]:
 def tensor_weights(spec: ModelSpec, weight_type: str) -> list[TensorWeight]:
     """Every tensor of ``spec`` stored as ``weight_type`` (a key of :data:`WEIGHT_TYPES`, or
     anything :func:`normalise` takes). A model read from a GGUF file, asked for its own file
-    type, gets the file's tensors exactly."""
-    key = normalise(weight_type)
+    type or :data:`FILE`, gets the file's tensors exactly."""
     own = spec.extra.get("gguf_tensors")
+    if own is not None and weight_type == FILE:
+        return list(own)  # type: ignore[call-overload]
+    key = normalise(weight_type)
     if own is not None and key == spec.extra.get("gguf_file_type"):
         return list(own)  # type: ignore[call-overload]
     if key in GGUF_TYPES:
@@ -465,6 +493,8 @@ def tensor_weights(spec: ModelSpec, weight_type: str) -> list[TensorWeight]:
 
 def weights_bytes(spec: ModelSpec, weight_type: str) -> int:
     """Bytes of all of ``spec``'s weights stored as ``weight_type``."""
+    if weight_type in GGUF_TYPES and "gguf_tensors" not in spec.extra:
+        return _gguf_bytes(spec, weight_type)  # the same sum, without a record per tensor
     return sum(t.bytes for t in tensor_weights(spec, weight_type))
 
 

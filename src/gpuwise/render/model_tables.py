@@ -5,6 +5,7 @@ in the language in use."""
 from __future__ import annotations
 
 from gpuwise.i18n import t
+from gpuwise.models.weight_types import TABLE_TYPES
 from gpuwise.render.table_kit import table
 from gpuwise.units import count, gib
 
@@ -58,6 +59,16 @@ def model_tables(doc: dict[str, Any]) -> list[Table]:
     weights.add_column(t("model.weights.col.dtype"))
     weights.add_column(t("model.weights.col.bytes"), justify="right")
     weights.add_column(t("model.weights.col.gib"), justify="right")
-    for dtype, n in doc["weights_bytes"].items():
+    gguf = doc.get("gguf")
+    if gguf:
+        n = gguf["weights_bytes"]
+        weights.add_row(t("model.weights.this_file", file_type=gguf["file_type"]), f"{n:,}", gib(n))
+    for dtype in SHOWN:
+        n = doc["weights_bytes"][dtype]
         weights.add_row(dtype, f"{n:,}", gib(n))
     return [head, parts, weights]
+
+
+#: The weight types the table shows (``--json`` lists every one): transformers' dtypes and
+#: bitsandbytes, then the GGUF types people download most, and AWQ.
+SHOWN = ("fp32", "bf16", "fp16", "int8", "nf4", *TABLE_TYPES)
