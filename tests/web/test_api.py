@@ -71,6 +71,11 @@ CASES = [
         ],
     ),
     (
+        "explain",
+        ["qwen2.5-7b", "--method", "lora", "--gpu", "4090", "--tokens", "100M"],
+        [("model", "qwen2.5-7b"), ("method", "lora"), ("gpu", "4090"), ("tokens", "100M")],
+    ),
+    (
         "doctor",
         [
             "--card",

@@ -1,0 +1,364 @@
+// gpuwise's page: a form, the API's documents drawn as they are. Every number shown is a
+// field of a document the API returned (the command line's --json); the page only converts
+// bytes to GiB for display and keeps the exact value in the cell's data-value.
+"use strict";
+
+const GIB = 1024 ** 3;
+const PARTS = ["weights", "gradients", "optimizer", "activations", "kv_cache", "temporaries", "overhead"];
+const COLOURS = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1"];
+const FORM_FIELDS = ["task", "method", "precision", "batch", "seq", "grad-checkpointing"];
+const state = { lang: "en", messages: {}, api: null, upload: null, charts: {}, lastPlan: null, catalog: null };
+
+const $ = (id) => document.getElementById(id);
+
+// -- the catalogue: one template language with the command line (docs/i18n.md) -------------
+function t(key, params = {}) {
+  let template = state.messages[key];
+  if (template === undefined) return key;
+  if (typeof template === "object") template = params.count === 1 && template.one ? template.one : template.other;
+  return template.replace(/\{\{|\}\}|\{(\w+)\}/g, (m, name) => (name === undefined ? m[0] : String(params[name])));
+}
+
+function chosenLanguage() {
+  const asked = new URLSearchParams(location.search).get("lang");
+  if (asked) return asked.toLowerCase().startsWith("zh") ? "zh-CN" : "en";
+  const langs = navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language || "en"];
+  for (const l of langs) {
+    if (l.toLowerCase().startsWith("zh")) return "zh-CN";
+    if (l.toLowerCase().startsWith("en")) return "en";
+  }
+  return "en";
+}
+
+async function loadMessages(lang) {
+  const got = await fetch(`/api/messages?lang=${encodeURIComponent(lang)}`).then((r) => r.json());
+  state.lang = got.lang;
+  state.messages = got.messages;
+  document.documentElement.lang = got.lang;
+  $("lang").value = got.lang;
+  for (const el of document.querySelectorAll("[data-t]")) el.textContent = t(el.dataset.t);
+  document.title = t("web.page.title");
+}
+
+// -- the API -------------------------------------------------------------------------------
+async function api(command, fields, config) {
+  let response;
+  if (config) {
+    const body = { lang: state.lang, config: config.text, config_name: config.name };
+    for (const [k, v] of fields) body[k] = k in body ? [].concat(body[k], v) : v;
+    response = await fetch(`/api/${command}`, {
+      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body),
+    });
+  } else {
+    const query = new URLSearchParams([...fields, ["lang", state.lang]]);
+    response = await fetch(`/api/${command}?${query}`);
+  }
+  const doc = await response.json();
+  if (!response.ok || doc.error) throw new Error(doc.error ? doc.error.message : response.statusText);
+  return doc;
+}
+
+function showError(message) {
+  $("error-text").textContent = message;
+  $("error").hidden = !message;
+}
+
+function defaults(command) {
+  const params = state.api.paths[`/api/${command}`].get.parameters;
+  return Object.fromEntries(params.map((p) => [p.name, p.schema]));
+}
+
+function fillChoices(select, schema, current) {
+  const label = (v) => (state.messages[`web.page.${select.id}_${v}`] ? t(`web.page.${select.id}_${v}`) : v);
+  select.replaceChildren(...schema.enum.map((v) => new Option(label(v), v)));
+  select.value = current || schema.default || schema.enum[0];
+}
+
+// -- the form's fields, as the API and the command line take them --------------------------
+function jobFields() {
+  const plan = defaults("plan");
+  const fields = [];
+  const model = $("model").value.trim();
+  if (!state.upload && model) fields.push(["model", model]);
+  for (const name of FORM_FIELDS) {
+    const el = $(name);
+    if (el.type === "checkbox") {
+      if (el.checked) fields.push([name, "true"]);
+      continue;
+    }
+    const value = el.value.trim();
+    if (value !== "" && String(plan[name].default) !== value) fields.push([name, value]);
+  }
+  return fields;
+}
+
+function cardFields() {
+  return $("gpu").value.split(",").map((s) => s.trim()).filter(Boolean).map((g) => ["gpu", g]);
+}
+
+function shellWord(word) {
+  return /^[A-Za-z0-9_.,:/@+=%-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+function cliCommand(command, fields) {
+  const words = ["gpuwise", command];
+  const model = state.upload ? state.upload.name : (fields.find(([k]) => k === "model") || [])[1];
+  if (model) words.push(model);
+  for (const [k, v] of fields) {
+    if (k === "model") continue;
+    words.push(`--${k}`);
+    const schema = defaults(command)[k];
+    if (v !== "true" || !schema || schema.type !== "boolean") words.push(v);
+  }
+  if (state.lang !== "en") words.push("--lang", "zh");
+  return words.map(shellWord).join(" ");
+}
+
+function shareUrl(fields) {
+  const query = new URLSearchParams(fields);
+  if ($("budget").value) query.set("budget", $("budget").value);
+  query.set("currency", $("currency").value);
+  query.set("lang", state.lang === "zh-CN" ? "zh" : "en");
+  return `${location.origin}${location.pathname}?${query}`;
+}
+
+// -- plan ----------------------------------------------------------------------------------
+async function runPlan() {
+  const fields = [...jobFields(), ...cardFields()];
+  showError("");
+  $("working").hidden = false;
+  try {
+    const doc = await api("plan", fields, state.upload);
+    state.lastPlan = doc;
+    drawPlan(doc);
+    $("cli-command").textContent = cliCommand("plan", fields);
+    const url = shareUrl(fields);
+    $("share").href = url;
+    if (!state.upload) history.replaceState(null, "", url);
+  } catch (e) {
+    $("plan-out").hidden = true;
+    showError(e.message);
+  } finally {
+    $("working").hidden = true;
+  }
+}
+
+const gib = (bytes) => (bytes / GIB).toFixed(2);
+
+function cell(text, cls, value) {
+  const td = document.createElement("td");
+  td.textContent = text;
+  if (cls) td.className = cls;
+  if (value !== undefined && value !== null) td.dataset.value = String(value);
+  return td;
+}
+
+function drawPlan(doc) {
+  $("plan-out").hidden = false;
+  const cards = doc.cards;
+  const body = $("cards").tBodies[0];
+  body.replaceChildren();
+  for (const c of cards) {
+    const tr = document.createElement("tr");
+    tr.dataset.card = c.name;
+    const time = c.time || {};
+    const speed = time.train_tokens_per_s ?? time.decode_tokens_per_s ?? null;
+    tr.append(
+      cell(c.name, "text name"),
+      cell(c.fits ? t("web.page.yes") : t("web.page.no"), c.fits ? "fit" : "nofit", c.fits),
+      cell(gib(c.memory.required_bytes), "required", c.memory.required_bytes),
+      cell(gib(c.usable_memory_bytes), "usable", c.usable_memory_bytes),
+      cell(gib(c.headroom_bytes), "headroom", c.headroom_bytes),
+      cell(c.max_batch ?? "–", "max-batch", c.max_batch),
+      cell(c.max_seq ?? "–", "max-seq", c.max_seq),
+      cell(speed === null ? "–" : Math.round(speed).toLocaleString("en"), "speed", speed),
+      cell(time.step_s == null ? "–" : time.step_s.toFixed(2), "step", time.step_s),
+    );
+    body.append(tr);
+  }
+  drawAdvice(doc.advice);
+  drawMemory(cards);
+}
+
+function drawAdvice(advice) {
+  const box = $("advice");
+  const changes = advice ? advice.fits_alone : [];
+  box.hidden = !advice || advice.fits_as_asked || changes.length === 0;
+  if (box.hidden) return;
+  $("advice-title").textContent = t("web.page.advice", { card: advice.card });
+  box.querySelector("ul").replaceChildren(
+    ...changes.map((c) => {
+      const li = document.createElement("li");
+      li.textContent = `${c.change}: ${gib(c.required_per_gpu_bytes)} GiB` + (c.caveat ? ` (${c.caveat})` : "");
+      return li;
+    }),
+  );
+}
+
+function chart(id) {
+  if (!window.echarts) return null;
+  if (!state.charts[id]) state.charts[id] = echarts.init($(id), null, { renderer: "svg" });
+  return state.charts[id];
+}
+
+function drawMemory(cards) {
+  const c = chart("memory-chart");
+  if (!c) return;
+  const names = cards.map((x) => `${x.name} · ${x.fits ? t("web.page.fits") : t("web.page.no_fit")}`);
+  const series = PARTS.map((part, i) => ({
+    name: t(`web.part.${part}`), type: "bar", stack: "memory", color: COLOURS[i],
+    data: cards.map((x) => +(x.memory.breakdown[part] / GIB).toFixed(3)),
+  }));
+  series.push({
+    name: t("web.page.usable"), type: "scatter", symbol: "rect", symbolSize: [4, 26], color: "#111",
+    data: cards.map((x, i) => [+(x.usable_memory_bytes / GIB).toFixed(3), i]), z: 5,
+  });
+  const narrow = $("memory-chart").clientWidth < 600;
+  $("memory-chart").style.height = `${Math.max(220, 70 + cards.length * (narrow ? 56 : 46))}px`;
+  c.resize();
+  c.setOption({
+    animation: false,
+    tooltip: { trigger: "item", valueFormatter: (v) => (Array.isArray(v) ? v[0] : v) + " GiB" },
+    legend: { type: "scroll", top: 0 },
+    grid: { left: 8, right: 40, top: narrow ? 56 : 36, bottom: 24, containLabel: true },
+    xAxis: { type: "value", name: "GiB", nameLocation: "end" },
+    yAxis: {
+      type: "category", data: names, inverse: true,
+      axisLabel: {
+        width: narrow ? 120 : 260, overflow: "break",
+        color: (v) => (v.endsWith(t("web.page.fits")) ? "#1a7f37" : "#c62828"),
+      },
+    },
+    series,
+  }, true);
+}
+
+// -- recommend -----------------------------------------------------------------------------
+async function runRecommend() {
+  const fields = [...jobFields(), ["currency", $("currency").value], ["top", "10"]];
+  if ($("budget").value.trim()) fields.push(["budget", $("budget").value.trim()]);
+  showError("");
+  $("working").hidden = false;
+  try {
+    drawOptions(await api("recommend", fields, state.upload));
+  } catch (e) {
+    $("options").hidden = true;
+    showError(e.message);
+  } finally {
+    $("working").hidden = true;
+  }
+}
+
+function drawOptions(doc) {
+  const body = $("options").tBodies[0];
+  body.replaceChildren();
+  $("none-fit").hidden = doc.options_ok > 0;
+  $("options").hidden = doc.options.length === 0;
+  for (const o of doc.options) {
+    const tr = document.createElement("tr");
+    const cost = o.cost == null ? "–" : `${Math.round(o.cost).toLocaleString("en")} ${o.currency.toUpperCase()}`;
+    const why = o.reason || (o.notes || [])[0] || "";
+    tr.append(
+      cell(String(o.rank), "rank", o.rank),
+      cell(`${o.count} × ${o.gpu}`, "text option"),
+      cell(o.strategy || "–", "text strategy"),
+      cell(o.ok ? t("web.page.yes") : t("web.page.no"), o.ok ? "fit" : "nofit", o.ok),
+      cell(o.required_per_gpu_bytes == null ? "–" : gib(o.required_per_gpu_bytes), "memory", o.required_per_gpu_bytes),
+      cell(o.tokens_per_s == null ? "–" : Math.round(o.tokens_per_s).toLocaleString("en"), "speed", o.tokens_per_s),
+      cell(cost, "cost", o.cost),
+      cell(why, "why"),
+    );
+    body.append(tr);
+  }
+}
+
+// -- the catalogue -------------------------------------------------------------------------
+async function runCatalog() {
+  try {
+    state.catalog = await api("gpus", []);
+    drawCatalog();
+  } catch (e) {
+    showError(e.message);
+  }
+}
+
+function drawCatalog() {
+  const c = chart("catalog-chart");
+  if (!c || !state.catalog) return;
+  const points = state.catalog.cards
+    .map((g) => [g.memory_gb, g.bf16_tensor_tflops ?? g.fp16_tensor_tflops, g.launch_price_usd, g.name])
+    .filter((p) => p[1] != null);
+  const prices = points.map((p) => p[2]).filter((p) => p != null);
+  c.setOption({
+    animation: false,
+    tooltip: {
+      formatter: (p) => `${p.value[3]}<br>${p.value[0]} GB · ${p.value[1]} TFLOPS` + (p.value[2] == null ? "" : ` · ${p.value[2]} USD`),
+    },
+    grid: { left: 8, right: 70, top: 30, bottom: 30, containLabel: true },
+    xAxis: { type: "value", name: t("web.page.axis_memory"), nameLocation: "middle", nameGap: 24 },
+    yAxis: { type: "log", name: t("web.page.axis_speed"), nameLocation: "end", nameTextStyle: { align: "left" } },
+    visualMap: {
+      dimension: 2, min: Math.min(...prices), max: Math.max(...prices), calculable: true, right: 0, top: "middle",
+      text: [t("web.page.axis_price"), ""], inRange: { color: ["#59a14f", "#edc948", "#e15759"] },
+      outOfRange: { color: "#bbb" },
+    },
+    series: [{ type: "scatter", data: points, symbolSize: 9, encode: { x: 0, y: 1 } }],
+  }, true);
+}
+
+// -- inputs --------------------------------------------------------------------------------
+async function readUpload(file) {
+  if (!file) {
+    state.upload = null;
+  } else {
+    state.upload = { name: file.name, text: await file.text() };
+  }
+  const shown = $("uploaded");
+  shown.hidden = !state.upload;
+  shown.textContent = state.upload ? t("web.page.uploaded", { name: state.upload.name }) : "";
+  $("model").disabled = !!state.upload;
+}
+
+function fromUrl() {
+  const query = new URLSearchParams(location.search);
+  for (const name of ["model", ...FORM_FIELDS, "budget", "currency"]) {
+    if (!query.has(name)) continue;
+    const el = $(name);
+    if (el.type === "checkbox") el.checked = query.get(name) === "true";
+    else el.value = query.get(name);
+  }
+  if (query.has("gpu")) $("gpu").value = query.getAll("gpu").join(", ");
+  return query.has("model");
+}
+
+async function init() {
+  await loadMessages(chosenLanguage());
+  state.api = await fetch("/api/openapi.json").then((r) => r.json());
+  const plan = defaults("plan");
+  for (const name of ["task", "method", "precision"]) fillChoices($(name), plan[name]);
+  fillChoices($("currency"), defaults("recommend").currency, state.lang === "zh-CN" ? "cny" : "usd");
+  $("job").addEventListener("submit", (e) => { e.preventDefault(); runPlan(); });
+  $("rec").addEventListener("submit", (e) => { e.preventDefault(); runRecommend(); });
+  $("config").addEventListener("change", (e) => readUpload(e.target.files[0]));
+  $("copy").addEventListener("click", async () => {
+    try { await navigator.clipboard.writeText($("cli-command").textContent); } catch (e) { /* no clipboard: the text is there to select */ }
+    $("copy").textContent = t("web.page.copied");
+  });
+  $("lang").addEventListener("change", async (e) => {
+    await loadMessages(e.target.value);
+    fillChoices($("task"), defaults("plan").task, $("task").value);
+    if (state.lastPlan) await runPlan();
+    drawCatalog();
+    if (!$("options").hidden) await runRecommend();
+  });
+  window.addEventListener("resize", () => Object.values(state.charts).forEach((c) => c.resize()));
+  const asked = fromUrl();
+  api("model", [["list", "true"]]).then((d) => {
+    $("presets").replaceChildren(...d.presets.map((p) => new Option(p)));
+  }).catch(() => {});
+  await runCatalog();
+  if (asked) await runPlan();
+  document.body.dataset.ready = "1";
+}
+
+document.addEventListener("DOMContentLoaded", init);
