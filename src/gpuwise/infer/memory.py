@@ -10,6 +10,8 @@ ubatch; the CUDA context comes on top.
 
 from __future__ import annotations
 
+import functools
+
 from gpuwise.infer.engine import EngineSettings, rules
 from gpuwise.models.spec import ModelSpec
 from gpuwise.models.weight_types import tensor_bytes, tensor_weights
@@ -61,8 +63,10 @@ class WeightSplit:
     experts: tuple[int, ...] = ()  # per layer, the bytes of its expert tensors (MoE)
 
 
+@functools.lru_cache(maxsize=64)
 def weight_split(spec: ModelSpec, weight_type: str) -> WeightSplit:
-    """The bytes of each part of ``spec`` stored as ``weight_type`` (a GGUF file type)."""
+    """The bytes of each part of ``spec`` stored as ``weight_type`` (a GGUF file type). Cached:
+    a plan asks for it card after card."""
     layers = [0] * spec.num_layers
     experts = [0] * spec.num_layers
     output = token_embd = 0
