@@ -69,3 +69,9 @@ def test_quant_kinds():
     assert quant_kind("q4_0") == quant_kind("q8_0") == "legacy"
     assert quant_kind("q4_k_m") == quant_kind("q6_k") == "kquant"
     assert quant_kind("iq4_xs") == "iquant"
+
+
+def test_the_readme_table_is_what_the_script_prints(rows):
+    """The README's llama.cpp table is reproduced by scripts/llamacpp_accuracy.py."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert _script().table(rows) in readme
