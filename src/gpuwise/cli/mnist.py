@@ -6,101 +6,61 @@ import argparse
 from pathlib import Path
 
 from gpuwise.cli.common import add_json, emit
+from gpuwise.cli.lang import help_text
+from gpuwise.i18n import t
 from gpuwise.render.document import envelope
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "mnist",
-        help="how a network learns: the classic MNIST MLP in NumPy and PyTorch, GPU speedup",
-        description="Train Flatten -> Dense 128 ReLU -> Dropout 0.2 -> Dense 10 softmax with "
-        "sparse categorical cross-entropy, in NumPy written out (forward y = f(Wx + b), "
-        "backprop, Adam or plain gradient descent) and in PyTorch on the best device; report "
-        "test accuracy, time per epoch and, with a GPU, the speedup over the CPU. "
-        "Defaults: --dataset mnist as Keras' example (Adam lr 0.001, batch 32, 5 epochs; the "
-        "PyTorch fast loop batch 512, lr 0.005); --dataset digits (scikit-learn's 8x8 digits, "
-        "offline, 1,438 train / 359 test by class with seed 0): 40 epochs, lr 0.002, batch 32 "
-        "(fast loop batch 64, lr 0.004), seed 0. MNIST is downloaded once, checked against its "
-        "published SHA-256 and cached in ~/.cache/gpuwise/mnist ($XDG_CACHE_HOME).",
-        epilog="Examples: gpuwise mnist --impl numpy --dataset digits | "
-        "gpuwise mnist --impl all (NumPy, PyTorch and Keras, one table) | "
-        "gpuwise mnist --impl torch --loop both | gpuwise mnist --data-dir ~/data/mnist "
-        "--impl numpy --optimizer sgd --epochs 3 | gpuwise mnist --json",
+        help=help_text("cli.command.mnist"),
+        description=help_text("mnist.description"),
+        epilog=help_text("mnist.epilog"),
     )
     p.add_argument(
         "--impl",
         type=implementations,
         default="both",
         metavar="numpy|torch|keras|both|all",
-        help="NumPy from scratch, PyTorch, Keras (TensorFlow's beginner quickstart as written; "
-        "needs gpuwise[keras]), several joined by commas (numpy,keras), both (numpy and "
-        "torch, the default) or all three in one run",
+        help=help_text("mnist.opt.impl"),
     )
     p.add_argument(
         "--dataset",
         choices=("mnist", "digits"),
         default="mnist",
-        help="mnist (70,000 28x28 images) or digits (scikit-learn's 1,797 8x8, "
-        "offline); default mnist",
+        help=help_text("mnist.opt.dataset"),
     )
-    p.add_argument(
-        "--data-dir",
-        type=Path,
-        metavar="DIR",
-        help="a folder with the four MNIST IDX files (.gz or plain); no download",
-    )
-    p.add_argument(
-        "--no-download",
-        action="store_true",
-        help="use only the cache or --data-dir, never the network",
-    )
-    p.add_argument("--epochs", type=int, help="passes over the training set (mnist 5, digits 40)")
-    p.add_argument(
-        "--batch",
-        type=int,
-        help="images per step, for every run (default: 32; PyTorch fast loop "
-        "512 on mnist, 64 on digits)",
-    )
-    p.add_argument(
-        "--lr",
-        type=learning_rate,
-        help="learning rate, for every run (default Adam: mnist 0.001, digits 0.002, "
-        "fast loop 0.005 / 0.004; sgd 0.1)",
-    )
+    p.add_argument("--data-dir", type=Path, metavar="DIR", help=help_text("mnist.opt.data_dir"))
+    p.add_argument("--no-download", action="store_true", help=help_text("mnist.opt.no_download"))
+    p.add_argument("--epochs", type=int, help=help_text("mnist.opt.epochs"))
+    p.add_argument("--batch", type=int, help=help_text("mnist.opt.batch"))
+    p.add_argument("--lr", type=learning_rate, help=help_text("mnist.opt.lr"))
     p.add_argument(
         "--optimizer",
         choices=("adam", "sgd"),
         default="adam",
-        help="adam (Keras' constants) or plain gradient descent W -= lr dL/dW",
+        help=help_text("mnist.opt.optimizer"),
     )
-    p.add_argument("--seed", type=int, help="initial weights, shuffling and dropout (default 0)")
+    p.add_argument("--seed", type=int, help=help_text("mnist.opt.seed"))
     p.add_argument(
         "--device",
         choices=("auto", "cpu", "cuda"),
         default="auto",
-        help="PyTorch's device (auto: cuda when usable)",
+        help=help_text("mnist.opt.device"),
     )
     p.add_argument(
         "--loop",
         choices=("fast", "plain", "both"),
         default="fast",
-        help="PyTorch loop: fast (data on the device, batch 512, bf16 where native), "
-        "plain (DataLoader, batch 32), or both to compare (default fast)",
+        help=help_text("mnist.opt.loop"),
     )
     bf = p.add_mutually_exclusive_group()
     bf.add_argument(
-        "--bf16",
-        dest="bf16",
-        action="store_true",
-        default=None,
-        help="fast loop: bf16 autocast (default where the device runs bf16 natively)",
+        "--bf16", dest="bf16", action="store_true", default=None, help=help_text("mnist.opt.bf16")
     )
-    bf.add_argument("--fp32", dest="bf16", action="store_false", help="fast loop: fp32 only")
-    p.add_argument(
-        "--compile",
-        action="store_true",
-        help="fast loop: torch.compile the model (slow first epoch; measure)",
-    )
+    bf.add_argument("--fp32", dest="bf16", action="store_false", help=help_text("mnist.opt.fp32"))
+    p.add_argument("--compile", action="store_true", help=help_text("mnist.opt.compile"))
     add_json(p)
     p.set_defaults(run=run)
 
@@ -108,12 +68,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def implementations(text: str) -> str:
     """``--impl``: checked here so that a typo is a usage error, not a traceback."""
     from gpuwise.errors import GpuwiseError
-    from gpuwise.mnist.run import impls
+    from gpuwise.mnist.run import impl_choices, impls
 
     try:
         impls(text)
     except GpuwiseError as e:
-        raise argparse.ArgumentTypeError(str(e).removeprefix(f"--impl {text[:40]!r}: ")) from e
+        raise argparse.ArgumentTypeError(impl_choices().render()) from e
     return text
 
 
@@ -130,8 +90,7 @@ def learning_rate(text: str) -> float:
         value = float("nan")
     if not low <= value <= high:
         raise argparse.ArgumentTypeError(
-            f"{text[:40]!r} is not a learning rate; give a number from {low:g} to {high:g}, "
-            "e.g. 0.001"
+            t("mnist.error.lr", value=repr(text[:40]), low=f"{low:g}", high=f"{high:g}")
         )
     return value
 
@@ -155,6 +114,6 @@ def run(args: argparse.Namespace) -> int:
         download=not args.no_download,
         progress=not args.json,
     )
-    from gpuwise.render.tables import mnist_table
+    from gpuwise.render.mnist_tables import mnist_table
 
     return emit(args, envelope(**run_mnist(options)), mnist_table)

@@ -10,9 +10,10 @@ from pathlib import Path
 import numpy as np
 
 from gpuwise.errors import GpuwiseError
+from gpuwise.i18n import Message
 from gpuwise.mnist.config import defaults, mnist_data
 from gpuwise.mnist.deps import need
-from gpuwise.mnist.idx import decompress, parse_idx
+from gpuwise.mnist.idx import cannot_read, decompress, parse_idx
 
 N_CLASSES = 10
 
@@ -56,11 +57,11 @@ def _read_checked(folder: Path, entry: dict[str, str | int]) -> tuple[np.ndarray
         if path.is_file():
             break
     else:
-        raise GpuwiseError(f"{folder} has no {name} (nor {name}.gz)")
+        raise GpuwiseError(Message("mnist.error.no_file", folder=str(folder), name=name))
     try:
         raw = decompress(path.read_bytes(), str(path))
     except OSError as e:
-        raise GpuwiseError(f"cannot read {path}: {e.strerror or e}") from e
+        raise GpuwiseError(cannot_read(path, e)) from e
     verified = len(raw) == entry["idx_bytes"] and (
         hashlib.sha256(raw).hexdigest() == entry["idx_sha256"]
     )
@@ -68,29 +69,40 @@ def _read_checked(folder: Path, entry: dict[str, str | int]) -> tuple[np.ndarray
 
 
 def _check_pair(images: np.ndarray, labels: np.ndarray, split: str, folder: Path) -> None:
-    where = f"{folder}: {split}"
+    key = "mnist.split.training" if split == "training" else "mnist.split.test"
+    where = Message("mnist.error.where", folder=str(folder), split=Message(key))
     if images.ndim != 3 or images.dtype != np.uint8:
         raise GpuwiseError(
-            f"{where} images must be 3-D uint8 (magic 0x00000803), not {images.ndim}-D "
-            f"{images.dtype}"
+            Message(
+                "mnist.error.images_shape",
+                where=where,
+                ndim=images.ndim,
+                dtype=str(images.dtype),
+            )
         )
     if labels.ndim != 1 or labels.dtype != np.uint8:
         raise GpuwiseError(
-            f"{where} labels must be 1-D uint8 (magic 0x00000801), not {labels.ndim}-D "
-            f"{labels.dtype}"
+            Message(
+                "mnist.error.labels_shape",
+                where=where,
+                ndim=labels.ndim,
+                dtype=str(labels.dtype),
+            )
         )
     if len(images) != len(labels):
-        raise GpuwiseError(f"{where}: {len(images)} images but {len(labels)} labels")
+        raise GpuwiseError(
+            Message("mnist.error.counts", where=where, images=len(images), labels=len(labels))
+        )
     if len(images) == 0:
-        raise GpuwiseError(f"{where}: no images")
+        raise GpuwiseError(Message("mnist.error.no_images", where=where))
     if labels.max() >= N_CLASSES:
-        raise GpuwiseError(f"{where} labels must be 0-9; found {int(labels.max())}")
+        raise GpuwiseError(Message("mnist.error.labels", where=where, found=int(labels.max())))
 
 
 def load_idx_dir(folder: Path) -> Dataset:
     """The four MNIST IDX files in ``folder`` (gzip or plain), checked for shape and counts."""
     if not folder.is_dir():
-        raise GpuwiseError(f"--data-dir {folder}: no such folder")
+        raise GpuwiseError(Message("mnist.error.no_folder", folder=str(folder)))
     files = mnist_data()["files"]
     arrays = {key: _read_checked(folder, entry) for key, entry in files.items()}
     x_train, y_train = arrays["train_images"][0], arrays["train_labels"][0]
@@ -99,7 +111,12 @@ def load_idx_dir(folder: Path) -> Dataset:
     _check_pair(x_test, y_test, "test", folder)
     if x_train.shape[1:] != x_test.shape[1:]:
         raise GpuwiseError(
-            f"{folder}: training images are {x_train.shape[1:]}, test images {x_test.shape[1:]}"
+            Message(
+                "mnist.error.image_sizes",
+                folder=str(folder),
+                train=str(x_train.shape[1:]),
+                test=str(x_test.shape[1:]),
+            )
         )
     return Dataset(
         name="mnist",

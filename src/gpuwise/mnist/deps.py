@@ -7,14 +7,13 @@ import os
 from types import ModuleType
 
 from gpuwise.errors import GpuwiseError
+from gpuwise.i18n import Message
 
 _INSTALL = {
-    "numpy": "pip install 'gpuwise[mnist]'",
-    "sklearn": "pip install 'gpuwise[mnist]' (scikit-learn ships the 8x8 digits)",
-    "torch": "pip install torch (see `gpuwise doctor` for the build that suits your card), "
-    "or run the NumPy version alone with --impl numpy",
-    "tensorflow": "pip install 'gpuwise[keras]' (TensorFlow; for its GPU build on your card "
-    "see `gpuwise doctor`), or leave keras out of --impl",
+    "numpy": "mnist.install.numpy",
+    "sklearn": "mnist.install.sklearn",
+    "torch": "mnist.install.torch",
+    "tensorflow": "mnist.install.tensorflow",
 }
 
 
@@ -29,4 +28,7 @@ def need(module: str) -> ModuleType:
     try:
         return importlib.import_module(module)
     except ImportError as e:
-        raise GpuwiseError(f"gpuwise mnist needs {module}: {_INSTALL[module]} ({e})") from e
+        how = Message(_INSTALL[module.split(".")[0]])
+        raise GpuwiseError(
+            Message("mnist.error.needs", module=module, how=how, error=str(e))
+        ) from e

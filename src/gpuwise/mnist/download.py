@@ -18,16 +18,14 @@ from typing import Any
 
 from gpuwise import files
 from gpuwise.errors import GpuwiseError
+from gpuwise.i18n import Message
 from gpuwise.mnist.config import mnist_data
 from gpuwise.mnist.idx import decompress
 
 #: ``fetch(url, timeout_s) -> bytes``; tests pass their own so that no test touches the network.
 Fetch = Callable[[str, float], bytes]
 
-NO_DATA_HINT = (
-    "give --data-dir DIR with the four MNIST IDX files (.gz or plain), "
-    "or run offline on scikit-learn's 8x8 digits with --dataset digits"
-)
+NO_DATA_HINT = Message("mnist.error.no_data_hint")
 
 
 def cache_dir() -> Path:
@@ -35,9 +33,7 @@ def cache_dir() -> Path:
     is no home folder to find it in."""
     base = files.user_dir("XDG_CACHE_HOME", ".cache")
     if base is None:
-        raise GpuwiseError(
-            f"no home folder to keep MNIST in: set XDG_CACHE_HOME, or {NO_DATA_HINT}"
-        )
+        raise GpuwiseError(Message("mnist.error.no_home", hint=NO_DATA_HINT))
     return Path(base) / "gpuwise" / "mnist"
 
 
@@ -80,12 +76,22 @@ def _fetch_one(entry: dict[str, Any], fetch: Fetch, timeout_s: float) -> bytes:
             raw = fetch(url, timeout_s)
         except (urllib.error.URLError, OSError, ValueError) as e:
             reason = getattr(e, "reason", None) or e
-            problems.append(f"{url}: {reason}")
+            problems.append(Message("mnist.error.url", url=url, reason=str(reason)))
             continue
         if matches(raw, entry):
             return raw
-        problems.append(f"{url}: checksum mismatch, refused")
-    raise GpuwiseError(f"could not download MNIST ({'; '.join(problems)}): {NO_DATA_HINT}")
+        problems.append(Message("mnist.error.mismatch", url=url))
+    raise GpuwiseError(
+        Message("mnist.error.download", problems=_joined(problems), hint=NO_DATA_HINT)
+    )
+
+
+def _joined(parts: list[Message]) -> Message | str:
+    """``a; b; c``."""
+    out: Message | str = parts[0] if parts else ""
+    for part in parts[1:]:
+        out = Message("mnist.then", first=out, then=part)
+    return out
 
 
 def ensure_mnist(
@@ -106,6 +112,8 @@ def ensure_mnist(
         if path.is_file() and matches(path.read_bytes(), entry):
             continue
         if not download:
-            raise GpuwiseError(f"MNIST is not in {folder} and --no-download is set: {NO_DATA_HINT}")
+            raise GpuwiseError(
+                Message("mnist.error.not_cached", folder=str(folder), hint=NO_DATA_HINT)
+            )
         _write_atomic(path, _fetch_one(entry, fetch or http_get, timeout_s))
     return folder

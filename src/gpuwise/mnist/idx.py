@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from gpuwise.errors import GpuwiseError
+from gpuwise.i18n import Message
 
 #: IDX type code -> big-endian NumPy dtype
 TYPE_CODES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -30,33 +31,38 @@ def decompress(raw: bytes, name: str) -> bytes:
     try:
         return gzip.decompress(raw)
     except (OSError, EOFError, zlib.error) as e:
-        raise GpuwiseError(f"{name}: corrupt gzip data ({e})") from e
+        raise GpuwiseError(Message("mnist.error.gzip", name=name, error=str(e))) from e
 
 
 def parse_idx(raw: bytes, name: str) -> np.ndarray:
     """The array stored in the (decompressed) IDX bytes ``raw``, in native byte order."""
     if len(raw) < 4:
-        raise GpuwiseError(f"{name}: {len(raw)} bytes, too short for an IDX header (4 bytes)")
+        raise GpuwiseError(Message("mnist.error.idx_short", name=name, size=len(raw)))
     if raw[0] != 0 or raw[1] != 0 or raw[2] not in TYPE_CODES or raw[3] == 0:
-        raise GpuwiseError(
-            f"{name}: not an IDX file (magic number 0x{raw[:4].hex()}; expected 0x0000TTNN "
-            "with a type code TT of 08, 09, 0b, 0c, 0d or 0e and NN >= 1 dimensions)"
-        )
+        raise GpuwiseError(Message("mnist.error.idx_magic", name=name, magic=raw[:4].hex()))
     ndim = raw[3]
     header = 4 + 4 * ndim
     if len(raw) < header:
-        raise GpuwiseError(f"{name}: truncated header ({len(raw)} of {header} bytes)")
+        raise GpuwiseError(
+            Message("mnist.error.idx_header", name=name, size=len(raw), header=header)
+        )
     dims = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     dtype = np.dtype(TYPE_CODES[raw[2]])
     expected = math.prod(dims) * dtype.itemsize
     payload = len(raw) - header
     if payload < expected:
         raise GpuwiseError(
-            f"{name}: truncated ({payload} bytes of data; the header {dims} promises {expected})"
+            Message(
+                "mnist.error.idx_truncated",
+                name=name,
+                size=payload,
+                dims=str(dims),
+                expected=expected,
+            )
         )
     if payload > expected:
         raise GpuwiseError(
-            f"{name}: {payload - expected} bytes after the data its header {dims} describes"
+            Message("mnist.error.idx_extra", name=name, extra=payload - expected, dims=str(dims))
         )
     array = np.frombuffer(raw, dtype=dtype, offset=header).reshape(dims)
     return array.astype(dtype.newbyteorder("="))
@@ -67,8 +73,18 @@ def read_idx(path: Path) -> np.ndarray:
     try:
         raw = path.read_bytes()
     except OSError as e:
-        raise GpuwiseError(f"cannot read {path}: {e.strerror or e}") from e
+        raise GpuwiseError(cannot_read(path, e)) from e
     return parse_idx(decompress(raw, str(path)), str(path))
+
+
+def cannot_read(path: Path, e: OSError) -> Message:
+    """A file that could not be read, with what the system said (in the user's language where
+    the catalogue has it)."""
+    from gpuwise.i18n import known
+
+    return Message(
+        "mnist.error.cannot_read", path=str(path), why=known("os.", str(e.strerror or e))
+    )
 
 
 def encode_idx(array: np.ndarray) -> bytes:

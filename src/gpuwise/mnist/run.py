@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from gpuwise.errors import GpuwiseError
+from gpuwise.i18n import Message, t
 from gpuwise.mnist.config import defaults
 
 LAYERS = "Flatten -> Dense 128 ReLU -> Dropout 0.2 -> Dense 10 softmax"
@@ -33,10 +34,14 @@ def impls(text: str) -> tuple[str, ...]:
             chosen.add(word)
         else:
             raise GpuwiseError(
-                f"--impl {text[:40]!r}: give {', '.join(IMPLS)}, several joined by commas "
-                "(numpy,keras), both (numpy and torch) or all"
+                Message("mnist.error.impl", value=repr(text[:40]), what=impl_choices())
             )
     return tuple(i for i in IMPLS if i in chosen)
+
+
+def impl_choices() -> Message:
+    """What ``--impl`` takes, said."""
+    return Message("mnist.error.impl_choices", impls=", ".join(IMPLS))
 
 
 @dataclass(frozen=True)
@@ -60,15 +65,15 @@ class Options:
 def validate(o: Options) -> None:
     impls(o.impl)
     if o.epochs is not None and o.epochs < 1:
-        raise GpuwiseError(f"--epochs {o.epochs}: give 1 or more")
+        raise GpuwiseError(Message("mnist.error.at_least_one", flag="--epochs", value=o.epochs))
     if o.batch is not None and o.batch < 1:
-        raise GpuwiseError(f"--batch {o.batch}: give 1 or more")
+        raise GpuwiseError(Message("mnist.error.at_least_one", flag="--batch", value=o.batch))
     if o.lr is not None and not o.lr > 0:
-        raise GpuwiseError(f"--lr {o.lr}: give a learning rate above 0, e.g. 0.001")
+        raise GpuwiseError(Message("mnist.error.lr_positive", value=o.lr))
     if o.seed is not None and o.seed < 0:
-        raise GpuwiseError(f"--seed {o.seed}: give 0 or more")
+        raise GpuwiseError(Message("mnist.error.seed", value=o.seed))
     if o.data_dir is not None and o.dataset != "mnist":
-        raise GpuwiseError("--data-dir holds MNIST IDX files: it goes with --dataset mnist")
+        raise GpuwiseError(Message("mnist.error.data_dir_digits"))
 
 
 def settings(o: Options) -> dict[str, Any]:
@@ -103,11 +108,15 @@ def load(o: Options) -> Any:
 def _progress(enabled: bool, label: str, epochs: int) -> Any:
     def report(epoch: int, seconds: float, loss: float) -> None:
         if enabled and sys.stderr.isatty():
-            print(
-                f"{label}: epoch {epoch}/{epochs} {seconds:.2f} s, loss {loss:.4f}",
-                file=sys.stderr,
-                flush=True,
+            line = t(
+                "mnist.progress",
+                label=label,
+                epoch=epoch,
+                epochs=epochs,
+                seconds=f"{seconds:.2f}",
+                loss=f"{loss:.4f}",
             )
+            print(line, file=sys.stderr, flush=True)
 
     return report
 

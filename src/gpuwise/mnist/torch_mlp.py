@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from gpuwise.errors import GpuwiseError
+from gpuwise.i18n import Message
 from gpuwise.mnist.deps import need
 
 torch: Any = need("torch")
@@ -35,7 +36,7 @@ def pick_device(choice: str) -> Any:
     if torch.cuda.is_available():
         return torch.device("cuda")
     if choice == "cuda":
-        raise GpuwiseError("--device cuda: torch sees no CUDA device (see `gpuwise doctor`)")
+        raise GpuwiseError(Message("mnist.error.no_cuda"))
     return torch.device("cpu")
 
 
