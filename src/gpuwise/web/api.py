@@ -183,6 +183,25 @@ def answer(
     """The document of ``command`` for ``fields``, as the command line prints it with
     ``--json`` in ``language``; ``config``: an uploaded config.json (file name, text) that
     names the model. A user error is a 400 with the command line's error document."""
+    import gc
+
+    # as the command line does: the cycle collector paused while a document is built (a plan's
+    # search makes many objects and frees them all by reference counting)
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _answer(command, fields, language, config)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _answer(
+    command: str,
+    fields: Iterable[tuple[str, str]],
+    language: str,
+    config: tuple[str, str] | None,
+) -> Answer:
     from gpuwise.cli.lang import speaking
     from gpuwise.render.document import dumps, envelope
 
