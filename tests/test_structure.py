@@ -42,6 +42,7 @@ LAYERS = {
     "probe": 7,
     "doctor": 7,
     "mnist": 7,
+    "explain": 7,
     "bench": 8,
     "render": 9,
     "cli": 10,
