@@ -230,6 +230,10 @@ def test_the_text_shows_the_json_figures(cli):
     assert f"{value(doc, 'parameters', 'trainable'):,}" in out
     assert "26.93 GiB" in out  # what the card must have, as plan reports it
     assert not re.search(r"[\u4e00-\u9fff]", out)  # English says no Chinese
+    shown = [x["shown"] for step in doc["steps"] for x in step["lines"]]
+    assert len(shown) > 30
+    for text in shown:  # every value on screen is the JSON's, as the web page shows it
+        assert f" {text} │" in out, text
 
 
 @pytest.mark.parametrize(

@@ -3,21 +3,66 @@
 The same envelope as every document; the plan's model, workload and card as ``plan --json``
 has them, and the steps in order, each with its lines. Prose (titles, ideas, labels, formulas,
 notes) is written in the language in use; keys, ids, units and numbers are the same in both.
-A line in bytes also gives its value in GB (10^9) and GiB (2^30), rounded to 3 decimals.
+Each line also gives its value as the terminal shows it (``shown``, in the language in use:
+the web page shows the same), and a line in bytes its value in GB (10^9) and GiB (2^30),
+rounded to 3 decimals.
 """
 
 from __future__ import annotations
 
-from gpuwise.explain.step import Line, Step
+from gpuwise.explain.step import Line, Step, per, sci
+from gpuwise.i18n import t
 from gpuwise.render.document import envelope
 from gpuwise.render.plan_json import memory_dict, workload_dict
-from gpuwise.units import GB, GIB
+from gpuwise.units import GB, GIB, count, gib
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
     from gpuwise.explain.walk import Explanation
+
+
+#: Seconds in a minute, an hour and a day, and the longest a time is shown in the unit below.
+_MINUTE, _HOUR, _DAY = 60.0, 3600.0, 86400.0
+
+
+def duration(seconds: float) -> str:
+    """``0.038 s``, ``2.28 s``, ``12.5 min``, ``3.2 h``, ``12.9 days``: in the largest unit
+    that keeps the figure at most a few hundred."""
+    if seconds < 2 * _MINUTE:
+        digits = 3 if seconds < 1 else 2
+        return t("explain.unit.s", value=f"{seconds:,.{digits}f}")
+    if seconds < 2 * _HOUR:
+        return t("explain.unit.min", value=f"{seconds / _MINUTE:,.1f}")
+    if seconds < 2 * _DAY:
+        return t("explain.unit.h", value=f"{seconds / _HOUR:,.1f}")
+    return t("explain.unit.days", value=f"{seconds / _DAY:,.1f}")
+
+
+def value_text(value: Any, unit: str) -> str:
+    """A line's value in its unit, for a table cell."""
+    if value is None:
+        return t("explain.unit.unknown")
+    if unit == "params":
+        return t("explain.unit.params", value=f"{value:,}", short=count(value))
+    if unit == "bytes":
+        return gib(value)
+    if unit == "flops":
+        return t("explain.unit.flops", value=sci(value))
+    if unit == "flop_s":
+        return t("explain.unit.flop_s", value=per(value / 1e12))
+    if unit == "s":
+        return duration(value)
+    if unit == "tokens_s":
+        return t("explain.unit.tokens_s", value=f"{value:,.1f}")
+    if unit == "fraction":
+        return t("explain.unit.fraction", value=per(100 * value))
+    if unit == "kwh":
+        return t("explain.unit.kwh", value=f"{value:,.2f}")
+    if unit == "bool":
+        return t("explain.value.yes" if value else "explain.value.no")
+    return str(value)
 
 
 def line_dict(x: Line) -> dict[str, Any]:
@@ -27,6 +72,7 @@ def line_dict(x: Line) -> dict[str, Any]:
         "formula": x.formula,
         "value": x.value,
         "unit": x.unit,
+        "shown": value_text(x.value, x.unit),
     }
     if x.unit == "bytes" and isinstance(x.value, int):
         out["gb"] = round(x.value / GB, 3)

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import re
 
-from gpuwise.explain.step import per, sci
+from gpuwise.explain.step import per
 from gpuwise.i18n import t
 from gpuwise.render.table_kit import add_columns, cells, styled, table
-from gpuwise.units import count, gib
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -21,47 +20,6 @@ _NAME_CELLS = 48
 
 #: How a LoRA method is said in the heading.
 _METHODS = {"lora": "explain.method.lora", "qlora": "explain.method.qlora"}
-
-#: Seconds in a minute, an hour and a day, and the longest a time is shown in the unit below.
-_MINUTE, _HOUR, _DAY = 60.0, 3600.0, 86400.0
-
-
-def duration(seconds: float) -> str:
-    """``0.038 s``, ``2.28 s``, ``12.5 min``, ``3.2 h``, ``12.9 days``: in the largest unit
-    that keeps the figure at most a few hundred."""
-    if seconds < 2 * _MINUTE:
-        digits = 3 if seconds < 1 else 2
-        return t("explain.unit.s", value=f"{seconds:,.{digits}f}")
-    if seconds < 2 * _HOUR:
-        return t("explain.unit.min", value=f"{seconds / _MINUTE:,.1f}")
-    if seconds < 2 * _DAY:
-        return t("explain.unit.h", value=f"{seconds / _HOUR:,.1f}")
-    return t("explain.unit.days", value=f"{seconds / _DAY:,.1f}")
-
-
-def value_text(value: Any, unit: str) -> str:
-    """A line's value in its unit, for a table cell."""
-    if value is None:
-        return t("explain.unit.unknown")
-    if unit == "params":
-        return t("explain.unit.params", value=f"{value:,}", short=count(value))
-    if unit == "bytes":
-        return gib(value)
-    if unit == "flops":
-        return t("explain.unit.flops", value=sci(value))
-    if unit == "flop_s":
-        return t("explain.unit.flop_s", value=per(value / 1e12))
-    if unit == "s":
-        return duration(value)
-    if unit == "tokens_s":
-        return t("explain.unit.tokens_s", value=f"{value:,.1f}")
-    if unit == "fraction":
-        return t("explain.unit.fraction", value=per(100 * value))
-    if unit == "kwh":
-        return t("explain.unit.kwh", value=f"{value:,.2f}")
-    if unit == "bool":
-        return t("explain.value.yes" if value else "explain.value.no")
-    return str(value)
 
 
 def heading(doc: dict[str, Any]) -> list[str]:
@@ -117,7 +75,7 @@ def step_renderables(step: dict[str, Any]) -> list[Any]:
         (
             str(x["label"]),
             "" if x["formula"] is None else str(x["formula"]),
-            value_text(x["value"], x["unit"]),
+            x["shown"],
         )
         for x in step["lines"]
     ]
