@@ -161,3 +161,63 @@ def test_llama_plans_import_no_torch():
         ["plan", "llama-3.1-8b", "--task", "infer", "--weight-dtype", "q4_k_m", "--json"],
         ("torch", "transformers"),
     )
+
+
+# XiongjieDai/GPU-Benchmarks-on-LLM-Inference README (commit 00dd2bd), llama-bench tg512 of
+# Llama-3-70B Q4_K_M on two cards, May 2024: 16.57 t/s on 2 x RTX 3090, 19.22 on 2 x RTX 4090
+TWO_CARDS = {"3090": 16.57, "4090": 19.22}
+
+
+def test_a_70b_in_4_bits_fits_two_3090s_at_8k_split_by_layers(cli):
+    r = cli(
+        "plan",
+        "llama-3.1-70b",
+        "--task",
+        "infer",
+        "--weight-dtype",
+        "q4_k_m",
+        "--gpu",
+        "3090",
+        "--gpus",
+        "2",
+        "--seq",
+        "8192",
+        "--json",
+    )
+    assert r.code == 0, r.err
+    card = finite_document(r.out)["cards"][0]
+    assert card["name"] == "GeForce RTX 3090 + GeForce RTX 3090"
+    assert card["fits"] and card["offload"]["gpu_layers"] == 81
+    per = card["per_gpu"]
+    assert [g["layers"] for g in per] and sum(g["layers"] for g in per) == 80
+    assert [g["output_layer"] for g in per] == [False, True]  # the output layer comes last
+    assert all(g["memory_bytes"] <= g["usable_memory_bytes"] for g in per)
+    assert abs(per[0]["layers"] - per[1]["layers"]) <= 2  # equal cards, equal shares
+
+
+def test_two_cards_decode_like_the_published_two_card_rows(cli):
+    for card, published in TWO_CARDS.items():
+        r = cli(
+            "plan",
+            "llama-3.1-70b",
+            "--task",
+            "infer",
+            "--weight-dtype",
+            "q4_k_m",
+            "--gpu",
+            card,
+            "--gpus",
+            "2",
+            "--seq",
+            "512",
+            "--no-search",
+            "--json",
+        )
+        decode = finite_document(r.out)["cards"][0]["time"]["decode_tokens_per_s"]
+        assert abs(decode / published - 1) < 0.30, (card, decode)
+
+
+def test_a_training_strategy_with_llama_cpp_is_one_line(cli):
+    one_line(
+        cli(*PLAN, "--weight-dtype", "q4_k_m", "--gpus", "2", "--strategy", "zero3"), "--strategy"
+    )

@@ -26,6 +26,18 @@ if TYPE_CHECKING:
 
 
 @record
+class GpuShare:
+    """One card of a layer split: its name, the bytes it needs, what it has, its layers
+    (repeating layers; ``output``: it holds the output layer)."""
+
+    name: str
+    memory_bytes: int
+    usable_bytes: int
+    layers: int
+    output: bool
+
+
+@record
 class Offload:
     """llama.cpp's split of the model: ``gpu_layers`` of ``total_layers`` (n + 1, the output
     layer counted) on the card, ``host_bytes`` of weights and KV cache in host RAM, at the
@@ -35,6 +47,7 @@ class Offload:
     total_layers: int
     host_bytes: int
     n_ctx: int
+    per_gpu: tuple[GpuShare, ...] = ()  # several cards: each one's part of the layer split
 
 
 @record(frozen=False)
@@ -74,14 +87,30 @@ def engine_dict(s: EngineSettings) -> dict[str, Any]:
     }
 
 
-def offload_dict(o: Offload) -> dict[str, int]:
-    """``cards[].offload`` of ``plan --json``."""
-    return {
-        "gpu_layers": o.gpu_layers,
-        "total_layers": o.total_layers,
-        "host_bytes": o.host_bytes,
-        "n_ctx": o.n_ctx,
+def offload_dict(o: Offload) -> dict[str, Any]:
+    """``cards[].offload`` of ``plan --json``; with several cards also ``name`` (the machine:
+    "GeForce RTX 3090 + GeForce RTX 3090") and ``per_gpu``."""
+    out: dict[str, Any] = {
+        "offload": {
+            "gpu_layers": o.gpu_layers,
+            "total_layers": o.total_layers,
+            "host_bytes": o.host_bytes,
+            "n_ctx": o.n_ctx,
+        }
     }
+    if o.per_gpu:
+        out["name"] = " + ".join(g.name for g in o.per_gpu)
+        out["per_gpu"] = [
+            {
+                "name": g.name,
+                "memory_bytes": g.memory_bytes,
+                "usable_memory_bytes": g.usable_bytes,
+                "layers": g.layers,
+                "output_layer": g.output,
+            }
+            for g in o.per_gpu
+        ]
+    return out
 
 
 def n_ctx_for(spec: ModelSpec, s: EngineSettings, card: Card, seq: int) -> int:
@@ -238,3 +267,92 @@ def _speed_notes(s: EngineSettings, m: LlamaMemory, speed: LlamaSpeed) -> list[A
         )
     )
     return notes
+
+
+def llama_machine(
+    spec: ModelSpec,
+    s: EngineSettings,
+    cards: list[Card],
+    usables: list[int],
+    reserve: int,
+    seq: int,
+    batch: int = 1,
+    tokens: int | None = None,
+) -> LlamaCard:
+    """llama.cpp's layer split over ``cards`` (each with ``usables`` bytes, less ``reserve``
+    on each): the plan's parts as :func:`llama_card` gives them for one card; ``memory`` and
+    the breakdown are the first card's, ``offload.per_gpu`` every card's."""
+    from gpuwise.infer.split import most_layers_split, split_memory, split_speed
+
+    n_ctx = n_ctx_for(spec, s, cards[0], seq)
+    if s.ollama and s.n_ctx is None:  # Ollama's tier counts the VRAM of every card
+        n_ctx = ollama_n_ctx(sum(c.memory_gb for c in cards), spec)
+    s = s.with_(n_ctx=n_ctx)
+    available = [u - reserve for u in usables]
+    if s.gpu_layers is None:
+        m = most_layers_split(spec, s, cards, available, n_ctx)
+    else:
+        m = split_memory(spec, s, cards, available, n_ctx, s.gpu_layers)
+    speed = split_speed(spec, s, m, context=n_ctx, prompt=n_ctx)
+    first = m.shares[0]
+    one = LlamaMemory(
+        gpu_layers=m.gpu_layers,
+        total_layers=m.total_layers,
+        n_ctx=m.n_ctx,
+        weights_gpu=first.weights,
+        weights_host=m.weights_host,
+        kv_gpu=first.kv,
+        kv_host=m.kv_host,
+        compute_gpu=first.compute,
+        context=first.context,
+    )
+    notes = _notes(spec, s, cards[0], one, speed, batch)
+    notes.append(Message("infer.note.split", cards=len(cards)))
+    estimate = MemoryEstimate(
+        peak_allocated_bytes=first.weights + first.kv + first.compute,
+        breakdown={
+            "weights": first.weights,
+            "gradients": 0,
+            "optimizer": 0,
+            "activations": first.compute,
+            "kv_cache": first.kv,
+            "temporaries": 0,
+        },
+        peak_phase="llama.cpp",
+        context_bytes=first.context,
+        allocator_bytes=0,
+        terms_from=f"llama.cpp {s.weight_type}",
+        notes=notes,
+    )
+    time_notes: list[str] = []
+    generate_s, energy = run_and_energy(
+        cards[0], tokens, speed.decode_tokens_per_s, time_notes, cards=len(cards)
+    )
+    time = InferTime(
+        prefill_tokens_per_s=speed.prefill_tokens_per_s,
+        decode_tokens_per_s=speed.decode_tokens_per_s,
+        decode_tokens_per_s_gpu_bound=speed.decode_tokens_per_s,
+        energy_kwh=energy,
+        bandwidth_efficiency=speed.bandwidth_efficiency,
+        prefill_efficiency=speed.prefill_efficiency,
+        decode_step_s=1 / speed.decode_tokens_per_s,
+        decode_bound="memory",
+        decode_bytes=speed.decode_gpu_bytes + speed.decode_host_bytes,
+        time_to_generate_s=generate_s,
+        flops_per_s=None,
+        notes=tuple(_speed_notes(s, one, speed) + time_notes),
+    )
+    per_gpu = tuple(
+        GpuShare(sh.card.name, sh.gpu_bytes, sh.usable_bytes, sh.layers, sh.output)
+        for sh in m.shares
+    )
+    return LlamaCard(
+        settings=s,
+        memory=one,
+        speed=speed,
+        fits=m.fits,
+        headroom_bytes=min(sh.headroom for sh in m.shares),
+        rank_memory=RankMemory(estimate, m.host_bytes, Parallel()),
+        time=time,
+        offload=Offload(m.gpu_layers, m.total_layers, m.host_bytes, m.n_ctx, per_gpu),
+    )

@@ -168,14 +168,15 @@ def prefill_seconds(
     eff = float(c["prefill_efficiency"][path])
     flops = prefill_flops(spec, s.weight_type, tokens)
     ubatches = -(-tokens // s.ubatch)
-    pcie = _pcie_bytes_s(card) * float(c["pcie_efficiency"])
+    pcie = pcie_bytes_s(card) * float(c["pcie_efficiency"])
     # layers in host RAM run on the card for a large ubatch: their weights cross PCIe each time
     copied = (m.weights_host - split.token_embd) * ubatches if not m.all_on_gpu else 0
     seconds = flops / (rate * eff) + copied / pcie + ubatches * float(c["ubatch_overhead_s"])
     return seconds, eff, path
 
 
-def _pcie_bytes_s(card: Card) -> float:
+def pcie_bytes_s(card: Card) -> float:
+    """The card's PCIe link, bytes/s one way (gen 4 x16 when the catalogue does not say)."""
     gen = card.pcie_gen or 4
     lanes = card.pcie_lanes or 16
     per_lane_gb_s = {3: 0.985, 4: 1.969, 5: 3.938}.get(gen, 1.969)

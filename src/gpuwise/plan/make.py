@@ -160,17 +160,31 @@ def _llama_plan(
 ) -> Plan:
     """The plan of ``w`` run by llama.cpp on each card: the layers that fit, the memory on the
     card and in host RAM, decode and prefill speed (:func:`gpuwise.infer.card.llama_card`)."""
-    from gpuwise.infer.card import largest_ctx, llama_card
+    from gpuwise.infer.card import largest_ctx, llama_card, llama_machine
 
-    if parallel.strategy != "single" or parallel.gpus > 1:
-        raise GpuwiseError(Message("infer.one_card", engine=engine.engine))
+    if parallel.strategy not in ("single", "fsdp") or parallel.grad_accum > 1:
+        # --gpus N alone means fsdp to the parser; llama.cpp splits the layers instead
+        raise GpuwiseError(Message("infer.layer_split_only", strategy=parallel.strategy))
     if not cards:
         raise GpuwiseError(Message("infer.no_cards"))
     out = []
     for card in cards:
         cw, precision = for_card(w, card)
         usable = usable_memory(card)
-        lc = llama_card(spec, engine, card, usable.bytes, reserve_bytes, w.seq, w.batch, tokens)
+        if parallel.gpus > 1:
+            machine = [card] * parallel.gpus
+            lc = llama_machine(
+                spec,
+                engine,
+                machine,
+                [usable.bytes] * parallel.gpus,
+                reserve_bytes,
+                w.seq,
+                w.batch,
+                tokens,
+            )
+        else:
+            lc = llama_card(spec, engine, card, usable.bytes, reserve_bytes, w.seq, w.batch, tokens)
         out.append(
             CardPlan(
                 card=card,
@@ -186,7 +200,7 @@ def _llama_plan(
                     largest_ctx(
                         spec, lc.settings, usable.bytes - reserve_bytes, _seq_limit(spec, w)
                     )
-                    if search
+                    if search and parallel.gpus == 1
                     else None
                 ),
                 offload=lc.offload,

@@ -153,7 +153,7 @@ def _offload(c: CardPlan) -> dict[str, Any]:
         return {}
     from gpuwise.infer.card import offload_dict
 
-    return {"offload": offload_dict(c.offload)}
+    return offload_dict(c.offload)  # with several cards also the machine's name and per_gpu
 
 
 def plan_doc(plan: Plan, catalog_date: str) -> dict[str, Any]:
