@@ -221,3 +221,49 @@ def test_a_training_strategy_with_llama_cpp_is_one_line(cli):
     one_line(
         cli(*PLAN, "--weight-dtype", "q4_k_m", "--gpus", "2", "--strategy", "zero3"), "--strategy"
     )
+
+
+def test_a_mixed_machine_is_one_entry_split_by_each_cards_memory(cli):
+    r = cli(
+        "plan",
+        "llama-3.1-70b",
+        "--task",
+        "infer",
+        "--weight-dtype",
+        "q4_k_m",
+        "--gpu",
+        "4090+3090",
+        "--gpu",
+        "2x3090",
+        "--seq",
+        "8192",
+        "--json",
+    )
+    assert r.code == 0, r.err
+    mixed, pair = finite_document(r.out)["cards"]
+    assert mixed["name"] == "GeForce RTX 4090 + GeForce RTX 3090"
+    assert pair["name"] == "GeForce RTX 3090 + GeForce RTX 3090"
+    assert mixed["fits"] and pair["fits"]
+    assert [g["name"] for g in mixed["per_gpu"]] == ["GeForce RTX 4090", "GeForce RTX 3090"]
+    # the 4090 reads faster: the same split decodes faster than on two 3090s
+    assert mixed["time"]["decode_tokens_per_s"] > pair["time"]["decode_tokens_per_s"]
+
+
+def test_bad_machines_are_one_line(cli):
+    infer = ("plan", "llama-3.1-8b", "--task", "infer", "--weight-dtype", "q4_k_m")
+    one_line(cli(*infer, "--gpu", "4090+"), "4090+3090")
+    one_line(cli(*infer, "--gpu", "0x3090"), "2x3090")
+    one_line(cli(*infer, "--gpu", "99x3090"), "2x3090")
+    one_line(cli(*infer, "--gpu", "4090+nosuchcard"), "nosuchcard")
+    one_line(cli("plan", "llama-3.1-8b", "--gpu", "2x3090"), "llama.cpp")  # training
+
+
+@fixture_ok
+@given(name=st.text(alphabet="0123456789x+ 4090abc", min_size=1, max_size=14))
+def test_any_machine_name_plans_or_is_one_line(cli, name):
+    r = cli(*PLAN, "--weight-dtype", "q4_k_m", f"--gpu={name}", "--json")
+    if r.code == 0:
+        finite_document(r.out)
+        return
+    assert r.code == 2 and "Traceback" not in r.err, r.err
+    assert r.err.count("\n") == 1, r.err

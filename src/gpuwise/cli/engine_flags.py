@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 
 from gpuwise.cli.lang import help_text
 from gpuwise.errors import GpuwiseError
@@ -12,11 +13,16 @@ from gpuwise.models.spec import ModelSpec
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from gpuwise.catalog import Card, Catalog
     from gpuwise.infer.engine import EngineSettings
 
 #: --kv-dtype values llama.cpp adds to transformers' (gpuwise.infer.engine.KV_TYPES).
 LLAMA_KV = ("f16", "q8_0", "q4_0")
 _LLAMA_FLAGS = ("gpu_layers", "ubatch", "flash_attn", "host_bandwidth")
+#: "2x3090", "2 x 3090", "2×3090": a count of one card in a machine.
+_COUNT = re.compile(r"(\d+)\s*[x×*]\s*(\S.*)", re.IGNORECASE)
+#: Most cards of one machine gpuwise plans a layer split over.
+MAX_MACHINE_CARDS = 16
 
 
 def add_engine_flags(p: argparse.ArgumentParser) -> None:
@@ -70,3 +76,36 @@ def engine_from(args: argparse.Namespace, spec: ModelSpec) -> EngineSettings | N
     args.weight_dtype = None
     args.kv_dtype = None
     return e.check(settings)
+
+
+def is_machine(name: str) -> bool:
+    """Whether a --gpu name is a machine of several cards: ``4090+3090``, ``2x3090``."""
+    return "+" in name or _COUNT.fullmatch(name.strip()) is not None
+
+
+def machines_from(
+    names: list[str], catalog: Catalog, engine: EngineSettings | None
+) -> list[list[Card]] | None:
+    """The machines ``--gpu 4090+3090`` / ``2x3090`` name, for llama.cpp's layer split; None
+    when no name is one (each --gpu is then one card)."""
+    if not any(is_machine(n) for n in names):
+        return None
+    if engine is None:
+        raise GpuwiseError(
+            Message("infer.machine_needs_llama", name=next(n for n in names if is_machine(n)))
+        )
+    machines = []
+    for name in names:
+        cards: list[Card] = []
+        for part in name.split("+"):
+            m = _COUNT.fullmatch(part.strip())
+            count, card = (int(m.group(1)), m.group(2)) if m else (1, part)
+            if not card.strip():
+                raise GpuwiseError(Message("infer.machine_empty", name=name))
+            if not 1 <= count <= MAX_MACHINE_CARDS or len(cards) + count > MAX_MACHINE_CARDS:
+                raise GpuwiseError(
+                    Message("infer.machine_count", name=name, most=MAX_MACHINE_CARDS)
+                )
+            cards += [catalog.find(card.strip())] * count
+        machines.append(cards)
+    return machines

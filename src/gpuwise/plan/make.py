@@ -105,13 +105,17 @@ def make_plan(
     parallel: Parallel = SINGLE,
     advise: bool = True,
     engine: EngineSettings | None = None,
+    machines: list[list[Card]] | None = None,
 ) -> Plan:
     """The plan of ``w`` on each of ``cards`` (one rank of ``parallel`` each); ``search``: the
     largest batch and context that fit; ``advise``: what to change when the one card asked for
     is too small (:func:`gpuwise.plan.advice.plan_advice`); ``engine``: llama.cpp's (or
-    Ollama's) settings for ``--task infer`` (:mod:`gpuwise.infer`), None for transformers."""
+    Ollama's) settings for ``--task infer`` (:mod:`gpuwise.infer`), None for transformers;
+    ``machines``: with llama.cpp, the cards of each machine (``--gpu 4090+3090``) its layers are
+    split over (else each card, ``parallel.gpus`` of it)."""
     if engine is not None:
-        return _llama_plan(spec, w, cards, tokens, reserve_bytes, search, parallel, engine)
+        groups = machines or [[card] * max(1, parallel.gpus) for card in cards]
+        return _llama_plan(spec, w, groups, tokens, reserve_bytes, search, parallel, engine)
     out = []
     for card in cards:
         cw, precision = for_card(w, card)
@@ -151,37 +155,32 @@ def make_plan(
 def _llama_plan(
     spec: ModelSpec,
     w: Workload,
-    cards: list[Card],
+    machines: list[list[Card]],
     tokens: int | None,
     reserve_bytes: int,
     search: bool,
     parallel: Parallel,
     engine: EngineSettings,
 ) -> Plan:
-    """The plan of ``w`` run by llama.cpp on each card: the layers that fit, the memory on the
-    card and in host RAM, decode and prefill speed (:func:`gpuwise.infer.card.llama_card`)."""
+    """The plan of ``w`` run by llama.cpp on each machine (one card, or several splitting the
+    layers): the layers that fit, the memory on the cards and in host RAM, decode and prefill
+    speed (:func:`gpuwise.infer.card.llama_card`, :func:`~gpuwise.infer.card.llama_machine`)."""
     from gpuwise.infer.card import largest_ctx, llama_card, llama_machine
 
     if parallel.strategy not in ("single", "fsdp") or parallel.grad_accum > 1:
         # --gpus N alone means fsdp to the parser; llama.cpp splits the layers instead
         raise GpuwiseError(Message("infer.layer_split_only", strategy=parallel.strategy))
-    if not cards:
+    if not machines:
         raise GpuwiseError(Message("infer.no_cards"))
     out = []
-    for card in cards:
+    for machine in machines:
+        card = machine[0]
         cw, precision = for_card(w, card)
         usable = usable_memory(card)
-        if parallel.gpus > 1:
-            machine = [card] * parallel.gpus
+        if len(machine) > 1:
+            usables = [usable_memory(c).bytes for c in machine]
             lc = llama_machine(
-                spec,
-                engine,
-                machine,
-                [usable.bytes] * parallel.gpus,
-                reserve_bytes,
-                w.seq,
-                w.batch,
-                tokens,
+                spec, engine, machine, usables, reserve_bytes, w.seq, w.batch, tokens
             )
         else:
             lc = llama_card(spec, engine, card, usable.bytes, reserve_bytes, w.seq, w.batch, tokens)
@@ -200,7 +199,7 @@ def _llama_plan(
                     largest_ctx(
                         spec, lc.settings, usable.bytes - reserve_bytes, _seq_limit(spec, w)
                     )
-                    if search and parallel.gpus == 1
+                    if search and len(machine) == 1
                     else None
                 ),
                 offload=lc.offload,
