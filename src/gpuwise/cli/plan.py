@@ -8,7 +8,7 @@ from gpuwise.catalog import load_catalog
 from gpuwise.cli import workload_flags as flags
 from gpuwise.cli.common import add_catalog, add_json, emit
 from gpuwise.cli.emit_flags import add_emit_flags, emit_from
-from gpuwise.cli.engine_flags import add_engine_flags, engine_from
+from gpuwise.cli.engine_flags import add_engine_flags, engine_from, machines_from
 from gpuwise.cli.lang import help_text
 from gpuwise.cli.model_flags import add_model_source, model_source
 from gpuwise.cli.parallel_flags import add_parallel, parallel_from
@@ -78,17 +78,19 @@ def document(args: argparse.Namespace) -> dict[str, Any]:
     workload = validate(flags.workload_from(args, spec), spec)
     catalog = load_catalog(args.catalog)
     names = flags.card_names(args.gpu)
+    machines = machines_from(names, catalog, engine)  # --gpu 4090+3090 / 2x3090 (llama.cpp)
     tokens = flags.parse_amount(args.tokens, "--tokens") if args.tokens else None
     parallel = parallel_from(args)
     plan = make_plan(
         spec,
         workload,
-        plan_cards(catalog, names),
+        plan_cards(catalog, names) if machines is None else [m[0] for m in machines],
         tokens,
         flags.parse_reserve(args.reserve),
         search=not args.no_search,
         parallel=parallel,
         engine=engine,
+        machines=machines,
     )
     doc = plan_doc(plan, catalog.date)
     if args.emit:
