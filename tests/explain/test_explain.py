@@ -32,6 +32,7 @@ CASES = [
     ["qwen3-30b-a3b", "--method", "lora", "--batch", "2", "--seq", "512", "--gpu", "h100"],
     ["bert-base-uncased", "--batch", "32", "--seq", "128", "--gpu", "2080ti"],
     ["gpt2", "--gpu", "3060", "--tokens", "1B"],
+    ["gpt2", "--gpu", "1080ti", "--reserve", "1.5", "--batch", "8"],
     ["llama-3.2-1b", "--method", "lora", "--gpu", "1080ti"],
     ["mistral-7b-v0.3", "--task", "infer", "--weight-dtype", "int4", "--gpu", "4060ti16"],
     ["qwen2.5-7b", "--task", "infer", "--batch", "8", "--gpu", "4090", "--tokens", "1M"],
@@ -90,6 +91,9 @@ def test_every_figure_is_the_plans(cli, args):
         return
     assert total["usable"]["value"] == card["usable_memory_bytes"]
     assert total["headroom"]["value"] == card["headroom_bytes"]
+    assert doc["reserve_bytes"] == plan["reserve_bytes"]
+    if plan["reserve_bytes"]:
+        assert total["reserve"]["value"] == plan["reserve_bytes"]
     assert total["fits"]["value"] is card["fits"]
     assert doc["card"]["fits"] is card["fits"] and doc["card"]["name"] == card["name"]
     flops, time = lines(doc, "flops"), card["time"]

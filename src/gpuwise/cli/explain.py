@@ -32,6 +32,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("model", nargs="?", help=help_text("explain.arg.model", default=default_model()))
     p.add_argument("--gpu", action="append", metavar="CARD", help=help_text("explain.opt.gpu"))
     p.add_argument("--tokens", type=flags.non_empty("2B"), help=help_text("explain.opt.tokens"))
+    p.add_argument("--reserve", default="0", help=help_text("explain.opt.reserve"))
     p.add_argument(
         "--trust-remote-code",
         action="store_true",
@@ -67,4 +68,5 @@ def document(args: argparse.Namespace) -> dict[str, Any]:
     catalog = load_catalog(args.catalog)
     card = catalog.find(names[0]) if names else None
     tokens = flags.parse_amount(args.tokens, "--tokens") if args.tokens else None
-    return explain_doc(explain(spec, workload, card, tokens), catalog.date)
+    reserve = flags.parse_reserve(args.reserve)
+    return explain_doc(explain(spec, workload, card, tokens, reserve), catalog.date)

@@ -27,7 +27,9 @@ KIND_LABELS = {
 assert set(KIND_LABELS) == set(KINDS)
 
 
-def total_step(memory: RankMemory, card: CardPlan | None) -> Step:
+def total_step(memory: RankMemory, card: CardPlan | None, reserve: int = 0) -> Step:
+    """The breakdown at the peak, the overheads on top, and against ``card`` (with ``reserve``
+    bytes of it kept for other uses) the headroom and the verdict."""
     e = memory.estimate
     table = overhead_table()
     lines: list[Line] = [
@@ -82,12 +84,25 @@ def total_step(memory: RankMemory, card: CardPlan | None) -> Step:
                 usable_memory(card.card).how,
                 card=card.card.name,
             ),
+        ]
+        if reserve:
+            lines.append(
+                line(
+                    "reserve",
+                    "explain.total.reserve",
+                    reserve,
+                    "bytes",
+                    Message("explain.total.f.reserve"),
+                )
+            )
+        headroom = "explain.total.f.headroom_reserve" if reserve else "explain.total.f.headroom"
+        lines += [
             line(
                 "headroom",
                 "explain.total.headroom",
                 card.headroom_bytes,
                 "bytes",
-                Message("explain.total.f.headroom"),
+                Message(headroom),
             ),
             line("fits", "explain.total.fits", card.fits, "bool", card=card.card.name),
         ]

@@ -33,11 +33,18 @@ class Explanation:
 
 
 def explain(
-    spec: ModelSpec, w: Workload, card: Card | None = None, tokens: int | None = None
+    spec: ModelSpec,
+    w: Workload,
+    card: Card | None = None,
+    tokens: int | None = None,
+    reserve_bytes: int = 0,
 ) -> Explanation:
     """The six steps of ``w`` for ``spec``, on ``card`` (its precision when ``w`` names none)
-    or on no card (the precision of the ``without_card`` rule)."""
-    plan = make_plan(spec, w, [card] if card else [], tokens, search=False, advise=False)
+    or on no card (the precision of the ``without_card`` rule), with ``reserve_bytes`` of the
+    card kept for other uses."""
+    plan = make_plan(
+        spec, w, [card] if card else [], tokens, reserve_bytes, search=False, advise=False
+    )
     on = plan.cards[0] if plan.cards else None
     run = on.workload if on else for_card(w, None)[0]
     memory = on.memory if on else plan.memory
@@ -45,7 +52,7 @@ def explain(
         parameter_step(spec, run),
         bytes_step(spec, run, memory),
         activation_step(spec, run, memory),
-        total_step(memory, on),
+        total_step(memory, on, reserve_bytes),
         flops_step(spec, run, on.card if on else None, on.time if on else None, tokens),
         units_step(memory, on),
     )

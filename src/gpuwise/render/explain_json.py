@@ -108,6 +108,7 @@ def explain_doc(e: Explanation, catalog_date: str) -> dict[str, Any]:
             e.workload, card.precision.given if card else e.plan.workload.precision_given
         ),
         tokens=e.plan.tokens,
+        reserve_bytes=e.plan.reserve_bytes,
         card=None
         if card is None
         else {
