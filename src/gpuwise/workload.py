@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     Precision = Literal["bf16", "fp16", "amp-bf16", "amp-fp16", "fp32"]
     Optimizer = Literal["adamw", "adamw-fused", "adamw-8bit", "sgd", "adafactor"]
     #: What the weights are stored in for inference.
-    WeightDtype = Literal["bf16", "fp16", "fp32", "int8", "nf4", "fp8"]
+    WeightDtype = Literal["bf16", "fp16", "fp32", "int8", "nf4", "fp8", "awq", "gptq"]
     #: What the KV cache is stored in.
     KvDtype = Literal["bf16", "fp16", "fp32", "fp8"]
     #: The dtype matrix products run in.
@@ -34,7 +34,16 @@ TASKS: tuple[Task, ...] = ("train", "infer")
 METHODS: tuple[Method, ...] = ("full", "lora", "qlora")
 PRECISIONS: tuple[Precision, ...] = ("bf16", "fp16", "amp-bf16", "amp-fp16", "fp32")
 OPTIMIZERS: tuple[Optimizer, ...] = ("adamw", "adamw-fused", "adamw-8bit", "sgd", "adafactor")
-WEIGHT_DTYPES: tuple[WeightDtype, ...] = ("bf16", "fp16", "fp32", "int8", "nf4", "fp8")
+WEIGHT_DTYPES: tuple[WeightDtype, ...] = (
+    "bf16",
+    "fp16",
+    "fp32",
+    "int8",
+    "nf4",
+    "fp8",
+    "awq",
+    "gptq",
+)
 KV_DTYPES: tuple[KvDtype, ...] = ("bf16", "fp16", "fp32", "fp8")
 #: Short names users type for --weight-dtype.
 WEIGHT_DTYPE_ALIASES = {"int4": "nf4", "4bit": "nf4", "8bit": "int8", "float16": "fp16"}
@@ -130,12 +139,23 @@ def normalise_weight_dtype(value: str | None) -> WeightDtype | None:
     for known in WEIGHT_DTYPES:
         if key == known:
             return known
+    # the other names people type (bfloat16, fp8_e4m3); the error names every type
+    # --weight-dtype takes, the GGUF ones too (llama.cpp's; gpuwise.infer.engine)
+    from gpuwise.models.weight_types import ALIASES, WEIGHT_TYPES, normalise
+
+    try:
+        typed = normalise(value)
+    except GpuwiseError:
+        typed = None
+    for known in WEIGHT_DTYPES:
+        if typed == known:
+            return known
     raise GpuwiseError(
         Message(
             "workload.unknown_weight_dtype",
             value=repr(value),
-            allowed=", ".join(WEIGHT_DTYPES),
-            aliases=", ".join(WEIGHT_DTYPE_ALIASES),
+            allowed=", ".join(WEIGHT_TYPES),
+            aliases=", ".join(ALIASES),
         )
     )
 

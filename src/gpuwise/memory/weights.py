@@ -28,6 +28,9 @@ from gpuwise.units import DTYPE_BYTES
 _PLAIN = ("fp32", "bf16", "fp16")
 #: dtypes ``weights_bytes`` knows, in display order.
 WEIGHT_DTYPES = ("fp32", "bf16", "fp16", "int8", "nf4")
+#: Checkpoint formats it also takes, as gpuwise.models.weight_types lays them out (AWQ / GPTQ
+#: 4-bit groups of 128, FP8 with a scale per output channel; data/quant_formats.json there).
+CHECKPOINT_DTYPES = ("awq", "gptq", "fp8")
 
 NF4_BLOCK = 64  # elements per absmax (bnb default blocksize for 4-bit)
 NF4_NESTED_BLOCK = 256  # absmax values per float32 scale in double quantization
@@ -50,7 +53,12 @@ def nf4_bytes(block: ParamBlock) -> int:
 
 
 def weights_bytes(spec: ModelSpec, dtype: str, blocks: tuple[ParamBlock, ...] | None = None) -> int:
-    """Bytes of the weights stored as ``dtype`` (one of :data:`WEIGHT_DTYPES`)."""
+    """Bytes of the weights stored as ``dtype`` (one of :data:`WEIGHT_DTYPES` or
+    :data:`CHECKPOINT_DTYPES`)."""
+    if dtype in CHECKPOINT_DTYPES:
+        from gpuwise.models.weight_types import checkpoint_bytes
+
+        return checkpoint_bytes(spec, dtype, blocks)
     if dtype not in WEIGHT_DTYPES:
         raise ValueError(f"unknown weight dtype {dtype!r}; known: {', '.join(WEIGHT_DTYPES)}")
     total = 0

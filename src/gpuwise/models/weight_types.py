@@ -451,6 +451,17 @@ def _checkpoint_bytes(block: ParamBlock, fmt: dict[str, Any]) -> tuple[str, int]
     return "", round(size) + 2 * block.bias
 
 
+def checkpoint_bytes(
+    spec: ModelSpec, weight_type: str, blocks: tuple[ParamBlock, ...] | None = None
+) -> int:
+    """Bytes of ``blocks`` (default: the whole model) in the checkpoint format ``weight_type``
+    (awq, gptq, fp8)."""
+    fmt = _formats()[weight_type]
+    return sum(
+        _checkpoint_bytes(b, fmt)[1] * b.count for b in (spec.blocks if blocks is None else blocks)
+    )
+
+
 def _hf_weights(spec: ModelSpec, weight_type: str) -> list[TensorWeight]:
     out: list[TensorWeight] = []
     for block in spec.blocks:

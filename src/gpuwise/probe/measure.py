@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gpuwise.errors import GpuwiseError
+from gpuwise.i18n import Message, Text
 from gpuwise.models.spec import ModelSpec
 from gpuwise.probe.step import (
     auto_class,
@@ -67,7 +68,7 @@ class Measured:
     attn_implementation: str = "unknown"
     versions: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
-    notes: list[str] = field(default_factory=list)
+    notes: list[Text] = field(default_factory=list)
 
     @property
     def median_step_s(self) -> float | None:
@@ -77,9 +78,13 @@ class Measured:
 def check_counts(steps: int, warmup: int) -> None:
     """Refuse step counts that cannot give a figure (or would run for days)."""
     if not 1 <= steps <= MAX_STEPS:
-        raise GpuwiseError(f"--steps must be between 1 and {MAX_STEPS}, got {steps}")
+        raise GpuwiseError(
+            Message("probe.error.count", flag="--steps", low=1, high=MAX_STEPS, value=steps)
+        )
     if not 0 <= warmup <= MAX_STEPS:
-        raise GpuwiseError(f"--warmup must be between 0 and {MAX_STEPS}, got {warmup}")
+        raise GpuwiseError(
+            Message("probe.error.count", flag="--warmup", low=0, high=MAX_STEPS, value=warmup)
+        )
 
 
 def cuda_device() -> tuple[str, int | None]:
@@ -92,10 +97,12 @@ def cuda_device() -> tuple[str, int | None]:
     return out.device_name, out.total_memory_bytes
 
 
-def unsupported_reason(w: Workload) -> str | None:
+def unsupported_reason(w: Workload) -> Message | None:
     """Why this workload cannot be measured here, or None."""
+    if w.task == "infer" and (w.stored_weight_dtype in ("awq", "gptq")):
+        return Message("probe.why.awq_gptq")
     if w.task == "infer" and (w.stored_weight_dtype == "fp8" or w.cache_dtype == "fp8"):
-        return "fp8 weights and caches need a quantized engine, which the reference step lacks"
+        return Message("probe.why.fp8_engine")
     return None
 
 
@@ -112,25 +119,19 @@ def measure(
     ``steps``. An out-of-memory comes back as ``oom=True``, never raised."""
     check_counts(steps, warmup)
     if w.task == "train" and steps + warmup < 2:
-        raise GpuwiseError(
-            "--task train needs --warmup + --steps of at least 2: the optimizer's states appear "
-            "in the first step, so only a second step reaches the reference step's peak"
-        )
+        raise GpuwiseError(Message("probe.error.two_steps"))
     reason = unsupported_reason(w)
     if reason:
-        raise GpuwiseError(f"probe --measure cannot run this workload ({reason})")
+        raise GpuwiseError(Message("probe.error.cannot_measure", reason=reason))
     torch = require_torch("probe --measure")
     if device == "cuda" and not torch.cuda.is_available():
-        raise GpuwiseError(
-            "probe --measure needs a CUDA GPU and none is visible to torch "
-            f"(torch {torch.__version__}); --device cpu measures on the CPU, --simulate simulates"
-        )
+        raise GpuwiseError(Message("probe.error.no_cuda", version=str(torch.__version__)))
     if device not in ("cuda", "cpu"):
-        raise GpuwiseError(f"unknown --device {device!r}; known: cuda, cpu")
+        raise GpuwiseError(Message("probe.error.device", device=repr(device)))
     if device == "cpu" and (w.method == "qlora" or w.optimizer == "adamw-8bit"):
-        raise GpuwiseError("bitsandbytes (qlora, adamw-8bit) is measured on CUDA only")
+        raise GpuwiseError(Message("probe.error.bnb_cuda_only"))
     if device == "cpu" and w.task == "infer" and w.stored_weight_dtype in ("int8", "nf4"):
-        raise GpuwiseError(f"{w.stored_weight_dtype} weights are measured on CUDA only")
+        raise GpuwiseError(Message("probe.error.weights_cuda_only", dtype=w.stored_weight_dtype))
     run = _CudaRun(torch) if device == "cuda" else _CpuRun(torch)
     started = time.perf_counter()
     out = Measured(device=device, device_name=run.name(), warmup=warmup)
@@ -170,9 +171,7 @@ def _versions(w: Workload) -> dict[str, str]:
         try:
             import peft
         except ImportError:
-            raise GpuwiseError(
-                f"--method {w.method} needs peft: pip install 'gpuwise[probe]'"
-            ) from None
+            raise GpuwiseError(Message("probe.error.needs_peft", method=w.method)) from None
         out["peft"] = peft.__version__
     needs_bnb = w.method == "qlora" or w.optimizer == "adamw-8bit"
     if needs_bnb or (w.task == "infer" and w.stored_weight_dtype in ("int8", "nf4")):
@@ -259,11 +258,7 @@ class _CpuRun:
 
     def read(self, out: Measured) -> None:
         out.peak_allocated_bytes = int(self.counter.peak)
-        out.notes.append(
-            "measured on the CPU: peak is the live tensor bytes (LiveBytes), with attention "
-            "dropout zeroed and CUDA's autocast ops, as the simulator stands for CUDA; no "
-            "allocator, no CUDA context"
-        )
+        out.notes.append(Message("probe.note.cpu"))
 
     def read_total(self, out: Measured) -> None:
         pass
@@ -325,15 +320,8 @@ class _CudaRun:
         others = self.baseline_used or 0
         out.context_bytes = max(0, used - int(cuda.memory_reserved()) - others)
         self.read_total(out)
-        note = (
-            f"driver-reported use read after the steps ({source}); context = that less "
-            "PyTorch's reserved memory"
-        )
-        if self.baseline_used is None:
-            note += ", including any other process on this GPU (no NVML baseline)"
-        else:
-            note += " less what was in use before this process started (NVML)"
-        out.notes.append(note)
+        key = "probe.note.driver_no_baseline" if self.baseline_used is None else "probe.note.driver"
+        out.notes.append(Message(key, source=source))
 
     def read_total(self, out: Measured) -> None:
         out.total_memory_bytes = int(self.torch.cuda.get_device_properties(0).total_memory)

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gpuwise.errors import GpuwiseError
+from gpuwise.i18n import Message, Text
 from gpuwise.models.spec import ModelSpec
 from gpuwise.probe.step import (
     autocast,
@@ -49,21 +50,21 @@ class Simulated:
     attn_implementation: str
     seconds: float
     versions: dict[str, str]
-    notes: list[str] = field(default_factory=list)
+    notes: list[Text] = field(default_factory=list)
 
 
-def unsupported_reason(spec: ModelSpec, w: Workload) -> str | None:
+def unsupported_reason(spec: ModelSpec, w: Workload) -> Message | None:
     """Why this workload cannot be simulated, or None when it can."""
     if spec.is_moe:
-        return "MoE token routing depends on the data, which fake tensors do not have"
+        return Message("probe.why.moe")
     if w.method == "qlora" or w.optimizer == "adamw-8bit":
-        return "bitsandbytes kernels do not run on fake tensors"
+        return Message("probe.why.bnb_fake")
     if w.optimizer == "adafactor":
-        return "transformers' Adafactor reads tensor values (.item()), which fake tensors lack"
-    if w.task == "infer" and w.stored_weight_dtype in ("int8", "nf4", "fp8"):
-        return f"{w.stored_weight_dtype} weights need bitsandbytes / fp8 kernels"
+        return Message("probe.why.adafactor")
+    if w.task == "infer" and w.stored_weight_dtype in ("int8", "nf4", "fp8", "awq", "gptq"):
+        return Message("probe.why.quantized_weights", dtype=w.stored_weight_dtype)
     if w.task == "infer" and w.cache_dtype == "fp8":
-        return "an fp8 KV cache needs a quantized cache implementation"
+        return Message("probe.why.fp8_cache")
     return None
 
 
@@ -71,10 +72,7 @@ def simulate(config: dict[str, Any], spec: ModelSpec, w: Workload, steps: int = 
     """Run ``steps`` reference steps (or one prefill) on fake tensors; return the peak."""
     reason = unsupported_reason(spec, w)
     if reason:
-        raise GpuwiseError(
-            f"probe --simulate cannot run this workload ({reason}); use `gpuwise plan` for its "
-            "analytic estimate, or probe --measure on a GPU"
-        )
+        raise GpuwiseError(Message("probe.error.cannot_simulate", reason=reason))
     torch = require_torch("probe --simulate")
     import transformers
     from torch._subclasses.fake_tensor import FakeTensorMode
@@ -126,7 +124,7 @@ def _build(config: dict[str, Any], spec: ModelSpec, dtype: Any) -> Any:
 def _prepare_training(model: Any, spec: ModelSpec, w: Workload) -> tuple[Any, Any]:
     """The shared preparation, with the foreach optimizer and fake-tensor-safe peft."""
     if w.optimizer == "adamw-8bit":  # refused by unsupported_reason; said again for scripts
-        raise GpuwiseError(f"probe --simulate does not run optimizer {w.optimizer}")
+        raise GpuwiseError(Message("probe.error.simulate_optimizer", optimizer=w.optimizer))
     return prepare_training(model, w, foreach=True, get_peft_model=_peft_model)
 
 
