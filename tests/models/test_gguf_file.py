@@ -254,3 +254,15 @@ def test_damaged_header_bounded_process(tmp_path, tiny):
         r = gpuwise_process("model", str(path))
         assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
         assert r.stderr.count("\n") == 1, r.stderr
+
+
+def test_plan_a_gguf_file_runs_llama_cpp_at_its_types(tiny, cli):
+    """plan FILE.gguf --task infer: llama.cpp with the file's own tensor types; on the card
+    every tensor but token_embd (llama.cpp keeps it in host memory)."""
+    r = cli("plan", str(tiny), "--task", "infer", "--gpu", "3090", "--json")
+    assert r.code == 0, r.err
+    doc = json.loads(r.out)
+    assert doc["engine"]["name"] == "llama.cpp" and doc["engine"]["weight_type"] == "q4_k_m"
+    sizes = {t.name: int(t.n_bytes) for t in gguf.GGUFReader(str(tiny)).tensors}
+    on_card = sum(sizes.values()) - sizes["token_embd.weight"]
+    assert doc["cards"][0]["memory"]["breakdown"]["weights"] == on_card

@@ -49,6 +49,9 @@ def engine_from(args: argparse.Namespace, spec: ModelSpec) -> EngineSettings | N
             flags = ", ".join((["--engine"] if args.engine is not None else []) + given)
             raise GpuwiseError(Message("infer.flags_need_infer", flags=flags))
         return None
+    own = spec.extra.get("gguf_file_type")  # a GGUF file: by default, llama.cpp at its types
+    if args.weight_dtype is None and isinstance(own, str) and e.gguf_type(own) is not None:
+        args.weight_dtype = own
     name = e.choose_engine(args.engine, args.weight_dtype)
     if name == "transformers":
         if given:
