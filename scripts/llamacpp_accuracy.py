@@ -84,11 +84,11 @@ class Row:
                 self.spec, self.settings, self.card, self.memory, self.split, self.tokens
             )
             return self.tokens / s
-        rate, _ = self.prefill_rate()
-        eff = float(speed.constants()["prefill_efficiency"][kernel])
-        flops = speed.prefill_flops(self.spec, self.settings.weight_type, self.tokens)
+        # that build dequantized to f16: everything on FP16 tensor cores through cuBLAS
+        matmul, attention = speed.prefill_flops(self.spec, self.settings.weight_type, self.tokens)
+        seconds = speed.prefill_compute_s(self.card, "f16", matmul, attention)
         ub = float(speed.constants()["ubatch_overhead_s"]) * -(-self.tokens // 512)
-        return self.tokens / (flops / (rate * eff) + ub)
+        return self.tokens / (seconds + ub)
 
     def prefill_rate(self) -> tuple[float, str]:
         """The rate and path of the kernel this row's build prefilled with."""
@@ -141,7 +141,9 @@ def fit(rows: list[Row]) -> dict[str, Any]:
     constants["decode_overhead_s"] = round(overhead, 5)
     ub = float(constants["ubatch_overhead_s"])
     pre: dict[str, float] = {}
-    for path in ("mmq", "mmq_dp4a", "cublas_f16"):
+    # f16 first (matrix products and attention both on FP16 tensor cores), then the quantized
+    # paths with attention at that f16 efficiency
+    for path in ("cublas_f16", "mmq", "mmq_dp4a"):
         ratios = []
         for r in used:
             if r.kind != "pp":
@@ -150,9 +152,13 @@ def fit(rows: list[Row]) -> dict[str, Any]:
             if p != path:
                 continue
             seconds = r.tokens / r.measured - ub * -(-r.tokens // r.settings.ubatch)
-            ratios.append(
-                speed.prefill_flops(r.spec, r.settings.weight_type, r.tokens) / (rate * seconds)
-            )
+            matmul, attention = speed.prefill_flops(r.spec, r.settings.weight_type, r.tokens)
+            f16 = speed.fp16_rate(r.card)
+            if path == "cublas_f16":
+                ratios.append((matmul / rate + attention / f16) / seconds)
+            else:
+                left = seconds - attention / (f16 * pre["cublas_f16"])
+                ratios.append(matmul / (rate * left))
         if ratios:
             pre[path] = round(min(1.0, statistics.median(ratios)), 3)
     constants["prefill_efficiency"] = {**constants["prefill_efficiency"], **pre}

@@ -147,7 +147,9 @@ def llama_card(
     available = usable - reserve
     m = memory_on(spec, s, n_ctx, available)
     split = weight_split(spec, s.weight_type)
-    speed = llama_speed(spec, s, card, m, split, context=n_ctx, prompt=n_ctx)
+    # decode at --seq tokens of context (Ollama may allocate more), a --seq-token prompt
+    at = min(seq, n_ctx)
+    speed = llama_speed(spec, s, card, m, split, context=at, prompt=at)
     notes = _notes(spec, s, card, m, speed, batch)
     estimate = MemoryEstimate(
         peak_allocated_bytes=m.weights_gpu + m.kv_gpu + m.compute_gpu,
@@ -182,7 +184,7 @@ def llama_card(
         decode_bytes=speed.decode_gpu_bytes + speed.decode_host_bytes,
         time_to_generate_s=generate_s,
         flops_per_s=None,
-        notes=tuple(_speed_notes(s, m, speed) + time_notes),
+        notes=tuple(_speed_notes(s, m, speed, at) + time_notes),
     )
     headroom = available - m.gpu_bytes
     return LlamaCard(
@@ -243,7 +245,7 @@ def _notes(
     return notes
 
 
-def _speed_notes(s: EngineSettings, m: LlamaMemory, speed: LlamaSpeed) -> list[Any]:
+def _speed_notes(s: EngineSettings, m: LlamaMemory, speed: LlamaSpeed, context: int) -> list[Any]:
     notes: list[Any] = []
     if not m.all_on_gpu:
         notes.append(
@@ -261,6 +263,7 @@ def _speed_notes(s: EngineSettings, m: LlamaMemory, speed: LlamaSpeed) -> list[A
     notes.append(
         Message(
             "infer.note.calibrated",
+            context=f"{context:,}",
             eff=f"{speed.bandwidth_efficiency:.0%}",
             path=speed.prefill_path,
             pre=f"{speed.prefill_efficiency:.0%}",
@@ -293,7 +296,8 @@ def llama_machine(
         m = most_layers_split(spec, s, cards, available, n_ctx)
     else:
         m = split_memory(spec, s, cards, available, n_ctx, s.gpu_layers)
-    speed = split_speed(spec, s, m, context=n_ctx, prompt=n_ctx)
+    at = min(seq, n_ctx)
+    speed = split_speed(spec, s, m, context=at, prompt=at)
     first = m.shares[0]
     one = LlamaMemory(
         gpu_layers=m.gpu_layers,
@@ -340,7 +344,7 @@ def llama_machine(
         decode_bytes=speed.decode_gpu_bytes + speed.decode_host_bytes,
         time_to_generate_s=generate_s,
         flops_per_s=None,
-        notes=tuple(_speed_notes(s, one, speed) + time_notes),
+        notes=tuple(_speed_notes(s, one, speed, at) + time_notes),
     )
     per_gpu = tuple(
         GpuShare(sh.card.name, sh.gpu_bytes, sh.usable_bytes, sh.layers, sh.output)

@@ -5,7 +5,8 @@ context: those bytes over the card's bandwidth at an efficiency per quant kind (
 q4_0/q8_0, k-quants, i-quants), the layers left in host memory over the host bandwidth, plus a
 fixed time a token (kernel launches, sampling). Prefill runs llama.cpp's MMQ kernels (int8
 tensor cores; dp4a without them) for quantized weights and cuBLAS in f16 for f16 weights, at a
-calibrated share of that rate; layers in host memory are copied to the card for each ubatch.
+calibrated share of that rate, and attention on FP16 tensor cores; layers in host memory are
+copied to the card for each ubatch.
 The efficiencies were fitted on published llama-bench rows (``data/llamabench.json``) by
 ``scripts/llamacpp_accuracy.py --fit``; ``data/speed.json`` says which and how well.
 """
@@ -135,13 +136,22 @@ def decode_bytes(
     return gpu_bytes, host_bytes
 
 
-def prefill_flops(spec: ModelSpec, weight_type: str, tokens: int) -> int:
-    """Operations of a prefill of ``tokens`` from an empty cache: the matrix products with the
-    weights, and attention's QK^T and PV over the causal half."""
+def prefill_flops(spec: ModelSpec, weight_type: str, tokens: int) -> tuple[int, int]:
+    """Operations of a prefill of ``tokens`` from an empty cache: (the matrix products with the
+    weights, attention's QK^T and PV over the causal half)."""
     attn_dims = spec.num_attention_heads * spec.head_dim
-    return 2 * matmul_elements(spec, weight_type) * tokens + (
-        2 * spec.num_layers * attn_dims * tokens * (tokens + 1)
+    return (
+        2 * matmul_elements(spec, weight_type) * tokens,
+        2 * spec.num_layers * attn_dims * tokens * (tokens + 1),
     )
+
+
+def prefill_compute_s(card: Card, weight_type: str, matmul: float, attention: float) -> float:
+    """Seconds of ``matmul`` operations on the weights' kernel path and ``attention`` ones on
+    FP16 tensor cores (flash attention and cuBLAS run attention in f16 whatever the weights)."""
+    c = constants()["prefill_efficiency"]
+    rate, path = prefill_rate(card, weight_type)
+    return matmul / (rate * float(c[path])) + attention / (fp16_rate(card) * float(c["cublas_f16"]))
 
 
 def decode_seconds(
@@ -164,14 +174,18 @@ def prefill_seconds(
 ) -> tuple[float, float, str]:
     """(seconds to prefill ``tokens`` from an empty cache, efficiency, kernel path)."""
     c = constants()
-    rate, path = prefill_rate(card, s.weight_type)
+    _, path = prefill_rate(card, s.weight_type)
     eff = float(c["prefill_efficiency"][path])
-    flops = prefill_flops(spec, s.weight_type, tokens)
+    matmul, attention = prefill_flops(spec, s.weight_type, tokens)
     ubatches = -(-tokens // s.ubatch)
     pcie = pcie_bytes_s(card) * float(c["pcie_efficiency"])
     # layers in host RAM run on the card for a large ubatch: their weights cross PCIe each time
     copied = (m.weights_host - split.token_embd) * ubatches if not m.all_on_gpu else 0
-    seconds = flops / (rate * eff) + copied / pcie + ubatches * float(c["ubatch_overhead_s"])
+    seconds = (
+        prefill_compute_s(card, s.weight_type, matmul, attention)
+        + copied / pcie
+        + ubatches * float(c["ubatch_overhead_s"])
+    )
     return seconds, eff, path
 
 
