@@ -61,9 +61,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    doc = document(args)
+    if "engine" in doc:  # llama.cpp / Ollama: its own tables
+        from gpuwise.render.infer_tables import llama_tables
+
+        return emit(args, doc, llama_tables)
     from gpuwise.render.tables import plan_tables
 
-    return emit(args, document(args), plan_tables)
+    return emit(args, doc, plan_tables)
 
 
 def document(args: argparse.Namespace) -> dict[str, Any]:
