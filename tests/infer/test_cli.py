@@ -196,6 +196,7 @@ def test_a_70b_in_4_bits_fits_two_3090s_at_8k_split_by_layers(cli):
 
 
 def test_two_cards_decode_like_the_published_two_card_rows(cli):
+    assert len(TWO_CARDS) == 2
     for card, published in TWO_CARDS.items():
         r = cli(
             "plan",

@@ -119,6 +119,7 @@ def test_auto_layers_are_the_most_that_fit(usable_mib, n_ctx):
     m = most_layers(LLAMA8, _s(), n_ctx, usable)
     if m.gpu_bytes > usable:
         assert m.gpu_layers == 0  # not even the compute buffer and context fit
-        return
-    if m.gpu_layers < m.total_layers:
+    elif m.gpu_layers < m.total_layers:
         assert llama_memory(LLAMA8, _s(), n_ctx, m.gpu_layers + 1).gpu_bytes > usable
+    else:
+        assert m.all_on_gpu and m.host_bytes == m.weights_host  # only token_embd stays
