@@ -176,6 +176,30 @@ def test_tied_and_qwen(tmp_path):
     assert any(b.bias for b in spec.blocks)
 
 
+def _u64(n):
+    return n.to_bytes(8, "little")
+
+
+def _text(raw):
+    """A GGUF string value: type 8, length, bytes."""
+    return (8).to_bytes(4, "little") + _u64(len(raw)) + raw
+
+
+def _nested(depth):
+    """An array value (after its type) holding arrays ``depth`` deep, ending in one u8."""
+    if depth == 0:
+        return (0).to_bytes(4, "little") + _u64(1) + b"\1"
+    return (9).to_bytes(4, "little") + _u64(1) + _nested(depth - 1)
+
+
+def _header(tensors, kv):
+    """A GGUF v3 header by hand: ``kv`` is (key, type and value bytes) pairs."""
+    out = b"GGUF" + (3).to_bytes(4, "little") + _u64(tensors) + _u64(len(kv))
+    for key, value in kv:
+        out += _u64(len(key)) + key + value
+    return out + b"\0" * 64
+
+
 @pytest.mark.parametrize(
     "content,says",
     [
@@ -184,6 +208,10 @@ def test_tied_and_qwen(tmp_path):
         (b"GGUF" + (1).to_bytes(4, "little") + b"\0" * 16, "version 1"),
         (b"GGUF" + (3).to_bytes(4, "little") + (2**60).to_bytes(8, "little") + b"\0" * 8, "claims"),
         (b"GGUF" + (3).to_bytes(4, "little"), "ends early"),
+        (_header(tensors=0, kv=[(b"a", (9).to_bytes(4, "little") + _nested(5))]), "nests arrays"),
+        (_header(tensors=0, kv=[(b"a", (13).to_bytes(4, "little"))]), "value type 13"),
+        (_header(tensors=0, kv=[(b"general.architecture", _text(b"llama"))]), "no 2-dimensional"),
+        (_header(tensors=0, kv=[(b"general.architecture", _text(b"rwkv9"))]), "'rwkv9'"),
     ],
 )
 def test_bad_files_one_line(tmp_path, cli, content, says):

@@ -180,6 +180,8 @@ class _Reader:
                     self.text(keep=False)
                 return ArrayInfo(inner, n)
             return [self.value(inner, key, depth + 1) for _ in range(n)]
+        if value_type == _ARRAY:
+            raise _fail("too_deep", self.path, key=cut(key, 80), most=MAX_ARRAY_DEPTH)
         raise _fail("bad_value_type", self.path, key=cut(key, 80), type=value_type)
 
 
@@ -302,7 +304,7 @@ def _config(header: GgufHeader) -> dict[str, Any]:
             key = next(k for k, v in table["keys"].items() if v == needed)
             raise _fail("missing_key", path, key=f"{arch}.{key}", arch=arch)
     layers = {n for n in map(_layer, names) if n is not None}
-    if config["num_hidden_layers"] != (max(layers) + 1 if layers else 0):
+    if not layers or config["num_hidden_layers"] != len(layers) or max(layers) + 1 != len(layers):
         raise _fail(
             "layers_mismatch",
             path,
@@ -331,7 +333,7 @@ def load_gguf(path: str) -> ModelSpec:
     meta_name = header.metadata.get("general.name")
     spec = spec_from_config(
         config,
-        name=meta_name if isinstance(meta_name, str) and meta_name.strip() else base,
+        name=meta_name.strip()[:120] if isinstance(meta_name, str) and meta_name.strip() else base,
         source=Message("gguf.source", file=cut(base, 80)),
         where=Message("gguf.where", path=cut(path, 120)),
     )
