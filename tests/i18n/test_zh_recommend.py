@@ -118,6 +118,17 @@ def test_a_held_back_option_says_why_in_chinese(cli):
     assert "over the budget of 15,000 CNY" in english.out and "Why not" in english.out
 
 
+def test_inference_options_show_no_count_or_strategy_column(cli):
+    """One card each, by the same strategy: said once below the table, not on every row."""
+    for language, words in (
+        ("en", ("Strategy", "one card per option")),
+        ("zh", ("策略", "每个方案一张显卡")),
+    ):
+        r = cli("recommend", "qwen2.5-7b", "--task", "infer", "--top", "5", "--lang", language)
+        header = next(line for line in r.out.splitlines() if "┃" in line)
+        assert words[0] not in header and words[1] in r.out
+
+
 def test_the_english_check_sees_the_english_table(cli):
     """Not vacuous: the English table of the same question is full of English words."""
     args = SPREAD[1][1]
@@ -143,8 +154,11 @@ def test_the_table_fits_a_100_column_terminal(cli, name, args, language):
     for row in rows:
         if not row[0]:  # a folded name's second line: nothing else on it
             assert not any(row[2:]), row
+    word = "策略" if language == "zh" else "Strategy"
+    header = next(x for x in lines if word in x)  # a header may take two lines
+    strategy = [c.strip() for c in header.split("┃")[1:-1]].index(word)
     for row, o in zip(firsts, doc["options"], strict=True):
-        assert row[3] == (o["strategy"] or "—")
+        assert row[strategy] == (o["strategy"] or "—")
         if len(o["gpu"].removeprefix("GeForce ")) <= 20:
             assert row[1] == o["gpu"].removeprefix("GeForce ").removeprefix("NVIDIA ")
 

@@ -87,8 +87,10 @@ def recommend_tables(doc: dict[str, Any]) -> list[Any]:
     precision = len({precision_cell(o) for o in options}) > 1
     # with --tokens, the run's time and energy say what tokens/s would (the JSON has both)
     timed = any(o["time_s"] is not None or o["energy_kwh"] is not None for o in options)
-    headers = [t("recommend.col.rank"), t("recommend.col.card"), t("recommend.col.count")]
-    headers += [t("recommend.col.strategy")]
+    # one card each (inference): the limits below say so, no column repeats it
+    several = any(o["count"] > 1 or o["strategy"] not in (None, "single") for o in options)
+    headers = [t("recommend.col.rank"), t("recommend.col.card")]
+    headers += [t("recommend.col.count"), t("recommend.col.strategy")] if several else []
     headers += [t("recommend.col.precision")] if precision else []
     headers += [t("recommend.col.gib")]
     headers += [t("recommend.col.time"), t("recommend.col.kwh")] if timed else []
@@ -99,7 +101,8 @@ def recommend_tables(doc: dict[str, Any]) -> list[Any]:
     held_back: list[tuple[int, str]] = []
     for o in options:
         need = o["required_per_gpu_bytes"]
-        row = [str(o["rank"]), short_name(o["gpu"]), str(o["count"]), o["strategy"] or "—"]
+        row = [str(o["rank"]), short_name(o["gpu"])]
+        row += [str(o["count"]), o["strategy"] or "—"] if several else []
         row += [precision_cell(o)] if precision else []
         row += [f"{need / GIB:,.2f}" if need else "—"]
         row += [duration(o["time_s"]), num(o["energy_kwh"], 1)] if timed else []
@@ -119,7 +122,8 @@ def recommend_tables(doc: dict[str, Any]) -> list[Any]:
         ),
     )
     add_columns(tbl, headers, rows, text=(1,))  # only a long card name folds
-    tbl.columns[3].justify = "left"  # the strategy: a word, not a figure
+    if several:
+        tbl.columns[3].justify = "left"  # the strategy: a word, not a figure
     for row, o in zip(rows, options, strict=True):
         tbl.add_row(*row, style="" if o["ok"] else "dim")
     lines = [
@@ -127,7 +131,7 @@ def recommend_tables(doc: dict[str, Any]) -> list[Any]:
         t("recommend.caption.limits", limits=_limits(doc)),
         t("recommend.caption.join").join(
             [
-                t("recommend.caption.columns"),
+                t("recommend.caption.columns" if several else "recommend.caption.gib"),
                 t("recommend.caption.time") if timed else t("recommend.caption.tokens_s"),
                 t("recommend.caption.cost"),
             ]
