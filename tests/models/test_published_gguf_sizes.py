@@ -40,3 +40,10 @@ def test_each_model_has_its_published_types():
         rows = [r for r in ROWS if r[0] == model["preset"]]
         assert len(rows) >= 6, model["preset"]
         assert all(url.startswith("https://huggingface.co/") for *_, url in rows)
+
+
+@pytest.mark.parametrize("row", DATA["checkpoints"]["rows"], ids=lambda r: r["type"])
+def test_awq_and_gptq_checkpoints_within_one_percent(row):
+    """AWQ / GPTQ layouts (data/quant_formats.json) against a published checkpoint's shards."""
+    ours = weights_bytes(load_model(row["preset"]), row["type"])
+    assert abs(ours / (sum(row["shards_gb"]) * 1e9) - 1) <= 0.01, (row["url"], ours)
