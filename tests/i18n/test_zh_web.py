@@ -50,6 +50,7 @@ def test_the_pages_labels_in_chinese():
         "gpuwise",
         "config.json",
         "llama-3.1-8b",
+        "{value}",
         "7b",
         "3090",
         "4090",

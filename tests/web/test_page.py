@@ -387,3 +387,53 @@ def test_no_script_or_style_comes_from_another_host():
     html = (STATIC / "index.html").read_text(encoding="utf-8")
     assert not re.search(r'(src|href)="(https?:)?//', html)
     assert not re.search(r"https?://", (STATIC / "app.js").read_text(encoding="utf-8"))
+
+
+def test_the_fit_map_and_time_to_train_are_the_plans_the_command_prints(page, server, cli):
+    _open(page, server, "model=7b&method=lora&gpu=3090&gpu=4060ti16&tokens=100M")
+    page.wait_for_selector("#cards tbody tr")
+    printed = cli(
+        "plan",
+        "7b",
+        "--method",
+        "lora",
+        "--gpu",
+        "3090",
+        "--gpu",
+        "4060ti16",
+        "--tokens",
+        "100M",
+        "--json",
+    ).json()
+    rows = _plan_rows(page)
+    _check_plan(rows, printed)
+    for card in printed["cards"]:
+        seconds = card["time"]["time_to_train_s"]
+        assert float(rows[card["name"]]["time"]["value"]) == pytest.approx(seconds, rel=1e-12)
+        assert rows[card["name"]]["time"]["text"] == f"{seconds / 3600:.1f} h"
+    page.select_option("#fitmap-card", "GeForce RTX 3090")
+    page.click("#fitmap-draw")
+    page.wait_for_function("() => document.getElementById('fitmap-chart').dataset.cells")
+    cells = json.loads(page.get_attribute("#fitmap-chart", "data-cells"))
+    # batch 1-16 by sequence 512 up to the model's context (4096 for 7b)
+    assert [(b, s) for b, s, _, _ in cells] == [
+        (b, s) for b in (1, 2, 4, 8, 16) for s in (512, 1024, 2048, 4096)
+    ]
+    for batch, seq, fits, required in cells:
+        doc = cli(
+            "plan",
+            "7b",
+            "--method",
+            "lora",
+            "--gpu",
+            "3090",
+            "--batch",
+            str(batch),
+            "--seq",
+            str(seq),
+            "--no-search",
+            "--json",
+        ).json()
+        assert required == doc["cards"][0]["memory"]["required_bytes"]
+        assert fits == doc["cards"][0]["fits"]
+    assert {c[2] for c in cells} == {True, False}  # this grid crosses the card's limit

@@ -143,7 +143,9 @@ def argv(command: str, fields: Iterable[tuple[str, str]]) -> list[str]:
                     code="usage",
                 )
             raise GpuwiseError(
-                Message("web.unknown_field", field=name, command=command, accepted=accepted),
+                Message(
+                    "web.unknown_field", field=_shown(name), command=command, accepted=accepted
+                ),
                 code="usage",
             )
         if not action.option_strings:
@@ -164,6 +166,12 @@ def argv(command: str, fields: Iterable[tuple[str, str]]) -> list[str]:
         words.append("--")
         words += [positional[dest] for dest in ordered if dest in positional]
     return words
+
+
+def _shown(text: str) -> str:
+    """What a request named, for an error line: quoted, escaped, cut (one line, whatever it
+    holds)."""
+    return repr(text) if len(text) <= 60 else f"{text[:60]!r}... ({len(text)} characters)"
 
 
 def _local_path(name: str) -> bool:
@@ -211,7 +219,9 @@ def _answer(
         try:
             if command not in served():
                 raise GpuwiseError(
-                    Message("web.unknown_command", command=command, commands=", ".join(served())),
+                    Message(
+                        "web.unknown_command", command=_shown(command), commands=", ".join(served())
+                    ),
                     code="usage",
                 )
             fields = list(fields)

@@ -6,7 +6,10 @@
 const GIB = 1024 ** 3;
 const PARTS = ["weights", "gradients", "optimizer", "activations", "kv_cache", "temporaries", "overhead"];
 const COLOURS = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1"];
-const FORM_FIELDS = ["task", "method", "precision", "batch", "seq", "grad-checkpointing"];
+const FORM_FIELDS = ["task", "method", "precision", "batch", "seq", "tokens", "grad-checkpointing"];
+// the fit map's grid: one plan per cell, asked of the API
+const MAP_BATCHES = [1, 2, 4, 8, 16];
+const MAP_SEQS = [512, 1024, 2048, 4096, 8192];
 const state = { lang: "en", messages: {}, api: null, upload: null, charts: {}, lastPlan: null, catalog: null };
 
 const $ = (id) => document.getElementById(id);
@@ -173,11 +176,66 @@ function drawPlan(doc) {
       cell(c.max_seq ?? "–", "max-seq", c.max_seq),
       cell(speed === null ? "–" : Math.round(speed).toLocaleString("en"), "speed", speed),
       cell(time.step_s == null ? "–" : time.step_s.toFixed(2), "step", time.step_s),
+      cell(time.time_to_train_s == null ? "–" : t("web.page.hours", { value: (time.time_to_train_s / 3600).toFixed(1) }),
+        "time", time.time_to_train_s),
     );
     body.append(tr);
   }
   drawAdvice(doc.advice);
   drawMemory(cards);
+  const chosen = $("fitmap-card").value;
+  $("fitmap-card").replaceChildren(...cards.map((c) => new Option(c.name, c.name)));
+  if (cards.some((c) => c.name === chosen)) $("fitmap-card").value = chosen;
+}
+
+// -- batch x sequence fit map: one plan per cell, each from the API --------------------------
+async function runFitMap() {
+  const card = $("fitmap-card").value;
+  if (!card) return;
+  const base = jobFields().filter(([k]) => k !== "batch" && k !== "seq" && k !== "tokens");
+  showError("");
+  $("working").hidden = false;
+  try {
+    // sequences up to the model's context (longer ones the planner refuses without a flag)
+    const longest = state.lastPlan ? state.lastPlan.model.max_position_embeddings : null;
+    const seqs = MAP_SEQS.filter((s) => !longest || s <= longest);
+    const cells = [];
+    for (const [i, batch] of MAP_BATCHES.entries()) {
+      for (const [j, seq] of seqs.entries()) {
+        const fields = [...base, ["batch", String(batch)], ["seq", String(seq)], ["gpu", card], ["no-search", "true"]];
+        const doc = await api("plan", fields, state.upload);
+        const c = doc.cards[0];
+        cells.push({ x: j, y: i, batch, seq, fits: c.fits, required: c.memory.required_bytes });
+      }
+    }
+    drawFitMap(card, seqs, cells);
+  } catch (e) {
+    showError(e.message);
+  } finally {
+    $("working").hidden = true;
+  }
+}
+
+function drawFitMap(card, seqs, found) {
+  $("fitmap-chart").hidden = false;
+  $("fitmap-chart").dataset.cells = JSON.stringify(found.map((c) => [c.batch, c.seq, c.fits, c.required]));
+  const cells = found.map((c) => [c.x, c.y, +(c.required / GIB).toFixed(1), c.fits ? 1 : 0]);
+  const c = chart("fitmap-chart");
+  if (!c) return;
+  c.resize();
+  c.setOption({
+    animation: false,
+    title: { text: card, left: "center", textStyle: { fontSize: 13 } },
+    tooltip: { formatter: (p) => `${MAP_BATCHES[p.value[1]]} × ${seqs[p.value[0]]}: ${p.value[2]} GiB` },
+    grid: { left: 8, right: 8, top: 30, bottom: 30, containLabel: true },
+    xAxis: { type: "category", data: seqs.map(String), name: t("web.page.seq"), nameLocation: "middle", nameGap: 24 },
+    yAxis: { type: "category", data: MAP_BATCHES.map(String), name: t("web.page.batch") },
+    visualMap: {
+      type: "piecewise", dimension: 3, show: false,
+      pieces: [{ value: 1, color: "#8fd19e" }, { value: 0, color: "#f4a3a3" }],
+    },
+    series: [{ type: "heatmap", data: cells, label: { show: true, formatter: (p) => p.value[2] } }],
+  }, true);
 }
 
 function drawAdvice(advice) {
@@ -339,6 +397,7 @@ async function init() {
   fillChoices($("currency"), defaults("recommend").currency, state.lang === "zh-CN" ? "cny" : "usd");
   $("job").addEventListener("submit", (e) => { e.preventDefault(); runPlan(); });
   $("rec").addEventListener("submit", (e) => { e.preventDefault(); runRecommend(); });
+  $("fitmap-form").addEventListener("submit", (e) => { e.preventDefault(); runFitMap(); });
   $("config").addEventListener("change", (e) => readUpload(e.target.files[0]));
   $("copy").addEventListener("click", async () => {
     try { await navigator.clipboard.writeText($("cli-command").textContent); } catch (e) { /* no clipboard: the text is there to select */ }
