@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gpuwise.errors import GpuwiseError
-from gpuwise.models import load_model
+from gpuwise.models import load_model, preset_names
 from gpuwise.models.weight_types import (
     ALIASES,
     GGUF_TYPES,
@@ -143,3 +143,22 @@ def test_types_shrink_with_their_bits():
     biases = sum(b.bias * b.count for b in spec.blocks)
     assert matrices + vectors + biases == spec.params
     assert weights_bytes(spec, "f16") == 2 * matrices + 4 * (vectors + biases)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from(preset_names()), st.sampled_from(WEIGHT_TYPES))
+def test_layers_and_the_rest_make_the_whole(preset, key):
+    """For any preset and type: the layers' bytes and the tensors outside them sum to the
+    whole, every layer holds some, and a smaller type never weighs more than f16."""
+    spec = load_model(preset)
+    layers = layer_bytes(spec, key)
+    assert len(layers) == spec.num_layers and min(layers) > 0
+    assert sum(layers) + sum(nonlayer_bytes(spec, key).values()) == weights_bytes(spec, key)
+    if key not in ("f32", "fp32"):
+        assert weights_bytes(spec, key) <= weights_bytes(spec, "f16") * 1.001
+
+
+def test_deepseek_dense_layers_come_first():
+    """DeepSeek-V3's first_k_dense_replace (3) dense layers, then mixture-of-experts layers."""
+    layers = layer_bytes(load_model("deepseek-v3"), "q4_k_m")
+    assert layers[0] == layers[2] < layers[3] / 10

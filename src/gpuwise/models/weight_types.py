@@ -198,10 +198,16 @@ def _gguf_name(block: ParamBlock) -> str:
 
 
 def _layers(block: ParamBlock, n_layers: int) -> tuple[int, ...] | None:
+    """The layers a repeated block is in. A block in fewer than all layers is a mixture of
+    experts' (experts, router, shared experts: the last layers, after DeepSeek's
+    first_k_dense_replace dense ones) or the dense MLP of those first layers."""
     if "*" not in block.name:
         return None
-    if block.count <= n_layers:
-        return tuple(range(n_layers - block.count, n_layers))  # MoE layers come after dense ones
+    if block.count > n_layers:
+        return tuple(range(block.count))
+    moe = block.experts > 0 or block.part in ("router", "experts") or "shared_expert" in block.name
+    if moe:
+        return tuple(range(n_layers - block.count, n_layers))
     return tuple(range(block.count))
 
 
@@ -524,4 +530,8 @@ def nonlayer_bytes(spec: ModelSpec, weight_type: str) -> dict[str, int]:
     ``token_embd.weight`` (llama.cpp keeps it in host memory), ``output.weight`` (on the card
     only when every layer is; absent when the model ties it to ``token_embd``, which llama.cpp
     then also loads as the output), ``output_norm.weight``."""
-    return {t.name: t.bytes for t in tensor_weights(spec, weight_type) if t.layer is None}
+    out: dict[str, int] = {}
+    for t in tensor_weights(spec, weight_type):
+        if t.layer is None:  # an encoder's two position tables share a name: summed
+            out[t.name] = out.get(t.name, 0) + t.bytes
+    return out
