@@ -18,6 +18,7 @@ from gpuwise.recommend.options import STRATEGY_ORDER
 
 from ..checks import fixture_ok, json_values, one_line
 from .checks import leftover_english, table_lines_aligned
+from .test_zh_output import said, strings
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 SMALL = ("--gpu", "3090", "--gpu", "4090", "--max-gpus", "2")
@@ -188,8 +189,8 @@ def test_json_in_chinese_has_the_same_keys_and_numbers_and_chinese_prose(cli, na
     en = cli("recommend", *args, "--json").json()
     zh = cli("recommend", *args, "--json", "--lang", "zh").json()
     differ = _pairs(en, zh)
-    for path, _, said in differ:
-        assert CJK.search(said), (path, said)
+    for path, _, text in differ:
+        assert CJK.search(text), (path, text)
     # recommend's own prose is Chinese, and only prose differs (codes and names never do)
     prose = ("reason", "price_source", "why", "notes", "precision_note", "precision_warning")
     prose += ("source",)  # of the rate given with --rate
@@ -214,11 +215,6 @@ def test_json_without_prose_is_the_same_in_both_languages(cli):
 
 
 # -- bad input -------------------------------------------------------------------------------
-def said(err: str) -> str:
-    """An error line without its ``gpuwise recommend`` prefix."""
-    return err.split("：", 1)[1] if "：" in err else err
-
-
 BAD = [
     ["--budget", "-5"],
     ["--budget", "0.0001"],
@@ -277,21 +273,11 @@ def test_any_flag_value_is_options_or_one_chinese_line(cli, flag, value):
     assert leftover_english(said(zh.err), names) == [], zh.err
 
 
-def _strings(value) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [*value, *(s for v in value.values() for s in _strings(v))]
-    if isinstance(value, list):
-        return [s for v in value for s in _strings(v)]
-    return []
-
-
 def _names(value) -> list[str]:
     """How a value from the file can appear in an error line: as JSON, as Python writes it,
     cut to 40 characters."""
     out = []
-    for s in [*_strings(value), value]:
+    for s in [*strings(value), value]:
         out += [json.dumps(s), repr(s), repr(s)[:37], str(s)]
     return out
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from gpuwise.i18n import t
 from gpuwise.recommend import currency_word
+from gpuwise.render.card_tables import short_name
 from gpuwise.render.price_text import PriceText
 from gpuwise.render.table_kit import add_columns, table
 from gpuwise.units import GIB, gib, num
@@ -26,11 +27,6 @@ _OBJECTIVES = {
 _UNITS = (("recommend.unit.d", 86400), ("recommend.unit.h", 3600), ("recommend.unit.min", 60))
 
 
-def short_name(name: str) -> str:
-    """A card's name without the brand words every row would repeat."""
-    return name.removeprefix("GeForce ").removeprefix("NVIDIA ")
-
-
 def duration(seconds: float | None) -> str:
     """``3.5 h``, ``2.0 d``: a run's length in a cell, in its largest whole unit."""
     if seconds is None:
@@ -46,7 +42,8 @@ def _limits(doc: dict[str, Any]) -> str:
     c, w = doc["constraints"], doc["workload"]
     cur = str(currency_word(c["currency"]))
     objective = doc["objective"]
-    limits = [t("recommend.limit.objective", objective=t(_OBJECTIVES.get(objective, objective)))]
+    said = t(_OBJECTIVES[objective]) if objective in _OBJECTIVES else objective
+    limits = [t("recommend.limit.objective", objective=said)]
     if c["budget"] is not None:
         limits.append(t("recommend.limit.budget", budget=f"{c['budget']:,.0f}", currency=cur))
     if c["max_power_w"] is not None:
