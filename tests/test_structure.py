@@ -36,6 +36,7 @@ LAYERS = {
     "workload": 3,
     "memory": 4,
     "timing": 5,
+    "infer": 5.5,  # llama.cpp / Ollama: on memory and timing's types, below plan
     "plan": 6,
     "recommend": 7,
     "engines": 7,

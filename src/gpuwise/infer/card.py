@@ -199,20 +199,6 @@ def llama_card(
     )
 
 
-def largest_ctx(spec: ModelSpec, s: EngineSettings, available: int, limit: int) -> int | None:
-    """The longest context whose memory fits ``available`` bytes with every layer on the card
-    (or the GPU layers asked for); None when even 1 token does not."""
-    from gpuwise.plan.fit import largest_where
-
-    layers = spec.num_layers + 1 if s.gpu_layers is None else s.gpu_layers
-    split = weight_split(spec, s.weight_type)
-
-    def fits(n: int) -> bool:
-        return llama_memory(spec, s, n, layers, split).gpu_bytes <= available
-
-    return largest_where(fits, 1, limit)
-
-
 def _notes(
     spec: ModelSpec, s: EngineSettings, card: Card, m: LlamaMemory, speed: LlamaSpeed, batch: int
 ) -> list[Any]:

@@ -15,7 +15,7 @@ from gpuwise.memory.rank import RankMemory
 from gpuwise.models.spec import ModelSpec
 from gpuwise.parallel import Parallel
 from gpuwise.plan.defaults import defaults
-from gpuwise.plan.fit import SINGLE, estimate_memory, largest_fitting, problems
+from gpuwise.plan.fit import SINGLE, estimate_memory, largest_fitting, largest_where, problems
 from gpuwise.plan.precision import CardPrecision, for_card
 from gpuwise.plan.time import CardTime, card_time
 from gpuwise.record import field, record
@@ -165,7 +165,7 @@ def _llama_plan(
     """The plan of ``w`` run by llama.cpp on each machine (one card, or several splitting the
     layers): the layers that fit, the memory on the cards and in host RAM, decode and prefill
     speed (:func:`gpuwise.infer.card.llama_card`, :func:`~gpuwise.infer.card.llama_machine`)."""
-    from gpuwise.infer.card import largest_ctx, llama_card, llama_machine
+    from gpuwise.infer.card import llama_card, llama_machine
 
     if parallel.strategy not in ("single", "fsdp") or parallel.grad_accum > 1:
         # --gpus N alone means fsdp to the parser; llama.cpp splits the layers instead
@@ -196,7 +196,7 @@ def _llama_plan(
                 memory=lc.rank_memory,
                 precision=precision,
                 max_seq=(
-                    largest_ctx(
+                    _llama_max_ctx(
                         spec, lc.settings, usable.bytes - reserve_bytes, _seq_limit(spec, w)
                     )
                     if search and len(machine) == 1
@@ -206,6 +206,20 @@ def _llama_plan(
             )
         )
     return Plan(spec, w, out[0].memory, out, tokens, reserve_bytes, parallel, engine=engine)
+
+
+def _llama_max_ctx(spec: ModelSpec, s: EngineSettings, available: int, limit: int) -> int | None:
+    """The longest context llama.cpp fits in ``available`` bytes with every layer on the card
+    (or the GPU layers asked for); None when even 1 token does not."""
+    from gpuwise.infer.memory import llama_memory, weight_split
+
+    layers = spec.num_layers + 1 if s.gpu_layers is None else s.gpu_layers
+    split = weight_split(spec, s.weight_type)
+
+    def fits(n: int) -> bool:
+        return llama_memory(spec, s, n, layers, split).gpu_bytes <= available
+
+    return largest_where(fits, 1, limit)
 
 
 def _wants_advice(plan: Plan) -> bool:
