@@ -53,7 +53,11 @@ class Offload:
 @record(frozen=False)
 class LlamaCard:
     """A card's llama.cpp plan: the settings as run on it (its ``n_ctx``), the memory, the
-    speed, whether it fits, the headroom, and the plan's parts in gpuwise's common types."""
+    speed, whether it fits, the headroom, and the plan's parts in gpuwise's common types.
+
+    ``fits``: with ``--gpu-layers auto``, every layer is on the card (a model that runs only
+    with layers left in host RAM does not fit; ``offload`` says how it runs); with
+    ``--gpu-layers N``, those N layers fit."""
 
     settings: EngineSettings
     memory: LlamaMemory
@@ -191,7 +195,7 @@ def llama_card(
         settings=s,
         memory=m,
         speed=speed,
-        fits=headroom >= 0,
+        fits=headroom >= 0 and (s.gpu_layers is not None or m.all_on_gpu),
         headroom_bytes=headroom,
         rank_memory=RankMemory(estimate, m.host_bytes, Parallel()),
         time=time,
@@ -340,7 +344,7 @@ def llama_machine(
         settings=s,
         memory=one,
         speed=speed,
-        fits=m.fits,
+        fits=m.fits and (s.gpu_layers is not None or m.gpu_layers == m.total_layers),
         headroom_bytes=min(sh.headroom for sh in m.shares),
         rank_memory=RankMemory(estimate, m.host_bytes, Parallel()),
         time=time,
