@@ -37,10 +37,11 @@ TYPES = {
 }
 
 
-def write_tiny(path, *, arch="llama", tied=False, file_type=15, qwen_bias=False):
-    """A tiny random model as ``convert_hf_to_gguf.py`` + ``llama-quantize`` would lay it out."""
+def write_tiny(path, *, arch="llama", tied=False, file_type=15, qwen_bias=False, split=0):
+    """A tiny random model as ``convert_hf_to_gguf.py`` + ``llama-quantize`` would lay it out
+    (``split``: at most that many tensors a part, in parts named as gguf-split names them)."""
     rng = np.random.default_rng(0)
-    w = gguf.GGUFWriter(str(path), arch)
+    w = gguf.GGUFWriter(str(path), arch, split_max_tensors=split)
     w.add_name("tiny test model")
     w.add_block_count(LAYERS)
     w.add_embedding_length(HIDDEN)
@@ -294,3 +295,21 @@ def test_plan_a_gguf_file_runs_llama_cpp_at_its_types(tiny, cli):
     sizes = {t.name: int(t.n_bytes) for t in gguf.GGUFReader(str(tiny)).tensors}
     on_card = sum(sizes.values()) - sizes["token_embd.weight"]
     assert doc["cards"][0]["memory"]["breakdown"]["weights"] == on_card
+
+
+def test_split_model_reads_every_part(tmp_path, tiny):
+    """A model in parts (NAME-00001-of-0000N.gguf, as gguf-split writes it): any part named
+    gives the whole model; a missing part is one line naming it."""
+    write_tiny(tmp_path / "big.gguf", split=8)
+    parts = sorted(tmp_path.glob("big-*-of-*.gguf"))
+    assert len(parts) >= 3
+    whole = load_model(str(tiny))
+    for part in (parts[0], parts[-1]):
+        spec = load_model(str(part))
+        ours = tensor_weights(spec, FILE)
+        assert sorted(t.name for t in ours) == sorted(t.name for t in tensor_weights(whole, FILE))
+        assert sum(t.bytes for t in ours) == sum(t.bytes for t in tensor_weights(whole, FILE))
+    parts[1].unlink()
+    with pytest.raises(GpuwiseError) as e:
+        load_model(str(parts[0]))
+    assert parts[1].name in str(e.value) and "missing" in str(e.value)

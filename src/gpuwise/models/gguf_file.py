@@ -18,6 +18,7 @@ carrying the file's tensors (``extra["gguf_tensors"]``) and file type
 from __future__ import annotations
 
 import os
+import re
 import stat
 import struct
 
@@ -322,10 +323,47 @@ def _layer(name: str) -> int | None:
     return int(number) if number.isdigit() else None
 
 
+#: A part of a split GGUF file, as llama.cpp's gguf-split names them (llama_split_path).
+_SPLIT = re.compile(
+    r"^(?P<prefix>.*)-(?P<index>\d{5})-of-(?P<count>\d{5})(?P<ext>\.gguf)$", re.IGNORECASE
+)
+#: Most parts a split model may have (llama.cpp's split.count is a u16).
+MAX_SPLITS = 1 << 16
+
+
+def read_model_header(path: str) -> GgufHeader:
+    """The header of the model at ``path``; for a model split in parts (``*-00001-of-00003.gguf``,
+    any part named) the first part's metadata with every part's tensors."""
+    m = _SPLIT.match(path)
+    if m is None:
+        header = read_header(path)
+        count = header.metadata.get("split.count")
+        if isinstance(count, int) and not isinstance(count, bool) and count > 1:
+            raise _fail("split_unnamed", path, count=count)
+        return header
+    count = int(m.group("count"))
+    if not 1 <= int(m.group("index")) <= count <= MAX_SPLITS:
+        raise _fail("split_name", path)
+    prefix, ext = m.group("prefix"), m.group("ext")
+    parts = [f"{prefix}-{i:05d}-of-{count:05d}{ext}" for i in range(1, count + 1)]
+    for part in parts:
+        if not os.path.exists(part):
+            raise _fail("split_missing", path, part=cut(os.path.basename(part), 120), count=count)
+    headers = [read_header(part) for part in parts]
+    tensors = tuple(t for h in headers for t in h.tensors)
+    first = headers[0]
+    claimed = first.metadata.get("split.tensors.count")
+    if isinstance(claimed, int) and claimed != len(tensors):
+        raise _fail("split_tensors", path, claimed=claimed, found=len(tensors), count=count)
+    return GgufHeader(
+        first.path, first.version, first.metadata, tensors, first.data_offset, first.file_size
+    )
+
+
 def load_gguf(path: str) -> ModelSpec:
-    """The model in the GGUF file at ``path``: shapes from its metadata, weights at the types
-    its tensors have."""
-    header = read_header(path)
+    """The model in the GGUF file at ``path`` (or the parts of a split one): shapes from its
+    metadata, weights at the types its tensors have."""
+    header = read_model_header(path)
     config = _config(header)
     from gpuwise.models.build import spec_from_config
 
