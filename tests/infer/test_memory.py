@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gpuwise.catalog import load_catalog
 from gpuwise.errors import GpuwiseError
 from gpuwise.infer.engine import EngineSettings, check
 from gpuwise.infer.memory import (
@@ -16,12 +19,15 @@ from gpuwise.infer.memory import (
     padded_ctx,
     weight_split,
 )
+from gpuwise.infer.split import split_memory
 from gpuwise.models import load_model
 from gpuwise.models.weight_types import nonlayer_bytes, weights_bytes
 
 MIB = 1 << 20
 LLAMA8 = load_model("llama-3.1-8b")
 QWEN05 = load_model("qwen2.5-0.5b")  # ties its output to token_embd
+LLAMA70 = load_model("llama-3.1-70b")
+CARD3090 = load_catalog(None).find("3090")
 
 
 def _s(**kw: object) -> EngineSettings:
@@ -123,3 +129,27 @@ def test_auto_layers_are_the_most_that_fit(usable_mib, n_ctx):
         assert llama_memory(LLAMA8, _s(), n_ctx, m.gpu_layers + 1).gpu_bytes > usable
     else:
         assert m.all_on_gpu and m.host_bytes == m.weights_host  # only token_embd stays
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    gib=st.lists(st.integers(8, 96), min_size=2, max_size=4),
+    k=st.integers(0, 81),
+    n_ctx=st.integers(256, 32768),
+)
+def test_a_layer_split_shares_every_layer_once_by_free_memory(gib, k, n_ctx):
+    llama70, card = LLAMA70, CARD3090
+    usables = [g << 30 for g in gib]
+    m = split_memory(llama70, _s(), [card] * len(gib), usables, n_ctx, k)
+    on_cards = sum(sh.layers for sh in m.shares) + any(sh.output for sh in m.shares)
+    assert on_cards == min(k, 81)  # every slot on the GPUs is on exactly one card
+    assert sum(sh.output for sh in m.shares) == (1 if k >= 1 else 0)
+    if k >= 1:
+        assert m.shares[-1].output or not m.shares[-1].layers  # the output layer comes last
+    one = llama_memory(llama70, _s(), n_ctx, k)
+    assert sum(sh.weights for sh in m.shares) == one.weights_gpu  # the same layers as on one card
+    assert m.weights_host == one.weights_host and m.kv_host == one.kv_host
+    # all layers on the cards: one with more free memory never gets fewer than one with less
+    full = split_memory(llama70, _s(), [card] * len(gib), usables, n_ctx, 81)
+    by_memory = sorted(zip(usables, (sh.layers for sh in full.shares), strict=True))
+    assert all(a[1] <= b[1] + 1 for a, b in itertools.pairwise(by_memory))
