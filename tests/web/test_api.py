@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -283,7 +285,8 @@ def test_a_request_for_another_host_is_refused():
 
 def test_the_openapi_description_lists_every_field_of_every_command():
     doc = call(APP, "/api/openapi.json").json()
-    assert set(doc["paths"]) == {f"/api/{c}" for c in api.served()}
+    emits = {f"/api/{c}/emit" for c in api.EMITS}
+    assert set(doc["paths"]) == {f"/api/{c}" for c in api.served()} | emits
     for command in api.served():
         names = {p["name"] for p in doc["paths"][f"/api/{command}"]["get"]["parameters"]}
         assert names == set(api.fields_of(command)) | {"lang"}
@@ -358,3 +361,48 @@ def test_no_body_gets_a_5xx(body, command):
     got = call(APP, f"/api/{command}", method="POST", body=raw)
     assert got.status in (200, 400, 413), got.body
     assert ("error" in got.json()) == (got.status != 200)
+
+
+def test_the_launch_files_are_the_ones_emit_writes(cli, tmp_path):
+    import io
+    import zipfile
+
+    printed = cli(
+        "plan",
+        "qwen2.5-7b",
+        "--method",
+        "lora",
+        "--gpu",
+        "3090",
+        "--emit",
+        str(tmp_path / "out"),
+        "--json",
+    )
+    assert printed.code == 0, printed.err
+    got = call(
+        APP, "/api/plan/emit", [("model", "qwen2.5-7b"), ("method", "lora"), ("gpu", "3090")]
+    )
+    assert got.status == 200 and got.headers["content-type"] == "application/zip"
+    assert "gpuwise-plan-launch.zip" in got.headers["content-disposition"]
+    archive = zipfile.ZipFile(io.BytesIO(got.body))
+    written = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert sorted(archive.namelist()) == written and "train.py" in written
+    for name in written:
+        assert archive.read(name) == (tmp_path / "out" / name).read_bytes(), name
+    assert archive.getinfo("launch.sh").external_attr >> 16 & 0o100  # still executable
+    assert not list(Path(tempfile.gettempdir()).glob("gpuwise-web-emit-*"))  # nothing left
+
+
+@pytest.mark.parametrize(
+    ("path", "fields", "words"),
+    [
+        ("/api/plan/emit", [("model", "7b")], ["7b"]),  # a bare size: no model to load
+        ("/api/gpus/emit", [], ["plan", "recommend"]),
+        ("/api/plan/emit", [("model", "qwen2.5-7b"), ("emit", "/tmp/x")], ["emit"]),
+    ],
+)
+def test_the_launch_files_refused_are_one_line(path, fields, words):
+    got = call(APP, path, fields)
+    assert got.status in (400, 404)
+    message = got.json()["error"]["message"]
+    assert all(w in message for w in words) and "\n" not in message

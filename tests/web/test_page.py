@@ -437,3 +437,20 @@ def test_the_fit_map_and_time_to_train_are_the_plans_the_command_prints(page, se
         assert required == doc["cards"][0]["memory"]["required_bytes"]
         assert fits == doc["cards"][0]["fits"]
     assert {c[2] for c in cells} == {True, False}  # this grid crosses the card's limit
+
+
+def test_the_launch_files_download(page, server, tmp_path):
+    import zipfile
+
+    _open(page, server, "model=qwen2.5-7b&method=lora&gpu=3090")
+    page.wait_for_selector("#cards tbody tr")
+    with page.expect_download(timeout=30_000) as download:
+        page.click("#download")
+    saved = tmp_path / "launch.zip"
+    download.value.save_as(saved)
+    names = zipfile.ZipFile(saved).namelist()
+    assert {"train.py", "launch.sh", ".gpuwise-emit.json"} <= set(names)
+    # a bare size names no model to load: the command line's line, on the page
+    page.fill("#model", "7b")
+    shown = _error_after(page, lambda: page.click("#download"))
+    assert "7b" in shown and "\n" not in shown

@@ -52,6 +52,8 @@ REFUSED = frozenset(
         "version",
     }
 )
+#: The commands whose launch files (``--emit``) the API gives as a zip archive.
+EMITS = ("plan", "recommend")
 #: What a request may say for a switch (``--grad-checkpointing``), any case.
 _ON = frozenset({"", "1", "true", "yes", "on"})
 _OFF = frozenset({"0", "false", "no", "off"})
@@ -65,11 +67,13 @@ _parsers: dict[str, argparse.ArgumentParser] = {}
 class Answer:
     """An HTTP status and the JSON text of a document (or of an error document)."""
 
-    __slots__ = ("status", "text")
+    __slots__ = ("files", "status", "text")
 
-    def __init__(self, status: int, text: str) -> None:
+    def __init__(self, status: int, text: str, files: bytes | None = None) -> None:
         self.status = status
         self.text = text
+        #: with ``emit``: the launch files ``--emit`` wrote, as a zip archive
+        self.files = files
 
 
 def served() -> list[str]:
@@ -187,10 +191,13 @@ def answer(
     fields: Iterable[tuple[str, str]],
     language: str = DEFAULT,
     config: tuple[str, str] | None = None,
+    emit: bool = False,
 ) -> Answer:
     """The document of ``command`` for ``fields``, as the command line prints it with
     ``--json`` in ``language``; ``config``: an uploaded config.json (file name, text) that
-    names the model. A user error is a 400 with the command line's error document."""
+    names the model; ``emit`` (plan, recommend): also the launch files ``--emit DIR`` writes,
+    written by it to a temporary folder and returned as a zip archive. A user error is a 400
+    with the command line's error document."""
     import gc
 
     # as the command line does: the cycle collector paused while a document is built (a plan's
@@ -198,7 +205,7 @@ def answer(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _answer(command, fields, language, config)
+        return _answer(command, fields, language, config, emit)
     finally:
         if collecting:
             gc.enable()
@@ -209,15 +216,25 @@ def _answer(
     fields: Iterable[tuple[str, str]],
     language: str,
     config: tuple[str, str] | None,
+    emit: bool,
 ) -> Answer:
+    import tempfile
+
     from gpuwise.cli.lang import speaking
     from gpuwise.render.document import dumps, envelope
 
     with _lock, speaking(language):
         folder: str | None = None
         config_path = ""
+        launch: str | None = None
+        files = None
         try:
-            if command not in served():
+            if command not in served() or (emit and command not in EMITS):
+                if emit:
+                    raise GpuwiseError(
+                        Message("web.no_emit", command=_shown(command), commands=", ".join(EMITS)),
+                        code="usage",
+                    )
                 raise GpuwiseError(
                     Message(
                         "web.unknown_command", command=_shown(command), commands=", ".join(served())
@@ -236,23 +253,49 @@ def _answer(
                         )
             args = parser_of(command).parse_args(argv(command, fields)[1:])
             args.command, args.json, args.emit = command, True, None
+            if emit:
+                if config is not None:
+                    raise GpuwiseError(Message("web.emit_upload"), code="usage")
+                launch = args.emit = tempfile.mkdtemp(prefix="gpuwise-web-emit-")
             if command == "doctor" and not args.card:
                 raise GpuwiseError(Message("web.doctor_needs_card"), code="usage")
             doc = _module(command).document(args)
             if isinstance(doc, tuple):  # doctor: (document, found an error)
                 doc = doc[0]
+            if launch is not None:
+                files = _zipped(launch)
+                doc["emitted"] = sorted(os.path.relpath(p, launch) for p in doc["emitted"])
             text = dumps(doc)
             status = 200
         except GpuwiseError as e:
             status = 500 if e.exit_code != 2 else 400
             text = dumps(envelope(error={"code": e.code, "message": e.text()}))
         finally:
-            if folder is not None:
-                _forget(folder)
+            for made in (folder, launch):
+                if made is not None:
+                    _forget(made)
         if folder is not None:  # the temporary folder is nobody's business
             for shown in (os.path.dirname(config_path), folder):
                 text = text.replace(shown + os.sep, "").replace(shown, "")
-        return Answer(status, text)
+        return Answer(status, text, files)
+
+
+def _zipped(folder: str) -> bytes:
+    """The files of ``folder`` as a zip archive (names relative to it, launch.sh executable)."""
+    import io
+    import stat
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in sorted(os.listdir(folder)):
+            path = os.path.join(folder, name)
+            info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
+            info.external_attr = (stat.S_IFREG | (os.stat(path).st_mode & 0o777)) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with open(path, "rb") as f:
+                archive.writestr(info, f.read())
+    return out.getvalue()
 
 
 def _keep_upload(name: str, text: str) -> tuple[str, str]:

@@ -96,8 +96,10 @@ async def openapi(request: Request) -> Response:
 
 
 async def command(request: Request) -> Response:
-    """``/api/COMMAND``: the command's document for the fields of the query or the body."""
+    """``/api/COMMAND``: the command's document for the fields of the query or the body;
+    ``/api/COMMAND/emit`` (plan, recommend): the launch files ``--emit`` writes, zipped."""
     name = request.path_params["command"]
+    emit = request.url.path.endswith("/emit")
     fields = list(request.query_params.multi_items())
     asked = request.query_params.get("lang")
     config = None
@@ -121,8 +123,11 @@ async def command(request: Request) -> Response:
         language = api.language_of(asked, _accept(request))
     except GpuwiseError as e:
         return _refused(400, e, "en")
-    found = api.answer(name, fields, language, config)
+    found = api.answer(name, fields, language, config, emit)
     status = 404 if found.status == 400 and name not in api.served() else found.status
+    if found.files is not None:
+        attachment = {"content-disposition": f'attachment; filename="gpuwise-{name}-launch.zip"'}
+        return Response(found.files, status, media_type="application/zip", headers=attachment)
     return Response(found.text, status, media_type=_JSON)
 
 
@@ -242,6 +247,7 @@ def create_app(host: str = "127.0.0.1") -> ASGIApp:
         Route("/api/messages", messages),
         Route("/api/openapi.json", openapi),
         Route("/api/{command}", command, methods=["GET", "POST"]),
+        Route("/api/{command}/emit", command, methods=["GET", "POST"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error, Exception: _bug})

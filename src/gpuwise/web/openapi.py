@@ -95,8 +95,23 @@ def _operation(command: str, method: str) -> dict[str, Any]:
     return op
 
 
+def _emit_operation(command: str, method: str) -> dict[str, Any]:
+    """The same fields; the answer is the launch files `--emit DIR` writes, as a zip."""
+    op = _operation(command, method)
+    op["summary"] = f"gpuwise {command} --emit DIR, the files zipped"
+    op["operationId"] = f"{command}_emit_{method}"
+    op["responses"]["200"] = {
+        "description": f"the files `gpuwise {command} --emit DIR` writes, as a zip archive",
+        "content": {"application/zip": {}},
+    }
+    return op
+
+
 def description() -> dict[str, Any]:
     paths = {f"/api/{c}": {m: _operation(c, m) for m in ("get", "post")} for c in api.served()}
+    for c in api.EMITS:
+        if c in api.served():
+            paths[f"/api/{c}/emit"] = {m: _emit_operation(c, m) for m in ("get", "post")}
     return {
         "openapi": "3.1.0",
         "info": {

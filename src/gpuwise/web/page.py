@@ -47,6 +47,7 @@ PAGE_KEYS = (
     "web.page.cli",
     "web.page.copy",
     "web.page.copied",
+    "web.page.download",
     "web.page.share",
     "web.page.recommend_title",
     "web.page.budget",

@@ -188,6 +188,30 @@ function drawPlan(doc) {
   if (cards.some((c) => c.name === chosen)) $("fitmap-card").value = chosen;
 }
 
+// -- the launch files --emit writes, zipped by the API ----------------------------------------
+async function downloadLaunchFiles() {
+  const fields = [...jobFields(), ...cardFields()];
+  showError("");
+  let response;
+  if (state.upload) {
+    const body = { lang: state.lang, config: state.upload.text, config_name: state.upload.name };
+    response = await fetch("/api/plan/emit", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  } else {
+    response = await fetch(`/api/plan/emit?${new URLSearchParams([...fields, ["lang", state.lang]])}`);
+  }
+  if (!response.ok) {
+    const doc = await response.json();
+    showError(doc.error ? doc.error.message : response.statusText);
+    return;
+  }
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(await response.blob());
+  link.download = "gpuwise-plan-launch.zip";
+  document.body.append(link);
+  link.click();
+  link.remove();
+}
+
 // -- batch x sequence fit map: one plan per cell, each from the API --------------------------
 async function runFitMap() {
   const card = $("fitmap-card").value;
@@ -398,6 +422,7 @@ async function init() {
   $("job").addEventListener("submit", (e) => { e.preventDefault(); runPlan(); });
   $("rec").addEventListener("submit", (e) => { e.preventDefault(); runRecommend(); });
   $("fitmap-form").addEventListener("submit", (e) => { e.preventDefault(); runFitMap(); });
+  $("download").addEventListener("click", downloadLaunchFiles);
   $("config").addEventListener("change", (e) => readUpload(e.target.files[0]));
   $("copy").addEventListener("click", async () => {
     try { await navigator.clipboard.writeText($("cli-command").textContent); } catch (e) { /* no clipboard: the text is there to select */ }
