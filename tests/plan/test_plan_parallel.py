@@ -158,7 +158,7 @@ def test_hybrid_shard_groups_use_their_own_link():
     pairs = parallel_train_time(spec, w, card, Parallel("fsdp-hybrid", 4, 2))
     assert full.link.kind == "pcie-host"
     assert pairs.comm_s < full.comm_s
-    assert any("NVLink" in n for n in pairs.notes)
+    assert any("NVLink" in str(n) for n in pairs.notes)
 
 
 def test_recommend_tries_every_hybrid_group_size():

@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         from gpuwise.render.infer_tables import llama_tables
 
         return emit(args, doc, llama_tables)
-    from gpuwise.render.tables import plan_tables
+    from gpuwise.render.plan_tables import plan_tables
 
     return emit(args, doc, plan_tables)
 

@@ -14,7 +14,10 @@ from gpuwise.record import field, record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from typing import Any
+
+    from gpuwise.i18n import Text
 
 KINDS = ("weights", "gradients", "optimizer", "activations", "kv_cache", "temporaries")
 
@@ -43,7 +46,7 @@ class MemoryEstimate:
     context_bytes: int
     allocator_bytes: int
     terms_from: str
-    notes: list[str] = field(default_factory=list)
+    notes: Sequence[Text] = field(default_factory=list)
 
     @property
     def required_bytes(self) -> int:
@@ -51,7 +54,7 @@ class MemoryEstimate:
 
     @classmethod
     def at_peak(
-        cls, phases: dict[str, dict[str, int]], terms_from: str, notes: list[str]
+        cls, phases: dict[str, dict[str, int]], terms_from: str, notes: Sequence[Text]
     ) -> MemoryEstimate:
         """The phase with the most live bytes; its breakdown becomes the plan's."""
         clamped = {

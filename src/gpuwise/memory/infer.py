@@ -10,6 +10,7 @@ keeps the whole prompt's keys and values) and peak either inside the last layer
 
 from __future__ import annotations
 
+from gpuwise.i18n import Message
 from gpuwise.memory.estimate import MemoryEstimate
 from gpuwise.memory.kv_cache import kv_cache_bytes
 from gpuwise.memory.terms import dims_for, mode_key, stack_for
@@ -18,21 +19,25 @@ from gpuwise.models.spec import ModelSpec
 from gpuwise.units import DTYPE_BYTES
 from gpuwise.workload import Workload
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from gpuwise.i18n import Text
+
 #: Stored bytes of what ``weights_bytes`` does not know: fp8 is stored like int8 (1 byte per
 #: linear weight element, a float32 scale per row).
 _STORED = {"fp8": "int8"}
 
 
 def infer_memory(spec: ModelSpec, w: Workload) -> MemoryEstimate:
-    notes: list[str] = []
+    notes: list[Text] = []
     stored = w.stored_weight_dtype
     weights = weights_bytes(spec, _STORED.get(stored, stored))
     if stored == "fp8":
-        notes.append("fp8 weights counted like int8 (1 byte per linear weight, a scale per row)")
+        notes.append(Message("memory.note.fp8_weights"))
     stack = stack_for(spec, mode_key("infer", w.precision, "full", False), w.seq)
     for used in {stack.full.model_type, stack.sliding.model_type}:
         if used.split("+")[0] != spec.model_type:
-            notes.append(f"activation terms of {used} used for {spec.model_type}")
+            notes.append(Message("memory.note.terms_of", used=used, model_type=spec.model_type))
     d = dims_for(spec, w.batch, w.seq, 0)
     L = spec.num_layers
     cache = kv_cache_bytes(spec, w.batch, w.seq, w.cache_dtype, prefill=True)
@@ -51,5 +56,5 @@ def infer_memory(spec: ModelSpec, w: Workload) -> MemoryEstimate:
         "prefill": {"weights": weights, "kv_cache": cache, "activations": max(0, transient)},
     }
     if w.cache_dtype == "fp8":
-        notes.append("fp8 KV cache: 1 byte per element (a quantized cache; not simulated)")
+        notes.append(Message("memory.note.fp8_kv"))
     return MemoryEstimate.at_peak(phases, stack.source, notes)

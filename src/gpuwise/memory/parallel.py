@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import math
 
+from gpuwise.i18n import Message
 from gpuwise.memory.optimizer import Tensor
 from gpuwise.memory.rank import ACCUM_NOTE, RankMemory, accumulating, estimate_from
 from gpuwise.memory.train import ModelState, TrainPhases, base_weight_bytes, train_phases
@@ -52,6 +53,8 @@ from gpuwise.workload import Workload
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
+
+    from gpuwise.i18n import Text
 
 #: Layers FSDP2 keeps unsharded at once inside the forward and the backward: the running one
 #: and the prefetched next one.
@@ -109,10 +112,7 @@ def ddp(spec: ModelSpec, w: Workload, p: Parallel) -> RankMemory:
         new = dict(parts)
         new["gradients"] = parts.get("gradients", 0) + buckets
         phases[name] = new
-    notes = [
-        f"DDP: every card holds the whole model; the reducer's gradient buckets "
-        f"({_gib(buckets)}) stay allocated (gradient_as_bucket_view=False, the default)"
-    ]
+    notes: list[Text] = [Message("memory.note.ddp", buckets=_gib(buckets))]
     if p.grad_accum > 1:
         notes.append(ACCUM_NOTE)
     return RankMemory(estimate_from(phases, t, notes), 0, p, notes)
@@ -130,10 +130,7 @@ def fsdp(spec: ModelSpec, w: Workload, p: Parallel) -> RankMemory:
     host = 0
     if p.strategy == "fsdp-offload":
         host = z.stored_weights + single.state.grads + single.state.states
-        notes.append(
-            "fsdp-offload: sharded weights, gradients and optimizer states in pinned host RAM "
-            "(CPUOffloadPolicy); the optimizer steps on the CPU"
-        )
+        notes.append(Message("memory.note.fsdp_offload"))
     return RankMemory(estimate_from(phases, t, notes), host, p, notes)
 
 
@@ -281,26 +278,23 @@ def _fsdp_phases(
     return phases
 
 
-def _fsdp_notes(w: Workload, p: Parallel, z: _FsdpSizes, layers: int) -> list[str]:
+def _fsdp_notes(w: Workload, p: Parallel, z: _FsdpSizes, layers: int) -> list[Text]:
     k = p.shard_group
-    notes = [
-        f"FSDP2: weights, gradients and optimizer states split {k} ways; the root's "
-        f"parameters ({_gib(z.root_u)}) stay unsharded through forward and backward, "
-        f"{min(FSDP_UNSHARDED_LAYERS, layers)} layers ({_gib(z.layer_u)} each) are unsharded "
-        "at once"
+    notes: list[Text] = [
+        Message(
+            "memory.note.fsdp",
+            ways=k,
+            root=_gib(z.root_u),
+            layers=min(FSDP_UNSHARDED_LAYERS, layers),
+            layer=_gib(z.layer_u),
+        )
     ]
     if w.method == "qlora":
-        notes.append(
-            "qlora under FSDP: NF4 weights and the unquantized ones in 16 bits (no "
-            "prepare_model_for_kbit_training, as the emitted train.py does it)"
-        )
+        notes.append(Message("memory.note.fsdp_qlora"))
     if w.amp:
-        notes.append(
-            "amp under FSDP: MixedPrecisionPolicy (fp32 shards, 16-bit all-gathers, fp32 "
-            "gradient reduction); activations as under autocast, without its weight copies"
-        )
+        notes.append(Message("memory.note.fsdp_amp"))
     if p.strategy == "fsdp-hybrid":
-        notes.append(f"hybrid shard: groups of {k} cards, replicated {p.gpus // k} times")
+        notes.append(Message("memory.note.hybrid", size=k, copies=p.gpus // k))
     return notes
 
 
@@ -353,9 +347,12 @@ def zero(spec: ModelSpec, w: Workload, p: Parallel) -> RankMemory:
     fp32_grads = trainable * 4 if elem == 2 else 0  # the fp32 gradient partition of the step
     buf = deepspeed_buffers(spec, p)  # the bucket sizes --emit writes into ds_config.json
 
-    notes = [
-        f"DeepSpeed ZeRO-{stage}: {master + moments} bytes of fp32 optimizer state per "
-        "trainable parameter" + (" (fp32 master weights beside the 16-bit model)" if master else "")
+    notes: list[Text] = [
+        Message(
+            "memory.note.zero_master" if master else "memory.note.zero",
+            stage=stage,
+            bytes=master + moments,
+        )
     ]
     if stage >= 3:
         threshold = int(buf["stage3_param_persistence_threshold"])
@@ -396,17 +393,13 @@ def zero(spec: ModelSpec, w: Workload, p: Parallel) -> RankMemory:
     host = 0
     if p.offloads("optimizer"):
         host += fp32_state + fp32_grads
-        notes.append(
-            "optimizer offload: fp32 master weights, Adam states and fp32 gradients "
-            f"({_gib(fp32_state + fp32_grads)} for all cards) in pinned host RAM; CPU Adam "
-            "(DeepSpeed's own estimator adds 50 % for buffers)"
-        )
+        notes.append(Message("memory.note.optimizer_offload", size=_gib(fp32_state + fp32_grads)))
     if p.offloads("weights"):
         host += weights16
-        notes.append(f"parameter offload: the 16-bit weights ({_gib(weights16)}) in host RAM")
+        notes.append(Message("memory.note.param_offload", size=_gib(weights16)))
     if frozen:
-        held = "fp32" if elem == 4 else "16 bits"
-        notes.append(f"LoRA under ZeRO: frozen weights in {held}, only the adapters have state")
+        key = "memory.note.zero_lora_fp32" if elem == 4 else "memory.note.zero_lora_16"
+        notes.append(Message(key))
     return RankMemory(estimate_from(phases, t, notes), host, p, notes)
 
 

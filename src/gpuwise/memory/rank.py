@@ -15,6 +15,10 @@ from gpuwise.parallel import Parallel
 from gpuwise.record import field, record
 from gpuwise.workload import Workload
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from gpuwise.i18n import Text
+
 #: Optimizers DeepSpeed's ZeRO runs (offload needs its CPU Adam).
 ZERO_OPTIMIZERS = ("adamw", "adamw-fused", "sgd")
 
@@ -27,7 +31,7 @@ class RankMemory:
     estimate: MemoryEstimate
     host_bytes: int
     parallel: Parallel
-    notes: list[str] = field(default_factory=list)
+    notes: list[Text] = field(default_factory=list)
 
     @property
     def peak_allocated_bytes(self) -> int:
@@ -92,7 +96,7 @@ def per_rank_memory(spec: ModelSpec, w: Workload, p: Parallel) -> RankMemory:
 
             return RankMemory(infer_memory(spec, w), 0, p)
         if p.grad_accum > 1:
-            notes = [ACCUM_NOTE]
+            notes: list[Text] = [ACCUM_NOTE]
             return RankMemory(estimate_from(accumulating(t), t, notes), 0, p, notes)
         return RankMemory(MemoryEstimate.at_peak(t.phases, t.terms_from, t.notes), 0, p)
     from gpuwise.memory import parallel  # the multi-card strategies, only when asked for
@@ -104,7 +108,7 @@ def per_rank_memory(spec: ModelSpec, w: Workload, p: Parallel) -> RankMemory:
     return parallel.fsdp(spec, w, p)
 
 
-ACCUM_NOTE = "gradient accumulation: the gradients stay live through the next micro-batch"
+ACCUM_NOTE = Message("memory.note.accum")
 
 
 def accumulating(t: TrainPhases) -> dict[str, dict[str, int]]:
@@ -120,6 +124,6 @@ def accumulating(t: TrainPhases) -> dict[str, dict[str, int]]:
 
 
 def estimate_from(
-    phases: dict[str, dict[str, int]], t: TrainPhases, notes: list[str]
+    phases: dict[str, dict[str, int]], t: TrainPhases, notes: list[Text]
 ) -> MemoryEstimate:
     return MemoryEstimate.at_peak(phases, t.terms_from, list(t.notes) + notes)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 
+from gpuwise.i18n import Message
 from gpuwise.memory.estimate import MemoryEstimate
 from gpuwise.memory.optimizer import Tensor, state_bytes, step_temporary_bytes
 from gpuwise.memory.terms import (
@@ -39,6 +40,7 @@ from gpuwise.workload import Workload
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from gpuwise.i18n import Text
     from gpuwise.workload import Method, Optimizer, Precision
 
 
@@ -134,7 +136,7 @@ class TrainPhases:
     phases: dict[str, dict[str, int]]
     state: ModelState
     terms_from: str
-    notes: list[str]
+    notes: list[Text]
 
 
 def train_memory(spec: ModelSpec, w: Workload) -> MemoryEstimate:
@@ -175,31 +177,21 @@ def _model_state(
     )
 
 
-def _notes(spec: ModelSpec, w: Workload, stack: Stack) -> list[str]:
+def _notes(spec: ModelSpec, w: Workload, stack: Stack) -> list[Text]:
     """What the estimate assumed beyond the simulated terms."""
-    notes = [
-        f"activation terms of {used} used for {spec.model_type} "
-        "(same layer structure, not simulated separately)"
+    notes: list[Text] = [
+        Message("memory.note.terms_of_same", used=used, model_type=spec.model_type)
         for used in sorted({stack.full.model_type, stack.sliding.model_type})
         if used.split("+")[0] != spec.model_type
     ]
     if w.optimizer in ("adamw-8bit", "adafactor"):
-        notes.append(f"{w.optimizer}: states and step temporaries from its source, not simulated")
+        notes.append(Message("memory.note.optimizer_from_source", optimizer=w.optimizer))
     if spec.is_moe:
-        notes.append(
-            "MoE layers: activations as a dense MLP as wide as the experts a token uses "
-            "(k x moe_intermediate_size + shared); the simulator cannot check MoE routing"
-        )
+        notes.append(Message("memory.note.moe"))
     if w.method == "qlora" and spec.is_moe:
-        notes.append(
-            "qlora on MoE: transformers keeps the experts as fused 3-D parameters, which "
-            "bitsandbytes does not quantize and prepare_model_for_kbit_training upcasts to fp32"
-        )
+        notes.append(Message("memory.note.qlora_moe"))
     if w.method == "qlora":
-        notes.append(
-            "qlora: activations as LoRA with fp32 embeddings and norms (amp-like terms); "
-            "bitsandbytes dequantization buffers are not counted (not simulated)"
-        )
+        notes.append(Message("memory.note.qlora"))
     return notes
 
 
@@ -245,10 +237,7 @@ def train_phases(spec: ModelSpec, w: Workload, *, weight_copies: bool = True) ->
     if w.is_lora and not w.grad_checkpointing:
         untargeted = _untargeted_per_layer(spec, w, precision)
     if untargeted:
-        notes.append(
-            "LoRA on some linears: activation terms derived for all-linear, less what each "
-            "untargeted adapter would keep (its input copy and rank-wide output)"
-        )
+        notes.append(Message("memory.note.lora_some_linears"))
     fwd = _forward(spec, w, stack, d, untargeted)
     phases = {
         "forward": {

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from gpuwise.catalog import Card
+from gpuwise.i18n import Message
 from gpuwise.models.spec import ModelSpec
 from gpuwise.parallel import MAX_GPUS, Parallel
 from gpuwise.plan.defaults import default_host_ram_gib
@@ -34,6 +35,7 @@ from gpuwise.workload import Workload
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from gpuwise.i18n import Text
     from gpuwise.plan.make import Plan
 
 #: Shortest context the advice suggests (below it the job is a different job).
@@ -44,14 +46,14 @@ MIN_SEQ = 256
 class Change:
     """One change (or a stack of them) and its effect."""
 
-    what: str
+    what: Text
     workload: Workload
     parallel: Parallel
     required_bytes: int
     fits: bool
     tokens_per_s: float | None
     speed: float | None  # tokens/s relative to the unchanged job (None when unknown)
-    caveat: str | None = None
+    caveat: Text | None = None
 
 
 def _speed(spec: ModelSpec, w: Workload, card: Card, p: Parallel) -> float | None:
@@ -65,9 +67,9 @@ def _try(
     p: Parallel,
     card: Card,
     usable: int,
-    what: str,
+    what: Text,
     base_tps: float | None,
-    caveat: str | None = None,
+    caveat: Text | None = None,
     host_ram: int | None = None,
 ) -> Change | None:
     if problems(w, card):
@@ -96,23 +98,26 @@ def infer_changes(spec: ModelSpec, w: Workload, card: Card, reserve: int = 0) ->
     out: list[Change | None] = []
     now = _stored_weights(spec, w)
     for dtype, what in (
-        ("int8", "8-bit weights (bitsandbytes LLM.int8)"),
-        ("nf4", "4-bit NF4 weights (bitsandbytes)"),
+        ("int8", Message("advice.int8_weights")),
+        ("nf4", Message("advice.nf4_weights")),
     ):
         smaller = w.with_(weight_dtype=dtype)
         if _stored_weights(spec, smaller) < now:  # offer only weights smaller than now
             out.append(_try(spec, smaller, p, card, usable, what, base))
     if card.has("fp8") and w.cache_dtype != "fp8":
-        out.append(_try(spec, w.with_(kv_dtype="fp8"), p, card, usable, "fp8 KV cache", base))
+        fp8 = Message("advice.fp8_kv")
+        out.append(_try(spec, w.with_(kv_dtype="fp8"), p, card, usable, fp8, base))
     if w.batch > 1:
         b = largest_where(lambda n: fits_in(spec, w.with_(batch=n), p, usable), 1, w.batch - 1)
         if b is not None:
-            out.append(_try(spec, w.with_(batch=b), p, card, usable, f"batch {b}", base))
+            batch = Message("advice.batch", batch=b)
+            out.append(_try(spec, w.with_(batch=b), p, card, usable, batch, base))
     if w.seq > MIN_SEQ:
         n = largest_where(lambda n: fits_in(spec, w.with_(seq=n), p, usable), MIN_SEQ, w.seq - 1)
         if n is not None:
-            what = f"context {n} tokens instead of {w.seq}"
-            out.append(_try(spec, w.with_(seq=n), p, card, usable, what, base, "shorter prompts"))
+            what = _context(n, w.seq)
+            shorter = Message("advice.caveat.shorter_prompts")
+            out.append(_try(spec, w.with_(seq=n), p, card, usable, what, base, shorter))
     return [c for c in out if c is not None]
 
 
@@ -137,11 +142,11 @@ def single_changes(
     base = _speed(spec, w, card, p)
     out: list[Change | None] = []
 
-    def add(w2: Workload, p2: Parallel, what: str, caveat: str | None = None) -> None:
+    def add(w2: Workload, p2: Parallel, what: Text, caveat: Text | None = None) -> None:
         out.append(_try(spec, w2, p2, card, usable, what, base, caveat, host_ram))
 
     if not w.grad_checkpointing:
-        add(w.with_(grad_checkpointing=True), p, "gradient checkpointing")
+        add(w.with_(grad_checkpointing=True), p, Message("advice.ckpt"))
     if w.batch > 1:
         # a micro-batch that divides the batch, so the global batch stays what it was
         fitting = [
@@ -154,17 +159,17 @@ def single_changes(
         add(
             w.with_(batch=b),
             Parallel(p.strategy, p.gpus, p.shard_size, accum),
-            f"micro-batch {b} with gradient accumulation x{accum} (global batch kept)",
+            Message("advice.micro_batch", batch=b, accum=accum),
         )
     if w.method == "full" and w.optimizer in ("adamw", "adamw-fused") and p.engine == "torch":
-        add(w.with_(optimizer="adamw-8bit"), p, "8-bit AdamW (bitsandbytes)")
+        add(w.with_(optimizer="adamw-8bit"), p, Message("advice.adamw_8bit"))
     if offload and not p.offloads("optimizer") and w.optimizer in ("adamw", "adamw-fused"):
         for strategy in ("zero2-offload", "zero3-offload"):
             q = Parallel(strategy, p.gpus, None, p.grad_accum)
             m = rank_memory(spec, w, q)
             if m is not None:
-                ram = f"needs {m.host_bytes / GIB:.0f} GiB of host RAM"
-                add(w, q, f"{strategy} on {p.gpus} card(s)", ram)
+                ram = Message("advice.caveat.host_ram", gib=f"{m.host_bytes / GIB:.0f}")
+                add(w, q, Message("advice.offload", strategy=strategy, count=p.gpus), ram)
     for n in range(p.gpus + 1, max_gpus + 1):
         found = None
         for strategy in ("fsdp", "zero3"):
@@ -179,7 +184,7 @@ def single_changes(
         if found is not None:
             out.append(
                 Change(
-                    f"{n} cards with {found.parallel.strategy}",
+                    Message("advice.more_cards", count=n, strategy=found.parallel.strategy),
                     found.workload,
                     found.parallel,
                     found.required_bytes,
@@ -194,21 +199,21 @@ def single_changes(
         add(
             w.with_(method="lora"),
             p,
-            "LoRA (rank 16, all linear layers)",
-            "trains adapters, not the whole model",
+            Message("advice.lora"),
+            Message("advice.caveat.lora"),
         )
     if w.method in ("full", "lora") and p.engine == "torch":
         precision = default_precision(w.with_(method="qlora"), card)
         add(
             w.with_(method="qlora", precision=precision, optimizer="adamw"),
             p,
-            "QLoRA (4-bit base weights, LoRA rank 16)",
-            "trains adapters on a 4-bit base model",
+            Message("advice.qlora"),
+            Message("advice.caveat.qlora"),
         )
     if w.seq > MIN_SEQ:
         s = largest_where(lambda n: fits_in(spec, w.with_(seq=n), p, usable), MIN_SEQ, w.seq - 1)
         if s is not None:
-            add(w.with_(seq=s), p, f"context {s} tokens instead of {w.seq}", "shorter sequences")
+            add(w.with_(seq=s), p, _context(s, w.seq), Message("advice.caveat.shorter_sequences"))
     return [c for c in out if c is not None]
 
 
@@ -261,6 +266,37 @@ def _stack_steps(card: Card, base: Parallel, offload: bool = True) -> list[tuple
     ]
 
 
+def _context(n: int, asked: int) -> Message:
+    return Message("advice.context", seq=n, asked=asked)
+
+
+#: What each stacked step is called (the steps are named by these keys in the code).
+STEP_LABELS = {
+    "gradient checkpointing": "advice.step.ckpt",
+    "micro-batch 1 with gradient accumulation": "advice.step.micro_batch",
+    "8-bit AdamW": "advice.step.adamw_8bit",
+    "zero3-offload": "advice.step.offload",
+    "LoRA": "advice.step.lora",
+    "QLoRA": "advice.step.qlora",
+    "4-bit NF4 weights": "advice.step.nf4",
+    "fp8 KV cache": "advice.step.fp8_kv",
+    "batch 1": "advice.step.batch_1",
+}
+
+
+def _stack_label(steps: list[str], last: Message | None = None) -> Text:
+    """The steps' labels joined with " + " (and ``last``, a shorter context, after them)."""
+    parts: list[Message] = [Message(STEP_LABELS[s]) for s in steps]
+    if last is not None:
+        parts.append(last)
+    if not parts:
+        return ""
+    label = parts[0]
+    for part in parts[1:]:
+        label = Message("advice.plus", first=label, then=part)
+    return label
+
+
 def _replay(
     steps: list[tuple[str, Step]], w: Workload, p: Parallel
 ) -> tuple[list[str], Workload, Parallel]:
@@ -304,10 +340,11 @@ def stacked(
 
     def attempt(steps: list[tuple[str, Step]], seq: int | None = None) -> Change | None:
         labels, w2, p2 = _replay(steps, w, p)
+        last = None
         if seq is not None:
             w2 = w2.with_(seq=seq)
-            labels = [*labels, f"context {seq} tokens instead of {w.seq}"]
-        return _try(spec, w2, p2, card, usable, " + ".join(labels), base, None, host_ram)
+            last = _context(seq, w.seq)
+        return _try(spec, w2, p2, card, usable, _stack_label(labels, last), base, None, host_ram)
 
     chosen: list[tuple[str, Step]] = []
     found = None
@@ -359,11 +396,11 @@ def _infer_stacked(spec: ModelSpec, w: Workload, card: Card, usable: int) -> Cha
     if w.batch > 1:
         w, steps = w.with_(batch=1), [*steps, "batch 1"]
     if fits_in(spec, w, p, usable):
-        return _try(spec, w, p, card, usable, " + ".join(steps), base)
+        return _try(spec, w, p, card, usable, _stack_label(steps), base)
     n = largest_where(lambda n: fits_in(spec, w.with_(seq=n), p, usable), MIN_SEQ, w.seq - 1)
     if n is None:
         return None
-    label = " + ".join([*steps, f"context {n} tokens instead of {w.seq}"])
+    label = _stack_label(steps, _context(n, w.seq))
     return _try(spec, w.with_(seq=n), p, card, usable, label, base)
 
 
@@ -374,7 +411,7 @@ class Advice:
     changes when no single one is enough (empty when the job fits as asked)."""
 
     card: Card
-    why: str
+    why: Text
     required_bytes: int
     usable_bytes: int
     fits_alone: tuple[Change, ...] = ()
@@ -390,7 +427,7 @@ def advise(
     spec: ModelSpec,
     w: Workload,
     card: Card,
-    why: str,
+    why: Text,
     reserve: int = 0,
     host_ram: int | None = None,
     grad_accum: int = 1,
@@ -429,7 +466,7 @@ def plan_advice(plan: Plan) -> Advice:
         plan.spec,
         card.workload,
         card.card,
-        "the card asked for with --gpu",
+        Message("advice.why.asked"),
         plan.reserve_bytes,
         default_host_ram_gib() * GIB,
         plan.parallel.grad_accum,

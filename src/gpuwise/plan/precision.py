@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 
 from gpuwise.catalog import Card
+from gpuwise.i18n import Message
 from gpuwise.packaged import packaged_json
 from gpuwise.record import record
 from gpuwise.workload import Workload
@@ -31,8 +32,21 @@ class CardPrecision:
 
     precision: Precision
     given: bool
-    note: str
-    warning: str | None = None
+    note: Message
+    warning: Message | None = None
+
+
+#: The note of each default rule of data/precision.json (by what it needs; "without_card":
+#: the rule for no card): its English is the rule's "note" (a test holds them equal).
+DEFAULT_NOTES = {
+    ("bf16",): "plan.precision.default_bf16",
+    ("tensor_cores",): "plan.precision.default_tensor_cores",
+    (): "plan.precision.default_fp32",
+    "without_card": "plan.precision.default_without_card",
+}
+#: Why a card cannot run a compute dtype natively, by dtype: the English is the "native"
+#: rule's "why" in data/precision.json.
+NATIVE_WHY = {"bf16": "plan.precision.why_bf16", "fp16": "plan.precision.why_fp16"}
 
 
 def for_card(w: Workload, card: Card | None) -> tuple[Workload, CardPrecision]:
@@ -64,10 +78,19 @@ def _resolve(
         chosen, warning = default, None
     else:
         flag, chosen = asked
-        note = f"as asked ({flag} {chosen})"
-        warning = None if features is None else _not_native(flag, chosen, features, arch, cc)
-        if warning is not None:
-            warning += f"; planned as asked (this card's default: {default})"
+        note = Message("plan.precision.as_asked", flag=flag, precision=chosen)
+        why = None if features is None else _not_native(chosen, features)
+        warning = None
+        if why is not None:
+            warning = Message(
+                "plan.precision.not_native",
+                flag=flag,
+                precision=chosen,
+                arch=arch,
+                cc=cc,
+                why=why,
+                default=default,
+            )
     resolved = w.with_(precision=chosen, precision_given=True)
     return resolved, CardPrecision(chosen, asked is not None, note, warning)
 
@@ -83,26 +106,25 @@ def _asked(w: Workload) -> tuple[str, Precision] | None:
     return None
 
 
-def _default(w: Workload, features: tuple[str, ...] | None) -> tuple[Precision, str]:
+def _default(w: Workload, features: tuple[str, ...] | None) -> tuple[Precision, Message]:
     """(precision, note) of the first rule ``features`` meet, for ``w``'s task and method."""
     data = _rules()
     key = "infer" if w.task == "infer" else "qlora" if w.method == "qlora" else "train"
     if features is None:
-        rule = data["without_card"]
+        rule, note = data["without_card"], DEFAULT_NOTES["without_card"]
     else:
         rule = next(r for r in data["defaults"] if all(f in features for f in r["needs"]))
-    return rule[key], rule["note"]
+        note = DEFAULT_NOTES[tuple(rule["needs"])]
+    return rule[key], Message(note)
 
 
-def _not_native(
-    flag: str, precision: Precision, features: tuple[str, ...], arch: str | None, cc: str | None
-) -> str | None:
+def _not_native(precision: Precision, features: tuple[str, ...]) -> Message | None:
     """Why a card cannot run ``precision``'s compute dtype natively, or None when it can."""
     compute = Workload(precision=precision).compute_dtype
     rule = _rules()["native"].get(compute)
     if rule is None or rule["needs"] in features:
         return None
-    return f"{flag} {precision} is not native on {arch} (CC {cc}): {rule['why']}"
+    return Message(NATIVE_WHY[compute])
 
 
 def _rules() -> dict[str, Any]:

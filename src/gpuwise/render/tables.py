@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from gpuwise.render.table_kit import styled as _styled
 from gpuwise.render.table_kit import table as _table
-from gpuwise.units import count, gib, num
+from gpuwise.units import count, gib
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -19,136 +19,6 @@ if TYPE_CHECKING:
 
     from rich.table import Table
     from rich.text import Text
-
-
-def _yes_no(fits: bool, mark: str = "") -> Text:
-    return _styled("yes", "green") if fits else _styled("no" + mark, "red")
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "—"
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
-        if seconds >= size:
-            return f"{seconds / size:,.1f} {unit}"
-    return f"{seconds:,.2f} s"
-
-
-def plan_tables(doc: dict[str, Any]) -> list[Table]:
-    m, w, mem = doc["model"], doc["workload"], doc["memory"]
-    from gpuwise.render.precision_text import precision_cell, precision_notes, workload_text
-
-    what = workload_text(w)
-    # cards in different precisions need different memory: the table above is the first's
-    own_memory = len({c["memory"]["required_bytes"] for c in doc["cards"]}) > 1
-    memory = _table(
-        title=f"{m['name']} ({m['model_type']}, {count(m['params'])} params)",
-        caption=f"Workload: {what}.\nPeak during: {mem['peak_phase']}. Activation terms: "
-        f"{mem['terms_from']}." + "".join(f"\nNote: {n}" for n in mem["notes"]),
-        caption_justify="left",
-    )
-    par = doc.get("parallel")
-    if par and par["memory_is_per_gpu"]:
-        memory.title = f"{memory.title}: per card, {par['strategy']} on {par['gpus']} cards"
-        if par["host_ram_bytes"]:
-            memory.caption = f"{memory.caption}\nHost RAM for offload: {gib(par['host_ram_bytes'])}"
-    if own_memory:
-        first = doc["cards"][0]
-        memory.caption = (
-            f"{memory.caption}\nMemory in {first['precision']}, as {first['name']} runs it; "
-            "cards in other precisions need what their Required column says."
-        )
-    memory.add_column("Memory")
-    memory.add_column("GiB", justify="right", no_wrap=True)
-    memory.add_column("Bytes", justify="right", no_wrap=True)
-    for kind, n in mem["breakdown"].items():
-        if kind != "overhead" and n:
-            memory.add_row(kind, gib(n), f"{n:,}")
-    memory.add_row(
-        "peak allocated (torch)",
-        gib(mem["peak_allocated_bytes"]),
-        f"{mem['peak_allocated_bytes']:,}",
-    )
-    memory.add_row(
-        "+ CUDA context",
-        gib(mem["overhead"]["cuda_context_bytes"]),
-        f"{mem['overhead']['cuda_context_bytes']:,}",
-    )
-    memory.add_row(
-        "+ allocator overhead",
-        gib(mem["overhead"]["allocator_bytes"]),
-        f"{mem['overhead']['allocator_bytes']:,}",
-    )
-    memory.add_row(
-        _styled("required", "bold"),
-        _styled(gib(mem["required_bytes"]), "bold"),
-        f"{mem['required_bytes']:,}",
-    )
-
-    train = w["task"] == "train"
-    notes: list[str] = []
-    cards = _table(title="Cards", caption_justify="left")
-    headers = ["Card", "Precision", *(["Required"] if own_memory else [])]
-    headers += ["Usable", "Fits", "Headroom", "Max batch", "Max seq"]
-    headers += ["Tokens/s", "Step", "MFU"] if train else ["Prefill tok/s", "Decode tok/s"]
-    if doc["tokens"]:
-        headers += ["Time", "kWh"]
-    rows: list[list[str | Text]] = []
-    for c in doc["cards"]:
-        t = c["time"]
-        for n in [*c["problems"], *t.get("notes", [])]:
-            note = f"{c['name']}: {n}"
-            if note not in notes:
-                notes.append(note)
-        row: list[str | Text] = [
-            c["name"].removeprefix("GeForce ").removeprefix("NVIDIA "),
-            precision_cell(c),
-            *([gib(c["memory"]["required_bytes"])] if own_memory else []),
-            gib(c["usable_memory_bytes"]) + ("" if c["usable_memory_measured"] else "*"),
-            _yes_no(c["fits"], "*" if c["problems"] else ""),
-            gib(c["headroom_bytes"]),
-            num(c["max_batch"]),
-            num(c["max_seq"]),
-        ]
-        if train:
-            row += [
-                num(t.get("train_tokens_per_s"), 0),
-                _duration(t.get("step_s")),
-                num(t.get("mfu"), 2),
-            ]
-        else:
-            row += [num(t.get("prefill_tokens_per_s"), 0), num(t.get("decode_tokens_per_s"), 1)]
-        if doc["tokens"]:
-            row += [
-                _duration(t.get("time_to_train_s") or t.get("time_to_generate_s")),
-                num(t.get("energy_kwh"), 2),
-            ]
-        rows.append(row)
-    for i, col in enumerate(headers):
-        if col == "Card":
-            cards.add_column(col, overflow="fold")
-        else:
-            width = max([len(col), *(len(str(r[i])) for r in rows)])
-            cards.add_column(col, justify="right", no_wrap=True, min_width=width)
-    for row in rows:
-        cards.add_row(*row)
-    cards.caption = (
-        "Usable: memory PyTorch can use (* estimated). "
-        + (
-            "Fits no*: the card cannot run this workload whatever its memory (below). "
-            if any(c["problems"] for c in doc["cards"])
-            else ""
-        )
-        + "Headroom: usable - reserve - required. "
-        "Max batch / seq: the largest that fit (other settings as asked)."
-        + "".join(f"\n{n}" for n in precision_notes(doc["cards"], "name"))
-        + "".join(f"\n{n}" for n in notes)
-        + "".join(f"\nWrote {path}" for path in doc.get("emitted", []))
-    )
-    out: list[Table] = [memory, cards]
-    if doc.get("advice"):
-        out.append(advice_table(doc["advice"]))
-    return out
 
 
 def probe_table(doc: dict[str, Any]) -> Table:
@@ -259,25 +129,11 @@ def doctor_tables(doc: dict[str, Any]) -> list[Any]:
 
 
 def advice_table(a: dict[str, Any]) -> Table:
-    """What to change so a job fits a card (``advice`` of recommend and plan)."""
-    adv = _table(
-        title=f"To fit {a['card']} ({a['why']}): needs {gib(a['required_bytes'])} of "
-        f"{gib(a['usable_bytes'])}",
-        caption="Speed: tokens/s (trained, or generated) relative to the job as asked.",
-        caption_justify="left",
-    )
-    for col in ("Change", "GiB/card", "Fits", "Speed", "Caveat"):
-        adv.add_column(col, justify="right" if col in ("GiB/card", "Speed") else "left")
-    rows = a["fits_alone"] + a["not_enough"] + ([a["stacked"]] if a["stacked"] else [])
-    for ch in rows:
-        adv.add_row(
-            ch["change"],
-            gib(ch["required_per_gpu_bytes"]),
-            _yes_no(ch["fits"]),
-            "—" if ch["speed_vs_now"] is None else f"{ch['speed_vs_now']:.2f}x",
-            ch["caveat"] or "",
-        )
-    return adv
+    """What to change so a job fits a card: now :func:`gpuwise.render.plan_tables.advice_table`
+    (named here too for the recommend tables)."""
+    from gpuwise.render.plan_tables import advice_table as made
+
+    return made(a)
 
 
 def mnist_table(doc: dict[str, Any]) -> Table:

@@ -23,6 +23,7 @@ import sys
 
 from gpuwise import files
 from gpuwise.errors import GpuwiseError
+from gpuwise.i18n import Message
 from gpuwise.packaged import packaged_json
 from gpuwise.record import record
 
@@ -100,17 +101,15 @@ class Calibration:
             return None
         return self.bandwidth_fraction / _reference("reference_bandwidth_fraction")
 
-    def note(self, dtype: str) -> str:
-        parts = []
+    def note(self, dtype: str) -> Message:
         c, b = self.compute_factor(dtype), self.bandwidth_factor()
-        if c is not None:
-            parts.append(f"{dtype} compute x{c:.2f}")
-        if b is not None:
-            parts.append(f"bandwidth x{b:.2f}")
-        return (
-            f"calibrated from your bench of {self.date} ({', '.join(parts) or 'nothing usable'}; "
-            f"{_file(self.slug)})"
-        )
+        compute = None if c is None else Message("timing.cal.compute", dtype=dtype, x=f"{c:.2f}")
+        bandwidth = None if b is None else Message("timing.cal.bandwidth", x=f"{b:.2f}")
+        if compute is not None and bandwidth is not None:
+            used = Message("timing.cal.both", compute=compute, bandwidth=bandwidth)
+        else:
+            used = compute or bandwidth or Message("timing.cal.nothing")
+        return Message("timing.cal.note", date=self.date, used=used, file=_file(self.slug))
 
 
 def _reference(key: str) -> float:

@@ -30,6 +30,7 @@ from __future__ import annotations
 import functools
 
 from gpuwise.catalog.card import Card
+from gpuwise.i18n import Message
 from gpuwise.memory.kv_cache import kv_cache_bytes
 from gpuwise.memory.weights import weights_bytes as stored_weights_bytes
 from gpuwise.models.spec import ModelSpec, ParamBlock
@@ -49,6 +50,8 @@ from gpuwise.workload import Workload
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
+
+    from gpuwise.i18n import Text
 
 GB = 1e9
 JOULES_PER_KWH = 3.6e6
@@ -111,6 +114,11 @@ class Training:
         return self.time_to_train_s
 
 
+#: The note of a LoRA or QLoRA plan's assumed utilisation, by method: each says the "kind" of
+#: its factor in timing/data/efficiency.json (a test holds them equal).
+METHOD_NOTES = {"lora": "timing.note.lora", "qlora": "timing.note.qlora"}
+
+
 @record
 class TrainTime(Training):
     """Time of the reference training step on one card. None where it cannot be known.
@@ -128,7 +136,7 @@ class TrainTime(Training):
     flops_per_s: float | None
     compute_s: float | None
     optimizer_s: float
-    notes: tuple[str, ...] = ()
+    notes: tuple[Text, ...] = ()
 
 
 @record
@@ -152,7 +160,7 @@ class InferTime:
     decode_bytes: int
     time_to_generate_s: float | None
     flops_per_s: float | None
-    notes: tuple[str, ...] = ()
+    notes: tuple[Text, ...] = ()
 
     @property
     def tokens_per_s(self) -> float:
@@ -171,7 +179,7 @@ class InferTime:
 
 
 def _calibrated(
-    card: Card, dtype: str, compute_eff: float, bw_eff: float, notes: list[str]
+    card: Card, dtype: str, compute_eff: float, bw_eff: float, notes: list[Text]
 ) -> tuple[float, float]:
     """The efficiencies scaled by a saved ``gpuwise bench`` of ``card``, if there is one
     (:mod:`gpuwise.timing.calibration`); unchanged, with no note, if there is none."""
@@ -190,7 +198,7 @@ def _calibrated(
 
 
 def run_and_energy(
-    card: Card, tokens: int | None, tokens_per_s: float, notes: list[str], cards: int = 1
+    card: Card, tokens: int | None, tokens_per_s: float, notes: list[Any], cards: int = 1
 ) -> tuple[float | None, float | None]:
     """Seconds to make ``tokens`` at ``tokens_per_s`` and the energy ``cards`` x ``card`` use
     meanwhile (said in ``notes``); (None, None) without ``tokens``."""
@@ -211,8 +219,8 @@ def energy_kwh(card: Card, seconds: float) -> float:
     return card.tdp_w * seconds / JOULES_PER_KWH
 
 
-def _energy_note(card: Card) -> str:
-    return f"energy assumes the card draws its TDP ({card.tdp_w:g} W) throughout: an upper bound"
+def _energy_note(card: Card) -> Message:
+    return Message("timing.note.energy", watts=f"{card.tdp_w:g}")
 
 
 @functools.lru_cache(maxsize=256)
@@ -242,21 +250,16 @@ def train_time(
     flops = train_flops_per_token(spec, workload)
     rate = matmul_rate(card, workload.compute_dtype, allow_tf32=allow_tf32)
     mfu = train_utilisation(workload.method, card)
-    notes: list[str] = [rate.note] if rate.note else []
+    notes: list[Text] = [rate.note] if rate.note else []
     bw_eff = bandwidth_efficiency("default")
     mfu, bw_eff = _calibrated(card, workload.compute_dtype, mfu, bw_eff, notes)
     optimizer_s = optimizer_bytes(spec, workload) / (card.bandwidth_gb_s * GB * bw_eff)
     if workload.method != "full":
-        kind = efficiency()["method_factor"][workload.method]["kind"]
-        notes.append(
-            f"{workload.method}: assumed {mfu:.0%} of peak "
-            f"({kind}; see timing/data/efficiency.json)"
-        )
+        key = METHOD_NOTES[workload.method]  # says the method factor's "kind"
+        notes.append(Message(key, mfu=f"{mfu:.0%}"))
     if workload.grad_checkpointing:
-        notes.append(
-            "gradient checkpointing recomputes each layer's forward: "
-            f"{flops.total / flops.model:.2f}x the FLOPs of the step without it"
-        )
+        ratio = f"{flops.total / flops.model:.2f}"
+        notes.append(Message("timing.note.recompute", ratio=ratio))
     if rate.flops_per_s is None:
         return TrainTime(None, None, None, None, mfu, flops, None, None, optimizer_s, tuple(notes))
     step_tokens = workload.batch * workload.seq
@@ -330,7 +333,7 @@ def infer_time(
     """
     eff = efficiency()
     rate = matmul_rate(card, workload.compute_dtype)
-    notes: list[str] = [rate.note] if rate.note else []
+    notes: list[Text] = [rate.note] if rate.note else []
     prefill_eff = float(eff["prefill_efficiency"]["value"])
     weight_dtype = workload.stored_weight_dtype
     bw_eff = bandwidth_efficiency(weight_dtype)
@@ -352,24 +355,18 @@ def infer_time(
         prefill_s = max(batch * prefill_flops(spec, seq) / compute, weights_read / bandwidth)
         prefill_tps = batch * seq / prefill_s
     else:
-        notes.append("decode timed on memory and overhead only: the compute rate is unknown")
+        notes.append(Message("timing.note.decode_no_compute"))
     bound = max(times, key=lambda k: times[k])
     step_s = times[bound]
     decode_tps = batch / step_s
     gpu_bound_s = max(t for k, t in times.items() if k != "overhead")
     if bound == "overhead":
-        notes.append(
-            "decode is CPU-overhead bound: eager generate() cannot launch a step's kernels as "
-            "fast as the GPU runs them (torch.compile or a serving engine removes most of this)"
-        )
+        notes.append(Message("timing.note.decode_overhead"))
     if spec.is_moe:
         hit = min(spec.num_experts, batch * spec.num_experts_per_tok)
-        notes.append(
-            f"MoE decode reads min(E, batch x k) = {hit} of {spec.num_experts} experts per "
-            "layer (an upper bound when tokens share experts)"
-        )
+        notes.append(Message("timing.note.moe_decode", hit=hit, experts=spec.num_experts))
     if weight_dtype == "fp8":
-        notes.append("fp8 weights: matmuls still run in the compute dtype after upcasting")
+        notes.append(Message("timing.note.fp8_weights"))
     generate_s, energy = run_and_energy(card, tokens, decode_tps, notes)
     return InferTime(
         prefill_tokens_per_s=prefill_tps,

@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 
 from gpuwise.catalog.card import Card
+from gpuwise.i18n import Message
 from gpuwise.memory.train import base_weight_bytes
 from gpuwise.models.spec import ModelSpec
 from gpuwise.packaged import packaged_json
@@ -45,6 +46,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from gpuwise.i18n import Text
+
 GB = 1e9
 
 
@@ -64,7 +67,7 @@ class Link:
 
     gb_s: float
     kind: str  # "nvlink", "pcie-p2p", "pcie-host"
-    note: str
+    note: Message
 
 
 #: Segments whose drivers allow PCIe peer-to-peer between cards (GeForce and TITAN do not).
@@ -117,17 +120,14 @@ def _link(
     pcie = per_lane * lanes * _v("nccl_pcie_efficiency")
     if nvlink_gb_s:
         rate = nvlink_gb_s / 2 * _v("nvlink_efficiency")
-        bridge = "" if all_to_all else " (an NVLink bridge between the two cards)"
-        return Link(rate, "nvlink", f"NVLink{bridge}, {rate:.0f} GB/s per direction assumed")
+        key = "timing.link.nvlink" if all_to_all else "timing.link.nvlink_bridge"
+        return Link(rate, "nvlink", Message(key, rate=f"{rate:.0f}"))
     if p2p:
-        return Link(pcie, "pcie-p2p", f"PCIe {gen}.0 x{lanes} peer-to-peer, {pcie:.0f} GB/s")
+        note = Message("timing.link.p2p", gen=gen, lanes=lanes, rate=f"{pcie:.0f}")
+        return Link(pcie, "pcie-p2p", note)
     rate = pcie * _v("no_p2p_factor")
-    why = (
-        "through host memory (GeForce: no PCIe peer-to-peer"
-        + ("; NVLink bridges join two cards only" if has_nvlink else "")
-        + ")"
-    )
-    return Link(rate, "pcie-host", f"PCIe {gen}.0 x{lanes} {why}, {rate:.0f} GB/s assumed")
+    key = "timing.link.host_bridges" if has_nvlink else "timing.link.host"
+    return Link(rate, "pcie-host", Message(key, gen=gen, lanes=lanes, rate=f"{rate:.0f}"))
 
 
 def host_link_gb_s(card: Card) -> float:
@@ -155,7 +155,7 @@ class ParallelTime(Training):
     energy_kwh: float | None
     mfu: float
     link: Link
-    notes: tuple[str, ...] = field(default=())
+    notes: tuple[Text, ...] = field(default=())
 
 
 @record
@@ -327,19 +327,17 @@ def parallel_train_time(
     notes = list(single.notes)
     if p.offloads("optimizer"):
         trainable = trainable_params(spec, w)
-        who = "DeepSpeed CPU Adam" if p.engine == "deepspeed" else "torch AdamW on the CPU"
-        notes.append(
-            f"optimizer on the CPU: {trainable / 1e9:.2f} B parameters at an assumed "
-            f"{_cpu_adam_rate(p) / 1e9:g} B/s ({who})"
-        )
+        key = "timing.note.cpu_adam" if p.engine == "deepspeed" else "timing.note.cpu_adamw"
+        params, rate = f"{trainable / 1e9:.2f}", f"{_cpu_adam_rate(p) / 1e9:g}"
+        notes.append(Message(key, params=params, rate=rate))
     if tps is None:
         return ParallelTime(
             None, None, None, comm_s, comm_s, offload_s, None, None, single.mfu, link, tuple(notes)
         )
     if p.gpus > 1:
-        notes.append(f"collectives: {link.note}")
+        notes.append(Message("timing.note.collectives", link=link.note))
         if group is not link:
-            notes.append(f"within each shard group of {p.shard_group}: {group.note}")
+            notes.append(Message("timing.note.group", size=p.shard_group, link=group.note))
     time_to_train, energy = run_and_energy(card, tokens, tps, notes, p.gpus)
     return ParallelTime(
         train_tokens_per_s=tps,

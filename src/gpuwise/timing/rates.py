@@ -22,6 +22,7 @@ Rules (all rates are the catalogue's dense figures, FP32 accumulate, in TFLOPS):
 from __future__ import annotations
 
 from gpuwise.catalog.card import Card
+from gpuwise.i18n import Message
 from gpuwise.record import record
 
 TERA = 1e12
@@ -34,7 +35,7 @@ class Rate:
 
     flops_per_s: float | None
     basis: str
-    note: str | None
+    note: Message | None
 
 
 def _cc(card: Card) -> str:
@@ -45,7 +46,7 @@ def _unknown(card: Card, field: str, what: str) -> Rate:
     return Rate(
         None,
         f"{field}: unknown",
-        f"{card.name}'s {what} rate is not known (no source for {field}); times left empty",
+        Message("timing.note.rate_unknown", card=card.name, what=what, field=field),
     )
 
 
@@ -62,16 +63,15 @@ def matmul_rate(card: Card, dtype: str, *, allow_tf32: bool = False) -> Rate:
                 f"bf16 tensor cores {card.bf16_tensor_tflops:g} TFLOPS (bf16_tensor_tflops)",
                 None,
             )
-        hint = (
-            "; --precision fp16 uses its tensor cores"
+        key = (
+            "timing.note.bf16_emulated_fp16"
             if card.has("tensor_cores")
-            else "; fp16 is no faster on this card"
+            else "timing.note.bf16_emulated_no_fp16"
         )
         return Rate(
             fp32,
             fp32_basis,
-            f"bf16 is not native on {_cc(card)}: PyTorch emulates it, timed at the FP32 rate "
-            f"({card.fp32_tflops:g} TFLOPS) at best{hint}",
+            Message(key, arch=_cc(card), tflops=f"{card.fp32_tflops:g}"),
         )
     if dtype == "fp16":
         if card.has("tensor_cores"):
@@ -85,8 +85,7 @@ def matmul_rate(card: Card, dtype: str, *, allow_tf32: bool = False) -> Rate:
         return Rate(
             fp32,
             fp32_basis,
-            f"{card.name} has no tensor cores: fp16 matmuls accumulate in FP32 and run at about "
-            f"the FP32 rate ({card.fp32_tflops:g} TFLOPS)",
+            Message("timing.note.fp16_no_tensor", card=card.name, tflops=f"{card.fp32_tflops:g}"),
         )
     if dtype == "fp32":
         if card.has("tf32"):
@@ -96,19 +95,14 @@ def matmul_rate(card: Card, dtype: str, *, allow_tf32: bool = False) -> Rate:
                 return Rate(
                     card.tf32_tensor_tflops * TERA,
                     f"TF32 tensor cores {card.tf32_tensor_tflops:g} TFLOPS (tf32_tensor_tflops)",
-                    "fp32 matmuls timed on TF32 tensor cores (allow_tf32 on)",
+                    Message("timing.note.tf32_on"),
                 )
-            tf32 = (
-                f" (about {card.tf32_tensor_tflops:g} TFLOPS)"
-                if card.tf32_tensor_tflops is not None
-                else ""
+            tf32 = card.tf32_tensor_tflops
+            note = (
+                Message("timing.note.tf32_off_rate", tflops=f"{tf32:g}")
+                if tf32 is not None
+                else Message("timing.note.tf32_off")
             )
-            return Rate(
-                fp32,
-                fp32_basis,
-                "fp32 timed at the FP32 rate: PyTorch leaves TF32 off for matmuls by default; "
-                "torch.set_float32_matmul_precision('high') enables its TF32 tensor cores"
-                f"{tf32}",
-            )
+            return Rate(fp32, fp32_basis, note)
         return Rate(fp32, fp32_basis, None)
     raise ValueError(f"unknown compute dtype {dtype!r}; known: bf16, fp16, fp32")
