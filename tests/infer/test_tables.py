@@ -34,7 +34,7 @@ def test_english_tables_show_llama_cpps_memory_and_the_split(cli, monkeypatch):
         "CUDA context",
         "needed on the card",
         "in host RAM",
-        "43/81",
+        "41/81",
         "81/81",
         "Layer split of",
         "39 + output",

@@ -127,6 +127,14 @@ def n_ctx_for(spec: ModelSpec, s: EngineSettings, card: Card, seq: int) -> int:
     return seq
 
 
+def fit_margin(s: EngineSettings) -> int:
+    """Bytes llama.cpp's automatic fitting keeps free on each card (--fit-target, 1024 MiB):
+    for --gpu-layers auto; none when the layers are given (data/llamacpp.json, ``fit``)."""
+    if s.gpu_layers is not None:
+        return 0
+    return int(rules()["fit"]["margin_mib"]) << 20
+
+
 def memory_on(spec: ModelSpec, s: EngineSettings, n_ctx: int, available: int) -> LlamaMemory:
     """The memory at the GPU layers asked for, or the most that fit in ``available`` bytes."""
     if s.gpu_layers is None:
@@ -149,7 +157,7 @@ def llama_card(
     n_ctx = n_ctx_for(spec, s, card, seq)
     s = s.with_(n_ctx=n_ctx)
     available = usable - reserve
-    m = memory_on(spec, s, n_ctx, available)
+    m = memory_on(spec, s, n_ctx, available - fit_margin(s))
     split = weight_split(spec, s.weight_type)
     # decode at --seq tokens of context (Ollama may allocate more), a --seq-token prompt
     at = min(seq, n_ctx)
@@ -224,6 +232,8 @@ def _notes(
                 n_ctx=f"{m.n_ctx:,}",
             )
         )
+    if s.gpu_layers is None:
+        notes.append(Message("infer.note.fit_margin", mib=rules()["fit"]["margin_mib"]))
     if not s.weight_type_given:
         notes.append(Message("infer.note.default_weights", weights=s.weight_type.upper()))
     if batch > 1:
@@ -283,7 +293,10 @@ def llama_machine(
     s = s.with_(n_ctx=n_ctx)
     available = [u - reserve for u in usables]
     if s.gpu_layers is None:
-        m = most_layers_split(spec, s, cards, available, n_ctx)
+        # the layers leave llama.cpp's fit margin on every card
+        margin = fit_margin(s)
+        m = most_layers_split(spec, s, cards, [a - margin for a in available], n_ctx)
+        m = split_memory(spec, s, cards, available, n_ctx, m.gpu_layers)  # headroom as it is
     else:
         m = split_memory(spec, s, cards, available, n_ctx, s.gpu_layers)
     at = min(seq, n_ctx)

@@ -165,7 +165,7 @@ def _llama_plan(
     """The plan of ``w`` run by llama.cpp on each machine (one card, or several splitting the
     layers): the layers that fit, the memory on the cards and in host RAM, decode and prefill
     speed (:func:`gpuwise.infer.card.llama_card`, :func:`~gpuwise.infer.card.llama_machine`)."""
-    from gpuwise.infer.card import llama_card, llama_machine
+    from gpuwise.infer.card import fit_margin, llama_card, llama_machine
 
     if parallel.strategy not in ("single", "fsdp") or parallel.grad_accum > 1:
         # --gpus N alone means fsdp to the parser; llama.cpp splits the layers instead
@@ -197,7 +197,10 @@ def _llama_plan(
                 precision=precision,
                 max_seq=(
                     _llama_max_ctx(
-                        spec, lc.settings, usable.bytes - reserve_bytes, _seq_limit(spec, w)
+                        spec,
+                        lc.settings,
+                        usable.bytes - reserve_bytes - fit_margin(lc.settings),
+                        _seq_limit(spec, w),
                     )
                     if search and len(machine) == 1
                     else None
