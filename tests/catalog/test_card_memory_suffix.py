@@ -92,3 +92,20 @@ def test_any_other_memory_is_an_error_or_another_variant(catalog, data):
     else:
         assert found.slug != card.slug
         assert abs(found.memory_gb - memory) <= 0.5
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    name=st.text(max_size=30),
+    memory=st.one_of(st.integers(0, 10**6).map(str), st.from_regex(r"\d{1,6}\.\d{1,4}")),
+    unit=st.sampled_from(["GB", "gb", "G", "GiB", " GB"]),
+)
+def test_any_name_with_a_memory_is_a_card_or_one_line(catalog, name, memory, unit):
+    typed = f"{name} {memory}{unit}"
+    try:
+        card = catalog.find(typed)
+    except GpuwiseError as e:
+        # one line but for what was typed (the error line escapes its line breaks)
+        assert "\n" not in str(e).replace(typed, "").replace(typed.strip(), "")
+    else:
+        assert card.slug
