@@ -82,7 +82,7 @@ def engine_dict(s: EngineSettings) -> dict[str, Any]:
         "flash_attn": s.flash_attn,
         "host_bandwidth_gb_s": s.host_bandwidth_gb_s,
         "host_bandwidth_given": s.host_bandwidth_given,
-        "rules_from": r["llama_cpp"]["repo"] + " " + r["llama_cpp"]["read_at"],
+        "rules_from": f"{r['llama_cpp']['repo']} {r['llama_cpp']['read_at']}",
         "defaults_from": (
             "https://github.com/ollama/ollama/tree/" + r["defaults"]["ollama"]["commit"]
             if s.ollama
