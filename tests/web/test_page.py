@@ -113,7 +113,7 @@ def _check_plan(rows, doc):
             assert int(row[column]["value"]) == got
             assert row[column]["text"] == f"{got / GIB:.2f}"
         assert row["fit" if card["fits"] else "nofit"]["value"] == str(card["fits"]).lower()
-        speed = card["time"]["train_tokens_per_s"] or card["time"]["decode_tokens_per_s"]
+        speed = card["time"].get("train_tokens_per_s") or card["time"]["decode_tokens_per_s"]
         assert float(row["speed"]["value"]) == pytest.approx(speed, rel=1e-12)
         assert row["max-seq"]["value"] == (
             None if card["max_seq"] is None else str(card["max_seq"])
@@ -454,3 +454,25 @@ def test_the_launch_files_download(page, server, tmp_path):
     page.fill("#model", "7b")
     shown = _error_after(page, lambda: page.click("#download"))
     assert "7b" in shown and "\n" not in shown
+
+
+def test_inference_with_llama_cpp_shows_the_plan_the_command_prints(page, server, cli):
+    _open(
+        page, server, "model=llama-3.1-8b&task=infer&weight-dtype=q4_k_m&engine=llama.cpp&gpu=3060"
+    )
+    page.wait_for_selector("#cards tbody tr")
+    printed = cli(
+        "plan",
+        "llama-3.1-8b",
+        "--task",
+        "infer",
+        "--weight-dtype",
+        "q4_k_m",
+        "--engine",
+        "llama.cpp",
+        "--gpu",
+        "3060",
+        "--json",
+    ).json()
+    _check_plan(_plan_rows(page), printed)
+    assert "--weight-dtype q4_k_m --engine llama.cpp" in page.text_content("#cli-command")

@@ -6,7 +6,7 @@
 const GIB = 1024 ** 3;
 const PARTS = ["weights", "gradients", "optimizer", "activations", "kv_cache", "temporaries", "overhead"];
 const COLOURS = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1"];
-const FORM_FIELDS = ["task", "method", "precision", "batch", "seq", "tokens", "grad-checkpointing"];
+const FORM_FIELDS = ["task", "method", "precision", "batch", "seq", "tokens", "grad-checkpointing", "weight-dtype", "engine"];
 // the fit map's grid: one plan per cell, asked of the API
 const MAP_BATCHES = [1, 2, 4, 8, 16];
 const MAP_SEQS = [512, 1024, 2048, 4096, 8192];
@@ -90,7 +90,8 @@ function jobFields() {
       continue;
     }
     const value = el.value.trim();
-    if (value !== "" && String(plan[name].default) !== value) fields.push([name, value]);
+    // a field this installation's plan does not take (an engine not landed) is left out
+    if (value !== "" && plan[name] && String(plan[name].default) !== value) fields.push([name, value]);
   }
   return fields;
 }
@@ -166,6 +167,7 @@ function drawPlan(doc) {
     tr.dataset.card = c.name;
     const time = c.time || {};
     const speed = time.train_tokens_per_s ?? time.decode_tokens_per_s ?? null;
+    const whole = time.time_to_train_s ?? time.time_to_generate_s ?? null;
     tr.append(
       cell(c.name, "text name"),
       cell(c.fits ? t("web.page.yes") : t("web.page.no"), c.fits ? "fit" : "nofit", c.fits),
@@ -176,8 +178,7 @@ function drawPlan(doc) {
       cell(c.max_seq ?? "–", "max-seq", c.max_seq),
       cell(speed === null ? "–" : Math.round(speed).toLocaleString("en"), "speed", speed),
       cell(time.step_s == null ? "–" : time.step_s.toFixed(2), "step", time.step_s),
-      cell(time.time_to_train_s == null ? "–" : t("web.page.hours", { value: (time.time_to_train_s / 3600).toFixed(1) }),
-        "time", time.time_to_train_s),
+      cell(whole == null ? "–" : t("web.page.hours", { value: (whole / 3600).toFixed(1) }), "time", whole),
     );
     body.append(tr);
   }
