@@ -153,3 +153,11 @@ def test_a_layer_split_shares_every_layer_once_by_free_memory(gib, k, n_ctx):
     full = split_memory(llama70, _s(), [card] * len(gib), usables, n_ctx, 81)
     by_memory = sorted(zip(usables, (sh.layers for sh in full.shares), strict=True))
     assert all(a[1] <= b[1] + 1 for a, b in itertools.pairwise(by_memory))
+
+
+def test_gemma_keeps_its_sliding_layers_to_the_window_plus_a_ubatch():
+    gemma = load_model("gemma-3-12b")  # 48 layers, 40 of them sliding (window 1024)
+    m = llama_memory(gemma, _s(), 32768, gemma.num_layers + 1)
+    per_token = gemma.num_kv_heads * gemma.head_dim * 2 * 2  # K and V, f16
+    window = 1024 + 512  # llama-kv-cache-iswa.cpp: n_swa + n_ubatch, padded to 256
+    assert m.kv_gpu == per_token * (8 * 32768 + 40 * window)

@@ -103,15 +103,27 @@ def kv_per_token(spec: ModelSpec, kv_type: str) -> int:
     return tensor_bytes(kv_type, k) + tensor_bytes(kv_type, v)
 
 
+def is_sliding(spec: ModelSpec, layer: int) -> bool:
+    """Whether llama.cpp keeps layer ``layer``'s cache to a sliding window: the config's
+    layer_types, else Gemma 2 (even layers) and Gemma 3 (all but every ``pattern``-th), as
+    transformers and llama.cpp's gemma2 / gemma3 models alternate them. Other families with a
+    window are given a full cache (the larger: llama.cpp does not slide every one of them)."""
+    if not spec.sliding_window:
+        return False
+    if len(spec.layer_types) == spec.num_layers:
+        return spec.layer_types[layer] == "sliding_attention"
+    if spec.model_type == "gemma2":
+        return layer % 2 == 0
+    if spec.model_type in ("gemma3", "gemma3_text"):
+        pattern = int(str(spec.extra.get("sliding_window_pattern", 6)))
+        return (layer + 1) % pattern != 0
+    return False
+
+
 def kv_cells(spec: ModelSpec, layer: int, n_ctx: int, ubatch: int) -> int:
     """Cells of layer ``layer``'s cache: n_ctx, or for a sliding-window layer the window plus
     one ubatch, rounded up to 256 (llama-kv-cache-iswa.cpp), if that is less."""
-    sliding = (
-        spec.sliding_window
-        and len(spec.layer_types) == spec.num_layers
-        and (spec.layer_types[layer] == "sliding_attention")
-    )
-    if sliding and spec.sliding_window:
+    if spec.sliding_window and is_sliding(spec, layer):
         return min(n_ctx, padded_ctx(spec.sliding_window + ubatch))
     return n_ctx
 
