@@ -48,6 +48,7 @@ def test_a_partly_offloaded_ollama_plan_says_its_notes_in_chinese(cli):
         ("--engine", "transformers", "--weight-dtype", "q8_0"),
         ("--kv-dtype", "q4_0"),
         ("--engine", "llama.cpp", "--weight-dtype", "nf4"),
+        ("--weight-dtype", "q4_k_m", "--precision", "bf16"),
     ],
 )
 def test_every_refusal_of_the_engine_flags_is_one_chinese_line(cli, args):

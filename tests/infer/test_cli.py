@@ -130,6 +130,7 @@ def test_bad_engine_flags_are_one_line(cli):
     one_line(cli("plan", "llama-3.1-8b", "--engine", "llama.cpp"), "--task infer")
     one_line(cli(*PLAN, "--engine", "llama.cpp", "--weight-dtype", "int8"), "GGUF")
     one_line(cli(*PLAN, "--weight-dtype", "q4_k_m", "--host-bandwidth", "fast"), "GB/s")
+    one_line(cli(*PLAN, "--weight-dtype", "q4_k_m", "--precision", "fp16"), "--precision")
 
 
 _FLAG_VALUES = st.one_of(
