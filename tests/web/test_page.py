@@ -246,6 +246,7 @@ def test_chinese_labels_and_back(page, server):
                 "USD",
                 "bf16/fp16",
                 "CLI",
+                "ollama",
             ],
         )
         == []
