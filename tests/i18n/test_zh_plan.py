@@ -342,3 +342,34 @@ def test_a_broken_translation_is_found(monkeypatch, cli):
         ]
         == "gradient checkpointing"
     )
+
+
+# -- a saved bench -----------------------------------------------------------------------------
+def _bench(bf16: str, date: str = '"2026-12-01"') -> str:
+    return (
+        f'{{"kind": "gpuwise-bench", "date": {date}, "device": "cuda", '
+        '"card": {"name": "GeForce RTX 4090", "slug": "rtx-4090"}, '
+        f'"matmul": [{{"dtype": "bf16", "fraction_of_spec": {bf16}}}], '
+        '"bandwidth": [{"kind": "device copy", "fraction_of_spec": 0.5}]}'
+    )
+
+
+@pytest.mark.parametrize("text", [_bench("99"), _bench("0.5", date="7"), "[1", "{}"])
+def test_an_unreadable_bench_is_one_chinese_warning(cli, tmp_path, monkeypatch, text):
+    monkeypatch.setenv("GPUWISE_BENCH_DIR", str(tmp_path))
+    (tmp_path / "rtx-4090.json").write_text(text)
+    r = cli("plan", "gpt2", "--gpu", "4090", "--no-search", "--json", "--lang", "zh")
+    assert r.code == 0 and r.err.count("\n") == 1 and r.err.startswith("gpuwise：警告："), r.err
+    names = [str(tmp_path / "rtx-4090.json"), "matmul", "device copy", "kind", "date"]
+    assert leftover_english(r.err, names) == [], r.err
+
+
+def test_a_calibrated_plan_says_so_in_chinese(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("GPUWISE_BENCH_DIR", str(tmp_path))
+    (tmp_path / "rtx-4090.json").write_text(_bench("0.2"))
+    args = ["gpt2", "--gpu", "4090", "--no-search"]
+    doc = plan(cli, args, "--json").json()
+    notes = plan(cli, args, "--json", "--lang", "zh").json()["cards"][0]["time"]["notes"]
+    assert any("已按你 2026-12-01 的实测" in n for n in notes), notes
+    path = str(tmp_path / "rtx-4090.json")
+    assert leftover_english("\n".join(notes), [*data_words(doc), path]) == []

@@ -158,23 +158,20 @@ def calibration_for(slug: str) -> Calibration | None:
     try:
         data = files.read_bytes(path, path, _EXPECTED, files.LIMITS["bench"], absent_ok=True)
     except GpuwiseError as e:
-        _warn(path, f"ignoring {e}")
+        _warn(path, Message("timing.cal.ignoring", error=e.text()))
         return None
     return None if data is None else _load(data, path, slug)
 
 
-_EXPECTED = "the file `gpuwise bench` saves"
+_EXPECTED = Message("timing.cal.expected")
 
 
-def _warn(path: str, message: str) -> None:
+def _warn(path: str, message: Message) -> None:
     if path not in _warned:
         _warned.add(path)
         from gpuwise.visible import visible  # the path or its text may hold escapes
 
-        print(
-            f"gpuwise: warning: {visible(message)}; run `gpuwise bench` again to replace it",
-            file=sys.stderr,
-        )
+        print(Message("timing.cal.warning", message=visible(str(message))), file=sys.stderr)
 
 
 @functools.lru_cache(maxsize=64)
@@ -183,23 +180,23 @@ def _load(data: bytes, path: str, slug: str) -> Calibration | None:
     try:
         doc = files.parse_json(files.decode(data, path, _EXPECTED), path, _EXPECTED)
     except GpuwiseError as e:
-        _warn(path, f"ignoring {e}")
+        _warn(path, Message("timing.cal.ignoring", error=e.text()))
         return None
     if isinstance(doc, dict) and doc.get("quick") is True:
         return None  # seconds of small products: not a measure of the card to plan with
     try:
         return parse(doc, slug)
     except (ValueError, KeyError, TypeError, AttributeError) as e:
-        _warn(path, f"ignoring {path}: not a readable gpuwise bench ({e})")
+        _warn(path, Message("timing.cal.unreadable", path=path, error=str(e)))
         return None
 
 
 def parse(doc: Any, slug: str) -> Calibration:
     """A Calibration from a bench document; ValueError if it is not one for ``slug``."""
     if not isinstance(doc, dict) or doc.get("kind") != BENCH_KIND:
-        raise ValueError(f"'kind' is not {BENCH_KIND!r}")
+        raise ValueError(Message("timing.cal.bad_kind", kind=repr(BENCH_KIND)))
     if doc.get("device") != "cuda" or (doc.get("card") or {}).get("slug") != slug:
-        raise ValueError(f"not a CUDA bench of {slug}")
+        raise ValueError(Message("timing.cal.other_card", slug=slug))
     fractions = {}
     for row in doc["matmul"]:
         frac = row.get("fraction_of_spec")
@@ -211,7 +208,7 @@ def parse(doc: Any, slug: str) -> Calibration:
             bandwidth = _positive(row["fraction_of_spec"], "device copy")
     date = doc["date"]
     if not isinstance(date, str) or not date.isprintable() or not 0 < len(date) <= 40:
-        raise ValueError("'date' is not a date")
+        raise ValueError(Message("timing.cal.bad_date"))
     return Calibration(slug, date, fractions, bandwidth)
 
 
@@ -223,5 +220,5 @@ _FRACTION = (0.001, 10.0)
 def _positive(value: Any, what: str) -> float:
     low, high = _FRACTION
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value < high:
-        raise ValueError(f"{what}: fraction_of_spec {value!r} is not a fraction")
+        raise ValueError(Message("timing.cal.bad_fraction", what=what, value=repr(value)))
     return float(value)
