@@ -149,9 +149,11 @@ def test_a_layer_split_shares_every_layer_once_by_free_memory(gib, k, n_ctx):
     one = llama_memory(llama70, _s(), n_ctx, k)
     assert sum(sh.weights for sh in m.shares) == one.weights_gpu  # the same layers as on one card
     assert m.weights_host == one.weights_host and m.kv_host == one.kv_host
-    # all layers on the cards: one with more free memory never gets fewer than one with less
+    # all layers on the cards: one with more free memory never gets fewer layer slots (the
+    # output layer is one) than one with less, but for rounding
     full = split_memory(llama70, _s(), [card] * len(gib), usables, n_ctx, 81)
-    by_memory = sorted(zip(usables, (sh.layers for sh in full.shares), strict=True))
+    slots = (sh.layers + sh.output for sh in full.shares)
+    by_memory = sorted(zip(usables, slots, strict=True))
     assert all(a[1] <= b[1] + 1 for a, b in itertools.pairwise(by_memory))
 
 
@@ -161,3 +163,11 @@ def test_gemma_keeps_its_sliding_layers_to_the_window_plus_a_ubatch():
     per_token = gemma.num_kv_heads * gemma.head_dim * 2 * 2  # K and V, f16
     window = 1024 + 512  # llama-kv-cache-iswa.cpp: n_swa + n_ubatch, padded to 256
     assert m.kv_gpu == per_token * (8 * 32768 + 40 * window)
+
+
+def test_deepseeks_mla_cache_is_one_compressed_row_a_token():
+    ds = load_model("deepseek-v3")  # 61 layers, kv_lora_rank 512, rope 64
+    m = llama_memory(ds, _s(kv_type="q8_0"), 32768, ds.num_layers + 1)
+    # published: 'KV self size = 1166.62 MiB, c^KV (q8_0)' at n_ctx 32768
+    # (https://github.com/ikawrakow/ik_llama.cpp/pull/259)
+    assert m.kv_gpu / 2**20 == pytest.approx(1166.62, abs=0.05)
