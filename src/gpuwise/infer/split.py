@@ -6,6 +6,8 @@ by each card's share of the cards' free memory, as ``--tensor-split`` does by de
 (``llama_model::load_tensors``, data/llamacpp.json ``placement``). Each card holds its layers'
 weights and KV cache, a compute buffer (the one holding the output layer also the logits) and a
 CUDA context. A token passes the cards one after another, so decode and prefill times add up.
+Not counted: the extra input copies llama.cpp's scheduler keeps when it pipelines ubatches over
+several cards (pipeline parallelism), and the prefill overlap that pipelining gives.
 """
 
 from __future__ import annotations
