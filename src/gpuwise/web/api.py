@@ -11,7 +11,8 @@ Refused (one line, what is accepted): the flags that read or write files on this
 (``--download``) or run a model's code (``--trust-remote-code``), and a model named by a path
 on this machine. A config.json comes in the request itself (``config``: its text), is parsed
 as JSON only by the same reader as a file named on the command line, and is written to a
-temporary folder for the length of the request; its folder is never shown.
+temporary folder for the length of the request; its folder is never shown. The launch files
+(``emit``) are written by ``--emit``'s own writer to a temporary folder, zipped and removed.
 """
 
 from __future__ import annotations
@@ -120,7 +121,7 @@ def language_of(asked: str | None, accept: str | None) -> str:
     if asked is not None:
         found = parse_language(asked)
         if found is None:
-            raise GpuwiseError(Message("cli.lang.invalid", value=repr(asked)), code="usage")
+            raise GpuwiseError(Message("cli.lang.invalid", value=_shown(asked)), code="usage")
         return found
     for part in (accept or "").split(","):
         tag = part.split(";", 1)[0].strip().lower()
