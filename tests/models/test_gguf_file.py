@@ -313,3 +313,10 @@ def test_split_model_reads_every_part(tmp_path, tiny):
     with pytest.raises(GpuwiseError) as e:
         load_model(str(parts[0]))
     assert parts[1].name in str(e.value) and "missing" in str(e.value)
+
+
+def test_a_gguf_without_its_suffix_is_read_by_its_magic(tmp_path, tiny):
+    """Ollama keeps models as blobs/sha256-<digest>: the magic says GGUF."""
+    blob = tmp_path / "sha256-0123abcd"
+    blob.write_bytes(tiny.read_bytes())
+    assert load_model(str(blob)).num_layers == LAYERS

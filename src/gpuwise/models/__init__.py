@@ -21,7 +21,7 @@ def load_model(
     config.json path, a model folder, a preset, a size or a hub id (in
     the local Hugging Face or ModelScope cache; with ``download``, fetched from ``source``,
     "huggingface" or "modelscope", its config.json alone)."""
-    if isinstance(name, str) and name.strip().lower().endswith(".gguf"):
+    if isinstance(name, str) and _is_gguf(name):
         from gpuwise.models.gguf_file import load_gguf
 
         return load_gguf(name)
@@ -35,3 +35,20 @@ def load_model(
         assumptions=found.assumptions,
         folder=found.folder,
     )
+
+
+def _is_gguf(name: str) -> bool:
+    """A ``.gguf`` path, or a regular file that starts with GGUF's magic (Ollama keeps its
+    models as ``blobs/sha256-...``, without the suffix)."""
+    if name.strip().lower().endswith(".gguf"):
+        return True
+    import os
+    import stat
+
+    try:
+        if not stat.S_ISREG(os.stat(name).st_mode):
+            return False  # a folder, a FIFO: the resolver says what it is
+        with open(name, "rb") as f:
+            return f.read(4) == b"GGUF"
+    except (OSError, ValueError):
+        return False
