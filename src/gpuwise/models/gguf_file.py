@@ -391,8 +391,3 @@ def load_gguf(path: str) -> ModelSpec:
         file_type_by_id().get(file_type) if isinstance(file_type, int) else None
     ) or FILE
     return spec
-
-
-def is_gguf_path(name: str) -> bool:
-    """True when ``name`` names a GGUF file (by its suffix)."""
-    return name.strip().lower().endswith(".gguf")
