@@ -14,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gpuwise.i18n import Message, render
+from gpuwise.models.weight_types import ALIASES, WEIGHT_TYPES
 from gpuwise.parallel import STRATEGIES
 from gpuwise.plan.fit import REQUIREMENTS
 from gpuwise.plan.precision import DEFAULT_NOTES, NATIVE_WHY, _rules
@@ -255,7 +256,8 @@ def test_help_in_chinese_leaves_no_english(cli, monkeypatch):
     # argparse's own layout: the usage line, flags, their metavars and choices
     text = r.out.split("\n\n", 1)[1]
     text = re.sub(r"\{[^}]*\}|\b[A-Z_]{2,}\b|\S+\|\S+", " ", text)
-    names = [*STRATEGIES, *OPTIMIZERS, *PRECISIONS, "q_proj", "v_proj", "all-linear", "model"]
+    names = [*STRATEGIES, *OPTIMIZERS, *PRECISIONS, *WEIGHT_TYPES, "q_proj", "v_proj", "all-linear"]
+    names.append("model")  # the positional argument's name
     assert leftover_english(text, names) == []
     assert "显存" in r.out and "梯度检查点" not in cli("plan", "--help").out
 
@@ -290,7 +292,8 @@ def test_malformed_plan_flags_are_one_chinese_line(cli, flag):
     one_line(r)
     said = r.err.split("：", 1)[1]
     assert CJK.search(said), r.err
-    assert leftover_english(said, [flag[1], *flag[1].split()]) == [], r.err
+    names = [flag[1], *flag[1].split(), *WEIGHT_TYPES, *ALIASES]  # the types it lists
+    assert leftover_english(said, names) == [], r.err
 
 
 @pytest.mark.parametrize(

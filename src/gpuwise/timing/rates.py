@@ -38,10 +38,6 @@ class Rate:
     note: Message | None
 
 
-def _cc(card: Card) -> str:
-    return f"{card.architecture} (CC {card.compute_capability})"
-
-
 def _unknown(card: Card, field: str, what: str) -> Rate:
     return Rate(
         None,
@@ -71,7 +67,12 @@ def matmul_rate(card: Card, dtype: str, *, allow_tf32: bool = False) -> Rate:
         return Rate(
             fp32,
             fp32_basis,
-            Message(key, arch=_cc(card), tflops=f"{card.fp32_tflops:g}"),
+            Message(
+                key,
+                arch=card.architecture,
+                cc=card.compute_capability,
+                tflops=f"{card.fp32_tflops:g}",
+            ),
         )
     if dtype == "fp16":
         if card.has("tensor_cores"):
