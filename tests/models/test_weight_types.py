@@ -63,6 +63,7 @@ def test_block_table_is_ggmls():
     """Each type's block and bytes as the gguf package (llama.cpp's gguf-py) has them."""
     gguf = pytest.importorskip("gguf")
     sizes = gguf.constants.GGML_QUANT_SIZES
+    assert len(sizes) >= 30
     for t in gguf.constants.GGMLQuantizationType:
         if t.name.lower() == "q8_1":
             continue  # an intermediate type no file stores

@@ -11,7 +11,7 @@
   groups of 128 with their scales and zeros; fp8 with a scale per output channel): linear
   layers inside the decoder layers quantized, embeddings, LM head and norms 16-bit.
 - ``fp32``, ``fp16``, ``int8``, ``nf4`` (and ``bf16`` for transformers): as transformers and
-  bitsandbytes hold them (:mod:`gpuwise.memory.weights`).
+  bitsandbytes hold them (:mod:`gpuwise.models.hf_layouts`).
 
 ``bf16`` is both a GGUF file type and a transformers dtype: here it is the GGUF file (norms in
 f32); the transformers plan keeps using :mod:`gpuwise.memory.weights`. The two differ by the
@@ -68,7 +68,7 @@ GGUF_TYPES = (
 )
 #: Checkpoint formats vLLM and transformers load (data/quant_formats.json).
 CHECKPOINT_TYPES = ("awq", "gptq", "fp8")
-#: transformers' own dtypes and bitsandbytes (gpuwise.memory.weights), kept as --weight-dtype
+#: transformers' own dtypes and bitsandbytes (gpuwise.models.hf_layouts), kept as --weight-dtype
 #: has always accepted them.
 TRANSFORMERS_TYPES = ("fp32", "fp16", "int8", "nf4")
 #: Every weight type, by its lowercase key.
@@ -478,7 +478,7 @@ def _hf_weights(spec: ModelSpec, weight_type: str) -> list[TensorWeight]:
             storage = storage or weight_type
             size *= count
         else:
-            from gpuwise.memory.weights import weights_bytes as hf_bytes
+            from gpuwise.models.hf_layouts import weights_bytes as hf_bytes
 
             whole = hf_bytes(spec, weight_type, (block,))
             size = whole // block.count * count
