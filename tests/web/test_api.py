@@ -157,6 +157,13 @@ def test_the_language_follows_accept_language_when_lang_is_not_given():
     )
     assert any("\u4e00" <= c <= "\u9fff" for c in zh.json()["error"]["message"])
     assert not any("\u4e00" <= c <= "\u9fff" for c in en.json()["error"]["message"])
+    weighed = call(
+        APP,
+        "/api/gpu",
+        [("name", "nonesuch")],
+        headers={"accept-language": "fr;q=1, zh-CN;q=0.4, en;q=0.8"},
+    )
+    assert weighed.json()["error"]["message"] == en.json()["error"]["message"]
     bad = call(APP, "/api/gpu", [("name", "3090"), ("lang", "fr")])
     assert bad.status == 400 and "zh" in bad.json()["error"]["message"]
 
@@ -406,3 +413,13 @@ def test_the_launch_files_refused_are_one_line(path, fields, words):
     assert got.status in (400, 404)
     message = got.json()["error"]["message"]
     assert all(w in message for w in words) and "\n" not in message
+
+
+@settings(max_examples=100, deadline=None)
+@given(accept=st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=60))
+def test_any_accept_language_is_one_language_or_the_other(accept):
+    got = call(APP, "/api/gpu", [("name", "nonesuch")], headers={"accept-language": accept})
+    assert got.status == 400
+    message = got.json()["error"]["message"]
+    chinese = any("\u4e00" <= c <= "\u9fff" for c in message)
+    assert chinese == api.language_of(None, accept).startswith("zh")

@@ -123,13 +123,30 @@ def language_of(asked: str | None, accept: str | None) -> str:
         if found is None:
             raise GpuwiseError(Message("cli.lang.invalid", value=_shown(asked)), code="usage")
         return found
-    for part in (accept or "").split(","):
-        tag = part.split(";", 1)[0].strip().lower()
+    for tag in _by_preference(accept or ""):
         if tag.startswith("zh"):
             return "zh-CN"
         if tag == "en" or tag.startswith("en-"):
             return "en"
     return DEFAULT
+
+
+def _by_preference(accept: str) -> list[str]:
+    """The language tags of an Accept-Language header, most wanted first (``q``, then order)."""
+    ranked = []
+    for i, part in enumerate(accept.split(",")[:50]):
+        tag, _, params = part.partition(";")
+        weight = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name == "q":
+                try:
+                    weight = float(value)
+                except ValueError:
+                    weight = 0.0
+        if weight == weight and weight > 0:  # not NaN, not refused
+            ranked.append((-weight, i, tag.strip().lower()))
+    return [tag for _, _, tag in sorted(ranked)]
 
 
 def argv(command: str, fields: Iterable[tuple[str, str]]) -> list[str]:
