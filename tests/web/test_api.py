@@ -423,3 +423,11 @@ def test_any_accept_language_is_one_language_or_the_other(accept):
     message = got.json()["error"]["message"]
     chinese = any("\u4e00" <= c <= "\u9fff" for c in message)
     assert chinese == api.language_of(None, accept).startswith("zh")
+
+
+def test_every_answer_carries_the_pages_safety_headers():
+    for path in ("/", "/static/app.js", "/api/gpus", "/api/nope"):
+        got = call(APP, path)
+        assert "script-src 'self'" in got.headers["content-security-policy"], path
+        assert "frame-ancestors 'none'" in got.headers["content-security-policy"]
+        assert got.headers["x-content-type-options"] == "nosniff"

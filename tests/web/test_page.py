@@ -81,6 +81,11 @@ def page(browser):
     opened = browser.new_page(viewport={"width": 1280, "height": 900}, locale="en-US")
     errors: list[str] = []
     opened.on("pageerror", lambda e: errors.append(str(e)))
+    # the page's Content-Security-Policy refuses nothing the page itself does
+    opened.on(
+        "console",
+        lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None,
+    )
     yield opened
     opened.close()
     assert not errors, errors  # no script error on the page, whatever the test did

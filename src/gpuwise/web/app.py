@@ -42,6 +42,18 @@ MAX_BODY = 2 * CONFIG_LIMIT + 64 * 1024
 #: The hosts a request may name when the server listens on loopback.
 LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
 _JSON = "application/json; charset=utf-8"
+#: On every answer: the page runs only its own scripts, talks only to this server, is framed by
+#: no other page; no answer is sniffed into another type.
+_SAFE_HEADERS = [
+    (
+        b"content-security-policy",
+        b"default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        b"img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+        b"frame-ancestors 'none'; form-action 'self'",
+    ),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+]
 
 
 def _error(status: int, message: Message, language: str, code: str = "usage") -> Response:
@@ -213,6 +225,8 @@ class Guard:
         async def sending(message: Any) -> None:
             nonlocal started
             started = True
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), *_SAFE_HEADERS]}
             await send(message)
 
         try:
