@@ -15,9 +15,9 @@ from rich.text import Text
 
 from gpuwise.catalog import load_catalog
 from gpuwise.doctor import build_report, detect, load_knowledge
-from gpuwise.render import tables
 from gpuwise.render.console import console, visible_text
 from gpuwise.render.doctor_json import doctor_doc
+from gpuwise.render.doctor_tables import doctor_tables
 from gpuwise.render.measure_tables import bench_table, measure_table
 from gpuwise.visible import visible
 from tests.doctor.fakes import Scenario, fake_torch, smi_rows
@@ -168,7 +168,7 @@ def test_doctor_shows_what_nvidia_smi_and_torch_print_as_text(capsys):
     kb = load_knowledge()
     catalog = load_catalog()
     doc = doctor_doc(build_report(kb, catalog, detect(s.probes())), kb.date, catalog.date)
-    out = shown(tables.doctor_tables(doc), capsys)
+    out = shown(doctor_tables(doc), capsys)
     assert_terminal_safe(out)
     assert "575.57.08\\x1b[2J" in out and "0.48\\x1b[5m" in out
 
@@ -180,7 +180,7 @@ def test_doctor_without_a_gpu_shows_a_failing_nvidia_smi_as_text(capsys):
     kb = load_knowledge()
     catalog = load_catalog()
     doc = doctor_doc(build_report(kb, catalog, detect(s.probes())), kb.date, catalog.date)
-    out = shown(tables.doctor_tables(doc), capsys)
+    out = shown(doctor_tables(doc), capsys)
     assert_terminal_safe(out)
     assert "No NVIDIA GPU" in out
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from gpuwise.catalog import Card
 from gpuwise.errors import GpuwiseError
+from gpuwise.i18n import Message
 
 
 @dataclass
@@ -55,7 +56,7 @@ def import_torch() -> Any:
     try:
         import torch
     except ImportError:
-        raise GpuwiseError("gpuwise bench needs torch: pip install 'gpuwise[probe]'") from None
+        raise GpuwiseError(Message("bench.error.needs_torch")) from None
     return torch
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gpuwise.bench.device import Device
+from gpuwise.i18n import Message, Text
 
 DTYPES = ("fp32", "tf32", "fp16", "bf16", "fp8")
 
@@ -31,7 +32,7 @@ class MatmulResult:
     size: int
     tflops: float | None
     spec_tflops: float | None
-    skipped: str | None = None
+    skipped: Text | None = None
 
     def to_dict(self) -> dict[str, Any]:
         frac = None
@@ -43,7 +44,7 @@ class MatmulResult:
             "tflops": self.tflops,
             "spec_tflops": self.spec_tflops,
             "fraction_of_spec": frac,
-            "skipped": self.skipped,
+            "skipped": None if self.skipped is None else str(self.skipped),  # said now
         }
 
 
@@ -62,21 +63,22 @@ def spec_tflops(dev: Device, dtype: str) -> float | None:
     return None if rate.flops_per_s is None else rate.flops_per_s / 1e12
 
 
-def skip_reason(dev: Device, dtype: str) -> str | None:
+def skip_reason(dev: Device, dtype: str) -> Text | None:
+    """Why ``dtype`` is not measured on ``dev`` (None: it is)."""
     torch = dev.torch
     if dev.kind == "cpu":
         if dtype in ("tf32", "fp8"):
-            return f"no {dtype} on the CPU"
+            return Message("bench.skip.cpu", dtype=dtype)
         return None
     if dtype == "fp8":
         if torch.cuda.get_device_capability(0) < (8, 9):
-            return "fp8 needs compute capability 8.9+"
+            return Message("bench.skip.fp8_cc")
         if not hasattr(torch, "_scaled_mm") or not hasattr(torch, "float8_e4m3fn"):
-            return f"torch {torch.__version__} has no _scaled_mm"
+            return Message("bench.skip.scaled_mm", version=str(torch.__version__))
     if dtype == "tf32" and torch.cuda.get_device_capability(0) < (8, 0):
-        return "TF32 needs compute capability 8.0+"
+        return Message("bench.skip.tf32_cc")
     if dtype == "bf16" and not torch.cuda.is_bf16_supported(including_emulation=False):
-        return "no bf16 on this card"
+        return Message("bench.skip.bf16")
     return None
 
 

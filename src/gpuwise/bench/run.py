@@ -12,6 +12,7 @@ from typing import Any
 from gpuwise.bench.bandwidth import device_copy, host_copies
 from gpuwise.bench.device import Device
 from gpuwise.bench.matmul import DTYPES, run_matmul
+from gpuwise.i18n import Message
 from gpuwise.timing.calibration import BENCH_KIND
 from gpuwise.units import GIB, MIB
 
@@ -77,7 +78,7 @@ def run_bench(
         "train_step": train_step,
         "versions": _versions(dev),
         "seconds": round(time.perf_counter() - started, 2),
-        "notes": _notes(dev),
+        "notes": [str(n) for n in _notes(dev)],  # said in the language in use
     }
 
 
@@ -103,18 +104,9 @@ def _versions(dev: Device) -> dict[str, str]:
     return out
 
 
-def _notes(dev: Device) -> list[str]:
+def _notes(dev: Device) -> list[Message]:
     if dev.kind == "cpu":
-        return [
-            "ran on the CPU: no CUDA device is visible to torch; no catalogue figures to compare "
-            "with, and nothing for plan to calibrate from"
-        ]
+        return [Message("bench.note.cpu")]
     if dev.card is None:
-        return [
-            f"{dev.name!r} is not in the catalogue: no % of spec, and plan cannot use this bench "
-            "(add the card in a user card file, see docs/catalog.md)"
-        ]
-    return [
-        "spec = the catalogue's dense peak (FP16/BF16 with FP32 accumulate) and memory bandwidth; "
-        "host copies against the card's PCIe link (the slot may be slower)"
-    ]
+        return [Message("bench.note.not_catalogued", name=repr(dev.name))]
+    return [Message("bench.note.spec")]

@@ -7,27 +7,23 @@ import sys
 from typing import Any
 
 from gpuwise.cli.common import add_json
+from gpuwise.cli.lang import help_text
 from gpuwise.errors import GpuwiseError
+from gpuwise.i18n import Message, t
 from gpuwise.visible import visible
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "bench",
-        help="measure this machine's GPU (or CPU): matmul TFLOPS, bandwidth, a training step",
-        description="Measure matrix-product throughput per dtype (fp32, tf32, fp16, bf16, fp8), "
-        "device memory bandwidth, host<->device bandwidth and a GPT-2 124M training step on "
-        "CUDA device 0 (the CPU when there is none), each beside the catalogue's figure for the "
-        "card. Results are saved under $XDG_CACHE_HOME/gpuwise/bench (~/.cache by default), "
-        "where `gpuwise plan` uses them to calibrate its time model for that card. Needs torch.",
-        epilog="Examples: gpuwise bench | gpuwise bench --json --no-save | gpuwise bench --quick",
+        help=help_text("cli.command.bench"),
+        description=help_text("bench.description"),
+        epilog=help_text("bench.epilog"),
     )
-    p.add_argument(
-        "--quick", action="store_true", help="smaller sizes and fewer repeats (seconds; for tests)"
-    )
-    p.add_argument("--cpu", action="store_true", help="bench the CPU even when a GPU is present")
-    p.add_argument("--no-train", action="store_true", help="skip the training step")
-    p.add_argument("--no-save", action="store_true", help="do not save the results for plan")
+    p.add_argument("--quick", action="store_true", help=help_text("bench.opt.quick"))
+    p.add_argument("--cpu", action="store_true", help=help_text("bench.opt.cpu"))
+    p.add_argument("--no-train", action="store_true", help=help_text("bench.opt.no_train"))
+    p.add_argument("--no-save", action="store_true", help=help_text("bench.opt.no_save"))
     add_json(p)
     p.set_defaults(run=run)
 
@@ -43,14 +39,11 @@ def run(args: argparse.Namespace) -> int:
             doc = run_bench(dev, quick=args.quick, train=not args.no_train, progress=advance)
     except RuntimeError as e:
         if "no kernel image" in str(e):  # the installed torch has no kernels for this card
-            raise GpuwiseError(
-                f'torch cannot run kernels on {dev.name} ("no kernel image is available"): '
-                "`gpuwise doctor` names the torch build that can"
-            ) from None
+            raise GpuwiseError(Message("bench.error.no_kernel_image", name=dev.name)) from None
         raise
     doc["saved_to"] = None
     if args.quick:
-        doc.setdefault("notes", []).append("a --quick bench does not calibrate plan (too short)")
+        doc.setdefault("notes", []).append(t("bench.note.quick"))
     if not args.no_save:
         from gpuwise.timing.calibration import save_bench
 
@@ -58,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
             doc["saved_to"] = str(save_bench(doc, dev.slug))
         except OSError as e:
             reason = visible(str(e.strerror or e))
-            print(f"gpuwise bench: warning: not saved ({reason})", file=sys.stderr)
+            print(t("bench.not_saved", reason=reason), file=sys.stderr)
     if args.json:
         print(dumps(doc))
         return 0
@@ -66,8 +59,16 @@ def run(args: argparse.Namespace) -> int:
 
     console().print(bench_table(doc))
     if doc["saved_to"]:
-        print(f"saved to {visible(doc['saved_to'])}", file=sys.stderr)
+        print(t("bench.saved_to", path=visible(doc["saved_to"])), file=sys.stderr)
     return 0
+
+
+def step_name(name: str) -> str:
+    """A bench step's name for the progress bar (``matmul bf16``, ``bandwidth``), said."""
+    if name.startswith("matmul "):
+        return t("bench.step.matmul", dtype=name.removeprefix("matmul "))
+    key = {"bandwidth": "bench.step.bandwidth", "train step": "bench.step.train"}.get(name)
+    return t(key) if key else name
 
 
 class _progress:
@@ -92,7 +93,7 @@ class _progress:
         if self.started:
             self.bar.advance(self.task)
         self.started = True
-        self.bar.update(self.task, description=name)
+        self.bar.update(self.task, description=step_name(name))
 
     def __exit__(self, *exc: Any) -> None:
         self.bar.stop()

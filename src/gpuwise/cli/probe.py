@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 
 from gpuwise.cli.common import add_json, emit
+from gpuwise.cli.lang import help_text
 from gpuwise.cli.model_flags import add_model_source, model_source
 from gpuwise.cli.parallel_flags import add_parallel, parallel_from
 from gpuwise.cli.probe_measure import add_measure_flags, run_measure
 from gpuwise.cli.workload_flags import add_workload, workload_from
 from gpuwise.errors import GpuwiseError
+from gpuwise.i18n import Message
 from gpuwise.memory.estimate import overheads
 from gpuwise.models.build import spec_from_config
 from gpuwise.models.resolve import resolve
@@ -23,22 +25,18 @@ from gpuwise.workload import validate
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "probe",
-        help="check a plan: simulate the step (CPU, fake tensors) or measure it (GPU)",
-        description="Run the reference step with the real transformers / peft model on fake "
-        "tensors on the CPU (no GPU, no weights) and count the live bytes: the exact peak and "
-        "its breakdown, beside the analytic plan's; or, with --measure, run the real step on "
-        "the GPU and read its peak memory and step time. Needs the [probe] extra.",
-        epilog="Examples: gpuwise probe llama-3.2-1b --simulate --method lora --batch 2 --seq 1024"
-        " | gpuwise probe llama-3.2-1b --measure --method qlora --steps 5",
+        help=help_text("cli.command.probe"),
+        description=help_text("probe.description"),
+        epilog=help_text("probe.epilog"),
     )
-    p.add_argument("model", nargs="?", help="config.json, folder, preset, size or HF id")
+    p.add_argument("model", nargs="?", help=help_text("probe.arg.model"))
     mode = p.add_mutually_exclusive_group()
-    mode.add_argument("--simulate", action="store_true", help="simulate on fake tensors (CPU)")
-    mode.add_argument(
-        "--measure", action="store_true", help="run and time the real step (GPU; see --device)"
-    )
+    mode.add_argument("--simulate", action="store_true", help=help_text("probe.opt.simulate"))
+    mode.add_argument("--measure", action="store_true", help=help_text("probe.opt.measure"))
     add_measure_flags(p)
-    p.add_argument("--trust-remote-code", action="store_true", help="see `gpuwise model`")
+    p.add_argument(
+        "--trust-remote-code", action="store_true", help=help_text("probe.opt.trust_remote_code")
+    )
     add_model_source(p)
     add_workload(p)
     add_parallel(p)
@@ -48,9 +46,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if not args.simulate and not args.measure:
-        raise GpuwiseError(
-            "probe needs --simulate (exact, on the CPU) or --measure (the real step on a GPU)"
-        )
+        raise GpuwiseError(Message("probe.error.mode"))
     found = resolve(args.model or defaults()["model"], **model_source(args))
     spec = spec_from_config(
         found.config,
@@ -64,9 +60,7 @@ def run(args: argparse.Namespace) -> int:
     parallel = parallel_from(args)
     if parallel.strategy != "single":
         if args.measure:
-            raise GpuwiseError(
-                "probe --measure runs one card; for one rank of a multi-card job use --simulate"
-            )
+            raise GpuwiseError(Message("probe.error.measure_one_card"))
         from gpuwise.cli.probe_parallel import run_parallel_simulation
 
         return run_parallel_simulation(
@@ -96,6 +90,6 @@ def run(args: argparse.Namespace) -> int:
         simulated_on=sim.versions,
         seconds=round(sim.seconds, 2),
     )
-    from gpuwise.render.tables import probe_table
+    from gpuwise.render.measure_tables import probe_table
 
     return emit(args, doc, probe_table)

@@ -6,24 +6,17 @@ import argparse
 from typing import Any
 
 from gpuwise.catalog import Card
+from gpuwise.cli.lang import help_text
 from gpuwise.models.spec import ModelSpec
 from gpuwise.workload import Workload
 
 
 def add_measure_flags(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("--measure")
-    g.add_argument("--steps", type=int, default=5, help="timed steps after the warm-up (default 5)")
+    g.add_argument("--steps", type=int, default=5, help=help_text("probe.opt.steps"))
+    g.add_argument("--warmup", type=int, default=2, help=help_text("probe.opt.warmup"))
     g.add_argument(
-        "--warmup",
-        type=int,
-        default=2,
-        help="untimed steps first (default 2: the reference peak is in the first two steps)",
-    )
-    g.add_argument(
-        "--device",
-        choices=("cuda", "cpu"),
-        default="cuda",
-        help="cuda (default) or cpu: real tensors on the CPU, LiveBytes peak (for tests)",
+        "--device", choices=("cuda", "cpu"), default="cuda", help=help_text("probe.opt.device")
     )
 
 
@@ -48,7 +41,7 @@ def run_measure(
         **measure_doc_fields(spec, w, m, estimate_memory(spec, w)),
     )
     if chosen.warning:
-        doc["notes"].append(chosen.warning)
+        doc["notes"].append(str(chosen.warning))  # said in the language in use
     if args.json:
         print(dumps(doc))
         return 0

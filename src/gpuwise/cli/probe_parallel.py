@@ -46,9 +46,9 @@ def run_parallel_simulation(
         error=(rank.peak_allocated_bytes - sim.peak_allocated_bytes) / sim.peak_allocated_bytes,
         attn_implementation=sim.attn_implementation,
         simulated_on=sim.versions,
-        notes=sim.notes,
+        notes=[str(n) for n in sim.notes],  # said in the language in use
         seconds=round(sim.seconds, 2),
     )
-    from gpuwise.render.tables import probe_table
+    from gpuwise.render.measure_tables import probe_table
 
     return emit(args, doc, probe_table)

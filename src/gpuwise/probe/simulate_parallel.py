@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gpuwise.errors import GpuwiseError
+from gpuwise.i18n import Message, Text
 from gpuwise.models.spec import ModelSpec
 from gpuwise.parallel import Parallel
 from gpuwise.probe.simulate import Simulated, unsupported_reason
@@ -55,16 +56,16 @@ class SimulatedRank(Simulated):
     detail: dict[str, int] = field(default_factory=dict)
 
 
-def unsupported_parallel_reason(spec: ModelSpec, w: Workload, p: Parallel) -> str | None:
+def unsupported_parallel_reason(spec: ModelSpec, w: Workload, p: Parallel) -> Message | None:
     """Why this job's rank cannot be simulated here, or None when it can."""
     if p.engine == "deepspeed":
-        return "DeepSpeed cannot be simulated here: it needs CUDA and its own launcher"
+        return Message("probe.why.deepspeed")
     if p.strategy not in SIMULATED_STRATEGIES:
-        return f"strategy {p.strategy} is not simulated (it moves memory to host RAM)"
+        return Message("probe.why.strategy", strategy=p.strategy)
     if w.task != "train":
-        return "only training is simulated for several cards"
+        return Message("probe.why.parallel_infer")
     if w.optimizer not in ("adamw", "sgd"):
-        return f"optimizer {w.optimizer} is not simulated for several cards (adamw, sgd are)"
+        return Message("probe.why.parallel_optimizer", optimizer=w.optimizer)
     return unsupported_reason(spec, w)
 
 
@@ -85,7 +86,7 @@ def simulate_parallel(
     """
     reason = unsupported_parallel_reason(spec, w, p)
     if reason:
-        raise GpuwiseError(f"probe --simulate cannot run this job ({reason})")
+        raise GpuwiseError(Message("probe.error.cannot_simulate_job", reason=reason))
     torch = require_torch("probe --simulate")
     import transformers
     from torch._subclasses.fake_tensor import FakeTensorMode
@@ -123,9 +124,8 @@ def simulate_parallel(
         import peft
 
         versions["peft"] = peft.__version__
-    notes = [
-        f"rank 0 of {p.gpus}, torch fake process group, {'real' if real_tensors else 'fake'} "
-        "tensors"
+    notes: list[Text] = [
+        Message("probe.note.rank_real" if real_tensors else "probe.note.rank_fake", gpus=p.gpus)
     ]
     if p.strategy == "ddp":
         notes.append(f"DDP gradient_as_bucket_view={bucket_view}")
@@ -246,7 +246,7 @@ def decoder_layers(model: Any, spec: ModelSpec) -> list[Any]:
     for module in model.modules():
         if isinstance(module, torch.nn.ModuleList) and len(module) == spec.num_layers:
             return list(module)
-    raise GpuwiseError(f"cannot find the {spec.num_layers} layers of {spec.name} to shard")
+    raise GpuwiseError(Message("probe.error.no_layers", layers=spec.num_layers, name=spec.name))
 
 
 def _optimizer(model: Any, w: Workload) -> Any:

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from gpuwise.errors import GpuwiseError
+from gpuwise.i18n import Message
 from gpuwise.models.spec import ModelSpec
 from gpuwise.workload import Workload
 
@@ -27,9 +28,7 @@ def require_torch(command: str) -> Any:
         import torch
         import transformers  # noqa: F401
     except ImportError:
-        raise GpuwiseError(
-            f"{command} needs torch and transformers: pip install 'gpuwise[probe]'"
-        ) from None
+        raise GpuwiseError(Message("probe.error.needs_torch", command=command)) from None
     return torch
 
 
@@ -157,7 +156,7 @@ def make_optimizer(params: list[Any], name: str, foreach: bool | None) -> Any:
     if name == "adamw-8bit":
         bnb = import_bitsandbytes("--optimizer adamw-8bit")
         return bnb.optim.AdamW8bit(params, lr=1e-5)
-    raise GpuwiseError(f"unknown optimizer {name!r}")
+    raise GpuwiseError(Message("probe.error.unknown_optimizer", name=repr(name)))
 
 
 def import_bitsandbytes(what: str) -> Any:
@@ -165,9 +164,7 @@ def import_bitsandbytes(what: str) -> Any:
     try:
         import bitsandbytes
     except ImportError:
-        raise GpuwiseError(
-            f"{what} needs bitsandbytes: pip install 'gpuwise[measure]' (or bitsandbytes)"
-        ) from None
+        raise GpuwiseError(Message("probe.error.needs_bnb", what=what)) from None
     return bitsandbytes
 
 

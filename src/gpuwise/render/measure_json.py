@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from gpuwise.catalog import Card, load_catalog
+from gpuwise.i18n import t
 from gpuwise.memory.rank import RankMemory
 from gpuwise.models.spec import ModelSpec
 from gpuwise.plan.fit import problems
@@ -69,13 +70,11 @@ def plan_verdict(memory: RankMemory, m: Measured, blocked: bool = False) -> dict
         return verdict
     verdict["agrees"] = says_fits != m.oom
     if m.oom:
-        verdict["message"] = (
-            "out of memory; the plan said it would not fit: agrees"
-            if not says_fits
-            else "out of memory, but the plan said it fits: the plan is short here"
+        verdict["message"] = t(
+            "measure.verdict.oom_agrees" if not says_fits else "measure.verdict.oom_short"
         )
     elif not says_fits:
-        verdict["message"] = "ran, although the plan said it would not fit: the plan is cautious"
+        verdict["message"] = t("measure.verdict.cautious")
     return verdict
 
 
@@ -86,7 +85,7 @@ def measure_doc_fields(
     tokens_per_step = w.batch * w.seq
     measured = measured_dict(m, tokens_per_step)
     card = detect_card(m.device_name, m.total_memory_bytes) if m.device == "cuda" else None
-    notes = list(m.notes)
+    notes = [str(n) for n in m.notes]  # said in the language in use
     plan_time: CardTime | None = None
     blockers: list[str] = []
     if card is not None:
@@ -94,12 +93,9 @@ def measure_doc_fields(
         blockers = [str(why) for why in problems(w, card)]  # said in the language in use
         notes.extend(blockers)
     elif m.device == "cuda":
-        notes.append(
-            f"{m.device_name!r} is not in the catalogue: no plan time to compare "
-            "(add it with a user card file, see docs/catalog.md)"
-        )
+        notes.append(t("measure.note.not_catalogued", name=repr(m.device_name)))
     else:
-        notes.append("no catalogue card for the CPU: the plan's time is not compared")
+        notes.append(t("measure.note.cpu"))
     plan_tps = None
     if plan_time is not None:  # the step measured: a training step, or a prefill
         plan_tps = (
