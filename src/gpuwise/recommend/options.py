@@ -20,7 +20,7 @@ import functools
 
 from gpuwise.catalog import Card, usable_memory
 from gpuwise.errors import GpuwiseError
-from gpuwise.i18n import Message
+from gpuwise.i18n import Message, render
 from gpuwise.memory.rank import RankMemory
 from gpuwise.models.spec import ModelSpec
 from gpuwise.parallel import Parallel, parallel_problem
@@ -350,29 +350,27 @@ def _evaluate(
     fitting = [i for i in on_card if tried[i][3] <= host_ram]
     if on_card and not fitting:
         p, m, _, host = min((tried[i] for i in on_card), key=lambda t: t[3])
-        why = Message(
-            "recommend.reason.host_ram",
-            strategy=p.strategy,
-            host=f"{host / GIB:.0f}",
-            ram=f"{host_ram / GIB:.0f}",
-        )
+        why = InGiB("recommend.reason.host_ram", strategy=p.strategy, host=host, ram=host_ram)
         return _rejected(facts, count, p, m, power, why)
     if not fitting:
         p, m, need, host = job.least[count]
-        sizes = {
-            "need": f"{need / GIB:.1f}",
-            "card": card.name,
-            "usable": f"{usable / GIB:.1f}",
-            "short": f"{(need - usable) / GIB:.1f}",
-        }
+        short = need - usable
         if len(tried) > 1:
-            why = Message(
-                "recommend.reason.short_even", strategy=p.strategy, tried=len(tried), **sizes
+            why = InGiB(
+                "recommend.reason.short_even",
+                need=need,
+                strategy=p.strategy,
+                tried=len(tried),
+                card=card.name,
+                usable=usable,
+                short=short,
             )
         else:
-            why = Message("recommend.reason.short", **sizes)
+            why = InGiB(
+                "recommend.reason.short", need=need, card=card.name, usable=usable, short=short
+            )
         if host > host_ram:
-            why = Message("recommend.reason.and_host", reason=why, host=f"{host / GIB:.0f}")
+            why = InGiB("recommend.reason.and_host", reason=why, host=host)
         return _rejected(facts, count, p, m, power, why)
     speeds = facts.speeds(count, fitting)
     # the simplest strategy within 2 % of the fastest (offload does not win a tie)
@@ -397,8 +395,27 @@ def _evaluate(
     option.timer, option.precision, option.workload = timer, facts.precision, facts.w
     option.reason = _constraint_reason(option, constraints, search.book, unknown)
     if m.host_bytes:
-        option.notes.append(Message("recommend.note.host_ram", host=f"{m.host_bytes / GIB:.0f}"))
+        option.notes.append(InGiB("recommend.note.host_ram", host=m.host_bytes))
     return option
+
+
+#: The parameters of a reason that are bytes, said in GiB with this many decimals.
+_GIB_DIGITS = {"need": 1, "usable": 1, "short": 1, "host": 0, "ram": 0}
+
+
+class InGiB(Message):
+    """A message whose sizes (:data:`_GIB_DIGITS`) are bytes, said in GiB only when the message
+    is: a search over thousands of cards gives far more reasons than it shows, so the figures
+    of the others are never formatted."""
+
+    __slots__ = ()
+
+    def render(self, language: str | None = None) -> str:
+        params = {
+            k: f"{v / GIB:.{_GIB_DIGITS[k]}f}" if k in _GIB_DIGITS else v
+            for k, v in self.params.items()
+        }
+        return render(self.key, params, language)
 
 
 def _rejected(
