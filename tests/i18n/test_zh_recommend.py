@@ -270,6 +270,7 @@ def test_any_flag_value_is_options_or_one_chinese_line(cli, flag, value):
     one_line(zh, "错误")
     names = [flag, value, repr(value), "usd", "cny", "cheapest", "fastest", "tokens-per-dollar"]
     names += ["float", "int", "recommend"]  # a value with a backtick unpairs `gpuwise recommend`
+    names += ["nan", "inf"]  # the value as the number it was read as ('NaN', '+Infinity')
     assert leftover_english(said(zh.err), names) == [], zh.err
 
 
