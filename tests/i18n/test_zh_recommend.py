@@ -45,9 +45,10 @@ SPREAD = [
 
 def data_words(doc: dict) -> list[str]:
     """What a recommend document holds that came from data or the user, not from gpuwise's
-    words: card and model names, strategies and precisions (codes), price sources, their
-    notes and estimates, the rate's source, paths."""
+    words: card and model names, strategies, precisions and the workload's values (codes),
+    price sources, their notes and estimates, the rate's source, paths."""
     words = [doc["model"]["name"], *STRATEGY_ORDER]
+    words += [v for v in doc["workload"].values() if isinstance(v, str)]  # codes: adamw, lora
     for o in doc["options"]:
         words += [o["gpu"], o["precision"] or ""]
         for q in (o["price"], o["rental"]):
@@ -79,15 +80,6 @@ def rendered(doc: dict, language: str, width: int) -> list[str]:
         use(before)
 
 
-def not_yet_chinese(doc: dict) -> list[str]:
-    """The text recommend shows from plan's helpers, said by ``plan`` in its own phase
-    (render/precision_text.py: the workload line and why each card got its precision), as
-    they render now: taken out before looking for English in recommend's own words."""
-    from gpuwise.render.precision_text import precision_notes, workload_text
-
-    return [workload_text(doc["workload"]), *precision_notes(doc["options"], "gpu")]
-
-
 @pytest.mark.parametrize(("name", "args"), SPREAD, ids=[n for n, _ in SPREAD])
 def test_recommend_in_chinese_leaves_no_english(cli, name, args):
     r = cli("recommend", *args, "--lang", "zh")
@@ -95,15 +87,9 @@ def test_recommend_in_chinese_leaves_no_english(cli, name, args):
     assert table_lines_aligned(r.out) == []
     doc = cli("recommend", *args, "--lang", "zh", "--json").json()
     assert doc["options"]
-    before = use("zh-CN")
-    try:
-        later = not_yet_chinese(doc)
-    finally:
-        use(before)
     table, notes, *advice = rendered(doc, "zh-CN", 1000)  # nothing folds
-    for text in later:
-        notes = notes.replace(text, "")
-    assert leftover_english(table + notes, data_words(doc)) == []
+    # the workload line, the precision notes and the advice are plan's words, in Chinese too
+    assert leftover_english("\n".join([table, notes, *advice]), data_words(doc)) == []
     assert "方案" in table
     if any(o["price"] for o in doc["options"]):
         assert "价格" in notes
