@@ -6,6 +6,7 @@ from dollars only where no yuan price exists."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from hypothesis import given
@@ -52,6 +53,21 @@ def test_every_geforce_card_has_a_cited_cny_price_or_says_why_not(geforce):
         if not (source.get("title") or "").strip() or not (source.get("url") or "").strip():
             missing.append(card.slug)
     assert not missing, f"no cited CNY price and no note: {missing}"
+
+
+def test_price_sources_and_notes_are_english(geforce):
+    """Source titles print in English tables (``gpu NAME``, ``recommend``); a Chinese headline
+    quoted as it is would put Chinese into English output. Quotes are translated, the URL
+    leads to the words."""
+    cjk = re.compile(r"[\u3000-\u30ff\u4e00-\u9fff\uff00-\uffef]")
+    texts = {
+        c.slug: [
+            c.launch_price_cny_note or "",
+            (c.sources.get("launch_price_cny") or {}).get("title", ""),
+        ]
+        for c in geforce
+    }
+    assert not [slug for slug, pair in texts.items() if any(cjk.search(t) for t in pair)]
 
 
 def test_a_note_never_sits_beside_a_price(geforce):
@@ -144,7 +160,7 @@ def _card_file(tmp_path, note) -> str:
 @given(
     note=st.one_of(
         st.integers(),
-        st.floats(allow_nan=True),
+        st.floats(allow_nan=False, allow_infinity=False),
         st.booleans(),
         st.lists(st.text(max_size=3), max_size=2),
         st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
