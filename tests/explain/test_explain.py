@@ -289,6 +289,8 @@ def test_any_malformed_flag_is_one_line_or_an_answer(cli, flag, text, lang):
     assert r.code in (0, 2) and "Traceback" not in r.err, r.err
     if r.code == 2:
         assert r.err.count("\n") == 1, r.err
+        if lang == "zh":  # in the user's language
+            assert re.search(r"[\u4e00-\u9fff]", r.err), r.err
     else:
         assert len(r.json()["steps"]) == 6
 
