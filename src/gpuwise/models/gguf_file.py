@@ -97,8 +97,9 @@ class GgufHeader:
     file_size: int
 
 
-def _fail(problem: str, path: str, /, **params: object) -> GpuwiseError:
-    return GpuwiseError(Message(f"gguf.{problem}", path=cut(path, 120), **params))
+def _fail(key: str, path: str, /, **params: object) -> GpuwiseError:
+    """The one line for a problem with the file at ``path`` (``key``: a ``gguf.*`` message)."""
+    return GpuwiseError(Message(key, path=cut(path, 120), **params))
 
 
 class _Reader:
@@ -115,18 +116,18 @@ class _Reader:
 
     def take(self, n: int) -> bytes:
         if n > self.left():
-            raise _fail("truncated", self.path, at=f"{self.pos:,}", size=f"{self.size:,}")
+            raise _fail("gguf.truncated", self.path, at=f"{self.pos:,}", size=f"{self.size:,}")
         data = self.f.read(n)
         if len(data) != n:  # the file shrank under us
             raise _fail(
-                "truncated", self.path, at=f"{self.pos + len(data):,}", size=f"{self.size:,}"
+                "gguf.truncated", self.path, at=f"{self.pos + len(data):,}", size=f"{self.size:,}"
             )
         self.pos += n
         return data
 
     def skip(self, n: int) -> None:
         if n > self.left():
-            raise _fail("truncated", self.path, at=f"{self.pos:,}", size=f"{self.size:,}")
+            raise _fail("gguf.truncated", self.path, at=f"{self.pos:,}", size=f"{self.size:,}")
         self.f.seek(n, os.SEEK_CUR)
         self.pos += n
 
@@ -143,13 +144,15 @@ class _Reader:
         """A count of things of at least ``each`` bytes that must fit in what is left."""
         n = self.u64()
         if n * each > self.left():
-            raise _fail("too_many", self.path, count=f"{n:,}", what=what, size=f"{self.size:,}")
+            raise _fail(
+                "gguf.too_many", self.path, count=f"{n:,}", what=what, size=f"{self.size:,}"
+            )
         return n
 
     def text(self, keep: bool = True) -> str | None:
         n = self.u64()
         if n > self.left():
-            raise _fail("truncated", self.path, at=f"{self.pos:,}", size=f"{self.size:,}")
+            raise _fail("gguf.truncated", self.path, at=f"{self.pos:,}", size=f"{self.size:,}")
         if not keep or n > MAX_KEPT_STRING:
             self.skip(n)
             return None
@@ -157,7 +160,7 @@ class _Reader:
         try:
             return self.take(n).decode("utf-8")
         except UnicodeDecodeError:
-            raise _fail("bad_text", self.path, at=f"{at:,}") from None
+            raise _fail("gguf.bad_text", self.path, at=f"{at:,}") from None
 
     def value(self, value_type: int, key: str, depth: int = 0) -> Any:
         if value_type in _SCALARS:
@@ -168,7 +171,7 @@ class _Reader:
             inner = self.u32()
             each = struct.calcsize(_SCALARS[inner]) if inner in _SCALARS else 8
             if inner not in _SCALARS and inner not in (_STRING, _ARRAY):
-                raise _fail("bad_value_type", self.path, key=cut(key, 80), type=inner)
+                raise _fail("gguf.bad_value_type", self.path, key=cut(key, 80), type=inner)
             n = self.count(Message("gguf.what.array"), each)
             if inner in _SCALARS and n > MAX_KEPT_ARRAY:
                 self.skip(n * each)
@@ -182,21 +185,21 @@ class _Reader:
                 return ArrayInfo(inner, n)
             return [self.value(inner, key, depth + 1) for _ in range(n)]
         if value_type == _ARRAY:
-            raise _fail("too_deep", self.path, key=cut(key, 80), most=MAX_ARRAY_DEPTH)
-        raise _fail("bad_value_type", self.path, key=cut(key, 80), type=value_type)
+            raise _fail("gguf.too_deep", self.path, key=cut(key, 80), most=MAX_ARRAY_DEPTH)
+        raise _fail("gguf.bad_value_type", self.path, key=cut(key, 80), type=value_type)
 
 
 def _open(path: str) -> tuple[BinaryIO, int]:
     try:
         mode = os.stat(path).st_mode
     except OSError as e:
-        raise _fail("unreadable", path, reason=e.strerror or type(e).__name__) from None
+        raise _fail("gguf.unreadable", path, reason=e.strerror or type(e).__name__) from None
     if not stat.S_ISREG(mode):
-        raise _fail("not_file", path)
+        raise _fail("gguf.not_file", path)
     try:
         f = open(path, "rb")  # noqa: SIM115 - closed by read_header
     except OSError as e:
-        raise _fail("unreadable", path, reason=e.strerror or type(e).__name__) from None
+        raise _fail("gguf.unreadable", path, reason=e.strerror or type(e).__name__) from None
     return f, os.fstat(f.fileno()).st_size
 
 
@@ -207,17 +210,17 @@ def read_header(path: str) -> GgufHeader:
         try:
             return _read(_Reader(f, path, size))
         except OSError as e:
-            raise _fail("unreadable", path, reason=e.strerror or type(e).__name__) from None
+            raise _fail("gguf.unreadable", path, reason=e.strerror or type(e).__name__) from None
 
 
 def _read(r: _Reader) -> GgufHeader:
     path = r.path
     start = r.take(min(4, r.left()))
     if start != MAGIC:
-        raise _fail("not_gguf", path, start=repr(start))
+        raise _fail("gguf.not_gguf", path, start=repr(start))
     version = r.u32()
     if version not in VERSIONS:
-        raise _fail("version", path, version=version)
+        raise _fail("gguf.version", path, version=version)
     n_tensors = r.count(Message("gguf.what.tensors"), MIN_TENSOR_BYTES)
     n_kv = r.count(Message("gguf.what.metadata"), MIN_KV_BYTES)
     metadata: dict[str, Any] = {}
@@ -230,13 +233,13 @@ def _read(r: _Reader) -> GgufHeader:
         name = r.text() or ""
         n_dims = r.u32()
         if not 1 <= n_dims <= MAX_DIMS:
-            raise _fail("bad_dims", path, name=cut(name, 80), dims=n_dims)
+            raise _fail("gguf.bad_dims", path, name=cut(name, 80), dims=n_dims)
         dims = tuple(r.u64() for _ in range(n_dims))
         type_id = r.u32()
         offset = r.u64()
         if type_id not in by_id:
             known = ", ".join(f"{i} {n}" for i, n in sorted(by_id.items()))
-            raise _fail("unknown_type", path, name=cut(name, 80), type=type_id, known=known)
+            raise _fail("gguf.unknown_type", path, name=cut(name, 80), type=type_id, known=known)
         info = GgufTensorInfo(name, dims, by_id[type_id], offset)
         elements = 1
         for d in dims:
@@ -244,22 +247,27 @@ def _read(r: _Reader) -> GgufHeader:
             if elements > MAX_ELEMENTS:
                 break
         if elements > MAX_ELEMENTS or elements == 0:
-            raise _fail("bad_size", path, name=cut(name, 80), dims=" x ".join(map(str, dims)))
+            raise _fail("gguf.bad_size", path, name=cut(name, 80), dims=" x ".join(map(str, dims)))
         block = ggml_types()[info.ggml_type]["block"]
         if dims[0] % block:
             raise _fail(
-                "bad_shape", path, name=cut(name, 80), ne0=dims[0], type=info.ggml_type, block=block
+                "gguf.bad_shape",
+                path,
+                name=cut(name, 80),
+                ne0=dims[0],
+                type=info.ggml_type,
+                block=block,
             )
         tensors.append(info)
     alignment = metadata.get("general.alignment", 32)
     if not isinstance(alignment, int) or alignment <= 0 or alignment & (alignment - 1):
-        raise _fail("bad_alignment", path, alignment=cut(repr(alignment), 40))
+        raise _fail("gguf.bad_alignment", path, alignment=cut(repr(alignment), 40))
     data_offset = -(-r.pos // alignment) * alignment
     for t in tensors:
         end = data_offset + t.offset + tensor_bytes(t.ggml_type, t.n_elements)
         if end > r.size:
             raise _fail(
-                "beyond_end", path, name=cut(t.name, 80), end=f"{end:,}", size=f"{r.size:,}"
+                "gguf.beyond_end", path, name=cut(t.name, 80), end=f"{end:,}", size=f"{r.size:,}"
             )
     return GgufHeader(path, version, metadata, tuple(tensors), data_offset, r.size)
 
@@ -277,12 +285,12 @@ def _config(header: GgufHeader) -> dict[str, Any]:
     path, meta = header.path, header.metadata
     arch = meta.get("general.architecture")
     if not isinstance(arch, str) or not arch:
-        raise _fail("no_arch", path)
+        raise _fail("gguf.no_arch", path)
     table = _arch_table()
     entry = table["architectures"].get(arch)
     if entry is None:
         known = ", ".join(table["architectures"])
-        raise _fail("unknown_arch", path, arch=cut(arch, 40), known=known)
+        raise _fail("gguf.unknown_arch", path, arch=cut(arch, 40), known=known)
     config: dict[str, Any] = {"model_type": entry["model_type"]}
     for suffix, hf_key in table["keys"].items():
         value = meta.get(f"{arch}.{suffix}")
@@ -295,7 +303,7 @@ def _config(header: GgufHeader) -> dict[str, Any]:
     names = {t.name: t for t in header.tensors}
     embed = names.get("token_embd.weight")
     if embed is None or len(embed.dims) != 2:
-        raise _fail("missing_tensor", path, name="token_embd.weight")
+        raise _fail("gguf.missing_tensor", path, name="token_embd.weight")
     config["vocab_size"] = embed.dims[1]
     config.setdefault("hidden_size", embed.dims[0])
     config["tie_word_embeddings"] = "output.weight" not in names
@@ -303,11 +311,11 @@ def _config(header: GgufHeader) -> dict[str, Any]:
     for needed in ("num_hidden_layers", "num_attention_heads"):
         if needed not in config:
             key = next(k for k, v in table["keys"].items() if v == needed)
-            raise _fail("missing_key", path, key=f"{arch}.{key}", arch=arch)
+            raise _fail("gguf.missing_key", path, key=f"{arch}.{key}", arch=arch)
     layers = {n for n in map(_layer, names) if n is not None}
     if not layers or config["num_hidden_layers"] != len(layers) or max(layers) + 1 != len(layers):
         raise _fail(
-            "layers_mismatch",
+            "gguf.layers_mismatch",
             path,
             key=f"{arch}.block_count",
             claimed=cut(repr(config["num_hidden_layers"]), 40),
@@ -339,22 +347,24 @@ def read_model_header(path: str) -> GgufHeader:
         header = read_header(path)
         count = header.metadata.get("split.count")
         if isinstance(count, int) and not isinstance(count, bool) and count > 1:
-            raise _fail("split_unnamed", path, count=count)
+            raise _fail("gguf.split_unnamed", path, count=count)
         return header
     count = int(m.group("count"))
     if not 1 <= int(m.group("index")) <= count <= MAX_SPLITS:
-        raise _fail("split_name", path)
+        raise _fail("gguf.split_name", path)
     prefix, ext = m.group("prefix"), m.group("ext")
     parts = [f"{prefix}-{i:05d}-of-{count:05d}{ext}" for i in range(1, count + 1)]
     for part in parts:
         if not os.path.exists(part):
-            raise _fail("split_missing", path, part=cut(os.path.basename(part), 120), count=count)
+            raise _fail(
+                "gguf.split_missing", path, part=cut(os.path.basename(part), 120), count=count
+            )
     headers = [read_header(part) for part in parts]
     tensors = tuple(t for h in headers for t in h.tensors)
     first = headers[0]
     claimed = first.metadata.get("split.tensors.count")
     if isinstance(claimed, int) and claimed != len(tensors):
-        raise _fail("split_tensors", path, claimed=claimed, found=len(tensors), count=count)
+        raise _fail("gguf.split_tensors", path, claimed=claimed, found=len(tensors), count=count)
     return GgufHeader(
         first.path, first.version, first.metadata, tensors, first.data_offset, first.file_size
     )
