@@ -38,6 +38,9 @@ def run(args: argparse.Namespace) -> int:
     if "presets" in doc:
         print(dumps(doc) if args.json else "\n".join(doc["presets"]))
         return 0
+    if args.json:  # the tables' module is imported only to draw them
+        print(dumps(doc))
+        return 0
     from gpuwise.render.model_tables import model_tables
 
     return emit(args, doc, model_tables)
