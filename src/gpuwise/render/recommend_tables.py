@@ -74,8 +74,8 @@ def _why_not(held_back: list[tuple[int, str]]) -> list[str]:
 
 def recommend_tables(doc: dict[str, Any]) -> list[Any]:
     """``gpuwise recommend``: the ranked options, then the advice when nothing fits."""
-    from gpuwise.render.precision_text import precision_cell, precision_notes, workload_text
     from gpuwise.render.plan_tables import advice_table
+    from gpuwise.render.precision_text import precision_cell, precision_notes, workload_text
 
     m, options = doc["model"], doc["options"]
     cur = str(currency_word(doc["constraints"]["currency"]))
