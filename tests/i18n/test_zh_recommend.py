@@ -217,6 +217,12 @@ BAD = [
     ["--currency", "eur"],
     ["--objective", "best"],
     ["--task", "infer", "--grad-accum", "4"],
+    # the shared flags, said by plan and the catalogue, on recommend's command line
+    ["--tokens", "lots"],
+    ["--reserve", "-1"],
+    ["--gpu", "rtx 9999"],
+    ["--have", "voodoo 5"],
+    ["--series", "RTX 99"],
 ]
 
 
