@@ -15,6 +15,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from gpuwise.catalog import Card, Catalog
     from gpuwise.infer.engine import EngineSettings
+    from gpuwise.infer.vllm import VllmSettings
 
 #: --kv-dtype values llama.cpp adds to transformers' (gpuwise.infer.engine.KV_TYPES).
 LLAMA_KV = ("f16", "q8_0", "q4_0")
@@ -37,14 +38,16 @@ def add_engine_flags(p: argparse.ArgumentParser) -> None:
             action.choices = (*action.choices, *(k for k in LLAMA_KV if k not in action.choices))
 
 
-def engine_from(args: argparse.Namespace, spec: ModelSpec) -> EngineSettings | None:
+def engine_from(args: argparse.Namespace, spec: ModelSpec) -> EngineSettings | VllmSettings | None:
     """The llama.cpp settings the flags ask for, or None for transformers (today's reference).
     For llama.cpp the GGUF ``--weight-dtype`` and ``--kv-dtype`` are taken here and cleared from
     ``args``, so that the transformers workload built from it does not see them."""
+    from gpuwise.cli.vllm_flags import refuse_unless_vllm, vllm_from
     from gpuwise.infer import engine as e
 
     given = [f"--{n.replace('_', '-')}" for n in _LLAMA_FLAGS if getattr(args, n) is not None]
     if args.task != "infer":
+        refuse_unless_vllm(args)
         if args.engine is not None or given:
             flags = ", ".join((["--engine"] if args.engine is not None else []) + given)
             raise GpuwiseError(Message("infer.flags_need_infer", flags=flags))
@@ -53,6 +56,9 @@ def engine_from(args: argparse.Namespace, spec: ModelSpec) -> EngineSettings | N
     if args.weight_dtype is None and isinstance(own, str) and e.gguf_type(own) is not None:
         args.weight_dtype = own
     name = e.choose_engine(args.engine, args.weight_dtype)
+    if name == "vllm":
+        return vllm_from(args, spec, given)
+    refuse_unless_vllm(args)
     if name == "transformers":
         if given:
             raise GpuwiseError(Message("infer.flags_need_llama", flags=", ".join(given)))

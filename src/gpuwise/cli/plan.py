@@ -12,6 +12,7 @@ from gpuwise.cli.engine_flags import add_engine_flags, engine_from, machines_fro
 from gpuwise.cli.lang import help_text
 from gpuwise.cli.model_flags import add_model_source, model_source
 from gpuwise.cli.parallel_flags import add_parallel, parallel_from
+from gpuwise.cli.vllm_flags import add_vllm_flags
 from gpuwise.models import load_model
 from gpuwise.models.resolve import launch_model_ref
 from gpuwise.plan.defaults import default_model
@@ -53,6 +54,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_model_source(p)
     flags.add_workload(p)
     add_engine_flags(p)
+    add_vllm_flags(p)
     add_parallel(p)
     add_emit_flags(p)
     add_catalog(p)
@@ -62,6 +64,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     doc = document(args)
+    if doc.get("engine", {}).get("name") == "vllm":
+        from gpuwise.render.vllm_tables import vllm_tables
+
+        return emit(args, doc, vllm_tables)
     if "engine" in doc:  # llama.cpp / Ollama: its own tables
         from gpuwise.render.infer_tables import llama_tables
 
@@ -83,7 +89,8 @@ def document(args: argparse.Namespace) -> dict[str, Any]:
     workload = validate(flags.workload_from(args, spec), spec)
     catalog = load_catalog(args.catalog)
     names = flags.card_names(args.gpu)
-    machines = machines_from(names, catalog, engine)  # --gpu 4090+3090 / 2x3090 (llama.cpp)
+    llama = None if engine is None or engine.engine == "vllm" else engine
+    machines = machines_from(names, catalog, llama)  # type: ignore[arg-type]  # llama.cpp
     tokens = flags.parse_amount(args.tokens, "--tokens") if args.tokens else None
     parallel = parallel_from(args)
     plan = make_plan(

@@ -23,7 +23,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-ENGINES = ("transformers", "llama.cpp", "ollama")
+ENGINES = ("transformers", "llama.cpp", "ollama", "vllm")
 LLAMA_ENGINES = ("llama.cpp", "ollama")
 #: KV cache types llama.cpp's --cache-type-k/-v take that gpuwise plans.
 KV_TYPES = ("f16", "q8_0", "q4_0")

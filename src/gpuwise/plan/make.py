@@ -25,6 +25,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from gpuwise.infer.card import Offload
     from gpuwise.infer.engine import EngineSettings
+    from gpuwise.infer.vllm import VllmSettings
+    from gpuwise.infer.vllm_card import Serving
     from gpuwise.plan.advice import Advice
 
 #: Largest batch the search tries.
@@ -49,6 +51,7 @@ class CardPlan:
     max_seq: int | None = None
     problems: list[Message] = field(default_factory=list)
     offload: Offload | None = None  # llama.cpp: the layers on the card, the rest in host RAM
+    serving: Serving | None = None  # vLLM: the KV cache, the sequences it holds, throughput
 
 
 @record(frozen=False)
@@ -65,7 +68,7 @@ class Plan:
     reserve_bytes: int
     parallel: Parallel = SINGLE
     advice: Advice | None = None
-    engine: EngineSettings | None = None  # llama.cpp / Ollama; None: transformers
+    engine: EngineSettings | VllmSettings | None = None  # llama.cpp / Ollama / vLLM
 
     @property
     def host_bytes(self) -> int:
@@ -104,7 +107,7 @@ def make_plan(
     search: bool = True,
     parallel: Parallel = SINGLE,
     advise: bool = True,
-    engine: EngineSettings | None = None,
+    engine: EngineSettings | VllmSettings | None = None,
     machines: list[list[Card]] | None = None,
 ) -> Plan:
     """The plan of ``w`` on each of ``cards`` (one rank of ``parallel`` each); ``search``: the
@@ -113,9 +116,22 @@ def make_plan(
     Ollama's) settings for ``--task infer`` (:mod:`gpuwise.infer`), None for transformers;
     ``machines``: with llama.cpp, the cards of each machine (``--gpu 4090+3090``) its layers are
     split over (else each card, ``parallel.gpus`` of it)."""
+    if engine is not None and engine.engine == "vllm":
+        from gpuwise.plan.vllm_plan import vllm_plan
+
+        return vllm_plan(spec, w, cards, tokens, reserve_bytes, engine)  # type: ignore[arg-type]
     if engine is not None:
         groups = machines or [[card] * max(1, parallel.gpus) for card in cards]
-        return _llama_plan(spec, w, groups, tokens, reserve_bytes, search, parallel, engine)
+        return _llama_plan(
+            spec,
+            w,
+            groups,
+            tokens,
+            reserve_bytes,
+            search,
+            parallel,
+            engine,  # type: ignore[arg-type]
+        )
     out = []
     for card in cards:
         cw, precision = for_card(w, card)

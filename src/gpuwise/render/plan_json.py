@@ -143,9 +143,13 @@ def _engine(plan: Plan) -> dict[str, Any]:
     """``engine`` for a llama.cpp / Ollama plan (transformers' documents are unchanged)."""
     if plan.engine is None:
         return {}
+    if plan.engine.engine == "vllm":
+        from gpuwise.infer.vllm_card import engine_dict as vllm_engine_dict
+
+        return {"engine": vllm_engine_dict(plan.engine)}  # type: ignore[arg-type]
     from gpuwise.infer.card import engine_dict
 
-    return {"engine": engine_dict(plan.engine)}
+    return {"engine": engine_dict(plan.engine)}  # type: ignore[arg-type]
 
 
 def _offload(c: CardPlan) -> dict[str, Any]:
@@ -154,6 +158,14 @@ def _offload(c: CardPlan) -> dict[str, Any]:
     from gpuwise.infer.card import offload_dict
 
     return offload_dict(c.offload)  # with several cards also the machine's name and per_gpu
+
+
+def _serving(c: CardPlan) -> dict[str, Any]:
+    if c.serving is None:
+        return {}
+    from gpuwise.infer.vllm_card import serving_dict
+
+    return {"serving": serving_dict(c.serving)}  # vLLM
 
 
 def plan_doc(plan: Plan, catalog_date: str) -> dict[str, Any]:
@@ -191,6 +203,7 @@ def plan_doc(plan: Plan, catalog_date: str) -> dict[str, Any]:
                 **precision_dict(c.precision),
                 "memory": memory_dict(c.memory),
                 **_offload(c),
+                **_serving(c),
             }
             for c in plan.cards
         ],
