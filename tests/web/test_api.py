@@ -62,6 +62,26 @@ CASES = [
         ],
     ),
     (
+        "plan",
+        ["qwen2.5-7b", "--grad-checkpointing", "offload", "--gpu", "4090", "--batch", "4"],
+        [
+            ("model", "qwen2.5-7b"),
+            ("grad-checkpointing", "offload"),
+            ("gpu", "4090"),
+            ("batch", "4"),
+        ],
+    ),
+    (
+        "plan",
+        ["qwen2.5-7b", "--method", "lora", "--grad-checkpointing", "--gpu", "3090"],
+        [
+            ("model", "qwen2.5-7b"),
+            ("method", "lora"),
+            ("grad-checkpointing", "true"),
+            ("gpu", "3090"),
+        ],
+    ),
+    (
         "recommend",
         ["qwen2.5-7b", "--method", "lora", "--budget", "9000", "--currency", "cny", "--top", "5"],
         [

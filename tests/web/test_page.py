@@ -129,10 +129,12 @@ def _wait_plan(page, words: str) -> None:
     """Until the plan asked for with ``words`` on its command line is shown."""
     page.wait_for_function(
         "w => document.getElementById('working').hidden && "
-        "document.querySelector('#cli-command').textContent.includes(w)",
+        "(document.querySelector('#cli-command').textContent.includes(w) || "
+        "!document.getElementById('error').hidden)",
         arg=words,
         timeout=30_000,
     )
+    assert page.is_hidden("#error"), page.text_content("#error-text")
 
 
 def test_the_page_shows_the_plan_the_command_prints_and_follows_changed_inputs(page, server, cli):

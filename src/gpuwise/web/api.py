@@ -178,8 +178,13 @@ def argv(command: str, fields: Iterable[tuple[str, str]]) -> list[str]:
                 options.append(f"--{name}")
             elif switch not in _OFF:
                 raise GpuwiseError(
-                    Message("web.bad_switch", field=name, value=repr(value)), code="usage"
+                    Message("web.bad_switch", field=name, value=_shown(value)), code="usage"
                 )
+        elif action.nargs == "?" and value.strip().lower() in _ON | _OFF:
+            # a flag given alone or with a value (--grad-checkpointing [offload]): true is
+            # the flag alone, false is no flag
+            if value.strip().lower() in _ON:
+                options.append(f"--{name}")
         else:
             options.append(f"--{name}={value}")
     words = [command, *options]

@@ -28,6 +28,11 @@ def _help(action: argparse.Action) -> str:
 def _schema(action: argparse.Action) -> dict[str, Any]:
     if action.nargs == 0:
         return {"type": "boolean"}
+    if action.nargs == "?" and action.const is not None:  # alone (true) or with a value
+        alone: dict[str, Any] = {"type": "string"}
+        if action.choices is not None:
+            alone["enum"] = ["true", "false", *action.choices]
+        return alone
     kind = {int: "integer", float: "number"}.get(action.type, "string")  # type: ignore[call-overload]
     one: dict[str, Any] = {"type": kind}
     if action.choices is not None:

@@ -22,6 +22,16 @@ function t(key, params = {}) {
   return template.replace(/\{\{|\}\}|\{(\w+)\}/g, (m, name) => (name === undefined ? m[0] : String(params[name])));
 }
 
+// A label's `code` (the catalogue's backticks: what a user types) as <code>, the rest as text.
+function showText(el, text) {
+  el.replaceChildren(...text.split("`").map((part, i) => {
+    if (i % 2 === 0) return document.createTextNode(part);
+    const code = document.createElement("code");
+    code.textContent = part;
+    return code;
+  }));
+}
+
 function chosenLanguage() {
   const asked = new URLSearchParams(location.search).get("lang");
   if (asked) return asked.toLowerCase().startsWith("zh") ? "zh-CN" : "en";
@@ -39,7 +49,7 @@ async function loadMessages(lang) {
   state.messages = got.messages;
   document.documentElement.lang = got.lang;
   $("lang").value = got.lang;
-  for (const el of document.querySelectorAll("[data-t]")) el.textContent = t(el.dataset.t);
+  for (const el of document.querySelectorAll("[data-t]")) showText(el, t(el.dataset.t));
   document.title = t("web.page.title");
 }
 
@@ -111,8 +121,7 @@ function cliCommand(command, fields) {
   for (const [k, v] of fields) {
     if (k === "model") continue;
     words.push(`--${k}`);
-    const schema = defaults(command)[k];
-    if (v !== "true" || !schema || schema.type !== "boolean") words.push(v);
+    if (v !== "true") words.push(v); // true: the flag alone, as the API takes it
   }
   if (state.lang !== "en") words.push("--lang", "zh");
   return words.map(shellWord).join(" ");
