@@ -8,7 +8,8 @@ over one kept-alive connection, as the page does when a user changes a field:
 - recommend: the whole catalogue, a budget, LoRA / QLoRA;
 - gpus: the catalogue document the page's scatter draws.
 
-Budgets (../shared/PRODUCT.md, issue 15): plan p95 under 50 ms warm, recommend under 300 ms.
+Budgets (README, "The web page": the page answers a changed input in under 50 ms server time):
+plan p95 under 50 ms warm, recommend under 300 ms.
 Exit code 1 when a budget is missed. Usage: python scripts/bench_web.py [--requests 60]
 """
 
