@@ -62,5 +62,10 @@ class MemoryEstimate:
         }
         phase, breakdown = max(clamped.items(), key=lambda kv: sum(kv[1].values()))
         peak = sum(breakdown.values())
+        if not breakdown["gradients"] and any(p["gradients"] for p in clamped.values()):
+            from gpuwise.i18n import Message
+
+            # a training step whose peak comes before its backward has made any gradient
+            notes = [*notes, Message("memory.note.no_gradients_at_peak")]
         context, allocator = overheads(peak)
         return cls(peak, breakdown, phase, context, allocator, terms_from, notes)

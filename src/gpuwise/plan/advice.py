@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from gpuwise.catalog import Card
 from gpuwise.i18n import Message
+from gpuwise.memory.rank import RankMemory
 from gpuwise.models.spec import ModelSpec
 from gpuwise.parallel import MAX_GPUS, Parallel
 from gpuwise.plan.defaults import default_host_ram_gib
@@ -30,7 +31,7 @@ from gpuwise.plan.fit import (
 from gpuwise.plan.precision import card_workload, default_precision
 from gpuwise.plan.time import card_time
 from gpuwise.record import record
-from gpuwise.units import GIB
+from gpuwise.units import GIB, gib
 from gpuwise.workload import Workload
 
 TYPE_CHECKING = False
@@ -82,6 +83,11 @@ def _try(
     tps = _speed(spec, w, card, p)
     speed = tps / base_tps if tps and base_tps else None
     return Change(what, w, p, m.required_bytes, m.required_bytes <= usable, tps, speed, caveat)
+
+
+def _ram(m: RankMemory) -> Message | None:
+    """The host RAM an offload needs, in MiB below 1 GiB (never "0 GiB"); None when none."""
+    return Message("advice.caveat.host_ram", size=gib(m.host_bytes)) if m.host_bytes else None
 
 
 def _stored_weights(spec: ModelSpec, w: Workload) -> int:
@@ -168,8 +174,7 @@ def single_changes(
             q = Parallel(strategy, p.gpus, None, p.grad_accum)
             m = rank_memory(spec, w, q)
             if m is not None:
-                ram = Message("advice.caveat.host_ram", gib=f"{m.host_bytes / GIB:.0f}")
-                add(w, q, Message("advice.offload", strategy=strategy, count=p.gpus), ram)
+                add(w, q, Message("advice.offload", strategy=strategy, count=p.gpus), _ram(m))
     for n in range(p.gpus + 1, max_gpus + 1):
         found = None
         for strategy in ("fsdp", "zero3"):

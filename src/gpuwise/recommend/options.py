@@ -412,10 +412,18 @@ class InGiB(Message):
 
     def render(self, language: str | None = None) -> str:
         params = {
-            k: f"{v / GIB:.{_GIB_DIGITS[k]}f}" if k in _GIB_DIGITS else v
-            for k, v in self.params.items()
+            k: _in_gib(v, _GIB_DIGITS[k]) if k in _GIB_DIGITS else v for k, v in self.params.items()
         }
         return render(self.key, params, language)
+
+
+def _in_gib(n: int, digits: int) -> str:
+    """``n`` bytes in GiB with ``digits`` decimals, more below 10 GiB so that a small amount
+    never reads as 0 ("0.3", not "0")."""
+    value = n / GIB
+    while digits < 2 and 0 < abs(value) < 10 ** (1 - digits):
+        digits += 1
+    return f"{value:.{digits}f}"
 
 
 def _rejected(

@@ -28,12 +28,20 @@ WORKLOAD_LABELS = {
     "lora_targets": "plan.field.lora_targets",
     "weight_dtype": "plan.field.weight_dtype",
     "kv_dtype": "plan.field.kv_dtype",
+    "loss": "tricks.field.loss",
+    "ckpt_offload": "tricks.field.ckpt_offload",
+    "upcast": "tricks.field.upcast",
+    "packing": "tricks.field.packing",
 }
+#: The memory tricks' fields, said only when a trick is on (their defaults are the reference).
+TRICK_DEFAULTS = {"loss": "full", "ckpt_offload": False, "upcast": True, "packing": False}
 #: Values that are words, not names: (field, value) -> key.
 WORKLOAD_WORDS = {
     ("task", "train"): "plan.value.train",
     ("task", "infer"): "plan.value.infer",
     ("method", "full"): "plan.value.full",
+    ("loss", "chunked"): "tricks.value.chunked",
+    ("loss", "fused"): "tricks.value.fused",
 }
 #: Precisions as a cell says them (the mixed ones in words).
 PRECISION_LABELS = {
@@ -47,13 +55,15 @@ def workload_text(w: dict[str, Any]) -> str:
     own" (the cards' notes say which)."""
     parts = []
     for k, v in w.items():
-        if k in ("tokens_per_step", "precision_given"):
+        if k in ("tokens_per_step", "precision_given", "tricks") or TRICK_DEFAULTS.get(k, ...) == v:
             continue
         label = t(WORKLOAD_LABELS[k]) if k in WORKLOAD_LABELS else k.replace("_", " ")
         if k == "precision" and not w.get("precision_given", True):
             value = t("plan.value.each_cards_own")
-        elif isinstance(v, bool):
+        elif isinstance(v, bool):  # a switch (gradient checkpointing): on or off
             value = t("plan.value.true" if v else "plan.value.false")
+        elif isinstance(v, list):  # LoRA's target modules: names, peft's all-linear in words
+            value = "/".join(t("plan.value.all_linear") if x == "all-linear" else str(x) for x in v)
         elif isinstance(v, str) and (k, v) in WORKLOAD_WORDS:
             value = t(WORKLOAD_WORDS[(k, v)])
         elif k == "precision" and v in PRECISION_LABELS:
