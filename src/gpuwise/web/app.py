@@ -25,6 +25,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from gpuwise.errors import GpuwiseError
+from gpuwise.files import LIMITS
 from gpuwise.i18n import Message
 from gpuwise.web import api
 
@@ -35,8 +36,8 @@ if TYPE_CHECKING:
     from starlette.types import ASGIApp, Receive, Scope, Send
 
 STATIC = os.path.join(os.path.dirname(__file__), "static")
-#: The largest config.json taken (the command line's limit for a config file).
-CONFIG_LIMIT = 4 * 1024 * 1024
+#: The largest config.json taken: the command line's limit for a config file.
+CONFIG_LIMIT = LIMITS["config"]
 #: The largest request body: a config.json's text, JSON-escaped, and the fields.
 MAX_BODY = 2 * CONFIG_LIMIT + 64 * 1024
 #: The hosts a request may name when the server listens on loopback.
@@ -76,7 +77,7 @@ def _refused(status: int, e: GpuwiseError, language: str) -> Response:
 def _language(request: Request, asked: str | None = None) -> str:
     """The language a request asks for; a bad ``lang`` is English here (the API refuses it)."""
     try:
-        return api.language_of(asked, request.headers.get("accept-language"))
+        return api.language_of(asked, _accept(request))
     except GpuwiseError:
         return "en"
 
