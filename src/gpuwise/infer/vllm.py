@@ -229,6 +229,7 @@ def vllm_memory(
     tokens_default, seqs_default = batch_defaults(card, total_bytes)
     tokens = s.max_num_batched_tokens or tokens_default
     seqs = s.max_num_seqs or seqs_default
+    check_batching(tokens, seqs)  # with vLLM's defaults for the card filled in
     tp = s.tensor_parallel
     budget = int(total_bytes * s.gpu_memory_utilization)
     weights = weights_per_gpu(spec, s.weight_type, tp)
