@@ -38,6 +38,7 @@ COMMANDS: list[tuple[list[str], float]] = [
     (["plan", "qwen2.5-7b", "--method", "lora", "--batch", "4", "--seq", "1024", "--json"], 4.5),
     (["plan", "mistral-7b-v0.3", "--task", "infer", "--weight-dtype", "int4", "--json"], 4.5),
     (["plan", CONFIG, "--task", "infer", "--weight-dtype", "q4_k_m", "--json"], 4.5),
+    (["plan", CONFIG, "--task", "infer", "--engine", "vllm", "--gpu", "4090", "--json"], 4.5),
     (["plan", CONFIG, "--gpus", "4", "--strategy", "zero3", "--json"], 4.5),
     (["explain", CONFIG, "--method", "qlora", "--gpu", "3090", "--json"], 4.5),
     (["explain", "qwen2.5-7b", "--task", "infer", "--gpu", "4090", "--json", "--lang", "zh"], 4.5),

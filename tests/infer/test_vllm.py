@@ -17,12 +17,19 @@ from gpuwise.models import load_model
 from tests.checks import command_loads_none_of, finite_document, fixture_ok, one_line
 
 PLAN = ("plan", "llama-3.1-8b", "--task", "infer", "--engine", "vllm", "--no-search")
-LOGS = json.loads((Path(__file__).parent / "data" / "vllm_logs.json").read_text())["rows"]
+DATA = json.loads((Path(__file__).parent / "data" / "vllm_logs.json").read_text())
+LOGS = DATA["rows"]
 GIB = 1 << 30
 
 
 def _doc(cli, *args: str) -> dict:
     r = cli(*PLAN, *args, "--json")
+    assert r.code == 0, r.err
+    return finite_document(r.out)
+
+
+def _doc_of(cli, model: str, *args: str) -> dict:
+    r = cli("plan", model, *PLAN[2:], *args, "--json")
     assert r.code == 0, r.err
     return finite_document(r.out)
 
@@ -50,6 +57,24 @@ def test_kv_cache_against_vllm_startup_logs(row):
         assert abs(error) <= 0.03, error
     else:
         assert -0.10 <= error <= 0, error
+
+
+@pytest.mark.parametrize("row", DATA["throughput"], ids=lambda r: f"{r['card']}-{r['log_model']}")
+def test_single_stream_decode_against_a_published_row(cli, row):
+    doc = _doc_of(
+        cli, row["model"], "--gpu", row["card"], "--weight-dtype", row["weight_type"],
+        "--seq", str(row["context"]), "--concurrency", "1",
+    )  # fmt: skip
+    tps = doc["cards"][0]["time"]["decode_tokens_per_s"]
+    assert abs(tps / row["tokens_per_s"] - 1) < 0.10, tps
+
+
+def test_a_reserve_that_leaves_less_than_vllms_share_does_not_fit(cli):
+    card = _doc(cli, "--gpu", "4090", "--reserve", "4")["cards"][0]
+    assert not card["fits"] and "--gpu-memory-utilization" in card["problems"][0]
+    assert _doc(cli, "--gpu", "4090", "--reserve", "4", "--gpu-memory-utilization", "0.8")["cards"][
+        0
+    ]["fits"]
 
 
 def test_activation_grows_per_batched_token_as_the_3090_logs_do():
