@@ -9,6 +9,7 @@ from gpuwise.catalog import Card, of_series
 from gpuwise.cli import workload_flags as flags
 from gpuwise.cli.common import add_catalog, add_json, emit
 from gpuwise.cli.emit_flags import add_emit_flags, emit_from
+from gpuwise.cli.engine_flags import add_engine_flags, is_machine
 from gpuwise.cli.lang import help_text
 from gpuwise.cli.model_flags import add_model_source, model_source
 from gpuwise.errors import GpuwiseError
@@ -84,6 +85,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     add_model_source(p)
     flags.add_workload(p)
+    add_engine_flags(p)  # --task infer with llama.cpp / Ollama (gpuwise.cli.recommend_infer)
     add_emit_flags(p)
     add_catalog(p)
     add_json(p)
@@ -102,12 +104,15 @@ def parse_duration(text: str) -> float:
     return value
 
 
-def _cards(args: argparse.Namespace, catalog: Catalog) -> list[Card]:
+def _cards(args: argparse.Namespace, catalog: Catalog) -> tuple[list[Card], list[Any]]:
     names = flags.card_names(args.gpu)
+    for name in names:  # a machine (4090+3090) is llama.cpp's layer split
+        if is_machine(name):
+            raise GpuwiseError(Message("infer.machine_needs_llama", name=name))
     cards = [catalog.find(n) for n in names] if names else list(catalog)
     if args.series:
         cards = of_series(cards, args.series)
-    return cards
+    return cards, []
 
 
 def _number(value: float | None, flag: str, low: float, high: float) -> None:
@@ -130,13 +135,19 @@ def _number(value: float | None, flag: str, low: float, high: float) -> None:
 def run(args: argparse.Namespace) -> int:
     from gpuwise.render.recommend_tables import recommend_tables
 
-    return emit(args, document(args), recommend_tables)
+    doc = document(args)
+    if "engine" in doc:  # llama.cpp / Ollama: its own tables
+        from gpuwise.render.recommend_infer_tables import recommend_infer_tables
+
+        return emit(args, doc, recommend_infer_tables)
+    return emit(args, doc, recommend_tables)
 
 
 def document(args: argparse.Namespace) -> dict[str, Any]:
     """The recommend document ``args`` asks for (what ``--json`` prints; `gpuwise serve` too),
     writing the launch files ``--emit`` asks for."""
     from gpuwise.catalog import load_catalog
+    from gpuwise.cli.recommend_infer import llama_cards, llama_engine
     from gpuwise.models import load_model
     from gpuwise.models.resolve import launch_model_ref
     from gpuwise.recommend.market import load_market
@@ -153,9 +164,12 @@ def document(args: argparse.Namespace) -> dict[str, Any]:
     _number(args.top, "--top", 0, 1e6)
     model_ref = args.model or default_model()
     spec = load_model(model_ref, trust_remote_code=args.trust_remote_code, **model_source(args))
+    engine = llama_engine(args, spec)  # llama.cpp / Ollama; None: transformers
     workload = validate(flags.workload_from(args, spec), spec)
     catalog = load_catalog(args.catalog)
-    cards = _cards(args, catalog)
+    cards, machines = (
+        _cards(args, catalog) if engine is None else llama_cards(args, catalog, engine)
+    )
     market = load_market(args.market, catalog, args.rate)
     book = load_prices(args.prices, args.currency, catalog, market)
     tokens = flags.parse_amount(args.tokens, "--tokens") if args.tokens else None
@@ -170,6 +184,10 @@ def document(args: argparse.Namespace) -> dict[str, Any]:
         host_ram_bytes=round(args.host_ram * GIB),
     )
     have = catalog.find(args.have) if args.have else None
+    if engine is not None:
+        return _llama_doc(
+            args, catalog.date, spec, workload, engine, cards, machines, constraints, book, tokens
+        )
     rec = recommend(
         spec, workload, cards, constraints, book, args.objective, tokens, args.grad_accum, have
     )
@@ -181,4 +199,32 @@ def document(args: argparse.Namespace) -> dict[str, Any]:
             args, spec, best.workload, best.parallel, launch_model_ref(model_ref), best.host_bytes
         )
         doc["emitted"] = [str(path) for path in written]
+    return doc
+
+
+def _llama_doc(
+    args: argparse.Namespace,
+    catalog_date: str,
+    spec: Any,
+    workload: Any,
+    engine: Any,
+    cards: list[Card],
+    machines: list[list[Card]],
+    constraints: Any,
+    book: Any,
+    tokens: int | None,
+) -> dict[str, Any]:
+    """recommend's document for llama.cpp / Ollama (gpuwise.recommend.llama)."""
+    from gpuwise.cli.recommend_infer import add_llama_keys
+    from gpuwise.recommend.llama import llama_recommend
+    from gpuwise.render.plan_json import recommend_doc
+
+    if constraints.deadline_s is not None and tokens is None:
+        raise GpuwiseError(Message("recommend.deadline_needs_tokens"))
+    rec = llama_recommend(
+        spec, workload, engine, cards, machines, constraints, book, args.objective, tokens
+    )
+    doc = recommend_doc(rec, catalog_date, int(args.top))
+    add_llama_keys(doc, rec, engine, int(args.top))
+    doc["emitted"] = []
     return doc

@@ -171,9 +171,24 @@ def split_memory(
 def most_layers_split(
     spec: ModelSpec, s: EngineSettings, cards: list[Card], usables: list[int], n_ctx: int
 ) -> Split:
-    """The split at the most GPU layers every card has room for (at 0 when none fit)."""
+    """The split at the most GPU layers every card has room for (at 0 when none fit). A count
+    of layers whose bytes alone, with every card's CUDA context and the output layer's
+    buffer, exceed all the cards' memory together cannot fit on any split: it is passed over
+    without splitting it (a search over the catalogue tries hundreds of machines)."""
     ws = weight_split(spec, s.weight_type)
-    for k in range(spec.num_layers + 1, 0, -1):
+    n = spec.num_layers
+    ctx = padded_ctx(n_ctx)
+    per_token = kv_per_token(spec, s.kv_type)
+    # bytes of slots il..n (weights and KV cache), the output layer last
+    tail = [0] * (n + 2)
+    tail[n] = ws.output
+    for il in range(n - 1, -1, -1):
+        tail[il] = tail[il + 1] + ws.layers[il] + per_token * kv_cells(spec, il, ctx, s.ubatch)
+    room = sum(usables) - len(cards) * context_bytes()
+    for k in range(n + 1, 0, -1):
+        layer_buf, head_buf = _buffers(spec, s, ctx, k >= n + 1)
+        if tail[n + 1 - k] + max(layer_buf, head_buf) > room:
+            continue
         m = split_memory(spec, s, cards, usables, n_ctx, k, ws)
         if m.fits:
             return m

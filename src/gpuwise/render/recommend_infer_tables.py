@@ -1,0 +1,119 @@
+"""``gpuwise recommend --task infer`` with llama.cpp / Ollama for people: the ranked machines
+(cards, memory on the fullest card, layers on the cards, decode and prefill speed, cost), what
+is the same on every row said once below, and why each held-back machine is held back. Read
+from the document ``--json`` prints; every word is the catalogue's, in the language in use."""
+
+from __future__ import annotations
+
+from gpuwise.i18n import t
+from gpuwise.recommend import currency_word
+from gpuwise.render.card_tables import short_name
+from gpuwise.render.price_text import PriceText
+from gpuwise.render.recommend_tables import _OBJECTIVES, _why_not
+from gpuwise.render.table_kit import add_columns, table
+from gpuwise.units import GIB, num
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+
+def _machine(o: dict[str, Any]) -> str:
+    """``RTX 3090``; ``RTX 4090 + RTX 3090`` for a machine of different cards."""
+    return " + ".join(short_name(g["name"]) for g in _distinct(o["per_gpu"]))
+
+
+def _distinct(per_gpu: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if len({g["name"] for g in per_gpu}) == 1:
+        return per_gpu[:1]
+    return per_gpu
+
+
+#: Workload keys of transformers that the engine line says for llama.cpp instead.
+_ENGINE_SAYS = ("weight_dtype", "kv_dtype", "precision", "precision_given")
+
+
+def _workload(w: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in w.items() if k not in _ENGINE_SAYS}
+
+
+def recommend_infer_tables(doc: dict[str, Any]) -> list[Any]:
+    """The ranked llama.cpp machines, then the lines below them."""
+    from gpuwise.render.precision_text import workload_text
+
+    m, options, e = doc["model"], doc["options"], doc["engine"]
+    c = doc["constraints"]
+    cur = str(currency_word(c["currency"]))
+    prices = PriceText(doc)
+    headers = [
+        t("recommend.col.rank"),
+        t("recommend.col.card"),
+        t("recommend.col.count"),
+        t("recommend.col.gib"),
+        t("infer.col.split_layers"),
+        t("infer.col.decode"),
+        t("infer.col.prefill"),
+        t("recommend.col.cost", currency=cur),
+    ]
+    rows: list[list[str]] = []
+    held_back: list[tuple[int, str]] = []
+    for o in options:
+        off = o["offload"]
+        rows.append(
+            [
+                str(o["rank"]),
+                _machine(o),
+                str(o["count"]),
+                f"{o['required_per_gpu_bytes'] / GIB:,.2f}",
+                f"{off['gpu_layers']}/{off['total_layers']}",
+                num(o["decode_tokens_per_s"], 1),
+                num(o["prefill_tokens_per_s"], 0),
+                prices.cost_cell(o),
+            ]
+        )
+        if not o["ok"]:
+            held_back.append((o["rank"], str(o["reason"] or "")))
+    tbl = table(
+        title=t(
+            "recommend.title",
+            model=m["name"],
+            ok=doc["options_ok"],
+            total=doc["options_total"],
+            count=doc["cards_considered"],
+        ),
+    )
+    add_columns(tbl, headers, rows, text=(1,))
+    for row, o in zip(rows, options, strict=True):
+        tbl.add_row(*row, style="" if o["ok"] else "dim")
+    objective = doc["objective"]
+    said = t(_OBJECTIVES[objective]) if objective in _OBJECTIVES else objective
+    limits = [t("recommend.limit.objective", objective=said)]
+    if c["budget"] is not None:
+        limits.append(t("recommend.limit.budget", budget=f"{c['budget']:,.0f}", currency=cur))
+    if c["max_power_w"] is not None:
+        limits.append(t("recommend.limit.power", watts=f"{c['max_power_w']:g}"))
+    limits.append(t("infer.rec.limit_cards", count=c["max_gpus"]))
+    lines = [
+        t("recommend.caption.workload", what=workload_text(_workload(doc["workload"]))),
+        t(
+            "infer.rec.engine_line",
+            engine=e["name"],
+            weights=str(e["weight_type"]).upper(),
+            kv=e["kv_type"],
+            ubatch=e["ubatch"],
+            fa=t("infer.fa.on" if e["flash_attn"] else "infer.fa.off"),
+        ),
+        t("recommend.caption.limits", limits=t("recommend.limit.join").join(limits)),
+        t("infer.rec.columns"),
+        t("recommend.caption.cost"),
+        *prices.caption(),
+    ]
+    if held_back:
+        lines += [t("recommend.caption.held_back"), *_why_not(held_back)]
+    out: list[Any] = [tbl, "\n".join(str(line) for line in lines)]
+    a = doc.get("advice")
+    if a:
+        from gpuwise.render.plan_tables import advice_table
+
+        out.append(advice_table(a))
+    return out
