@@ -161,10 +161,17 @@ def test_counts_out_of_range_are_one_line(cli, flag, value):
 @given(tp=st.integers(min_value=2, max_value=64))
 def test_tensor_parallel_must_divide_the_heads(cli, tp):
     r = cli(*PLAN, "--gpu", "h100 sxm", "--gpus", str(tp), "--json")
-    if 32 % tp == 0 and (8 % tp == 0 or tp > 8):
+    # Llama-3.1-8B: 32 attention heads, 8 KV heads (each copied to tp / 8 cards above 8)
+    if 32 % tp == 0 and (8 % tp == 0 or tp % 8 == 0):
         assert r.code == 0, r.err
     else:
-        one_line(r, f"--gpus {tp}", "heads")
+        one_line(r, f"--gpus {tp}", "heads", "1, 2, 4, 8, 16, 32")
+
+
+def test_a_size_that_cannot_share_the_kv_heads_is_one_line(cli):
+    # Qwen2.5-7B: 28 attention heads, 4 KV heads; 14 divides 28 but is no multiple of 4
+    r = cli("plan", "qwen2.5-7b", *PLAN[2:], "--gpu", "h100 sxm", "--gpus", "14")
+    one_line(r, "--gpus 14", "4 KV heads", "1, 2, 4, 28")
 
 
 @fixture_ok

@@ -116,22 +116,27 @@ def batch_defaults(card: Card, total_bytes: int) -> tuple[int, int]:
     return int(pick["max_num_batched_tokens"]), int(pick["max_num_seqs"])
 
 
+def tensor_parallel_ok(spec: ModelSpec, tp: int) -> bool:
+    """vLLM's rule: ``tp`` divides the attention heads; it divides the KV heads too, or (when
+    there are fewer KV heads than ranks) is a multiple of them, each KV head then copied to
+    tp / kv ranks (model_executor/models/llama.py and the other models' attention)."""
+    heads, kv = spec.num_attention_heads, spec.num_kv_heads
+    if heads % tp:
+        return False
+    return kv % tp == 0 if kv >= tp else tp % kv == 0
+
+
 def check_tensor_parallel(spec: ModelSpec, tp: int) -> None:
-    """vLLM's rule: the tensor-parallel size divides the attention heads, and the KV heads
-    divide evenly among the ranks (or are fewer, and are then replicated)."""
+    """A tensor-parallel size vLLM refuses for ``spec``: one line with the sizes it takes."""
+    if tensor_parallel_ok(spec, tp):
+        return
+    sizes = ", ".join(str(n) for n in range(1, 65) if tensor_parallel_ok(spec, n))
     heads, kv = spec.num_attention_heads, spec.num_kv_heads
     if heads % tp:
         raise GpuwiseError(
-            Message("vllm.tp_heads", tp=tp, model=spec.name, heads=heads, sizes=_divisors(heads))
+            Message("vllm.tp_heads", tp=tp, model=spec.name, heads=heads, sizes=sizes)
         )
-    if kv >= tp and kv % tp:
-        raise GpuwiseError(
-            Message("vllm.tp_kv_heads", tp=tp, model=spec.name, kv=kv, sizes=_divisors(kv))
-        )
-
-
-def _divisors(n: int) -> str:
-    return ", ".join(str(d) for d in range(1, min(n, 64) + 1) if n % d == 0)
+    raise GpuwiseError(Message("vllm.tp_kv_heads", tp=tp, model=spec.name, kv=kv, sizes=sizes))
 
 
 def check_batching(max_num_batched_tokens: int, max_num_seqs: int) -> None:
