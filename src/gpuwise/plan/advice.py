@@ -169,6 +169,8 @@ def single_changes(
         )
     if w.method == "full" and w.optimizer in ("adamw", "adamw-fused") and p.engine == "torch":
         add(w.with_(optimizer="adamw-8bit"), p, Message("advice.adamw_8bit"))
+    if p.gpus > 1:
+        out.append(_other_strategy(spec, w, p, card, usable, base, host_ram))
     if offload and not p.offloads("optimizer") and w.optimizer in ("adamw", "adamw-fused"):
         for strategy in ("zero2-offload", "zero3-offload"):
             q = Parallel(strategy, p.gpus, None, p.grad_accum)
@@ -222,11 +224,52 @@ def single_changes(
     return [c for c in out if c is not None]
 
 
+#: Strategies that keep the state on the cards, tried on the same number of cards (least
+#: sharding first: a tie in speed keeps the simpler one).
+ON_CARD = ("ddp", "zero1", "zero2", "fsdp", "zero3")
+
+
+def _other_strategy(
+    spec: ModelSpec,
+    w: Workload,
+    p: Parallel,
+    card: Card,
+    usable: int,
+    base: float | None,
+    host_ram: int | None,
+) -> Change | None:
+    """Another strategy on the same ``p.gpus`` cards that shards more of the state without
+    offload: the fastest that fits, else the one needing least memory if it needs less than
+    the strategy asked for (shown as not enough)."""
+    now = rank_memory(spec, w, p)
+    tried = []
+    for strategy in ON_CARD:
+        if strategy == p.strategy:
+            continue
+        q = Parallel(strategy, p.gpus, None, p.grad_accum)
+        what = Message("advice.strategy", strategy=strategy, count=p.gpus)
+        c = _try(spec, w, q, card, usable, what, base, None, host_ram)
+        if c is not None:
+            tried.append(c)
+    fitting = [c for c in tried if c.fits]
+    if fitting:
+        fastest = max(c.tokens_per_s or 0.0 for c in fitting)
+        return next(c for c in fitting if (c.tokens_per_s or 0.0) >= 0.98 * fastest)
+    least = min(tried, key=lambda c: c.required_bytes, default=None)
+    if least is None or (now is not None and least.required_bytes >= now.required_bytes):
+        return None
+    return least
+
+
 Step = Callable[[Workload, Parallel], "tuple[Workload, Parallel] | None"]
 
 
-def _stack_steps(card: Card, base: Parallel, offload: bool = True) -> list[tuple[str, Step]]:
-    """The changes stacked when none is enough alone, least change to the job first."""
+def _stack_steps(
+    card: Card, base: Parallel, offload: bool = True, keep_job: bool = False
+) -> list[tuple[str, Step]]:
+    """The changes stacked when none is enough alone, least change to the job first: those
+    that save memory on the cards (checkpointing, accumulation, 8-bit AdamW, sharding over
+    the same cards), then offload, then LoRA and QLoRA (none of these with ``keep_job``)."""
     fp = default_precision(Workload(method="qlora"), card)
 
     def ckpt(w: Workload, p: Parallel) -> tuple[Workload, Parallel] | None:
@@ -261,14 +304,20 @@ def _stack_steps(card: Card, base: Parallel, offload: bool = True) -> list[tuple
             return None  # DeepSpeed's CPU Adam replaces an 8-bit optimizer
         return w.with_(optimizer="adamw"), Parallel("zero3-offload", p.gpus, None, p.grad_accum)
 
-    return [
+    def shard(w: Workload, p: Parallel) -> tuple[Workload, Parallel] | None:
+        if p.gpus < 2 or p.strategy in ("fsdp", "zero3") or p.offloads("optimizer"):
+            return None  # FSDP keeps 8-bit AdamW (bitsandbytes runs under torch's FSDP)
+        return w, Parallel("fsdp", p.gpus, None, p.grad_accum)
+
+    on_cards: list[tuple[str, Step]] = [
         ("gradient checkpointing", ckpt),
         ("micro-batch 1 with gradient accumulation", micro),
         ("8-bit AdamW", eight_bit),
-        ("zero3-offload", to_host),
-        ("LoRA", lora),
-        ("QLoRA", qlora),
+        ("fsdp on the same cards", shard),
     ]
+    if keep_job:
+        return on_cards
+    return [*on_cards, ("zero3-offload", to_host), ("LoRA", lora), ("QLoRA", qlora)]
 
 
 def _context(n: int, asked: int) -> Message:
@@ -280,6 +329,7 @@ STEP_LABELS = {
     "gradient checkpointing": "advice.step.ckpt",
     "micro-batch 1 with gradient accumulation": "advice.step.micro_batch",
     "8-bit AdamW": "advice.step.adamw_8bit",
+    "fsdp on the same cards": "advice.step.shard",
     "zero3-offload": "advice.step.offload",
     "LoRA": "advice.step.lora",
     "QLoRA": "advice.step.qlora",
@@ -337,9 +387,12 @@ def stacked(
     reserve: int = 0,
     host_ram: int | None = None,
     offload: bool = True,
+    keep_job: bool = False,
 ) -> Change | None:
     """Changes applied one after another until the job fits, then pruned to those it needs;
-    a shorter context comes last, only if nothing else is enough. None if even that fails."""
+    a shorter context comes last, only if nothing else is enough. None if even that fails.
+    ``keep_job``: only the changes that keep the job on the cards as it is (no offload, no
+    adapters, no shorter context); None when they are not enough."""
     usable = usable_bytes(card, reserve)
     base = _speed(spec, w, card, p)
 
@@ -349,11 +402,13 @@ def stacked(
         if seq is not None:
             w2 = w2.with_(seq=seq)
             last = _context(seq, w.seq)
-        return _try(spec, w2, p2, card, usable, _stack_label(labels, last), base, None, host_ram)
+        m = rank_memory(spec, w2, p2) if p2.offloads("optimizer") else None
+        ram = None if m is None else _ram(m)  # what offload needs of the host
+        return _try(spec, w2, p2, card, usable, _stack_label(labels, last), base, ram, host_ram)
 
     chosen: list[tuple[str, Step]] = []
     found = None
-    for step in _stack_steps(card, p, offload):
+    for step in _stack_steps(card, p, offload, keep_job):
         chosen.append(step)
         got = attempt(chosen)
         if got is not None and got.fits:
@@ -367,7 +422,7 @@ def stacked(
                 chosen, found = rest, got
         return found
     _, w2, p2 = _replay(chosen, w, p)
-    if w2.seq <= MIN_SEQ:
+    if keep_job or w2.seq <= MIN_SEQ:
         return None
 
     def fits_seq(n: int) -> bool:
@@ -422,6 +477,8 @@ class Advice:
     fits_alone: tuple[Change, ...] = ()
     not_enough: tuple[Change, ...] = ()
     stacked: Change | None = None
+    parallel: Parallel = Parallel()  # the strategy and cards the job was asked on
+    workload: Workload | None = None  # the job as asked, in the card's precision
 
     @property
     def fits_as_asked(self) -> bool:
@@ -438,41 +495,89 @@ def advise(
     grad_accum: int = 1,
     max_gpus: int = MAX_GPUS,
     offload: bool = True,
+    parallel: Parallel | None = None,
 ) -> Advice:
-    """The job on one ``card`` (in the card's precision when ``w`` gives none): whether it
-    fits, else the changes that make it fit alone (least change to the job first) and the
-    stacked change when none does."""
+    """The job on ``card`` (in the card's precision when ``w`` gives none), one card or
+    ``parallel.gpus`` of them with ``parallel.strategy``: whether it fits, else the changes
+    that make it fit alone (least change to the job first: checkpointing, accumulation, an
+    8-bit optimizer, another strategy on as many cards, offload, more cards, LoRA, QLoRA, a
+    shorter context) and the stacked change when none does."""
     w = card_workload(w, card)
-    p = Parallel("single", 1, None, grad_accum if w.task == "train" else 1)
+    if parallel is None or w.task != "train":
+        p = Parallel("single", 1, None, grad_accum if w.task == "train" else 1)
+    else:
+        p = parallel
     need = estimate_memory(spec, w, p).required_bytes
     usable = usable_bytes(card, reserve)
     if need <= usable:
-        return Advice(card, why, need, usable)
+        return Advice(card, why, need, usable, parallel=p, workload=w)
     if w.task == "infer":
         changes = infer_changes(spec, w, card, reserve)
         fitting = tuple(c for c in changes if c.fits)
         combo = None if fitting else _infer_stacked(spec, w, card, usable)
-        return Advice(
-            card, why, need, usable, fitting, tuple(c for c in changes if not c.fits), combo
-        )
-    changes = single_changes(spec, w, p, card, reserve, host_ram, max_gpus, offload)
-    fitting = tuple(c for c in changes if c.fits)
+        others = tuple(c for c in changes if not c.fits)
+        return Advice(card, why, need, usable, fitting, others, combo, p, w)
+    changes = single_changes(spec, w, p, card, reserve, host_ram, max(max_gpus, p.gpus), offload)
+    # what fits alone, least change first: on the cards as asked, then offload, then a
+    # changed job (adapters, a shorter context)
+    fitting = tuple(sorted((c for c in changes if c.fits), key=lambda c: change_tier(c, w)))
     others = tuple(c for c in changes if not c.fits)
-    # a shorter context alone is a last resort: look for a stack that keeps it
-    keeps_context = [c for c in fitting if c.workload.seq == w.seq]
-    combo = None if keeps_context else stacked(spec, w, p, card, reserve, host_ram, offload)
-    return Advice(card, why, need, usable, fitting, others, combo)
+    # memory saved on the cards comes before offload and before changing the job: when no
+    # such change is enough alone, look for a stack of them; a shorter context alone is a
+    # last resort, so without a change that keeps it look for any stack that does
+    combo = None
+    if not any(_keeps_job(c, w) for c in fitting):
+        combo = stacked(spec, w, p, card, reserve, host_ram, offload, keep_job=True)
+        if combo is None and not any(c.workload.seq == w.seq for c in fitting):
+            combo = stacked(spec, w, p, card, reserve, host_ram, offload)
+    return Advice(card, why, need, usable, fitting, others, combo, p, w)
 
 
-def plan_advice(plan: Plan) -> Advice:
-    """What to change so a plan's one card (asked for with ``--gpu``) fits the job."""
-    card = plan.cards[0]
-    return advise(
-        plan.spec,
-        card.workload,
-        card.card,
-        Message("advice.why.asked"),
-        plan.reserve_bytes,
-        default_host_ram_gib() * GIB,
-        plan.parallel.grad_accum,
+def change_tier(c: Change, w: Workload) -> int:
+    """How much ``c`` changes the job ``w``: 0 runs it as asked on the cards, 1 offloads to
+    host RAM, 2 trains something else (adapters) or on shorter sequences."""
+    if c.workload.method != w.method or c.workload.seq != w.seq:
+        return 2
+    return 1 if c.parallel.offloads("optimizer") else 0
+
+
+def _keeps_job(c: Change, w: Workload) -> bool:
+    """Whether ``c`` runs the job as asked on the cards (same method and context, nothing
+    offloaded to host RAM)."""
+    return (
+        c.workload.method == w.method
+        and c.workload.seq == w.seq
+        and not c.parallel.offloads("optimizer")
     )
+
+
+def plan_advice(plan: Plan, named: bool = True) -> list[Advice]:
+    """What to change so the plan's cards fit the job, on as many cards with the strategy
+    asked for: for each card asked for with ``--gpu`` (``named``) that does not fit for its
+    memory; for the default set, only when none fits, for the card with the most usable
+    memory (the nearest to fitting). Empty when there is nothing to advise."""
+    short = [c for c in plan.cards if not c.fits and not c.problems]
+    if not short:
+        return []
+    if not named:
+        if any(c.fits for c in plan.cards):
+            return []
+        best = max(short, key=lambda c: c.usable_bytes)
+        short, why = [best], Message("advice.why.largest")
+    elif len(plan.cards) == 1:
+        why = Message("advice.why.asked")
+    else:
+        why = Message("advice.why.one_of")
+    return [
+        advise(
+            plan.spec,
+            c.workload,
+            c.card,
+            why,
+            plan.reserve_bytes,
+            default_host_ram_gib() * GIB,
+            plan.parallel.grad_accum,
+            parallel=plan.parallel,
+        )
+        for c in short
+    ]

@@ -1,6 +1,6 @@
 """A plan: the memory of the reference step (docs/reference-step.md), and per card whether it
-fits, the largest batch and context that fit, how long it takes, and what to change when the
-one card asked for is too small.
+fits, the largest batch and context that fit, how long it takes, and what to change when a
+card asked for is too small (on one card or several with a strategy).
 
 ``make_plan`` is the one place a plan's numbers are computed; the command line, ``--json`` and
 any other face render a :class:`Plan` and never compute their own.
@@ -67,7 +67,9 @@ class Plan:
     tokens: int | None
     reserve_bytes: int
     parallel: Parallel = SINGLE
-    advice: Advice | None = None
+    advice: Advice | None = None  # the card nearest to fitting (most usable memory) of those
+    # advised; every advised card's in ``card_advice`` (each card asked for that does not fit)
+    card_advice: list[Advice] = field(default_factory=list)
     engine: EngineSettings | VllmSettings | None = None  # llama.cpp / Ollama / vLLM
 
     @property
@@ -164,7 +166,10 @@ def make_plan(
     if advise and _wants_advice(result):
         from gpuwise.plan.advice import plan_advice
 
-        result.advice = plan_advice(result)
+        named = [c.slug for c in cards] != defaults()["cards"]
+        result.card_advice = plan_advice(result, named)
+        if result.card_advice:
+            result.advice = max(result.card_advice, key=lambda a: a.usable_bytes)
     return result
 
 
@@ -242,10 +247,7 @@ def _llama_max_ctx(spec: ModelSpec, s: EngineSettings, available: int, limit: in
 
 
 def _wants_advice(plan: Plan) -> bool:
-    """Whether the plan shows advice: one card asked for, on its own (no strategy over
-    several), which the job does not fit for its memory (a card that cannot run the workload
-    at all gets none)."""
-    if len(plan.cards) != 1 or plan.parallel.strategy != "single":
-        return False
-    card = plan.cards[0]
-    return not card.fits and not card.problems
+    """Whether the plan may show advice: some card does not fit the job for its memory (a
+    card that cannot run the workload at all gets none), on one card or several with a
+    strategy (:func:`gpuwise.plan.advice.plan_advice` says which cards)."""
+    return any(not c.fits and not c.problems for c in plan.cards)

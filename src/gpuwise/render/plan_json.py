@@ -169,7 +169,8 @@ def _serving(c: CardPlan) -> dict[str, Any]:
 
 
 def plan_doc(plan: Plan, catalog_date: str) -> dict[str, Any]:
-    """A plan: the model, the workload, the memory, one entry per card, and the advice. The
+    """A plan: the model, the workload, the memory, one entry per card, and the advice
+    (``card_advice``: for each card that does not fit; ``advice``: the one nearest to fitting). The
     top-level ``memory`` and ``workload.precision`` are the first card's (each card's own are
     in ``cards[]``: with no ``--precision`` cards may differ)."""
     spec = plan.spec
@@ -209,6 +210,7 @@ def plan_doc(plan: Plan, catalog_date: str) -> dict[str, Any]:
         ],
         **_engine(plan),
         advice=None if plan.advice is None else advice_doc(plan.advice),
+        card_advice=[advice_doc(a) for a in plan.card_advice],
     )
 
 
@@ -236,9 +238,12 @@ def advice_doc(a: Advice) -> dict[str, Any]:
         "fits_as_asked": a.fits_as_asked,
         "required_bytes": a.required_bytes,
         "usable_bytes": a.usable_bytes,
+        "strategy": a.parallel.strategy,
+        "gpus": a.parallel.gpus,
         "fits_alone": [_change_dict(c) for c in a.fits_alone],
         "not_enough": [_change_dict(c) for c in a.not_enough],
         "stacked": None if a.stacked is None else _change_dict(a.stacked),
+        "workload": None if a.workload is None else workload_dict(a.workload),
     }
 
 

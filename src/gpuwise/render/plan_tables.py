@@ -88,8 +88,8 @@ def short_name(name: str) -> str:
 
 def plan_tables(doc: dict[str, Any]) -> list[Table]:
     out: list[Table] = [memory_table(doc), cards_table(doc)]
-    if doc.get("advice"):
-        out.append(advice_table(doc["advice"]))
+    advised = doc.get("card_advice") or ([doc["advice"]] if doc.get("advice") else [])
+    out += [advice_table(a) for a in advised]
     return out
 
 
@@ -204,18 +204,21 @@ def cards_table(doc: dict[str, Any]) -> Table:
 
 def advice_table(a: dict[str, Any]) -> Table:
     """What to change so a job fits a card (``advice`` of plan and recommend)."""
+    several = a.get("gpus", 1) > 1 or a.get("strategy", "single") != "single"
     tbl = table(
         title=t(
-            "advice.table.title",
+            "advice.table.title_parallel" if several else "advice.table.title",
             card=a["card"],
             why=str(a["why"]),
             need=gib(a["required_bytes"]),
             usable=gib(a["usable_bytes"]),
+            count=a.get("gpus", 1),
+            strategy=a.get("strategy", "single"),
         ),
         caption=t("advice.table.caption"),
         caption_justify="left",
     )
-    changes = a["fits_alone"] + a["not_enough"] + ([a["stacked"]] if a["stacked"] else [])
+    changes = _in_order(a)
     rows: list[list[str | Text]] = [
         [
             str(ch["change"]),
@@ -231,3 +234,25 @@ def advice_table(a: dict[str, Any]) -> Table:
     for row in rows:
         tbl.add_row(*row)
     return tbl
+
+
+def _tier(ch: dict[str, Any], asked: dict[str, Any] | None) -> int:
+    """How much a change changes the job (as :func:`gpuwise.plan.advice.change_tier`): 0 runs
+    it as asked on the cards, 1 offloads to host RAM, 2 trains something else or less."""
+    w = ch["workload"]
+    if asked is not None and (w.get("method") != asked.get("method") or w["seq"] != asked["seq"]):
+        return 2
+    return 1 if "offload" in ch["strategy"] else 0
+
+
+def _in_order(a: dict[str, Any]) -> list[dict[str, Any]]:
+    """The advice's rows: what fits, memory saved on the cards first (a stack of such changes
+    included), then offload, then a changed job; then what is not enough."""
+    asked = a.get("workload")
+    fits = list(a["fits_alone"])
+    rest = list(a["not_enough"])
+    stack = a["stacked"]
+    if stack is not None:
+        (fits if stack["fits"] else rest).append(stack)
+    fits.sort(key=lambda ch: _tier(ch, asked))  # stable: the advice's own order within a tier
+    return fits + rest
