@@ -144,6 +144,19 @@ def test_the_successors_cost_what_nvidia_china_said(geforce):
     assert by_slug["rtx-5070-ti"] == 6299
 
 
+#: Prices sourced after the first pass (issue 13, part 2), each from two launch reports that
+#: agree; the source title quotes both, the second with its own URL.
+FROM_TWO_REPORTS = {"rtx-2080": 6499, "rtx-3080-ti": 8999, "rtx-3050": 1899, "gtx-1660": 1799}
+
+
+@pytest.mark.parametrize(("slug", "yuan"), FROM_TWO_REPORTS.items())
+def test_a_price_from_two_launch_reports_names_both(slug, yuan):
+    card = load_catalog().find(slug)
+    assert card.launch_price_cny == yuan
+    title = card.sources["launch_price_cny"]["title"]
+    assert "Agrees:" in title and f"{yuan:,}" in title
+
+
 def test_the_rtx_5090_says_only_the_5090_d_is_sold_in_china():
     card = load_catalog().find("rtx-5090")
     assert card.launch_price_cny is None
