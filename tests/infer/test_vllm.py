@@ -220,3 +220,16 @@ def test_vllm_memory_is_a_pure_function_of_its_inputs():
     assert max_concurrent(m, 1) == min(256, m.num_blocks)
     lower = vllm_memory(spec, VllmSettings(gpu_memory_utilization=0.8), card, total, spec.params)
     assert lower.kv_cache_bytes < m.kv_cache_bytes
+
+
+def test_a_moe_decode_step_reads_the_experts_its_batch_routes_to():
+    from gpuwise.infer.vllm import weights_read
+
+    spec = load_model("mixtral-8x7b")  # 8 experts, 2 a token
+    expert = sum(b.numel for b in spec.blocks if b.experts > 0) / spec.params
+    assert expert > 0.9
+    one = weights_read(spec, 10**9, 1) / 10**9
+    assert abs(one - (1 - expert + expert * 2 / 8)) < 1e-6  # the dense part and 2 of 8
+    assert weights_read(spec, 10**9, 64) / 10**9 > 0.999  # a large batch touches them all
+    dense = load_model("llama-3.1-8b")
+    assert weights_read(dense, 10**9, 1) == 10**9

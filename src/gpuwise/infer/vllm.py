@@ -271,6 +271,18 @@ def max_concurrent(m: VllmMemory, seq: int) -> int:
 # --- speed ----------------------------------------------------------------------------------
 
 
+def weights_read(spec: ModelSpec, weights: int, concurrency: int) -> int:
+    """Weight bytes one decode step of ``concurrency`` sequences reads on a rank: all of them,
+    but in a MoE model only the experts the batch routes to, each token picking k of E
+    (the expected share of experts at least one of the sequences picks, routing taken as
+    uniform)."""
+    if not spec.num_experts or not spec.num_experts_per_tok:
+        return weights
+    expert = sum(b.numel for b in spec.blocks if b.experts > 0) / max(1, spec.params)
+    untouched = (1 - min(1.0, spec.num_experts_per_tok / spec.num_experts)) ** concurrency
+    return round(weights * (1 - expert * untouched))
+
+
 @record
 class VllmSpeed:
     """Decode at ``concurrency`` sequences of ``context`` tokens: the step time and its
@@ -302,12 +314,13 @@ def decode_speed(
     batch makes them the larger, plus two all-reduces a layer with tensor parallel."""
     sp = rules()["speed"]
     eff = float(sp["decode_bandwidth_efficiency"][s.weight_type])
-    read = m.weights + concurrency * context * m.kv_bytes_per_token
+    weights = weights_read(spec, m.weights, concurrency)
+    read = weights + concurrency * context * m.kv_bytes_per_token
     memory_s = read / (card.bandwidth_gb_s * GB * eff)
     rate = card.bf16_tensor_tflops or card.fp16_tensor_tflops or card.fp32_tflops
     compute_s = (
         2
-        * params
+        * spec.active_params
         / s.tensor_parallel
         * concurrency
         / (rate * TERA * float(sp["compute_efficiency"]))

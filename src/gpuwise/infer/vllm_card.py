@@ -15,6 +15,7 @@ from gpuwise.infer.vllm import (
     max_concurrent,
     rules,
     vllm_memory,
+    weights_read,
 )
 from gpuwise.memory.estimate import MemoryEstimate
 from gpuwise.memory.rank import RankMemory
@@ -172,7 +173,7 @@ def vllm_card(
     rate = card.bf16_tensor_tflops or card.fp16_tensor_tflops or card.fp32_tflops
     eff = float(rules()["speed"]["compute_efficiency"])
     time = InferTime(
-        prefill_tokens_per_s=rate * TERA * eff * tp / (2 * params),
+        prefill_tokens_per_s=rate * TERA * eff * tp / (2 * spec.active_params),
         decode_tokens_per_s=1 / one.step_s,
         decode_tokens_per_s_gpu_bound=1 / one.step_s,
         energy_kwh=energy,
@@ -180,7 +181,7 @@ def vllm_card(
         prefill_efficiency=eff,
         decode_step_s=one.step_s,
         decode_bound=one.bound,
-        decode_bytes=m.weights + seq * m.kv_bytes_per_token,
+        decode_bytes=weights_read(spec, m.weights, 1) + seq * m.kv_bytes_per_token,
         time_to_generate_s=generate_s,
         flops_per_s=None,
         notes=tuple(
