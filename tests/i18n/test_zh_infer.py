@@ -54,4 +54,6 @@ def test_a_partly_offloaded_ollama_plan_says_its_notes_in_chinese(cli):
 def test_every_refusal_of_the_engine_flags_is_one_chinese_line(cli, args):
     r = cli(*PLAN, *args)
     one_line(r)
-    assert leftover_english(r.err, ["gpuwise plan", "llama.cpp", "ollama", "vllmx"]) == [], r.err
+    assert (
+        leftover_english(r.err, ["gpuwise plan", "llama.cpp", "ollama", "vllm", "vllmx"]) == []
+    ), r.err
