@@ -1,6 +1,13 @@
-"""gpuwise plans beside published peak-memory measurements (README table).
+"""gpuwise plans beside published peak-memory measurements and training throughput (README).
 
-    python scripts/published_comparison.py
+    python scripts/published_comparison.py           # memory tables, then the throughput table
+    python scripts/published_comparison.py --fit     # refit the step model's constants first
+
+The throughput rows are in tests/accuracy/published/throughput.json (source, card, workload,
+what the source reports, whether the row calibrates the model or is held out); ``--fit`` fits
+``matmul_efficiency`` per architecture on the "fit" rows (least squares on log error, a grid of
+0.01) and the range from every row's residual, and prints the values for
+src/gpuwise/timing/data/step_model.json.
 
 Each row: the published setup (docs/research/published-measurements.md, with its source), the
 closest gpuwise workload, our ``peak_allocated_bytes`` and the published figure in the unit the
@@ -10,7 +17,11 @@ and the setup differences that move the number.
 
 from __future__ import annotations
 
+import json
+import math
+import sys
 from pathlib import Path
+from typing import Any
 
 from gpuwise.catalog import usable_memory
 from gpuwise.models import ModelSpec, load_model
@@ -273,7 +284,125 @@ def main() -> None:
         )
 
 
+THROUGHPUT = CFG / "throughput.json"
+
+
+def throughput_rows() -> list[dict[str, Any]]:
+    """The published throughput rows (tests/accuracy/published/throughput.json)."""
+    rows: list[dict[str, Any]] = json.loads(THROUGHPUT.read_text())["rows"]
+    return rows
+
+
+def _workload(row: dict[str, Any]) -> Workload:
+    fields = dict(row["workload"])
+    if "lora_targets" in fields:
+        fields["lora_targets"] = tuple(fields["lora_targets"])
+    return Workload(**fields)
+
+
+def estimate(row: dict[str, Any]) -> float:
+    """gpuwise's tokens/s for a published row (all cards together)."""
+    from gpuwise.catalog import load_catalog
+    from gpuwise.timing.estimate import train_time
+    from gpuwise.timing.parallel import parallel_train_time
+
+    spec, w = _spec(row["model"]), _workload(row)
+    card = load_catalog().find(row["card"])
+    if row["strategy"] == "single":
+        t = train_time(spec, w, card)
+    else:
+        t = parallel_train_time(spec, w, card, Parallel(row["strategy"], row["gpus"]))
+    if t.train_tokens_per_s is None:
+        raise ValueError(f"no rate for {row['card']}")
+    return float(t.train_tokens_per_s)
+
+
+def log_errors(rows: list[dict[str, Any]]) -> list[float]:
+    """log(gpuwise / published) for each row."""
+    return [math.log(estimate(r) / r["published_tokens_per_s"]) for r in rows]
+
+
+def fit() -> dict[str, Any]:
+    """Fit matmul_efficiency per architecture on the "fit" rows, and the range from their
+    residuals (10th and 90th percentile of published / gpuwise)."""
+    from gpuwise.catalog import load_catalog
+    from gpuwise.record import replace
+    from gpuwise.timing import step
+
+    catalog = load_catalog()
+    train = [r for r in throughput_rows() if r["split"] == "fit"]
+    c = step.constants()
+    archs = sorted({catalog.find(r["card"]).architecture for r in train})
+    values = dict(c.e_mm)
+    for _ in range(2):  # coordinate descent: each architecture's rows depend mostly on its own
+        for arch in archs:
+            mine = [r for r in train if catalog.find(r["card"]).architecture == arch]
+            best = (math.inf, values.get(arch, c.e_mm_default))
+            for i in range(20, 101):
+                trial = replace(c, e_mm=tuple({**values, arch: i / 100}.items()))
+                with step.trying(trial):
+                    loss = sum(e * e for e in log_errors(mine))
+                best = min(best, (loss, i / 100))
+            values[arch] = best[1]
+    fitted = replace(c, e_mm=tuple(values.items()))
+    with step.trying(fitted):
+        ratios = sorted(math.exp(-e) for e in log_errors(train))  # published / gpuwise
+    return {
+        "matmul_efficiency": values,
+        "range": {
+            "low": round(_quantile(ratios, 0.1), 2),
+            "high": round(_quantile(ratios, 0.9), 2),
+        },
+    }
+
+
+def _quantile(xs: list[float], q: float) -> float:
+    pos = q * (len(xs) - 1)
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(xs) - 1)
+    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
+
+
+def throughput_table() -> None:
+    """Every published throughput row beside gpuwise's estimate and its range."""
+    from gpuwise.catalog import load_catalog
+    from gpuwise.timing.step import step_data
+
+    catalog = load_catalog()
+    band = step_data()["range"]
+    print(
+        "\n| # | source | model | workload | cards | published tok/s | gpuwise tok/s (range) | "
+        "error | row | what differs |\n"
+        "| ---: | --- | --- | --- | --- | ---: | ---: | ---: | --- | --- |"
+    )
+    within = {"fit": [], "held-out": []}
+    for i, row in enumerate(throughput_rows(), 1):
+        spec, w = _spec(row["model"]), _workload(row)
+        card = catalog.find(row["card"])
+        ours = estimate(row)
+        err = (ours - row["published_tokens_per_s"]) / row["published_tokens_per_s"]
+        within[row["split"]].append(abs(err) <= 0.35)
+        cards = f"{row['gpus']} x {card.name}" + (
+            f", {row['strategy']}" if row["strategy"] != "single" else ""
+        )
+        rng = f"{ours:,.0f} ({ours * band['low']:,.0f}–{ours * band['high']:,.0f})"
+        print(
+            f"| {i} | [{row['source']}]({row['url']}) | {spec.name} | {describe(w)} | {cards} | "
+            f"{row['published_tokens_per_s']:,.0f} | {rng} | {100 * err:+.0f} % | "
+            f"{'**held out**' if row['split'] == 'held-out' else 'fit'} | {row['differences']} |"
+        )
+    total = within["fit"] + within["held-out"]
+    print(
+        f"\nWithin 35 %: {sum(total)} of {len(total)} rows ({sum(total) / len(total):.0%}); "
+        f"fit rows {sum(within['fit'])} of {len(within['fit'])}, held-out rows "
+        f"{sum(within['held-out'])} of {len(within['held-out'])}."
+    )
+
+
 if __name__ == "__main__":
+    if "--fit" in sys.argv[1:]:
+        print(json.dumps(fit(), indent=2))
     main()
     speed()
     multi()
+    throughput_table()

@@ -234,12 +234,15 @@ def test_bigger_steps_take_longer_and_long_context_costs_per_token(batch, seq, m
     card = load_catalog().find("rtx 4090")
     w = Workload(batch=batch, seq=seq, method=method)
     t = train_time(spec, w, card)
-    assert train_time(spec, w.with_(batch=batch + 1), card).step_s > t.step_s
+    bigger = train_time(spec, w.with_(batch=batch + 1), card)
     longer = train_time(spec, w.with_(seq=seq * 2), card)
-    assert longer.step_s > t.step_s
-    # Compute per token grows with context (attention); the optimizer step is per step, so
-    # tokens/s as a whole may still rise with longer sequences.
-    assert longer.compute_s / (2 * seq) > t.compute_s / seq
+    # a launch-bound step waits on the CPU's launches, which do not grow with the batch
+    assert bigger.step_s >= t.step_s and longer.step_s >= t.step_s
+    if not t.step.launch_bound:
+        assert bigger.step_s > t.step_s and longer.step_s > t.step_s
+    # Attention per token grows with context; fixed costs per step (launches, GEMM tails, the
+    # optimizer) shrink per token, so tokens/s as a whole may still rise with longer sequences.
+    assert longer.step.attention_s / (2 * seq) > t.step.attention_s / seq
 
 
 def test_qlora_is_assumed_slower_than_lora(catalog, llama8b):
@@ -334,13 +337,8 @@ def test_every_efficiency_names_its_source_or_says_it_is_an_assumption():
         if kind != "definition":
             assert entry.get("why")
 
-    check(eff["train_mfu"])
-    for entry in eff["train_mfu"].get("by_architecture", {}).values():
-        check(entry)
     check(eff["prefill_efficiency"])
     check(eff["decode_overhead_s_per_layer"])
-    for entry in eff["method_factor"].values():
-        check(entry)
     for entry in eff["bandwidth_efficiency"].values():
         check(entry)
 

@@ -1,12 +1,12 @@
 """Throughput, step time, time to train and energy of a plan on one card.
 
-Training: ``step_s = compute_s + optimizer_s``, where ``compute_s`` is the step's FLOPs
-(:func:`~gpuwise.timing.flops.train_flops_per_token` x batch x seq) at the card's dense rate for
-the compute dtype times an assumed utilisation (``train_mfu``, by architecture where published
-runs calibrate it, x the method's factor, from ``data/efficiency.json``), applied to every FLOP
-executed, recompute included; and
-``optimizer_s`` is the optimizer step, memory-bound: the bytes it reads and writes per trainable
-parameter (:data:`OPTIMIZER_ACCESSES`) at the card's bandwidth x ``bandwidth_efficiency``.
+Training: ``step_s = compute_s + optimizer_s``, where ``compute_s`` is the forward and backward
+of the step's work (:func:`~gpuwise.timing.flops.train_flops_per_token` x batch x seq) timed
+layer by layer (:mod:`gpuwise.timing.step`: matmuls by their shapes, attention, bandwidth-bound
+kernels, kernel launches, constants in ``data/step_model.json``, calibrated on published rows);
+and ``optimizer_s`` is the optimizer step, memory-bound: the bytes it reads and writes per
+trainable parameter (:data:`OPTIMIZER_ACCESSES`) at the card's bandwidth x the step model's
+bandwidth efficiency, plus its launches.
 
 Inference (the reference ``generate()``): the prefill is compute-bound, its FLOPs at the dense
 rate x ``prefill_efficiency``. A decode step makes one token for each of ``batch`` sequences whose
@@ -44,6 +44,7 @@ from gpuwise.timing.flops import (
     train_flops_per_token,
 )
 from gpuwise.timing.rates import matmul_rate
+from gpuwise.timing.step import StepTime, constants, step_data, step_time
 from gpuwise.units import DTYPE_BYTES
 from gpuwise.workload import Workload
 
@@ -68,6 +69,7 @@ OPTIMIZER_ACCESSES: dict[str, tuple[int, int]] = {
     "adamw": (9, 0),
     "adamw-fused": (7, 0),
     "adamw-8bit": (3, 4),
+    "paged-adamw-8bit": (3, 4),  # AdamW8bit's kernel on paged states
     "sgd": (5, 0),
     "adafactor": (5, 0),
 }
@@ -78,16 +80,6 @@ def efficiency() -> dict[str, Any]:
     """The assumed efficiencies, with their sources (``data/efficiency.json``)."""
     data: dict[str, Any] = packaged_json("gpuwise.timing", "data/efficiency.json")
     return data
-
-
-def train_utilisation(method: str, card: Card | None = None) -> float:
-    """Fraction of the dense peak assumed for a training step with ``method`` (on ``card``:
-    its architecture's calibrated utilisation where the data has one)."""
-    eff = efficiency()
-    mfu = eff["train_mfu"]
-    by_arch = mfu.get("by_architecture", {})
-    base = by_arch[card.architecture] if card is not None and card.architecture in by_arch else mfu
-    return float(base["value"]) * float(eff["method_factor"][method]["value"])
 
 
 def bandwidth_efficiency(weight_dtype: str) -> float:
@@ -114,17 +106,15 @@ class Training:
         return self.time_to_train_s
 
 
-#: The note of a LoRA or QLoRA plan's assumed utilisation, by method: each says the "kind" of
-#: its factor in timing/data/efficiency.json (a test holds them equal).
-METHOD_NOTES = {"lora": "timing.note.lora", "qlora": "timing.note.qlora"}
-
-
 @record
 class TrainTime(Training):
     """Time of the reference training step on one card. None where it cannot be known.
 
-    ``mfu`` is the utilisation assumed on every FLOP executed (with gradient checkpointing the
-    recompute counts as executed work; the model-FLOPs share is ``flops.model / flops.total``).
+    ``mfu`` is the share of the card's dense peak the step reaches on every FLOP executed (with
+    gradient checkpointing the recompute counts as executed work; the model-FLOPs share is
+    ``flops.model / flops.total``), as the per-layer model (:mod:`gpuwise.timing.step`) has it.
+    ``tokens_per_s_low`` / ``_high``: the range the published rows the model was calibrated on
+    put around the estimate (``data/step_model.json``, ``range``).
     """
 
     train_tokens_per_s: float | None
@@ -137,6 +127,22 @@ class TrainTime(Training):
     compute_s: float | None
     optimizer_s: float
     notes: tuple[Text, ...] = ()
+    step: StepTime | None = None
+
+    @property
+    def tokens_per_s_low(self) -> float | None:
+        return _scaled(self.train_tokens_per_s, "low")
+
+    @property
+    def tokens_per_s_high(self) -> float | None:
+        return _scaled(self.train_tokens_per_s, "high")
+
+
+def _scaled(tokens_per_s: float | None, end: str) -> float | None:
+    """``tokens_per_s`` at the ``low`` or ``high`` end of the calibration's range."""
+    if tokens_per_s is None:
+        return None
+    return tokens_per_s * float(step_data()["range"][end])
 
 
 @record
@@ -249,23 +255,32 @@ def train_time(
     """Step time, tokens/s, time to train ``tokens`` and its energy for ``workload`` on ``card``."""
     flops = train_flops_per_token(spec, workload)
     rate = matmul_rate(card, workload.compute_dtype, allow_tf32=allow_tf32)
-    mfu = train_utilisation(workload.method, card)
     notes: list[Text] = [rate.note] if rate.note else []
-    bw_eff = bandwidth_efficiency("default")
-    mfu, bw_eff = _calibrated(card, workload.compute_dtype, mfu, bw_eff, notes)
+    compute_scale, bandwidth_scale = _bench_scales(card, workload.compute_dtype, notes)
+    bw_eff = min(1.0, constants().e_bw * bandwidth_scale)
     optimizer_s = optimizer_bytes(spec, workload) / (card.bandwidth_gb_s * GB * bw_eff)
-    if workload.method != "full":
-        key = METHOD_NOTES[workload.method]  # says the method factor's "kind"
-        notes.append(Message(key, mfu=f"{mfu:.0%}"))
     if workload.grad_checkpointing:
         ratio = f"{flops.total / flops.model:.2f}"
         notes.append(Message("timing.note.recompute", ratio=ratio))
     if rate.flops_per_s is None:
+        mfu = 0.0
         return TrainTime(None, None, None, None, mfu, flops, None, None, optimizer_s, tuple(notes))
+    step = step_time(spec, workload, flops, card, rate.flops_per_s, compute_scale, bandwidth_scale)
     step_tokens = workload.batch * workload.seq
-    compute_s = flops.total * step_tokens / (rate.flops_per_s * mfu)
+    compute_s = step.compute_s
+    optimizer_s += step.optimizer_launch_s
     step_s = compute_s + optimizer_s
     tokens_per_s = step_tokens / step_s
+    mfu = flops.total * step_tokens / (rate.flops_per_s * compute_s)
+    notes.append(Message("timing.note.step", eff=f"{step.matmul_efficiency:.0%}", mfu=f"{mfu:.0%}"))
+    if step.launch_bound:
+        notes.append(
+            Message(
+                "timing.note.launch_bound",
+                cpu=f"{1e3 * step.cpu_s:.1f}",
+                gpu=f"{1e3 * step.gpu_s:.1f}",
+            )
+        )
     time_to_train_s, energy = run_and_energy(card, tokens, tokens_per_s, notes)
     return TrainTime(
         train_tokens_per_s=tokens_per_s,
@@ -278,7 +293,21 @@ def train_time(
         compute_s=compute_s,
         optimizer_s=optimizer_s,
         notes=tuple(notes),
+        step=step,
     )
+
+
+def _bench_scales(card: Card, dtype: str, notes: list[Text]) -> tuple[float, float]:
+    """How a saved ``gpuwise bench`` of ``card`` scales the compute and bandwidth efficiencies
+    (:mod:`gpuwise.timing.calibration`; 1.0 and no note without one)."""
+    from gpuwise.timing.calibration import calibration_for
+
+    cal = calibration_for(card.slug)
+    if cal is None:
+        return 1.0, 1.0
+    compute, bandwidth = cal.compute_factor(dtype), cal.bandwidth_factor()
+    notes.append(cal.note(dtype))
+    return (compute if compute is not None else 1.0), (bandwidth if bandwidth is not None else 1.0)
 
 
 # -- inference ------------------------------------------------------------------------------

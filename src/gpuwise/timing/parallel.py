@@ -16,6 +16,9 @@ Gathers move the weights as the step holds them (QLoRA: the 4-bit base) plus the
 
 Offload adds host traffic over each card's PCIe link (gradients down, updated weights up; ZeRO-3
 offload fetches its weights for the forward and the backward) and the CPU's optimizer step.
+DeepSpeed prefetches offloaded weights only a bucket ahead (``stage3_prefetch_bucket_size``,
+0.9 x hidden² under the HF Trainer): that share of a layer's fetch hides behind compute, the
+rest is waited on, so ZeRO-3 offload pays for most of the weights' trip every micro-batch.
 Collectives hide behind compute up to the ``overlap`` fractions; what does not hide adds to the
 step. All rates and fractions are in ``data/interconnect.json``, each with its source.
 """
@@ -285,12 +288,27 @@ def _step(
     compute = single.compute_s
     hide_gather = compute * hide_gather_fraction
     hide_reduce = compute * hide_reduce_fraction
-    apart = max(0.0, g_s + fetch_s - hide_gather) + max(0.0, r_s - hide_reduce)
-    together = max(0.0, g_s + fetch_s + r_s - hide_gather)
-    exposed = max(apart, together)
+    # DeepSpeed fetches offloaded weights a prefetch bucket ahead: only that share of a layer's
+    # fetch can run behind the previous layer's compute (FSDP prefetches whole layers)
+    ds_fetch = fetch_s if p.engine == "deepspeed" else 0.0
+    ds_exposed = max(0.0, ds_fetch - hide_gather * _prefetch_share(spec))
+    apart = max(0.0, g_s + fetch_s - ds_fetch - hide_gather) + max(0.0, r_s - hide_reduce)
+    together = max(0.0, g_s + fetch_s - ds_fetch + r_s - hide_gather)
+    exposed = max(apart, together) + ds_exposed
     optimizer_s = 0.0 if t.offloads_optimizer else single.optimizer_s / t.state_split
     step_s = p.grad_accum * (compute + exposed) + optimizer_s + offload_s + after_s
     return link, group, comm_s, exposed, offload_s, after_s, step_s, t.step_tokens / step_s
+
+
+@functools.lru_cache(maxsize=64)
+def _prefetch_share(spec: ModelSpec) -> float:
+    """Share of a layer's weights DeepSpeed ZeRO-3 prefetches while the previous layer computes:
+    ``stage3_prefetch_bucket_size`` (what the HF Trainer's "auto" makes of it, a multiple of
+    hidden²) over the weights of one layer, at most 1."""
+    rule = _v("deepspeed_prefetch")
+    bucket = float(rule["hidden_size_squared"]) * spec.hidden_size**2
+    per_layer = spec.linear_params() / max(1, spec.num_layers)
+    return min(1.0, bucket / per_layer) if per_layer else 1.0
 
 
 def _cpu_adam_rate(p: Parallel) -> float:
