@@ -22,7 +22,12 @@ if TYPE_CHECKING:
     Task = Literal["train", "infer"]
     Method = Literal["full", "lora", "qlora"]
     Precision = Literal["bf16", "fp16", "amp-bf16", "amp-fp16", "fp32"]
-    Optimizer = Literal["adamw", "adamw-fused", "adamw-8bit", "sgd", "adafactor"]
+    Optimizer = Literal[
+        "adamw", "adamw-fused", "adamw-8bit", "paged-adamw-8bit", "sgd", "adafactor"
+    ]
+    #: How the loss is computed: all logits at once in fp32 (the reference), in chunks of
+    #: tokens recomputed in backward, or fused with its gradient as Liger-Kernel does.
+    Loss = Literal["full", "chunked", "fused"]
     #: What the weights are stored in for inference.
     WeightDtype = Literal["bf16", "fp16", "fp32", "int8", "nf4", "fp8", "awq", "gptq"]
     #: What the KV cache is stored in.
@@ -33,7 +38,15 @@ if TYPE_CHECKING:
 TASKS: tuple[Task, ...] = ("train", "infer")
 METHODS: tuple[Method, ...] = ("full", "lora", "qlora")
 PRECISIONS: tuple[Precision, ...] = ("bf16", "fp16", "amp-bf16", "amp-fp16", "fp32")
-OPTIMIZERS: tuple[Optimizer, ...] = ("adamw", "adamw-fused", "adamw-8bit", "sgd", "adafactor")
+OPTIMIZERS: tuple[Optimizer, ...] = (
+    "adamw",
+    "adamw-fused",
+    "adamw-8bit",
+    "paged-adamw-8bit",
+    "sgd",
+    "adafactor",
+)
+LOSSES: tuple[Loss, ...] = ("full", "chunked", "fused")
 WEIGHT_DTYPES: tuple[WeightDtype, ...] = (
     "bf16",
     "fp16",
@@ -77,6 +90,28 @@ class Workload:
     kv_dtype: KvDtype | None = None  # infer: None = same as the compute dtype
     allow_long_context: bool = False
     precision_given: bool = True  # False: each card's own (see above)
+    # the memory tricks (gpuwise/memory/data/tricks.json says what each does, from its source)
+    loss: Loss = "full"
+    ckpt_offload: bool = False  # --grad-checkpointing offload: layer inputs go to host RAM
+    upcast: bool = True  # False: --no-upcast, QLoRA keeps embeddings / head / norms 16-bit
+    packing: bool = False  # --packing: examples concatenated, FlashAttention 2 varlen
+
+    @property
+    def tricks(self) -> tuple[str, ...]:
+        """The tricks that are on, by name (``loss-chunked``, ``no-upcast``: the keys of
+        gpuwise/memory/data/tricks.json)."""
+        out = []
+        if self.loss != "full":
+            out.append(f"loss-{self.loss}")
+        if self.ckpt_offload:
+            out.append("ckpt-offload")
+        if not self.upcast:
+            out.append("no-upcast")
+        if self.packing:
+            out.append("packing")
+        if self.optimizer == "paged-adamw-8bit":
+            out.append("paged-adamw-8bit")
+        return tuple(out)
 
     @property
     def compute_dtype(self) -> ComputeDtype:
@@ -166,6 +201,7 @@ def validate(w: Workload, spec: ModelSpec) -> Workload:
     _one_of(w.method, METHODS, "--method")
     _one_of(w.precision, PRECISIONS, "--precision")
     _one_of(w.optimizer, OPTIMIZERS, "--optimizer")
+    _one_of(w.loss, LOSSES, "--loss")
     if w.weight_dtype is not None:
         _one_of(w.weight_dtype, WEIGHT_DTYPES, "--weight-dtype")
     if w.kv_dtype is not None:
@@ -179,6 +215,7 @@ def validate(w: Workload, spec: ModelSpec) -> Workload:
         raise GpuwiseError(
             Message("workload.seq_too_long", seq=w.seq, model=spec.name, limit=limit)
         )
+    _check_tricks(w, spec)
     if w.task == "train":
         if w.weight_dtype is not None or w.kv_dtype is not None:
             raise GpuwiseError(Message("workload.dtype_for_infer"))
@@ -204,6 +241,30 @@ def validate(w: Workload, spec: ModelSpec) -> Workload:
                 Message("workload.encoder_infer", model=spec.name, model_type=spec.model_type)
             )
     return w
+
+
+def _check_tricks(w: Workload, spec: ModelSpec) -> None:
+    """A trick that does not apply to this workload is refused, naming what it needs."""
+    if w.task == "infer":
+        given = [
+            flag
+            for flag, on in (
+                (f"--loss {w.loss}", w.loss != "full"),
+                ("--no-upcast", not w.upcast),
+                ("--packing", w.packing),
+                ("--grad-checkpointing offload", w.ckpt_offload),
+            )
+            if on
+        ]
+        if given:
+            raise GpuwiseError(Message("workload.trick_for_train", flag=given[0]))
+        return
+    if not w.upcast and w.method != "qlora":
+        raise GpuwiseError(Message("workload.no_upcast_needs_qlora", method=w.method))
+    if w.ckpt_offload and not w.grad_checkpointing:
+        raise GpuwiseError(Message("workload.offload_needs_ckpt"))
+    if w.loss != "full" and spec.kind == "encoder":
+        raise GpuwiseError(Message("workload.loss_for_decoder", loss=w.loss, model=spec.name))
 
 
 def _check_targets(targets: tuple[str, ...], spec: ModelSpec) -> None:

@@ -55,6 +55,10 @@ COMMANDS = (
 _DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 
 
+#: Where an optional flag's action leaves a value that was the command's model.
+MODEL_AFTER_FLAG = "_model_after_flag"
+
+
 class UsageError(GpuwiseError):
     """A command line argparse refused; ``prog`` is the (sub)command it was parsing."""
 
@@ -89,6 +93,19 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(Message("cli.usage", problem=message, prog=self.prog), self.prog)
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        ns, rest = super().parse_known_args(args, namespace)
+        # ``--grad-checkpointing MODEL`` (a flag whose value is optional took the model typed
+        # after it; cli/workload_flags.py): it is the model when no other was given
+        taken = vars(ns).pop(MODEL_AFTER_FLAG, None)
+        if taken is not None:
+            if getattr(ns, "model", None) is not None:
+                raise GpuwiseError(Message("workload.ckpt_value", value=repr(taken)))
+            ns.model = taken
+        return ns, rest
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:

@@ -13,6 +13,7 @@ from gpuwise.models.spec import ModelSpec
 from gpuwise.units import GIB
 from gpuwise.workload import (
     KV_DTYPES,
+    LOSSES,
     METHODS,
     OPTIMIZERS,
     PRECISIONS,
@@ -50,7 +51,18 @@ def add_workload(p: argparse.ArgumentParser) -> None:
         type=int,
         help=help_text("workload.opt.seq"),
     )
-    g.add_argument("--grad-checkpointing", action="store_true", help=help_text("workload.opt.ckpt"))
+    g.add_argument(
+        "--grad-checkpointing",
+        nargs="?",
+        const=CKPT_ON,
+        default=None,
+        action=_Checkpointing,
+        metavar="offload",
+        help=help_text("workload.opt.ckpt"),
+    )
+    g.add_argument("--loss", default="full", choices=LOSSES, help=help_text("workload.opt.loss"))
+    g.add_argument("--no-upcast", action="store_true", help=help_text("workload.opt.no_upcast"))
+    g.add_argument("--packing", action="store_true", help=help_text("workload.opt.packing"))
     g.add_argument("--lora-rank", type=int, help=help_text("workload.opt.lora_rank"))
     g.add_argument(
         "--lora-targets",
@@ -69,6 +81,36 @@ def add_workload(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help=help_text("workload.opt.long_context"),
     )
+
+
+#: --grad-checkpointing given alone; "offload" is its one value.
+CKPT_ON = "on"
+CKPT_OFFLOAD = "offload"
+
+
+class _Checkpointing(argparse.Action):
+    """``--grad-checkpointing [offload]``. A value that is not ``offload`` was the command's
+    model, typed after the flag (``plan --grad-checkpointing llama-3.1-8b``): it goes back
+    there when the model was not given, so the flag keeps working as it did without a value."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        value = str(values)
+        if value.strip().lower() == CKPT_OFFLOAD:
+            setattr(namespace, self.dest, CKPT_OFFLOAD)
+            return
+        if value != CKPT_ON:
+            if not hasattr(namespace, "model"):
+                raise GpuwiseError(Message("workload.ckpt_value", value=_short(value)))
+            # the model, typed after the flag: cli/main.py's parser puts it back
+            namespace._model_after_flag = value
+        if getattr(namespace, self.dest) != CKPT_OFFLOAD:
+            setattr(namespace, self.dest, CKPT_ON)
 
 
 def workload_from(args: argparse.Namespace, spec: ModelSpec) -> Workload:
@@ -101,7 +143,11 @@ def workload_from(args: argparse.Namespace, spec: ModelSpec) -> Workload:
         precision_given=given,
         batch=args.batch,
         seq=args.seq if args.seq is not None else min(2048, spec.max_position_embeddings or 2048),
-        grad_checkpointing=args.grad_checkpointing,
+        grad_checkpointing=args.grad_checkpointing is not None,
+        ckpt_offload=args.grad_checkpointing == CKPT_OFFLOAD,
+        loss=getattr(args, "loss", "full"),
+        upcast=not getattr(args, "no_upcast", False),
+        packing=getattr(args, "packing", False),
         lora_rank=16 if args.lora_rank is None else args.lora_rank,
         lora_targets=targets,
         optimizer=args.optimizer,

@@ -18,6 +18,7 @@ _STATES = {
     "adamw-fused": "explain.state.f.adam",
     "sgd": "explain.state.f.sgd",
     "adamw-8bit": "explain.state.f.adam8",
+    "paged-adamw-8bit": "explain.state.f.adam8",
     "adafactor": "explain.state.f.adafactor",
 }
 _TEMPORARY = {

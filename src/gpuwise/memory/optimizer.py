@@ -45,7 +45,7 @@ def state_bytes(optimizer: str, tensors: list[Tensor]) -> int:
             per = 2 * n * size + 4
         elif optimizer == "sgd":
             per = n * size
-        elif optimizer == "adamw-8bit":
+        elif optimizer in ("adamw-8bit", "paged-adamw-8bit"):
             per = 2 * n + 8 * math.ceil(n / 256) if n >= 4096 else 8 * n
         elif len(t.shape) >= 2:  # adafactor, factored: rows shape[:-1], columns shape[:-2]+[-1]
             per = 4 * (math.prod(t.shape[:-1]) + math.prod(t.shape[:-2]) * t.shape[-1])

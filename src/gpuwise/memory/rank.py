@@ -74,7 +74,7 @@ def unsupported(w: Workload, p: Parallel) -> Message | None:
         )
     if p.engine == "deepspeed" and p.offloads("optimizer") and w.optimizer == "sgd":
         return Message("memory.cpu_adam_only", strategy=p.strategy, optimizer=w.optimizer)
-    if p.offloads("optimizer") and w.optimizer == "adamw-8bit":
+    if p.offloads("optimizer") and w.optimizer in ("adamw-8bit", "paged-adamw-8bit"):
         return Message("memory.offload_8bit", strategy=p.strategy)
     if w.method == "qlora" and p.offloads("weights"):
         return Message("memory.qlora_offload", strategy=p.strategy)

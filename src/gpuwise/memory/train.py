@@ -31,6 +31,7 @@ from gpuwise.memory.terms import (
     mode_key,
     stack_for,
 )
+from gpuwise.memory.tricks import TRICK_FLAGS, analytic_tricks, loss_head, offloaded_bytes
 from gpuwise.memory.weights import nf4_bytes, quantized
 from gpuwise.models.lora import lora_linears
 from gpuwise.models.spec import ModelSpec, ParamBlock
@@ -40,6 +41,8 @@ from gpuwise.workload import Workload
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from gpuwise.i18n import Text
     from gpuwise.workload import Method, Optimizer, Precision
 
@@ -147,7 +150,9 @@ def train_memory(spec: ModelSpec, w: Workload) -> MemoryEstimate:
 def model_state(spec: ModelSpec, w: Workload) -> ModelState:
     """Weights, gradients, optimizer states and the step's temporaries of one card (the same
     for every batch and context: a search over them reuses it)."""
-    return _model_state(spec, w.method, w.precision, w.optimizer, w.lora_rank, w.lora_targets)
+    return _model_state(
+        spec, w.method, w.precision, w.optimizer, w.lora_rank, w.lora_targets, w.upcast
+    )
 
 
 @functools.lru_cache(maxsize=256)
@@ -158,6 +163,7 @@ def _model_state(
     optimizer: Optimizer,
     lora_rank: int,
     lora_targets: tuple[str, ...],
+    upcast: bool = True,
 ) -> ModelState:
     w = Workload(
         method=method,
@@ -165,11 +171,12 @@ def _model_state(
         optimizer=optimizer,
         lora_rank=lora_rank,
         lora_targets=lora_targets,
+        upcast=upcast,
     )
     trainable = trainable_tensors(spec, w)
     adapters = tensor_bytes(trainable) if w.is_lora else 0
     return ModelState(
-        weights=base_weight_bytes(spec, w) + adapters,
+        weights=base_weight_bytes(spec, w, upcast=w.upcast) + adapters,
         grads=tensor_bytes(trainable),
         states=state_bytes(w.optimizer, trainable),
         step_tmp=step_temporary_bytes(w.optimizer, trainable),
@@ -184,14 +191,18 @@ def _notes(spec: ModelSpec, w: Workload, stack: Stack) -> list[Text]:
         for used in sorted({stack.full.model_type, stack.sliding.model_type})
         if used.split("+")[0] != spec.model_type
     ]
-    if w.optimizer in ("adamw-8bit", "adafactor"):
+    if w.optimizer in ("adamw-8bit", "paged-adamw-8bit", "adafactor"):
         notes.append(Message("memory.note.optimizer_from_source", optimizer=w.optimizer))
     if spec.is_moe:
         notes.append(Message("memory.note.moe"))
     if w.method == "qlora" and spec.is_moe:
         notes.append(Message("memory.note.qlora_moe"))
     if w.method == "qlora":
-        notes.append(Message("memory.note.qlora"))
+        notes.append(Message("memory.note.qlora" if w.upcast else "tricks.note.qlora_16bit"))
+    notes += [
+        Message("tricks.note.analytic", flag=Message(TRICK_FLAGS[t]), source=source)
+        for t, source in analytic_tricks(w)
+    ]
     return notes
 
 
@@ -209,8 +220,9 @@ def _dims(spec: ModelSpec, w: Workload, weight_copies: bool) -> Dims:
 
 
 def _terms_precision(w: Workload) -> str:
-    """The precision whose activation terms the step uses (QLoRA's are amp-like)."""
-    return "amp-bf16" if w.method == "qlora" else w.precision
+    """The precision whose activation terms the step uses (QLoRA's are amp-like: fp32 norms
+    and head from prepare_model_for_kbit_training; with --no-upcast a 16-bit LoRA's)."""
+    return "amp-bf16" if w.method == "qlora" and w.upcast else w.precision
 
 
 def activation_terms(
@@ -239,19 +251,21 @@ def train_phases(spec: ModelSpec, w: Workload, *, weight_copies: bool = True) ->
     if untargeted:
         notes.append(Message("memory.note.lora_some_linears"))
     fwd = _forward(spec, w, stack, d, untargeted)
+    # paged 8-bit AdamW: its states are paged out to host RAM but in the optimizer step
+    resident = 0 if w.optimizer == "paged-adamw-8bit" else state.states
     phases = {
         "forward": {
             "weights": state.weights,
-            "optimizer": state.states,
+            "optimizer": resident,
             "activations": fwd.kept_at_peak,
             "temporaries": fwd.peak - fwd.kept_at_peak,
         },
-        **_backward(spec, w, stack, d, state, fwd.kept),
+        **_backward(spec, w, stack, d, replace(state, states=resident), fwd.kept),
         "backward_end": {
             "weights": state.weights,
-            "optimizer": state.states,
+            "optimizer": resident,
             "gradients": state.grads,
-            "temporaries": stack.head("end_extra", d),
+            "temporaries": loss_head(stack, "end_extra", d, w, DTYPE_BYTES[w.param_dtype]),
         },
         "optimizer": {
             "weights": state.weights,
@@ -273,17 +287,33 @@ class _Forward:
     kept_at_peak: int
 
 
+def _head(stack: Stack, d: Dims, w: Workload) -> Callable[[str], int]:
+    """A head window's bytes under the workload's loss (gpuwise/memory/tricks.py)."""
+
+    def window(name: str) -> int:
+        return loss_head(stack, name, d, w, DTYPE_BYTES[w.param_dtype])
+
+    return window
+
+
 def _forward(spec: ModelSpec, w: Workload, stack: Stack, d: Dims, untargeted: int) -> _Forward:
     """The forward: each layer keeps its activations; the peak is inside the last layer, at
     the LM head and loss (fp32 logits), or before the first layer."""
     L = spec.num_layers
+    head = _head(stack, d, w)
     pre = stack.pre("pre", d)
-    kept_by_layers = pre + stack.layers(d) - L * untargeted
+    # offloaded checkpointing: what the layers keep (their inputs) waits in host RAM
+    offloaded = offloaded_bytes(stack, d, w)
+    kept_by_layers = pre + stack.layers(d) - L * untargeted - offloaded
     fwd_layer = (
-        pre + stack.layers(d, L - 1) - L * untargeted + stack.last_layer("layer_fwd_peak", d)
+        pre
+        + stack.layers(d, L - 1)
+        - L * untargeted
+        - offloaded * (L - 1) // max(L, 1)
+        + stack.last_layer("layer_fwd_peak", d)
     )
-    fwd_head = kept_by_layers + stack.head("head_fwd_peak", d)
-    kept = kept_by_layers + stack.head("head", d)
+    fwd_head = kept_by_layers + head("head_fwd_peak")
+    kept = kept_by_layers + head("head")
     if w.amp and w.grad_checkpointing:
         # autocast caches 16-bit copies of the trainable weights for the forward; with
         # checkpointing nothing saves them, so they go when the forward leaves autocast. The
@@ -301,10 +331,11 @@ def _backward(
 ) -> dict[str, dict[str, int]]:
     """The backward's start (loss, LM head, final norm) and its way down through the layers."""
     L = spec.num_layers
+    head = _head(stack, d, w)
     moments = {
-        "loss": stack.head("loss_bwd_peak", d),
-        "lm_head": stack.head("lmhead_bwd_peak", d),
-        "final norm": stack.head("head_bwd_peak", d),
+        "loss": head("loss_bwd_peak"),
+        "lm_head": head("lmhead_bwd_peak"),
+        "final norm": head("head_bwd_peak"),
     }
     moment = max(moments, key=lambda k: moments[k])
     bwd_extra = moments[moment]
@@ -314,8 +345,11 @@ def _backward(
     # through the layers: after the head's, each layer frees what it kept and makes its
     # gradients (with checkpointing: recomputes its activations first); the peak is inside the
     # top layer, or the bottom one when each layer leaves more than it frees
-    head_left = stack.head("head_bwd_delta", d)
+    head_left = head("head_bwd_delta")
     lower_layers = stack.layers(d, L - 1, "layer_bwd_delta")
+    # offloaded: a layer's input comes back for its recomputation and goes when it is done,
+    # one layer at a time (a transient of that layer's backward)
+    back_from_host = stack.layers(d, 1) if offloaded_bytes(stack, d, w) else 0
     per_layer_grads = sum(
         t.numel * DTYPE_BYTES[t.dtype] for t in state.trainable if t.count == L
     )  # one layer's (their gradients are made as backward leaves each layer)
@@ -336,6 +370,6 @@ def _backward(
             "optimizer": state.states,
             "gradients": grads_then,
             "activations": kept + head_left + max(0, lower_layers) - grads_then,
-            "temporaries": stack.last_layer("layer_bwd_peak", d),
+            "temporaries": stack.last_layer("layer_bwd_peak", d) + back_from_host,
         },
     }

@@ -35,7 +35,7 @@ REQUIREMENTS: tuple[tuple[str, Callable[[Workload], bool], str], ...] = (
     ),
     (
         "bnb_8bit_optimizers",
-        lambda w: w.task == "train" and w.optimizer == "adamw-8bit",
+        lambda w: w.task == "train" and w.optimizer in ("adamw-8bit", "paged-adamw-8bit"),
         "plan.problem.bnb_8bit_optimizers",
     ),
     (
@@ -48,6 +48,8 @@ REQUIREMENTS: tuple[tuple[str, Callable[[Workload], bool], str], ...] = (
         lambda w: w.task == "infer" and "fp8" in (w.stored_weight_dtype, w.cache_dtype),
         "plan.problem.fp8",
     ),
+    # --packing: attention through FlashAttention 2's variable-length kernel
+    ("flash_attention_2", lambda w: w.packing, "tricks.problem.packing"),
 )
 
 

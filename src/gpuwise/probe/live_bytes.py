@@ -40,10 +40,13 @@ class LiveBytes(TorchDispatchMode):
         self.peak_phase = "setup"
         self.keep_peak_keys = keep_peak_keys
         self.peak_keys: frozenset[int] = frozenset()
+        self.counting = True  # False while host copies are made (offloaded activations)
 
     # -- bookkeeping ---------------------------------------------------------------------
     def track(self, tensor: torch.Tensor, kind: str | None = None) -> None:
         """Count ``tensor``'s storage (once) under ``kind`` (default: the current kind)."""
+        if not self.counting:
+            return
         storage = tensor.untyped_storage()
         key = storage._cdata
         if key in self.live:
@@ -70,6 +73,15 @@ class LiveBytes(TorchDispatchMode):
             self.totals[entry[1]] -= entry[0]
             self.totals[kind] += entry[0]
             entry[1] = kind
+
+    def to_host(self, tensor: torch.Tensor) -> torch.Tensor:
+        """A copy of ``tensor`` that stands for one in host RAM: never counted (the CPU holds
+        fake tensors of every "device"; this is how one leaves the card's count)."""
+        self.counting = False
+        try:
+            return tensor.detach().clone()
+        finally:
+            self.counting = True
 
     def key(self, tensor: torch.Tensor) -> int:
         return int(tensor.untyped_storage()._cdata)

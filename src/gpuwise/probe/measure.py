@@ -42,6 +42,7 @@ from gpuwise.probe.step import (
     require_torch,
     torch_dtype,
 )
+from gpuwise.probe.tricks import causal_lm_loss
 from gpuwise.workload import Workload
 
 MAX_STEPS = 10_000
@@ -128,7 +129,8 @@ def measure(
         raise GpuwiseError(Message("probe.error.no_cuda", version=str(torch.__version__)))
     if device not in ("cuda", "cpu"):
         raise GpuwiseError(Message("probe.error.device", device=repr(device)))
-    if device == "cpu" and (w.method == "qlora" or w.optimizer == "adamw-8bit"):
+    bnb_optimizer = w.optimizer in ("adamw-8bit", "paged-adamw-8bit")
+    if device == "cpu" and (w.method == "qlora" or bnb_optimizer):
         raise GpuwiseError(Message("probe.error.bnb_cuda_only"))
     if device == "cpu" and w.task == "infer" and w.stored_weight_dtype in ("int8", "nf4"):
         raise GpuwiseError(Message("probe.error.weights_cuda_only", dtype=w.stored_weight_dtype))
@@ -173,7 +175,7 @@ def _versions(w: Workload) -> dict[str, str]:
         except ImportError:
             raise GpuwiseError(Message("probe.error.needs_peft", method=w.method)) from None
         out["peft"] = peft.__version__
-    needs_bnb = w.method == "qlora" or w.optimizer == "adamw-8bit"
+    needs_bnb = w.method == "qlora" or w.optimizer in ("adamw-8bit", "paged-adamw-8bit")
     if needs_bnb or (w.task == "infer" and w.stored_weight_dtype in ("int8", "nf4")):
         out["bitsandbytes"] = import_bitsandbytes("probe --measure of this workload").__version__
     if torch.version.cuda:
@@ -189,7 +191,7 @@ def _train_step(model: Any, optimizer: Any, spec: ModelSpec, w: Workload, device
 
     ids = torch.randint(0, spec.vocab_size, (w.batch, w.seq), device=device)
     with autocast(w, torch_dtype(w.compute_dtype), device):
-        loss = model(input_ids=ids, labels=ids).loss
+        loss = causal_lm_loss(model, ids, w)
     del ids
     loss.backward()
     del loss

@@ -22,6 +22,7 @@ tensor values): their plans are analytic only.
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ from gpuwise.probe.step import (
     require_torch,
     torch_dtype,
 )
+from gpuwise.probe.tricks import causal_lm_loss
 from gpuwise.workload import Workload
 
 
@@ -57,7 +59,7 @@ def unsupported_reason(spec: ModelSpec, w: Workload) -> Message | None:
     """Why this workload cannot be simulated, or None when it can."""
     if spec.is_moe:
         return Message("probe.why.moe")
-    if w.method == "qlora" or w.optimizer == "adamw-8bit":
+    if w.method == "qlora" or w.optimizer in ("adamw-8bit", "paged-adamw-8bit"):
         return Message("probe.why.bnb_fake")
     if w.optimizer == "adafactor":
         return Message("probe.why.adafactor")
@@ -87,7 +89,7 @@ def simulate(config: dict[str, Any], spec: ModelSpec, w: Workload, steps: int = 
         model = _build(config, spec, model_dtype)
         attn = str(getattr(model.config, "_attn_implementation", "unknown"))
         if w.task == "train":
-            model, optimizer = _prepare_training(model, spec, w)
+            model, optimizer = _prepare_training(model, spec, w, counter)
         for p in model.parameters():
             counter.track(p, "weights")
         for b in model.buffers():
@@ -121,11 +123,31 @@ def _build(config: dict[str, Any], spec: ModelSpec, dtype: Any) -> Any:
     return build_model(config, spec, dtype, zero_attention_dropout=True)
 
 
-def _prepare_training(model: Any, spec: ModelSpec, w: Workload) -> tuple[Any, Any]:
-    """The shared preparation, with the foreach optimizer and fake-tensor-safe peft."""
-    if w.optimizer == "adamw-8bit":  # refused by unsupported_reason; said again for scripts
+def _prepare_training(
+    model: Any, spec: ModelSpec, w: Workload, counter: Any = None
+) -> tuple[Any, Any]:
+    """The shared preparation, with the foreach optimizer and fake-tensor-safe peft; an
+    offloaded layer input leaves ``counter``'s count until its backward brings it back."""
+    if w.optimizer in ("adamw-8bit", "paged-adamw-8bit"):  # refused by unsupported_reason
         raise GpuwiseError(Message("probe.error.simulate_optimizer", optimizer=w.optimizer))
-    return prepare_training(model, w, foreach=True, get_peft_model=_peft_model)
+    hooks = None
+    if counter is not None:
+        hooks = functools.partial(_offload_to_host, counter)
+    return prepare_training(model, w, foreach=True, get_peft_model=_peft_model, offload_hooks=hooks)
+
+
+def _offload_to_host(counter: Any) -> contextlib.AbstractContextManager[None]:
+    """``save_on_cpu`` for the counter: a saved tensor is copied "to the host" (uncounted) and
+    copied back, counted again, when backward unpacks it."""
+    import torch
+
+    def pack(t: Any) -> Any:
+        return counter.to_host(t)
+
+    def unpack(t: Any) -> Any:
+        return t.clone()
+
+    return torch.autograd.graph.saved_tensors_hooks(pack, unpack)
 
 
 def _peft_model(model: Any, lora: Any) -> Any:
@@ -207,7 +229,7 @@ def _train_steps(
         counter.phase, counter.kind = "forward", "activations"
         ids = torch.randint(0, spec.vocab_size, (w.batch, w.seq))
         with _autocast(w, compute_dtype):
-            loss = model(input_ids=ids, labels=ids).loss
+            loss = causal_lm_loss(model, ids, w)
         del ids
         counter.phase, counter.kind = "backward", "temporaries"
         loss.backward()

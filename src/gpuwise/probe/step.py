@@ -109,6 +109,7 @@ def prepare_training(
     *,
     foreach: bool | None = True,
     get_peft_model: Any = None,
+    offload_hooks: Any = None,
 ) -> tuple[Any, Any]:
     """``train()``, checkpointing, LoRA (or QLoRA's kbit preparation) and the optimizer.
 
@@ -127,6 +128,10 @@ def prepare_training(
         )
     elif w.grad_checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    if w.grad_checkpointing and w.ckpt_offload:
+        from gpuwise.probe.tricks import enable_offloaded_checkpointing, host_offload_hooks
+
+        enable_offloaded_checkpointing(model, offload_hooks or host_offload_hooks)
     if w.is_lora:
         import peft
 
@@ -156,6 +161,9 @@ def make_optimizer(params: list[Any], name: str, foreach: bool | None) -> Any:
     if name == "adamw-8bit":
         bnb = import_bitsandbytes("--optimizer adamw-8bit")
         return bnb.optim.AdamW8bit(params, lr=1e-5)
+    if name == "paged-adamw-8bit":
+        bnb = import_bitsandbytes("--optimizer paged-adamw-8bit")
+        return bnb.optim.PagedAdamW8bit(params, lr=1e-5)
     raise GpuwiseError(Message("probe.error.unknown_optimizer", name=repr(name)))
 
 

@@ -43,6 +43,13 @@ def workload_dict(w: Workload, given: bool | None = None) -> dict[str, Any]:
         )
         if w.is_lora:
             out.update(lora_rank=w.lora_rank, lora_targets=list(w.lora_targets))
+        out.update(loss=w.loss, ckpt_offload=w.ckpt_offload, packing=w.packing)  # the tricks
+        if w.method == "qlora":
+            out["upcast"] = w.upcast
+        if w.tricks:
+            from gpuwise.memory.tricks import tricks_dict
+
+            out["tricks"] = tricks_dict(w)
     else:
         out.update(
             weight_dtype=w.stored_weight_dtype, kv_dtype=w.cache_dtype, precision=w.precision

@@ -269,7 +269,7 @@ def train_time(
     step_tokens = workload.batch * workload.seq
     compute_s = step.compute_s
     optimizer_s += step.optimizer_launch_s
-    step_s = compute_s + optimizer_s
+    step_s = compute_s + optimizer_s + _offload_s(spec, workload, card, notes)
     tokens_per_s = step_tokens / step_s
     mfu = flops.total * step_tokens / (rate.flops_per_s * compute_s)
     notes.append(Message("timing.note.step", eff=f"{step.matmul_efficiency:.0%}", mfu=f"{mfu:.0%}"))
@@ -295,6 +295,30 @@ def train_time(
         notes=tuple(notes),
         step=step,
     )
+
+
+def _offload_s(spec: ModelSpec, workload: Workload, card: Card, notes: list[Text]) -> float:
+    """``--grad-checkpointing offload``: each layer's input goes to host RAM in the forward and
+    comes back in the backward, over the card's PCIe link, on the compute stream
+    (transformers' save_on_cpu; gpuwise/memory/data/tricks.json)."""
+    if not (workload.grad_checkpointing and workload.ckpt_offload):
+        return 0.0
+    from gpuwise.timing.parallel import host_link_gb_s
+
+    moved = (2 * spec.num_layers * workload.tokens * spec.hidden_size) * DTYPE_BYTES[
+        workload.compute_dtype
+    ]
+    link = host_link_gb_s(card)
+    seconds = moved / (link * GB)
+    notes.append(
+        Message(
+            "tricks.note.offload_time",
+            gib=f"{moved / 2**30:.2f}",
+            rate=f"{link:.0f}",
+            ms=f"{1e3 * seconds:.0f}",
+        )
+    )
+    return seconds
 
 
 def _bench_scales(card: Card, dtype: str, notes: list[Text]) -> tuple[float, float]:

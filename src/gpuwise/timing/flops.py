@@ -149,6 +149,7 @@ def train_flops_per_token(spec: ModelSpec, workload: Workload) -> TrainFlops:
     Full: 3 x forward. LoRA/QLoRA: 2 x forward for the frozen base (no weight gradients), 3 x for
     attention (its inputs still need gradients) and 3 x for the adapters. Checkpointing: one more
     forward of the decoder layers (LM head excluded: transformers checkpoints each layer).
+    ``--loss chunked``: one more forward of the LM head (each chunk is recomputed).
     """
     fwd = forward_flops(spec, workload.seq, spec.train_blocks)
     adapters_fwd = 2.0 * adapter_params(spec, workload)
@@ -156,6 +157,8 @@ def train_flops_per_token(spec: ModelSpec, workload: Workload) -> TrainFlops:
     recompute = 0.0
     if workload.grad_checkpointing:
         recompute = fwd.matmul + fwd.attention + adapters_fwd
+    if workload.loss == "chunked":  # each chunk's logits are made again in backward
+        recompute += fwd.head
     return TrainFlops(
         matmul=base_factor * (fwd.matmul + fwd.head),
         attention=3.0 * fwd.attention,
