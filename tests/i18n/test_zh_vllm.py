@@ -42,9 +42,9 @@ def test_a_tensor_parallel_plan_says_its_notes_in_chinese(cli):
 
 
 def test_the_tables_line_up_in_chinese(cli):
-    r = cli(*PLAN, "--gpu", "4090", "--gpu", "3090", "--lang", "zh")
+    r = cli(*PLAN, "--gpu", "4090", "--gpu", "3090", "--batch", "4", "--lang", "zh")
     assert r.code == 0, r.err
-    assert "KV 缓存" in r.out and "吞吐量" in r.out
+    assert "KV 缓存" in r.out and "吞吐量" in r.out and "--concurrency" in r.out
     assert table_lines_aligned(r.out) == []
     assert leftover_english(r.out, [*NAMES, "llama-3.1-8b", "GeForce", "RTX", "GiB", "MiB"]) == []
 

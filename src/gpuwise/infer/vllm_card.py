@@ -117,6 +117,7 @@ def vllm_card(
     reserve: int,
     seq: int,
     tokens: int | None = None,
+    batch: int = 1,
 ) -> VllmCard:
     """vLLM on ``card`` (``s.tensor_parallel`` of it) with ``total_bytes`` of torch's total
     memory each, serving sequences of ``seq`` tokens; ``tokens`` to generate gives the time
@@ -149,7 +150,7 @@ def vllm_card(
             )
         )
     headroom = available - need_one
-    notes = _notes(spec, s, m, seq, most, load)
+    notes = _notes(spec, s, m, seq, most, load, batch)
     estimate = MemoryEstimate(
         peak_allocated_bytes=m.weights + m.activation + m.kv_cache_bytes,
         breakdown={
@@ -231,7 +232,7 @@ def vllm_card(
 
 
 def _notes(
-    spec: ModelSpec, s: VllmSettings, m: VllmMemory, seq: int, most: int, load: int
+    spec: ModelSpec, s: VllmSettings, m: VllmMemory, seq: int, most: int, load: int, batch: int
 ) -> list[Any]:
     gib = 1 << 30
     notes: list[Any] = [
@@ -256,6 +257,8 @@ def _notes(
     ]
     if s.tensor_parallel > 1:
         notes.append(Message("vllm.note.tensor_parallel", tp=s.tensor_parallel))
+    if batch > 1:
+        notes.append(Message("vllm.note.batch", batch=batch, load=f"{load:,}"))
     if m.kv_cache_tokens < seq:
         notes.append(
             Message("vllm.note.seq_too_long", seq=f"{seq:,}", tokens=f"{m.kv_cache_tokens:,}")

@@ -29,7 +29,7 @@ def vllm_plan(
     for card in cards:
         cw, precision = for_card(w, card)
         usable = usable_memory(card)
-        vc = vllm_card(spec, s, card, usable.bytes, reserve_bytes, w.seq, tokens)
+        vc = vllm_card(spec, s, card, usable.bytes, reserve_bytes, w.seq, tokens, w.batch)
         out.append(
             CardPlan(
                 card=card,
