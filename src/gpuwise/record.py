@@ -20,6 +20,8 @@ Type checkers read ``@record`` as a dataclass (PEP 681, ``dataclass_transform``)
 
 from __future__ import annotations
 
+from operator import attrgetter  # loaded with collections, by every program
+
 TYPE_CHECKING = False  # typing itself is not imported at run time (about 3 ms)
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -124,12 +126,16 @@ def _make(cls: type[T], frozen: bool) -> type[T]:
         if kwargs:
             raise TypeError(f"{qualname}() got unknown or repeated fields: {', '.join(kwargs)}")
 
+    # the compared fields as one tuple, read in C: records key the caches of every plan and
+    # search, and a cache lookup compares a new record with an equal one field by field
+    values: Callable[[Any], Any] = attrgetter(*keys) if keys else (lambda _: ())
+
     def __eq__(self: Any, other: object) -> bool:
         if other.__class__ is not self.__class__:
             return NotImplemented
         if other is self:
             return True
-        return all(getattr(self, k) == getattr(other, k) for k in keys)
+        return bool(values(self) == values(other))
 
     def __repr__(self: Any) -> str:
         shown = ", ".join(f"{n}={getattr(self, n)!r}" for n in names)

@@ -19,7 +19,13 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["Card", "Catalog", "load_catalog", "of_series", "usable_memory"]
+__all__ = ["Card", "Catalog", "keep_loaded", "load_catalog", "of_series", "usable_memory"]
+
+#: Catalogues kept between calls by a process that answers many (`gpuwise serve`, while
+#: :func:`keep_loaded` is on): (user file, its size, time and inode) -> catalogue with its
+#: name index. Off, each call loads (the command line loads once).
+_kept: dict[tuple[str | None, tuple[int, ...] | None], Catalog] = {}
+_keeping = False
 
 
 @functools.lru_cache(maxsize=1)
@@ -124,7 +130,37 @@ def load_catalog(user_file: str | None = None) -> Catalog:
     """The packaged catalogue plus the user's card file (``--catalog``, ``$GPUWISE_CATALOG``,
     or ``~/.config/gpuwise/cards.json``)."""
     path = user_catalog_path(user_file)
-    return Catalog(load_cards(path), path)
+    if not _keeping:
+        return Catalog(load_cards(path), path)
+    key = (path, _stamp(path))
+    found = _kept.get(key)
+    if found is None:
+        if len(_kept) >= 8:
+            _kept.clear()
+        found = _kept[key] = Catalog(load_cards(path), path)
+    return found
+
+
+def keep_loaded(on: bool = True) -> bool:
+    """While on, keep each catalogue loaded (cards and name index) for the next calls, read
+    again when its user file changes: the same card objects each time, so that the caches of
+    plans and searches keyed by them find them by identity. Returns whether it was on."""
+    global _keeping
+    before, _keeping = _keeping, on
+    return before
+
+
+def _stamp(path: str | None) -> tuple[int, ...] | None:
+    """A user file's size, times and inode (None: no file, or none readable)."""
+    import os
+
+    if path is None:
+        return None
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino
 
 
 def of_series(cards: list[Card], series: list[str]) -> list[Card]:

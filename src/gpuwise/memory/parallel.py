@@ -71,7 +71,7 @@ def _shard(n: int, k: int) -> int:
 def _layered(spec: ModelSpec) -> tuple[list[Any], list[Any]]:
     """(blocks repeated per layer, blocks of the root module: embeddings, final norm, head)."""
     layers = [b for b in spec.train_blocks if b.count > 1 or spec.num_layers == 1]
-    root = [b for b in spec.train_blocks if b not in layers]
+    root = [b for b in spec.train_blocks if not (b.count > 1 or spec.num_layers == 1)]
     return layers, root
 
 

@@ -7,7 +7,32 @@ from gpuwise.models.families import SUPPORTED_MODEL_TYPES
 from gpuwise.models.resolve import preset_names, resolve
 from gpuwise.models.spec import ModelSpec, ParamBlock
 
-__all__ = ["SUPPORTED_MODEL_TYPES", "ModelSpec", "ParamBlock", "load_model", "preset_names"]
+__all__ = [
+    "SUPPORTED_MODEL_TYPES",
+    "ModelSpec",
+    "ParamBlock",
+    "keep_loaded",
+    "load_model",
+    "preset_names",
+]
+
+#: Models kept between calls by a process that answers many (`gpuwise serve`, while
+#: :func:`keep_loaded` is on): (name, options) -> spec, for presets and bare sizes only. Off,
+#: each call loads (the command line loads one model once).
+_kept: dict[tuple[str, bool, bool, str], ModelSpec] = {}
+_keeping = False
+#: The most models kept (bare sizes are endless).
+_KEEP = 64
+
+
+def keep_loaded(on: bool = True) -> bool:
+    """While on, keep the model a preset or a bare size names for the next calls: the same
+    spec object each time, so that the caches of plans and searches keyed by it find it by
+    identity. A path, a hub id or a GGUF file is read each time (it may change). Returns
+    whether it was on."""
+    global _keeping
+    before, _keeping = _keeping, on
+    return before
 
 
 def load_model(
@@ -25,6 +50,18 @@ def load_model(
         from gpuwise.models.gguf_file import load_gguf
 
         return load_gguf(name)
+    if _keeping and _same_every_time(name):
+        key = (name, trust_remote_code, download, source)
+        spec = _kept.get(key)
+        if spec is None:
+            if len(_kept) >= _KEEP:
+                _kept.clear()
+            spec = _kept[key] = _load(name, trust_remote_code, download, source)
+        return spec
+    return _load(name, trust_remote_code, download, source)
+
+
+def _load(name: str, trust_remote_code: bool, download: bool, source: str) -> ModelSpec:
     found = resolve(name, download=download, source=source)
     return spec_from_config(
         found.config,
@@ -35,6 +72,23 @@ def load_model(
         assumptions=found.assumptions,
         folder=found.folder,
     )
+
+
+def _same_every_time(name: str) -> bool:
+    """Whether ``name`` is a packaged preset or a bare size (not a path on this machine, which
+    the resolver would read first): what it loads never changes while gpuwise runs."""
+    import os
+
+    from gpuwise.models.resolve import _SIZE, _find_preset
+
+    if not isinstance(name, str) or not name.strip():
+        return False
+    try:
+        if os.path.lexists(os.path.expanduser(name)):
+            return False
+    except (OSError, ValueError):
+        return False
+    return _find_preset(name) is not None or _SIZE.match(name) is not None
 
 
 def _is_gguf(name: str) -> bool:

@@ -223,13 +223,21 @@ def answer(
     with the command line's error document."""
     import gc
 
+    from gpuwise.catalog import keep_loaded as keep_catalog
+    from gpuwise.models import keep_loaded as keep_models
+
     # as the command line does: the cycle collector paused while a document is built (a plan's
     # search makes many objects and frees them all by reference counting)
     collecting = gc.isenabled()
     gc.disable()
+    # the catalogue and the models presets and sizes name stay loaded from one request to the
+    # next: the same objects each time, so the plans' caches find them by identity
+    kept = keep_catalog(True), keep_models(True)
     try:
         return _answer(command, fields, language, config, emit)
     finally:
+        keep_catalog(kept[0])
+        keep_models(kept[1])
         if collecting:
             gc.enable()
 
