@@ -77,3 +77,14 @@ def test_refusals_are_one_chinese_line(cli, args):
         "infer",
     ]
     assert leftover_english(r.err, names) == [], r.err
+
+
+def test_the_advice_for_a_model_that_does_not_fit_is_chinese(cli):
+    plan = ("plan", "llama-3.1-70b", "--task", "infer", "--weight-dtype", "q4_k_m")
+    r = cli(*plan, "--gpu", "3090", "--seq", "8192", "--no-search", "--lang", "zh")
+    assert r.code == 0, r.err
+    assert table_lines_aligned(r.out) == []
+    advice = r.out[r.out.index("改动") - 400 :]
+    assert "主机内存" in advice and "按层切分" in advice
+    for line in advice.splitlines():
+        assert leftover_english(line, [*NAMES, "IQ2_XXS", "IQ2_S", "q4_0", "q8_0"]) == [], line

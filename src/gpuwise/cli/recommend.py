@@ -186,7 +186,17 @@ def document(args: argparse.Namespace) -> dict[str, Any]:
     have = catalog.find(args.have) if args.have else None
     if engine is not None:
         return _llama_doc(
-            args, catalog.date, spec, workload, engine, cards, machines, constraints, book, tokens
+            args,
+            catalog.date,
+            spec,
+            workload,
+            engine,
+            cards,
+            machines,
+            constraints,
+            book,
+            tokens,
+            have,
         )
     rec = recommend(
         spec, workload, cards, constraints, book, args.objective, tokens, args.grad_accum, have
@@ -213,6 +223,7 @@ def _llama_doc(
     constraints: Any,
     book: Any,
     tokens: int | None,
+    have: Card | None,
 ) -> dict[str, Any]:
     """recommend's document for llama.cpp / Ollama (gpuwise.recommend.llama)."""
     from gpuwise.cli.recommend_infer import add_llama_keys
@@ -222,7 +233,7 @@ def _llama_doc(
     if constraints.deadline_s is not None and tokens is None:
         raise GpuwiseError(Message("recommend.deadline_needs_tokens"))
     rec = llama_recommend(
-        spec, workload, engine, cards, machines, constraints, book, args.objective, tokens
+        spec, workload, engine, cards, machines, constraints, book, args.objective, tokens, have
     )
     doc = recommend_doc(rec, catalog_date, int(args.top))
     add_llama_keys(doc, rec, engine, int(args.top))

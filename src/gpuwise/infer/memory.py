@@ -205,6 +205,11 @@ def most_layers(spec: ModelSpec, s: EngineSettings, n_ctx: int, usable: int) -> 
     llama.cpp's automatic fitting and Ollama aim for); at 0 layers when none fit."""
     split = weight_split(spec, s.weight_type)
     lo, hi = 0, spec.num_layers + 1
+    every = llama_memory(spec, s, n_ctx, hi, split)
+    if every.gpu_bytes <= usable:
+        # all layers first: with one layer in host RAM the compute buffer grows (it holds the
+        # output layer's batch copy), so n layers can need more than n + 1
+        return every
     best = llama_memory(spec, s, n_ctx, 0, split)
     if best.gpu_bytes > usable:
         return best

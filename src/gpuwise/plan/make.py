@@ -133,6 +133,7 @@ def make_plan(
             search,
             parallel,
             engine,  # type: ignore[arg-type]
+            advise,
         )
     out = []
     for card in cards:
@@ -182,6 +183,7 @@ def _llama_plan(
     search: bool,
     parallel: Parallel,
     engine: EngineSettings,
+    advise: bool = True,
 ) -> Plan:
     """The plan of ``w`` run by llama.cpp on each machine (one card, or several splitting the
     layers): the layers that fit, the memory on the cards and in host RAM, decode and prefill
@@ -229,7 +231,16 @@ def _llama_plan(
                 offload=lc.offload,
             )
         )
-    return Plan(spec, w, out[0].memory, out, tokens, reserve_bytes, parallel, engine=engine)
+    plan = Plan(spec, w, out[0].memory, out, tokens, reserve_bytes, parallel, engine=engine)
+    if advise and len(machines) == 1 and len(machines[0]) == 1 and not out[0].fits:
+        from gpuwise.infer.advice import llama_advice
+
+        card = machines[0][0]  # smaller weights, KV cache, context, GPU layers, more cards
+        why = Message("advice.why.asked")
+        plan.advice = llama_advice(  # type: ignore[assignment]
+            spec, engine, card, out[0].usable_bytes, reserve_bytes, w.seq, why
+        )
+    return plan
 
 
 def _llama_max_ctx(spec: ModelSpec, s: EngineSettings, available: int, limit: int) -> int | None:

@@ -34,6 +34,7 @@ from gpuwise.recommend.options import (
     _given,
     _price,
     _sort_key,
+    advice_target,
 )
 from gpuwise.recommend.prices import PriceBook
 from gpuwise.workload import Workload
@@ -157,9 +158,11 @@ def llama_recommend(
     book: PriceBook,
     objective: str,
     tokens: int | None,
+    have: Card | None = None,
 ) -> Recommendation:
     """Every card on 1..``max_gpus`` of it (up to the first count that holds every layer) and
-    every named machine, ranked by ``objective``."""
+    every named machine, ranked by ``objective``; with ``have`` (the user's card), or when no
+    machine is usable, the advice for one card (:func:`gpuwise.infer.advice.llama_advice`)."""
     options: list[Option] = []
     for card in cards:
         for count in range(1, constraints.max_gpus + 1):
@@ -175,7 +178,17 @@ def llama_recommend(
             _costing(option, price)
     options.sort(key=lambda o: _rank(o, objective))
     considered = len({c.name for c in cards} | {c.name for m in machines for c in m})
-    return Recommendation(spec, w, constraints, objective, tokens, options, book, considered)
+    rec = Recommendation(spec, w, constraints, objective, tokens, options, book, considered)
+    target = advice_target(rec, cards, have)
+    if target is not None:  # the user's card (--have), or the largest the budget buys
+        from gpuwise.infer.advice import llama_advice
+
+        card, why = target
+        usable = usable_memory(card).bytes
+        rec.advice = llama_advice(  # type: ignore[assignment]
+            spec, s, card, usable, constraints.reserve_bytes, w.seq, why, constraints.max_gpus
+        )
+    return rec
 
 
 def _rank(o: Option, objective: str) -> tuple[Any, ...]:

@@ -19,6 +19,10 @@ if TYPE_CHECKING:
 def llama_tables(doc: dict[str, Any]) -> list[Table]:
     out = [memory_table(doc), cards_table(doc)]
     out += [split_table(c) for c in doc["cards"] if c.get("per_gpu")]
+    if doc.get("advice"):  # the one card asked for does not hold every layer
+        from gpuwise.render.infer_advice_tables import llama_advice_table
+
+        out.append(llama_advice_table(doc["advice"]))
     return out
 
 

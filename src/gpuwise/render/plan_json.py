@@ -238,6 +238,10 @@ def _change_dict(c: Change) -> dict[str, Any]:
 
 def advice_doc(a: Advice) -> dict[str, Any]:
     """What to change so the job fits a card."""
+    if getattr(a, "engine", None) == "llama.cpp":  # a GGUF model (gpuwise.infer.advice)
+        from gpuwise.infer.advice import advice_dict
+
+        return advice_dict(a)  # type: ignore[arg-type]
     return {
         "card": a.card.name,
         "slug": a.card.slug,

@@ -11,7 +11,7 @@ from gpuwise.render.card_tables import short_name
 from gpuwise.render.price_text import PriceText
 from gpuwise.render.recommend_tables import _OBJECTIVES, _why_not
 from gpuwise.render.table_kit import add_columns, table
-from gpuwise.units import GIB, num
+from gpuwise.units import GIB, gib, num
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -110,10 +110,20 @@ def recommend_infer_tables(doc: dict[str, Any]) -> list[Any]:
     ]
     if held_back:
         lines += [t("recommend.caption.held_back"), *_why_not(held_back)]
-    out: list[Any] = [tbl, "\n".join(str(line) for line in lines)]
     a = doc.get("advice")
-    if a:
-        from gpuwise.render.plan_tables import advice_table
+    if a and a["fits_as_asked"]:
+        lines.append(
+            t(
+                "recommend.caption.advice_fits",
+                card=a["card"],
+                why=a["why"],
+                need=gib(a["required_bytes"]),
+                usable=gib(a["usable_bytes"]),
+            )
+        )
+    out: list[Any] = [tbl, "\n".join(str(line) for line in lines)]
+    if a and not a["fits_as_asked"]:
+        from gpuwise.render.infer_advice_tables import llama_advice_table
 
-        out.append(advice_table(a))
+        out.append(llama_advice_table(a))
     return out
