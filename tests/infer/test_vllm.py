@@ -233,3 +233,26 @@ def test_a_moe_decode_step_reads_the_experts_its_batch_routes_to():
     assert weights_read(spec, 10**9, 64) / 10**9 > 0.999  # a large batch touches them all
     dense = load_model("llama-3.1-8b")
     assert weights_read(dense, 10**9, 1) == 10**9
+
+
+@fixture_ok
+@given(
+    flag=st.sampled_from(
+        [
+            "--gpu-memory-utilization",
+            "--max-num-batched-tokens",
+            "--max-num-seqs",
+            "--concurrency",
+            "--gpus",
+            "--kv-dtype",
+            "--weight-dtype",
+        ]
+    ),
+    text=st.text(alphabet="0123456789.-eEinfa x_", min_size=1, max_size=8),
+)
+def test_any_text_for_a_vllm_flag_is_a_plan_or_one_line(cli, flag, text):
+    r = cli(*PLAN, "--gpu", "4090", "--seq", "1024", f"{flag}={text}", "--json")
+    if r.code == 0:
+        assert finite_document(r.out)["cards"][0]["serving"]["engine"] == "vllm"
+    else:
+        one_line(r)
