@@ -141,9 +141,12 @@ def compute_buffer(spec: ModelSpec, s: EngineSettings, n_ctx: int, all_on_gpu: b
     )
     scores = 0 if s.flash_attn else n_ctx * h  # the KQ matrix, per token of the ubatch
     mask = 2 * u * n_ctx if s.flash_attn else 0
-    # the mask is an input every layer reads: live through the layers, freed before the head
+    # the mask is an input every layer reads: live through the layers, freed before the head;
+    # f32 without flash attention (the n_ctx floats a token), f16 with it, when no f32 row of
+    # n_ctx is live (llama.cpp's CPU graph, tests/infer/test_llamacpp_real.py)
+    f32_mask = 0 if s.flash_attn else n_ctx
     if all_on_gpu:
-        return max(F32 * u * (1 + 4 * e + n_ctx + scores) + mask, F32 * u * (e + vocab))
+        return max(F32 * u * (1 + 4 * e + f32_mask + scores) + mask, F32 * u * (e + vocab))
     layer = (
         F32 * u * (1 + e + max(n_ctx, e))
         + e * e * 9 // 16

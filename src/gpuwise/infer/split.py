@@ -108,7 +108,7 @@ def _buffers(spec: ModelSpec, s: EngineSettings, n_ctx: int, all_on_gpu: bool) -
     e, h, vocab = spec.hidden_size, spec.num_attention_heads, spec.vocab_size
     scores = 0 if s.flash_attn else n_ctx * h
     mask = 2 * u * n_ctx if s.flash_attn else 0
-    layer = F32 * u * (1 + 4 * e + n_ctx + scores) + mask
+    layer = F32 * u * (1 + 4 * e + (0 if s.flash_attn else n_ctx) + scores) + mask
     head = F32 * u * (e + vocab)
     if not all_on_gpu:
         head += e * vocab * 105 // 128  # large batches run here with host weights copied over
