@@ -7,6 +7,11 @@ cd "$(dirname "$0")/.."
 python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q "torch==2.13.0" -e ".[dev]"
+# llama.cpp itself, for tests/infer/test_llamacpp_real.py: llama-cpp-python compiles it for the CPU
+# (no wheel on PyPI; without its multimodal library: about 4 min of 2 cores the first time, then
+# pip's wheel cache: skipped when it is installed)
+.venv/bin/python -c "import llama_cpp" 2>/dev/null ||
+    CMAKE_ARGS="-DLLAVA_BUILD=OFF" .venv/bin/python -m pip install -q -e ".[llamacpp-check]"
 .venv/bin/ruff check src tests scripts
 .venv/bin/ruff format --check src tests scripts
 .venv/bin/mypy
