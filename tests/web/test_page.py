@@ -1,6 +1,7 @@
 """The page in a real browser: Debian's Chromium driven by Playwright, against a server on a free
 loopback port. What the page shows is what the command line prints with --json; Chinese labels;
-an uploaded config; every error path as one line on the page; screenshots at 1280 and 390 px.
+an uploaded config and a GGUF model's header; every error path as one line on the page;
+screenshots at 1280 and 390 px.
 
 Skipped (with the reason) only outside CI when Chromium or Playwright is absent; in CI (``CI``
 set, as .ci/run sets it) their absence fails. ``GPUWISE_SCREENSHOTS=DIR`` keeps the two
@@ -484,3 +485,31 @@ def test_inference_with_llama_cpp_shows_the_plan_the_command_prints(page, server
     ).json()
     _check_plan(_plan_rows(page), printed)
     assert "--weight-dtype q4_k_m --engine llama.cpp" in page.text_content("#cli-command")
+
+
+def test_an_uploaded_gguf_header_is_planned_as_the_file_on_the_command_line(
+    page, server, cli, tmp_path, monkeypatch
+):
+    pytest.importorskip("gguf", reason="the gguf package writes the test's model file")
+    from gpuwise.models.gguf_file import read_header
+    from gpuwise.web import api
+    from tests.models.test_gguf_file import write_tiny
+
+    path = write_tiny(tmp_path / "tiny-q4.gguf")
+    # the page sends the file's first bytes up to the API's limit: here its header and a few
+    # bytes more, never the weights (a real model's header is a few MiB of a many-GiB file)
+    header = read_header(str(path)).data_offset
+    assert header + 64 < path.stat().st_size
+    monkeypatch.setattr(api, "GGUF_LIMIT", header + 64)
+    _open(page, server)
+    page.set_input_files("#config", str(path))
+    page.wait_for_function("() => document.getElementById('model').disabled")
+    page.select_option("#task", "infer")
+    page.fill("#gpu", "3090, 4060ti16")
+    page.click("#plan")
+    _wait_plan(page, "gpuwise plan tiny-q4.gguf --task infer")
+    printed = cli(
+        "plan", str(path), "--task", "infer", "--gpu", "3090", "--gpu", "4060ti16", "--json"
+    )
+    assert printed.code == 0, printed.err
+    _check_plan(_plan_rows(page), printed.json())

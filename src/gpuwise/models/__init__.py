@@ -23,13 +23,16 @@ _kept: dict[tuple[str, bool, bool, str], ModelSpec] = {}
 _keeping = False
 #: The most models kept (bare sizes are endless).
 _KEEP = 64
+#: GGUF files kept (an upload to `gpuwise serve` is one): (path, its size, times and inode)
+#: -> spec, read again when the file changes.
+_kept_files: dict[tuple[str, tuple[int, ...]], ModelSpec] = {}
 
 
 def keep_loaded(on: bool = True) -> bool:
     """While on, keep the model a preset or a bare size names for the next calls: the same
     spec object each time, so that the caches of plans and searches keyed by it find it by
-    identity. A path, a hub id or a GGUF file is read each time (it may change). Returns
-    whether it was on."""
+    identity; a GGUF file's until the file changes. A config path or a hub id is read each
+    time. Returns whether it was on."""
     global _keeping
     before, _keeping = _keeping, on
     return before
@@ -49,7 +52,16 @@ def load_model(
     if isinstance(name, str) and _is_gguf(name):
         from gpuwise.models.gguf_file import load_gguf
 
-        return load_gguf(name)
+        stamp = _stamp(name) if _keeping else None
+        if stamp is None:
+            return load_gguf(name)
+        file_key = (name, stamp)
+        kept = _kept_files.get(file_key)
+        if kept is None:
+            if len(_kept_files) >= 8:
+                _kept_files.clear()
+            kept = _kept_files[file_key] = load_gguf(name)
+        return kept
     if _keeping and _same_every_time(name):
         key = (name, trust_remote_code, download, source)
         spec = _kept.get(key)
@@ -89,6 +101,20 @@ def _same_every_time(name: str) -> bool:
     except (OSError, ValueError):
         return False
     return _find_preset(name) is not None or _SIZE.match(name) is not None
+
+
+def _stamp(path: str) -> tuple[int, ...] | None:
+    """A regular file's size, times and inode (None: not one, or not readable)."""
+    import os
+    import stat
+
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino
 
 
 def _is_gguf(name: str) -> bool:

@@ -11,7 +11,10 @@ Refused (one line, what is accepted): the flags that read or write files on this
 (``--download``) or run a model's code (``--trust-remote-code``), and a model named by a path
 on this machine. A config.json comes in the request itself (``config``: its text), is parsed
 as JSON only by the same reader as a file named on the command line, and is written to a
-temporary folder for the length of the request; its folder is never shown. The launch files
+temporary folder for the length of the request; its folder is never shown. A GGUF model
+comes as the first bytes of its file (its header: the weights after it are never read) with
+the whole file's size: written to a sparse file of that size, kept while the server runs (the
+last few), and read by the same reader as ``gpuwise plan FILE.gguf``. The launch files
 (``emit``) are written by ``--emit``'s own writer to a temporary folder, zipped and removed.
 """
 
@@ -60,6 +63,15 @@ _ON = frozenset({"", "1", "true", "yes", "on"})
 _OFF = frozenset({"0", "false", "no", "off"})
 #: An uploaded file's name, as kept: letters, digits, ``.``, ``_``, ``-``.
 _NAME = re.compile(r"[^A-Za-z0-9._-]+")
+#: The most of a GGUF file a request may send: its header (metadata and tensor infos; a
+#: 256k-token vocabulary makes a few MiB), never the weights.
+GGUF_LIMIT = 32 * 1024 * 1024
+#: The largest whole GGUF file an upload may say it is (no model file comes near it; a
+#: sparse file of that size takes no disk).
+GGUF_MOST = 1 << 42
+#: GGUF uploads kept while the server runs (the page asks again with the same one).
+_GGUF_KEPT = 4
+_gguf_folders: list[str] = []
 
 _lock = threading.Lock()
 _parsers: dict[str, argparse.ArgumentParser] = {}
@@ -215,12 +227,14 @@ def answer(
     language: str = DEFAULT,
     config: tuple[str, str] | None = None,
     emit: bool = False,
+    gguf: tuple[str, bytes, str] | None = None,
 ) -> Answer:
     """The document of ``command`` for ``fields``, as the command line prints it with
     ``--json`` in ``language``; ``config``: an uploaded config.json (file name, text) that
     names the model; ``emit`` (plan, recommend): also the launch files ``--emit DIR`` writes,
-    written by it to a temporary folder and returned as a zip archive. A user error is a 400
-    with the command line's error document."""
+    written by it to a temporary folder and returned as a zip archive; ``gguf``: an uploaded
+    GGUF model (file name, its first bytes, the whole file's size as the request gave it). A
+    user error is a 400 with the command line's error document."""
     import gc
 
     from gpuwise.catalog import keep_loaded as keep_catalog
@@ -234,7 +248,7 @@ def answer(
     # next: the same objects each time, so the plans' caches find them by identity
     kept = keep_catalog(True), keep_models(True)
     try:
-        return _answer(command, fields, language, config, emit)
+        return _answer(command, fields, language, config, emit, gguf)
     finally:
         keep_catalog(kept[0])
         keep_models(kept[1])
@@ -248,6 +262,7 @@ def _answer(
     language: str,
     config: tuple[str, str] | None,
     emit: bool,
+    gguf: tuple[str, bytes, str] | None,
 ) -> Answer:
     import tempfile
 
@@ -273,7 +288,11 @@ def _answer(
                     code="usage",
                 )
             fields = list(fields)
-            if config is not None:
+            if gguf is not None:
+                config_path, whole = _gguf_path(*gguf)
+                _keep_gguf(config_path, gguf[1], whole)
+                fields = [(k, v) for k, v in fields if k != "model"] + [("model", config_path)]
+            elif config is not None:
                 folder, config_path = _keep_upload(*config)
                 fields = [(k, v) for k, v in fields if k != "model"] + [("model", config_path)]
             else:
@@ -285,7 +304,7 @@ def _answer(
             args = parser_of(command).parse_args(argv(command, fields)[1:])
             args.command, args.json, args.emit = command, True, None
             if emit:
-                if config is not None:
+                if config is not None or gguf is not None:
                     raise GpuwiseError(Message("web.emit_upload"), code="usage")
                 launch = args.emit = tempfile.mkdtemp(prefix="gpuwise-web-emit-")
             if command == "doctor" and not args.card:
@@ -305,8 +324,9 @@ def _answer(
             for made in (folder, launch):
                 if made is not None:
                     _forget(made)
-        if folder is not None:  # the temporary folder is nobody's business
-            for shown in (os.path.dirname(config_path), folder):
+        if config_path:  # the temporary folder is nobody's business
+            shown_folders = (os.path.dirname(config_path), folder or _uploads_root())
+            for shown in shown_folders:
                 text = text.replace(shown + os.sep, "").replace(shown, "")
         return Answer(status, text, files)
 
@@ -345,6 +365,80 @@ def _keep_upload(name: str, text: str) -> tuple[str, str]:
     with open(path, "w", encoding="utf-8", errors="surrogatepass") as f:
         f.write(text)
     return folder, path
+
+
+def _uploads_root() -> str:
+    """The folder GGUF uploads are kept in while the server runs (removed when it stops)."""
+    if not _gguf_folders:
+        import atexit
+        import tempfile
+
+        _gguf_folders.append(tempfile.mkdtemp(prefix="gpuwise-web-gguf-"))
+        atexit.register(_forget, _gguf_folders[0])
+    return _gguf_folders[0]
+
+
+def _gguf_path(name: str, head: bytes, size: str) -> tuple[str, int]:
+    """Where an uploaded GGUF file (``head``: its first bytes; ``size``: the whole file's size,
+    as the request said it) is kept, under its own (cleaned) name, and its whole size."""
+    import hashlib
+
+    whole = int(size) if size.isdigit() and len(size) <= 20 else -1
+    if not len(head) <= whole <= GGUF_MOST:
+        raise GpuwiseError(
+            Message(
+                "web.gguf_size", size=_shown(size), sent=f"{len(head):,}", most=f"{GGUF_MOST:,}"
+            ),
+            code="usage",
+        )
+    kept = _NAME.sub("_", os.path.basename(name or ""))[:80].lstrip(".")
+    if not kept.lower().endswith(".gguf"):
+        kept = "model.gguf"
+    digest = hashlib.sha256(head).hexdigest()[:32]
+    return os.path.join(_uploads_root(), f"{digest}-{whole}", kept), whole
+
+
+def _keep_gguf(path: str, head: bytes, whole: int) -> None:
+    """A file at ``path`` of ``whole`` bytes that starts with ``head``, once the GGUF reader
+    has read the header from ``head`` alone (a header cut short, or damaged, is its own one
+    line); the rest is a hole (no disk), which the reader never reads: it checks the tensors
+    against the whole file's size, never the weights. The same upload again is the same file
+    (and its spec is kept); only the last few uploads are kept."""
+    from gpuwise.models.gguf_file import read_header
+
+    folder = os.path.dirname(path)
+    if os.path.isfile(path) and os.path.getsize(path) == whole:
+        return
+    try:
+        os.makedirs(folder, exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(head)
+    except OSError as e:
+        _forget(folder)
+        raise GpuwiseError(
+            Message("web.gguf_unwritable", reason=e.strerror or type(e).__name__), code="usage"
+        ) from None
+    try:
+        read_header(path)  # from the bytes sent only: never a hole read as zeros
+    except GpuwiseError as e:
+        message = e.message
+        if not (isinstance(message, Message) and message.key == "gguf.beyond_end"):
+            _forget(folder)
+            raise  # the reader's own line
+    try:
+        os.truncate(path, whole)
+    except OSError as e:
+        _forget(folder)
+        raise GpuwiseError(
+            Message("web.gguf_unwritable", reason=e.strerror or type(e).__name__), code="usage"
+        ) from None
+    root = os.path.dirname(folder)
+    uploads = sorted(
+        (os.path.join(root, d) for d in os.listdir(root)), key=lambda d: os.stat(d).st_mtime_ns
+    )
+    for old in uploads[:-_GGUF_KEPT]:
+        if old != folder:
+            _forget(old)
 
 
 def _forget(folder: str) -> None:

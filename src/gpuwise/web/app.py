@@ -5,6 +5,8 @@
 - ``GET /api/messages?lang=zh``: the page's labels (the catalogue's ``web`` area) in a language.
 - ``GET /api/COMMAND?field=value...`` or ``POST /api/COMMAND`` with a JSON object of fields:
   the command's ``--json`` document (:mod:`gpuwise.web.api`); ``GET /api/openapi.json``.
+- ``POST /api/COMMAND?field=value...&gguf_name=NAME&gguf_size=BYTES`` with the first bytes of
+  a .gguf file (``application/octet-stream``, at most :data:`api.GGUF_LIMIT`): that model.
 - Every error is JSON, ``{"schema_version", "gpuwise_version", "error": {"code", "message"}}``
   with one line in the language asked for: 400 for bad input (the command line's own line),
   404, 405, 413 for a body over :data:`MAX_BODY`, 421 for a Host this server does not answer
@@ -115,8 +117,21 @@ async def command(request: Request) -> Response:
     emit = request.url.path.endswith("/emit")
     fields = list(request.query_params.multi_items())
     asked = request.query_params.get("lang")
-    config = None
-    if request.method == "POST":
+    config = gguf = None
+    binary = request.headers.get("content-type", "").startswith("application/octet-stream")
+    if request.method == "POST" and binary:
+        head = await _body(request, api.GGUF_LIMIT)
+        if head is None:
+            return _error(
+                413,
+                Message("web.gguf_too_large", limit=f"{api.GGUF_LIMIT:,}"),
+                _language(request, asked),
+                "invalid_input",
+            )
+        named = dict(fields)
+        gguf = (named.get("gguf_name", ""), head, named.get("gguf_size", ""))
+        fields = [(k, v) for k, v in fields if k not in ("gguf_name", "gguf_size")]
+    elif request.method == "POST":
         body = await _body(request)
         if body is None:
             return _error(
@@ -136,7 +151,7 @@ async def command(request: Request) -> Response:
         language = api.language_of(asked, _accept(request))
     except GpuwiseError as e:
         return _refused(400, e, "en")
-    found = api.answer(name, fields, language, config, emit)
+    found = api.answer(name, fields, language, config, emit, gguf)
     status = 404 if found.status == 400 and name not in api.served() else found.status
     if found.files is not None:
         attachment = {"content-disposition": f'attachment; filename="gpuwise-{name}-launch.zip"'}
@@ -144,15 +159,15 @@ async def command(request: Request) -> Response:
     return Response(found.text, status, media_type=_JSON)
 
 
-async def _body(request: Request) -> bytes | None:
-    """The request body, or None when it is larger than :data:`MAX_BODY`."""
+async def _body(request: Request, most: int = MAX_BODY) -> bytes | None:
+    """The request body, or None when it is larger than ``most`` bytes."""
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY:
+    if declared.isdigit() and int(declared) > most:
         return None
     got = bytearray()
     async for chunk in request.stream():
         got += chunk
-        if len(got) > MAX_BODY:
+        if len(got) > most:
             return None
     return bytes(got)
 

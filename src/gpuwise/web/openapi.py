@@ -97,6 +97,17 @@ def _operation(command: str, method: str) -> dict[str, Any]:
         op["requestBody"] = {
             "content": {"application/json": {"schema": {"type": "object", "properties": props}}}
         }
+        if "model" in fields:
+            op["requestBody"]["content"]["application/octet-stream"] = {
+                "schema": {
+                    "type": "string",
+                    "format": "binary",
+                    "maxLength": api.GGUF_LIMIT,
+                    "description": "in place of model: the first bytes of a .gguf file (its "
+                    "header), with the query's gguf_name (its file name), gguf_size (the whole "
+                    "file's size in bytes) and any other field",
+                }
+            }
     return op
 
 

@@ -54,18 +54,27 @@ async function loadMessages(lang) {
 }
 
 // -- the API -------------------------------------------------------------------------------
-async function api(command, fields, config) {
-  let response;
-  if (config) {
-    const body = { lang: state.lang, config: config.text, config_name: config.name };
+// The request for `command` (path: "plan" or "plan/emit") with `fields` and an upload: a
+// config.json's text in a JSON body, a .gguf file's first bytes (its header) as they are.
+function ask(command, fields, upload) {
+  if (upload && upload.gguf) {
+    const query = new URLSearchParams([...fields, ["lang", state.lang], ["gguf_name", upload.name], ["gguf_size", String(upload.size)]]);
+    return fetch(`/api/${command}?${query}`, {
+      method: "POST", headers: { "content-type": "application/octet-stream" }, body: upload.gguf,
+    });
+  }
+  if (upload) {
+    const body = { lang: state.lang, config: upload.text, config_name: upload.name };
     for (const [k, v] of fields) body[k] = k in body ? [].concat(body[k], v) : v;
-    response = await fetch(`/api/${command}`, {
+    return fetch(`/api/${command}`, {
       method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body),
     });
-  } else {
-    const query = new URLSearchParams([...fields, ["lang", state.lang]]);
-    response = await fetch(`/api/${command}?${query}`);
   }
+  return fetch(`/api/${command}?${new URLSearchParams([...fields, ["lang", state.lang]])}`);
+}
+
+async function api(command, fields, upload) {
+  const response = await ask(command, fields, upload);
   const doc = await response.json();
   if (!response.ok || doc.error) throw new Error(doc.error ? doc.error.message : response.statusText);
   return doc;
@@ -202,13 +211,7 @@ function drawPlan(doc) {
 async function downloadLaunchFiles() {
   const fields = [...jobFields(), ...cardFields()];
   showError("");
-  let response;
-  if (state.upload) {
-    const body = { lang: state.lang, config: state.upload.text, config_name: state.upload.name };
-    response = await fetch("/api/plan/emit", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-  } else {
-    response = await fetch(`/api/plan/emit?${new URLSearchParams([...fields, ["lang", state.lang]])}`);
-  }
+  const response = await ask("plan/emit", fields, state.upload);
   if (!response.ok) {
     const doc = await response.json();
     showError(doc.error ? doc.error.message : response.statusText);
@@ -402,6 +405,10 @@ function drawCatalog() {
 async function readUpload(file) {
   if (!file) {
     state.upload = null;
+  } else if (/\.gguf$/i.test(file.name)) {
+    // a model file: its header is at its start; the API takes the first bytes and the size
+    const most = state.api.paths["/api/plan"].post.requestBody.content["application/octet-stream"].schema.maxLength;
+    state.upload = { name: file.name, gguf: await file.slice(0, most).arrayBuffer(), size: file.size };
   } else {
     state.upload = { name: file.name, text: await file.text() };
   }
