@@ -184,8 +184,11 @@ def test_train_time_json_keys(catalog, llama8b):
         "time_to_train_s",
         "energy_kwh",
         "mfu",
+        "tokens_per_s_low",
+        "tokens_per_s_high",
         "notes",
     }
+    assert d["tokens_per_s_low"] < d["train_tokens_per_s"] < d["tokens_per_s_high"]
     d = time_dict(train_time(llama8b, Workload(), catalog.find("rtx 4090")))
     assert d["time_to_train_s"] is None and d["energy_kwh"] is None
 

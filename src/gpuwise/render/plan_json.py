@@ -129,6 +129,8 @@ def time_dict(t: CardTime) -> dict[str, Any]:
             "time_to_train_s": t.time_to_train_s,
             "energy_kwh": t.energy_kwh,
             "mfu": t.mfu,
+            "tokens_per_s_low": t.tokens_per_s_low,
+            "tokens_per_s_high": t.tokens_per_s_high,
             "notes": list(t.notes),
         }
     return {  # a ParallelTime (several cards, or accumulation)
@@ -141,6 +143,8 @@ def time_dict(t: CardTime) -> dict[str, Any]:
         "time_to_train_s": t.time_to_train_s,
         "energy_kwh": t.energy_kwh,
         "mfu": t.mfu,
+        "tokens_per_s_low": t.tokens_per_s_low,
+        "tokens_per_s_high": t.tokens_per_s_high,
         "link": {"kind": t.link.kind, "gb_s": t.link.gb_s, "note": t.link.note},
         "notes": list(t.notes),
     }

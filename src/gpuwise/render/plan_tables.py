@@ -193,7 +193,8 @@ def cards_table(doc: dict[str, Any]) -> Table:
     if any(c["problems"] for c in doc["cards"]):
         legend += t("plan.table.legend_cannot")
     legend += t("plan.table.legend_rest")
-    lines = [legend, *precision_notes(doc["cards"], "name"), *notes]
+    ranges = [range_line(c) for c in doc["cards"]] if train else []
+    lines = [legend, *[r for r in ranges if r], *precision_notes(doc["cards"], "name"), *notes]
     lines += [t("plan.table.wrote", path=path) for path in doc.get("emitted", [])]
     tbl = table(title=t("plan.table.cards"), caption="\n".join(lines), caption_justify="left")
     add_columns(tbl, [t(CARD_COLUMNS[k]) for k in columns], rows, text=(0,))
@@ -256,3 +257,21 @@ def _in_order(a: dict[str, Any]) -> list[dict[str, Any]]:
         (fits if stack["fits"] else rest).append(stack)
     fits.sort(key=lambda ch: _tier(ch, asked))  # stable: the advice's own order within a tier
     return fits + rest
+
+
+def range_line(card: dict[str, Any]) -> str | None:
+    """A card's training tokens/s with the range its calibration gives, "RTX 4090: 1,983
+    tokens/s (1,586–2,459)"; None without one."""
+    tm = card["time"]
+    tps, low, high = (
+        tm.get(k) for k in ("train_tokens_per_s", "tokens_per_s_low", "tokens_per_s_high")
+    )
+    if tps is None or low is None or high is None:
+        return None
+    return t(
+        "timing.range_line",
+        card=short_name(card["name"]),
+        tps=num(tps, 0),
+        low=num(low, 0),
+        high=num(high, 0),
+    )

@@ -131,14 +131,16 @@ class TrainTime(Training):
 
     @property
     def tokens_per_s_low(self) -> float | None:
-        return _scaled(self.train_tokens_per_s, "low")
+        """The low end of the calibration's range around ``train_tokens_per_s``."""
+        return scaled_tokens_per_s(self.train_tokens_per_s, "low")
 
     @property
     def tokens_per_s_high(self) -> float | None:
-        return _scaled(self.train_tokens_per_s, "high")
+        """The high end of the calibration's range around ``train_tokens_per_s``."""
+        return scaled_tokens_per_s(self.train_tokens_per_s, "high")
 
 
-def _scaled(tokens_per_s: float | None, end: str) -> float | None:
+def scaled_tokens_per_s(tokens_per_s: float | None, end: str) -> float | None:
     """``tokens_per_s`` at the ``low`` or ``high`` end of the calibration's range."""
     if tokens_per_s is None:
         return None

@@ -38,6 +38,7 @@ from gpuwise.timing.estimate import (
     Training,
     TrainTime,
     run_and_energy,
+    scaled_tokens_per_s,
     train_time,
     trainable_params,
 )
@@ -159,6 +160,16 @@ class ParallelTime(Training):
     mfu: float
     link: Link
     notes: tuple[Text, ...] = field(default=())
+
+    @property
+    def tokens_per_s_low(self) -> float | None:
+        """The low end of the calibration's range around ``train_tokens_per_s``."""
+        return scaled_tokens_per_s(self.train_tokens_per_s, "low")
+
+    @property
+    def tokens_per_s_high(self) -> float | None:
+        """The high end of the calibration's range around ``train_tokens_per_s``."""
+        return scaled_tokens_per_s(self.train_tokens_per_s, "high")
 
 
 @record
