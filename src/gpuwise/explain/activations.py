@@ -41,7 +41,8 @@ def activation_step(spec: ModelSpec, w: Workload, memory: RankMemory) -> Step:
     one_layer = stack.layers(d, 1)
     head = stack.sliding if stack.n_sliding and not stack.n_full else stack.full
     per_logit = head.forms.get("head", {}).get("T*V", 0.0)
-    logits = round(per_logit * d.value("T*V"))
+    # --loss chunked / fused: no batch's worth of logits is kept (gpuwise/memory/tricks.py)
+    logits = round(per_logit * d.value("T*V")) if w.loss == "full" else 0
     kept = train_phases(spec, w).phases["backward"]["activations"]
     b = memory.breakdown
     at_peak = b["activations"] + b["temporaries"]
