@@ -9,6 +9,7 @@ leaves no English but names; the English one no Chinese.
 
 from __future__ import annotations
 
+import itertools
 import re
 import shlex
 from collections.abc import Callable
@@ -111,6 +112,13 @@ def q3_cny_budget(doc, cli):
     assert used_3090 and used_3090[0]["count"] == 1
     assert any(o["gpu"] == "GeForce RTX 4060 Ti 16 GB" for o in ok)
     assert any(o["gpu"] == "GeForce RTX 2080 Ti 22 GB (modified)" for o in ok)
+    # ranked by cost to finish (per million tokens), not by price: the P40s, cheaper to buy
+    # and several times slower, come after the 2080 Ti 22 GB and the used 3090
+    rank = {o["gpu"]: o["rank"] for o in reversed(ok)}
+    assert ok[0]["gpu"] == "GeForce RTX 2080 Ti 22 GB (modified)"
+    assert rank["GeForce RTX 3090"] < rank["Tesla P40"]
+    per = [o["cost_per_million_tokens"] for o in ok]
+    assert all(b >= a / 1.05**2 for a, b in itertools.pairwise(per)), per
     over = [o for o in doc["options"] if o["gpu"] == "GeForce RTX 4090 D" and o["count"] == 1]
     assert over and not over[0]["ok"] and over[0]["cost"] > 15_000
     return {"330": used_3090[0]["tokens_per_s"]}

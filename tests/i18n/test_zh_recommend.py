@@ -99,9 +99,10 @@ def test_recommend_in_chinese_leaves_no_english(cli, name, args):
 
 def test_a_held_back_option_says_why_in_chinese(cli):
     args = ["qwen2.5-7b", "--method", "qlora", "--budget", "15000", "--currency", "cny"]
-    r = cli("recommend", *args, "--top", "12", "--lang", "zh")
+    # every option: ranked by cost to finish, the first 12 may all be within the budget
+    r = cli("recommend", *args, "--top", "0", "--lang", "zh")
     assert "未入选的原因" in r.out and "超过预算 15,000 元" in r.out
-    english = cli("recommend", *args, "--top", "12")
+    english = cli("recommend", *args, "--top", "0")
     assert "over the budget of 15,000 CNY" in english.out and "Why not" in english.out
 
 
@@ -146,8 +147,9 @@ def test_the_table_fits_a_100_column_terminal(cli, name, args, language):
     strategy = [c.strip() for c in header.split("┃")[1:-1]].index(word)
     for row, o in zip(firsts, doc["options"], strict=True):
         assert row[strategy] == (o["strategy"] or "—")
-        if len(o["gpu"].removeprefix("GeForce ")) <= 20:
-            assert row[1] == o["gpu"].removeprefix("GeForce ").removeprefix("NVIDIA ")
+        if len(o["gpu"].removeprefix("GeForce ")) <= 20:  # † when recommend adds checkpointing
+            mark = "†" if "grad_checkpointing" in o["changes"] else ""
+            assert row[1] == o["gpu"].removeprefix("GeForce ").removeprefix("NVIDIA ") + mark
 
 
 # -- the JSON document -----------------------------------------------------------------------
@@ -234,7 +236,17 @@ def test_bad_flags_are_one_chinese_line(cli, flags):
     english = cli("recommend", "gpt2", *SMALL, *flags)
     one_line(english)
     assert said(r.err) != english.err
-    names = [*flags, "usd", "cny", "cheapest", "fastest", "tokens-per-dollar", "float", "int"]
+    names = [
+        *flags,
+        "usd",
+        "cny",
+        "cost-to-finish",
+        "cheapest",
+        "fastest",
+        "tokens-per-dollar",
+        "float",
+        "int",
+    ]
     assert leftover_english(said(r.err), names) == [], r.err
 
 
@@ -260,7 +272,17 @@ def test_any_flag_value_is_options_or_one_chinese_line(cli, flag, value):
         "--lang", "zh",
     )  # fmt: skip
     one_line(zh, "错误")
-    names = [flag, value, repr(value), "usd", "cny", "cheapest", "fastest", "tokens-per-dollar"]
+    names = [
+        flag,
+        value,
+        repr(value),
+        "usd",
+        "cny",
+        "cost-to-finish",
+        "cheapest",
+        "fastest",
+        "tokens-per-dollar",
+    ]
     names += ["float", "int", "recommend"]  # a value with a backtick unpairs `gpuwise recommend`
     names += ["nan", "inf"]  # the value as the number it was read as ('NaN', '+Infinity')
     assert leftover_english(said(zh.err), names) == [], zh.err
@@ -341,7 +363,16 @@ def test_recommend_help_in_chinese_leaves_no_english(cli, monkeypatch):
     # (after the usage lines, whose choices are codes)
     own = r.out.split("\n\n", 1)[1].split("工作负载")[0].split("--task")[0]
     text = " ".join(line.strip() for line in own.splitlines())
-    names = ["usd", "cny", "cheapest", "fastest", "tokens-per-dollar", "model", "huggingface"]
+    names = [
+        "usd",
+        "cny",
+        "cost-to-finish",
+        "cheapest",
+        "fastest",
+        "tokens-per-dollar",
+        "model",
+        "huggingface",
+    ]
     names += ["modelscope", "FILE", "CARD", "CNY_PER_USD", "BUDGET", "TOKENS", "DEADLINE", "TOP"]
     names += ["MAX_GPUS", "MAX_POWER", "HOST_RAM", "SERIES", "RESERVE", "GRAD_ACCUM", "TEXT"]
     assert leftover_english(text, names) == [], text

@@ -50,7 +50,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--market", metavar="FILE", help=help_text("recommend.opt.market"))
     p.add_argument(
         "--objective",
-        default="cheapest",
+        default=OBJECTIVES[0],
         choices=OBJECTIVES,
         help=help_text("recommend.opt.objective"),
     )

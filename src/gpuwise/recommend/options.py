@@ -17,6 +17,7 @@ micro-batch takes as long and whose links are the same, and an option's whole ti
 from __future__ import annotations
 
 import functools
+import math
 
 from gpuwise.catalog import Card, usable_memory
 from gpuwise.errors import GpuwiseError
@@ -105,6 +106,14 @@ class Option:
     #: as the card runs it
     precision: CardPrecision | None = None
     workload: Workload | None = None
+    #: what finishing the job costs (with --tokens; rented for its hours, or the bought cards'
+    #: share of their price for them, data/cost_to_finish.json), and a million tokens' share
+    #: of that, by which the default objective ranks with or without --tokens
+    finish_cost: float | None = None
+    cost_per_mtok: float | None = None
+    #: what the option changes in the job as asked ("grad_checkpointing": it fits, or fits
+    #: without offload, only with it)
+    changes: list[str] = field(default_factory=list)
 
     @property
     def time(self) -> CardTime | None:
@@ -261,9 +270,34 @@ class _Search:
         return found
 
     def options(self, card: Card) -> list[Option]:
-        """The best way to run the job on each count of ``card``, or why there is none."""
+        """The best way to run the job on each count of ``card``, or why there is none. A
+        training job asked for without gradient checkpointing that fits a count of the card
+        only by offloading to host RAM, or not at all, is tried with checkpointing too, which
+        saves memory on the card first: the faster of the two is the option (marked with the
+        change, ``changes``)."""
         facts = _CardFacts(self, card)
-        return [_evaluate(self, facts, n, tried) for n, tried in facts.job.tried.items()]
+        out = []
+        ckpt: _CardFacts | None = None
+        for n, tried in facts.job.tried.items():
+            o = _evaluate(self, facts, n, tried)
+            if self.try_ckpt and not facts.cannot and _needs_host(o):
+                ckpt = ckpt or _CardFacts(self, card, self.w.with_(grad_checkpointing=True))
+                c = _evaluate(self, ckpt, n, ckpt.job.tried.get(n, ()))
+                if c.fits and (not o.fits or (c.tokens_per_s or 0.0) > (o.tokens_per_s or 0.0)):
+                    c.changes = ["grad_checkpointing"]
+                    o = c
+            out.append(o)
+        return out
+
+    @property
+    def try_ckpt(self) -> bool:
+        """Whether options may add gradient checkpointing (training, not asked for)."""
+        return self.w.task == "train" and not self.w.grad_checkpointing
+
+
+def _needs_host(o: Option) -> bool:
+    """Whether ``o`` does not fit, or fits only by offloading to host RAM."""
+    return not o.fits or (o.parallel is not None and o.parallel.offloads("optimizer"))
 
 
 class _Job:
@@ -292,9 +326,9 @@ class _CardFacts:
     first use, kept) its training time for one micro-batch, which every strategy on every count
     starts from."""
 
-    def __init__(self, search: _Search, card: Card) -> None:
+    def __init__(self, search: _Search, card: Card, w: Workload | None = None) -> None:
         self.search, self.card = search, card
-        self.w, self.precision = for_card(search.w, card)
+        self.w, self.precision = for_card(search.w if w is None else w, card)
         self.job = search.job(self.w)
         self.usable = usable_bytes(card, search.constraints.reserve_bytes)
         self.cannot = problems(self.w, card)
@@ -318,7 +352,13 @@ class _CardFacts:
         if single is None:
             return [card_speed(spec, w, self.card, *tried[i][:2]) or 0.0 for i in which]
         if self._alike is None:
-            self._alike = (w.precision, single.compute_s, single.optimizer_s, link_key(self.card))
+            self._alike = (
+                w.precision,
+                w.grad_checkpointing,
+                single.compute_s,
+                single.optimizer_s,
+                link_key(self.card),
+            )
         row = self.search.speeds.setdefault((self._alike, count), [None] * len(tried))
         out = []
         for i in which:
@@ -495,6 +535,10 @@ def joined(reasons: Sequence[Text]) -> Text | None:
     return out
 
 
+#: Costs to finish this close (5 %) rank as one, by price then speed.
+_LOG_STEP = math.log(1.05)
+
+
 def _sort_key(o: Option, objective: str) -> tuple[Any, ...]:
     tps = o.tokens_per_s or 0.0
     if not (o.fits and o.reason is None):  # after every usable option, the priced ones: those
@@ -510,6 +554,13 @@ def _sort_key(o: Option, objective: str) -> tuple[Any, ...]:
     if objective == "tokens-per-dollar":
         value = o.tokens_per_cost or 0.0
         return (0, -value, cost)
+    if objective == "cost-to-finish":
+        # costs within 5 % of each other are alike (more of the same card costs as much per
+        # token): the lower price comes first among them, then the faster; unknown costs (no
+        # price) come after every known one
+        per = o.cost_per_mtok
+        step = math.inf if per is None or per <= 0 else round(math.log(per) / _LOG_STEP)
+        return (0, step, cost, -tps)
     return (0, cost, -tps)
 
 
@@ -519,7 +570,7 @@ def recommend(
     cards: list[Card],
     constraints: Constraints,
     book: PriceBook,
-    objective: str = "cheapest",
+    objective: str = OBJECTIVES[0],
     tokens: int | None = None,
     grad_accum: int = 1,
     have: Card | None = None,
@@ -566,10 +617,37 @@ def recommend(
     return rec
 
 
+@functools.lru_cache(maxsize=1)
+def service_hours() -> float:
+    """Hours of use a bought card's price is spread over (data/cost_to_finish.json)."""
+    from gpuwise.packaged import packaged_json
+
+    return float(packaged_json("gpuwise.recommend", "data/cost_to_finish.json")["service_hours"])
+
+
+def _finish(o: Option, price: Price) -> None:
+    """What finishing the job costs on ``o``: its cards' rental by the hour, or a bought
+    card's price spread over its :func:`service_hours`, for the hours the job takes (with
+    --tokens), and per million tokens (always, for the ranking)."""
+    tps = o.tokens_per_s
+    if not o.fits or not tps:
+        return
+    if o.pricing == "buy" and price.buy is not None:
+        per_hour = price.buy * o.count / service_hours()
+    elif price.hourly is not None:
+        per_hour = price.hourly * o.count
+    else:
+        return
+    o.cost_per_mtok = per_hour / (tps * 3600) * 1e6
+    if o.run_s is not None:
+        o.finish_cost = per_hour * o.run_s / 3600
+
+
 def _costing(o: Option, price: Price) -> None:
     """The quotes ``o``'s cost is made of (``price``: its card's); a price for an option that
     does not fit (what the cards would cost); what renting them for the run costs, and the
-    hours of use after which buying costs less than renting."""
+    hours of use after which buying costs less than renting; what finishing the job costs."""
+    _finish(o, price)
     buy, hourly = price.buy, price.hourly
     if o.pricing == "rent":
         o.price = price.hourly_quote

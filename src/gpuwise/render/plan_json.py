@@ -290,6 +290,9 @@ def option_dict(rank: int, o: Option, currency: str, reserve: int = 0) -> dict[s
         "currency": currency,
         "cost_usd": o.cost if currency == "usd" else None,
         "tokens_per_cost": o.tokens_per_cost,
+        "cost_to_finish": o.finish_cost,
+        "cost_per_million_tokens": o.cost_per_mtok,
+        "changes": list(o.changes),
         "pricing": o.pricing,
         "price_source": o.price_source,
         **option_price_keys(o),
@@ -317,7 +320,9 @@ def _link(t: CardTime | None) -> str | None:
 
 def recommend_doc(rec: Recommendation, catalog_date: str, top: int) -> dict[str, Any]:
     """``gpuwise recommend``: ranked options (usable first), each with why it is held back,
-    and the advice when there is one."""
+    and the advice when there is one; ``cost_basis``: what the cost to finish assumes."""
+    from gpuwise.recommend.options import service_hours
+
     c = rec.constraints
     ranked = rec.options if top <= 0 else rec.options[:top]
     usable = len(rec.usable)
@@ -342,6 +347,7 @@ def recommend_doc(rec: Recommendation, catalog_date: str, top: int) -> dict[str,
             "offload": c.offload,
         },
         prices=prices_dict(rec.prices),
+        cost_basis={"service_hours": service_hours(), "electricity": False},
         cards_considered=rec.cards_considered,
         options_total=len(rec.options),
         options_ok=usable,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from gpuwise.i18n import t
 from gpuwise.recommend import currency_word
 from gpuwise.render.card_tables import short_name
-from gpuwise.render.price_text import PriceText
+from gpuwise.render.price_text import PriceText, amount
 from gpuwise.render.table_kit import add_columns, table
 from gpuwise.units import GIB, gib, num
 
@@ -19,10 +19,16 @@ if TYPE_CHECKING:
 
 #: Each objective as a word of the language in use.
 _OBJECTIVES = {
+    "cost-to-finish": "recommend.objective.cost_to_finish",
     "cheapest": "recommend.objective.cheapest",
     "fastest": "recommend.objective.fastest",
     "tokens-per-dollar": "recommend.objective.tokens_per_dollar",
 }
+#: How many times faster another option shown must be for the table to say that the first is
+#: slower (it comes first for its cost).
+SEVERAL_TIMES = 2.0
+#: ... among those whose cards cost at most this many times the first's.
+SIMILAR_COST = 1.5
 #: Durations in a cell: (unit's key, seconds in it), largest first.
 _UNITS = (("recommend.unit.d", 86400), ("recommend.unit.h", 3600), ("recommend.unit.min", 60))
 
@@ -81,7 +87,12 @@ def recommend_tables(doc: dict[str, Any]) -> list[Any]:
     cur = str(currency_word(doc["constraints"]["currency"]))
     prices = PriceText(doc)
     # what is the same on every row goes below the table, not in a column
-    precision = len({precision_cell(o) for o in options}) > 1
+    # the default objective's figure: what finishing the job costs (per million tokens
+    # without --tokens), the column the options are ranked by; it takes the place of the
+    # precision column (the notes below name each card's precision all the same)
+    finish = doc["objective"] == "cost-to-finish"
+    per_mtok = doc["tokens"] is None
+    precision = not finish and len({precision_cell(o) for o in options}) > 1
     # with --tokens, the run's time and energy say what tokens/s would (the JSON has both)
     timed = any(o["time_s"] is not None or o["energy_kwh"] is not None for o in options)
     # one card each (inference): the limits below say so, no column repeats it
@@ -90,21 +101,31 @@ def recommend_tables(doc: dict[str, Any]) -> list[Any]:
     headers += [t("recommend.col.count"), t("recommend.col.strategy")] if several else []
     headers += [t("recommend.col.precision")] if precision else []
     headers += [t("recommend.col.gib")]
-    headers += [t("recommend.col.time"), t("recommend.col.kwh")] if timed else []
+    # the cost to finish takes the place of the energy (in the JSON, energy_kwh)
+    kwh = timed and not finish
+    headers += [t("recommend.col.time")] if timed else []
+    headers += [t("recommend.col.kwh")] if kwh else []
     headers += [] if timed else [t("recommend.col.tokens_s")]
     headers += [t("recommend.col.cost", currency=cur)]
+    if finish:
+        headers += [
+            t("recommend.col.per_mtok" if per_mtok else "recommend.col.finish", currency=cur)
+        ]
     headers += [t("recommend.col.rent", currency=cur)] if prices.rent else []
     rows: list[list[str]] = []
     held_back: list[tuple[int, str]] = []
     for o in options:
         need = o["required_per_gpu_bytes"]
-        row = [str(o["rank"]), short_name(o["gpu"])]
+        row = [str(o["rank"]), _marked(short_name(o["gpu"]), o)]
         row += [str(o["count"]), o["strategy"] or "—"] if several else []
         row += [precision_cell(o)] if precision else []
         row += [f"{need / GIB:,.2f}" if need else "—"]
-        row += [duration(o["time_s"]), num(o["energy_kwh"], 1)] if timed else []
+        row += [duration(o["time_s"])] if timed else []
+        row += [num(o["energy_kwh"], 1)] if kwh else []
         row += [] if timed else [num(o["tokens_per_s"], 0)]
         row += [prices.cost_cell(o)]
+        if finish:
+            row += [_money(o.get("cost_per_million_tokens" if per_mtok else "cost_to_finish"))]
         row += [prices.rent_cell(o)] if prices.rent else []
         rows.append(row)
         if not o["ok"]:
@@ -129,10 +150,13 @@ def recommend_tables(doc: dict[str, Any]) -> list[Any]:
         t("recommend.caption.join").join(
             [
                 t("recommend.caption.columns" if several else "recommend.caption.gib"),
-                t("recommend.caption.time") if timed else t("recommend.caption.tokens_s"),
+                t("recommend.caption.time" if kwh else "recommend.caption.time_only")
+                if timed
+                else t("recommend.caption.tokens_s"),
                 t("recommend.caption.cost"),
             ]
         ),
+        *_finish_lines(doc, finish, per_mtok),
         *precision_notes(options, "gpu"),
         *prices.caption(),
     ]
@@ -155,3 +179,50 @@ def recommend_tables(doc: dict[str, Any]) -> list[Any]:
     if a and not a["fits_as_asked"]:
         out.append(advice_table(a))
     return out
+
+
+def _marked(name: str, o: dict[str, Any]) -> str:
+    """A card's name, marked when the option adds gradient checkpointing to the job."""
+    if "grad_checkpointing" in o.get("changes", []):
+        return t("recommend.mark.ckpt", strategy=name)
+    return name
+
+
+def _money(value: float | None) -> str:
+    """A cost in a cell: three significant figures below 1 (a million tokens may cost cents)."""
+    if value is not None and 0 < value < 1:
+        return f"{value:.3g}"
+    return amount(value)
+
+
+def _finish_lines(doc: dict[str, Any], finish: bool, per_mtok: bool) -> list[str]:
+    """What the cost to finish assumes, what † marks, and, when the option ranked first is
+    several times slower than another shown, that it is (it comes first to save money)."""
+    options = doc["options"]
+    lines = []
+    if finish:
+        hours = f"{doc['cost_basis']['service_hours']:,.0f}"
+        lines.append(
+            t("recommend.caption.per_mtok" if per_mtok else "recommend.caption.finish", hours=hours)
+        )
+    if any("grad_checkpointing" in o.get("changes", []) for o in options):
+        lines.append(t("recommend.caption.ckpt"))
+    usable = [o for o in options if o["ok"] and o["tokens_per_s"]]
+    if usable:
+        first = usable[0]
+        # the fastest shown for about as much money (more cards cost more: not the point)
+        alike = [o for o in usable if (o["cost"] or 0) <= SIMILAR_COST * (first["cost"] or 0)]
+        fastest = max(alike, key=lambda o: o["tokens_per_s"])
+        times = fastest["tokens_per_s"] / first["tokens_per_s"]
+        if times >= SEVERAL_TIMES:
+            lines.append(
+                t(
+                    "recommend.caption.slower",
+                    rank=first["rank"],
+                    faster=fastest["rank"],
+                    times=f"{times:.1f}",
+                    fast=num(fastest["tokens_per_s"], 0),
+                    slow=num(first["tokens_per_s"], 0),
+                )
+            )
+    return lines
