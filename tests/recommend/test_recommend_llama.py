@@ -83,6 +83,19 @@ def test_the_cheapest_machine_is_the_one_whose_cards_cost_least(cli):
     assert three090["cost"] == 2 * three090["price"]["amount"]
 
 
+def test_more_of_a_card_that_holds_more_layers_decodes_faster(cli):
+    """Under a layer split with layers left in host RAM, the host's part decides the speed: two
+    3060s (more layers on cards) decode faster than one, three faster than two."""
+    doc = _rec(cli, *BIG, "--gpu", "3060", "--top", "0")
+    by = {o["count"]: o for o in doc["options"]}
+    assert not by[3]["fits"]
+    layers = [by[n]["offload"]["gpu_layers"] for n in (1, 2, 3)]
+    decode = [by[n]["decode_tokens_per_s"] for n in (1, 2, 3)]
+    assert layers == sorted(layers) and decode == sorted(decode), (layers, decode)
+    one = _plan_card(cli, *BIG, "--gpu", "3060")["time"]["decode_tokens_per_s"]
+    assert by[1]["decode_tokens_per_s"] == one
+
+
 def test_fastest_ranks_by_decode_speed_and_the_bandwidth_decides(cli):
     doc = _rec(cli, *SMALL, "--gpu", "3060,3090,4090,4060", "--objective", "fastest")
     ok = [o for o in doc["options"] if o["ok"]]

@@ -208,7 +208,9 @@ def split_speed(
     if spec.num_experts and ws.experts:
         unread = 1 - min(1.0, spec.num_experts_per_tok / spec.num_experts)
     read = [0.0] * len(m.shares)
-    host = float(m.weights_host - ws.token_embd)
+    # the output layer when it is in host RAM; host layers are added below (token_embd is
+    # looked up, one row a token)
+    host = float(ws.output if m.slots[spec.num_layers] < 0 else 0)
     for il in range(spec.num_layers):
         d = m.slots[il]
         b = (
