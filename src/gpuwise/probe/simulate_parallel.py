@@ -104,7 +104,7 @@ def simulate_parallel(
         with tensors:
             model = _build(config, spec, torch_dtype(w.param_dtype))
             attn = str(getattr(model.config, "_attn_implementation", "unknown"))
-            model, unwrapped_optimizer = _prepare_training(model, spec, w)
+            model, unwrapped_optimizer = _prepare_training(model, spec, w, counter)
             del unwrapped_optimizer  # rebuilt over the wrapped parameters; it holds the old ones
             with counter, _fsdp_tagging(counter):
                 counter.kind = "weights"
