@@ -57,6 +57,11 @@ def emit_from(
     from gpuwise.engines import launch_files, write_launch_files
 
     files = launch_files(
-        spec, workload, parallel, model_ref=model_ref, host_ram_bytes=host_ram_bytes
+        spec,
+        workload,
+        parallel,
+        model_ref=model_ref,
+        host_ram_bytes=host_ram_bytes,
+        framework=getattr(args, "framework", None) or "transformers",
     )
     return write_launch_files(folder, files, force=bool(getattr(args, "force", False)))

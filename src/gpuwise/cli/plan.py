@@ -9,6 +9,7 @@ from gpuwise.cli import workload_flags as flags
 from gpuwise.cli.common import add_catalog, add_json, emit
 from gpuwise.cli.emit_flags import add_emit_flags, emit_from
 from gpuwise.cli.engine_flags import add_engine_flags, engine_from, machines_from
+from gpuwise.cli.framework_flags import add_framework_flag, framework_workload
 from gpuwise.cli.lang import help_text
 from gpuwise.cli.model_flags import add_model_source, model_source
 from gpuwise.cli.parallel_flags import add_parallel, parallel_from
@@ -53,6 +54,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     add_model_source(p)
     flags.add_workload(p)
+    add_framework_flag(p)
     add_engine_flags(p)
     add_vllm_flags(p)
     add_parallel(p)
@@ -86,7 +88,8 @@ def document(args: argparse.Namespace) -> dict[str, Any]:
     model_ref = args.model or default_model()
     spec = load_model(model_ref, trust_remote_code=args.trust_remote_code, **model_source(args))
     engine = engine_from(args, spec)  # llama.cpp / Ollama; None: transformers
-    workload = validate(flags.workload_from(args, spec), spec)
+    workload, framework = framework_workload(args, spec)  # --framework's defaults
+    workload = validate(workload, spec)
     catalog = load_catalog(args.catalog)
     names = flags.card_names(args.gpu)
     llama = None if engine is None or engine.engine == "vllm" else engine
@@ -105,6 +108,11 @@ def document(args: argparse.Namespace) -> dict[str, Any]:
         machines=machines,
     )
     doc = plan_doc(plan, catalog.date)
+    if framework.framework != "transformers":
+        from gpuwise.frameworks.defaults import applied_dict, framework_notes
+
+        doc["framework"] = applied_dict(framework)
+        doc["memory"]["notes"] = [*framework_notes(framework), *doc["memory"]["notes"]]
     if args.emit:
         model_ref = launch_model_ref(model_ref)
         workload = plan.launch_workload()  # in the cards' precision

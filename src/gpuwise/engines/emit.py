@@ -29,7 +29,8 @@ from gpuwise.workload import Workload
 
 __all__ = ["HEADER", "LAUNCH_FILES", "launch_files", "launch_ref", "write_launch_files"]
 
-#: Every file some plan writes (a plan writes a subset).
+#: Every file some plan writes (a plan writes a subset; a framework's config comes on top:
+#: gpuwise.engines.framework_files.FRAMEWORK_FILES).
 LAUNCH_FILES = (CONFIG_FILE, "launch.sh", "train.py", "plan.txt", DS_CONFIG_FILE)
 
 HEADER = "# Written by `gpuwise plan --emit` for accelerate >= 1.10 (FSDP2); see plan.txt\n"
@@ -87,6 +88,7 @@ def launch_files(
     *,
     model_ref: str,
     host_ram_bytes: int | None = None,
+    framework: str = "transformers",
 ) -> dict[str, str]:
     """File name (relative) -> text, for a training workload run with strategy ``p``.
 
@@ -109,6 +111,10 @@ def launch_files(
     if p.engine == "deepspeed":
         cfg = deepspeed_config(spec, w, p)
         files[DS_CONFIG_FILE] = json.dumps(cfg, indent=2, allow_nan=False) + "\n"
+    if framework != "transformers":
+        from gpuwise.engines.framework_files import framework_files
+
+        files.update(framework_files(framework, spec, w, p, model_ref))
     for name, text in files.items():  # whatever else reached the text from the user's input
         for line in text.split("\n"):
             what = Message("engines.what.line", name=name)

@@ -1,0 +1,74 @@
+"""``--framework``: the framework a plan trains with, and the workload its defaults give.
+
+A framework's default sets a workload field unless the user gave that field's flag, so the
+flags whose default a framework may change are read as "not given" (None) here and filled in
+with the reference step's value before the workload is built."""
+
+from __future__ import annotations
+
+import argparse
+
+from gpuwise.cli import workload_flags as flags
+from gpuwise.cli.lang import help_text
+from gpuwise.frameworks.defaults import FRAMEWORKS, REFERENCE, Applied, apply_framework
+from gpuwise.i18n import cut, render
+from gpuwise.models.spec import ModelSpec
+from gpuwise.workload import Workload
+
+#: argparse destination -> (the reference step's value, the workload fields it sets)
+_TRACKED = {
+    "loss": ("full", ("loss",)),
+    "optimizer": ("adamw", ("optimizer",)),
+    "grad_checkpointing": (None, ("grad_checkpointing", "ckpt_offload")),
+    "no_upcast": (False, ("upcast",)),
+    "packing": (False, ("packing",)),
+    "lora_rank": (None, ("lora_rank",)),
+    "lora_targets": (None, ("lora_targets",)),
+}
+
+
+def add_framework_flag(p: argparse.ArgumentParser) -> None:
+    """``--framework``; call after the workload flags (it makes their defaults "not given")."""
+    p.add_argument(
+        "--framework",
+        default=REFERENCE,
+        type=framework_name,
+        metavar="|".join(FRAMEWORKS),
+        help=help_text("frameworks.opt.framework"),
+    )
+    p.set_defaults(loss=None, optimizer=None, no_upcast=None, packing=None)
+
+
+def framework_name(text: str) -> str:
+    """``--framework``'s value as people type it (``LLaMA-Factory``, ``TRL``) -> its name."""
+    key = text.strip().lower().replace("-", "").replace("_", "")
+    if key in FRAMEWORKS:
+        return key
+    raise argparse.ArgumentTypeError(
+        render(
+            "frameworks.unknown",
+            {"value": cut(repr(text), 60), "allowed": ", ".join(FRAMEWORKS)},
+        )
+    )
+
+
+def given_fields(args: argparse.Namespace) -> frozenset[str]:
+    """The workload fields the user set by a flag."""
+    out: set[str] = set()
+    for dest, (_, fields) in _TRACKED.items():
+        value = getattr(args, dest, None)
+        if value is not None and value is not False:
+            out.update(fields)
+    return frozenset(out)
+
+
+def framework_workload(args: argparse.Namespace, spec: ModelSpec) -> tuple[Workload, Applied]:
+    """The workload ``args`` ask for, with ``--framework``'s defaults where no flag was given,
+    and what the framework changed."""
+    given = given_fields(args)
+    filled = argparse.Namespace(**vars(args))
+    for dest, (reference, _) in _TRACKED.items():
+        if getattr(filled, dest, None) is None:
+            setattr(filled, dest, reference)
+    w = flags.workload_from(filled, spec)
+    return apply_framework(getattr(args, "framework", REFERENCE), w, spec, given)

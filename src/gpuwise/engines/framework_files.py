@@ -1,0 +1,35 @@
+"""The config file of the framework a plan names (``--framework``), next to the launch files:
+LLaMA-Factory's YAML, axolotl's YAML, torchtune's recipe config, TRL's script. The reference
+(transformers) and unsloth (its scripts are the user's own) add none."""
+
+from __future__ import annotations
+
+from gpuwise.engines import axolotl_config, llamafactory_config, torchtune_config, trl_script
+from gpuwise.models.spec import ModelSpec
+from gpuwise.parallel import Parallel
+from gpuwise.workload import Workload
+
+#: Every file a framework may add.
+FRAMEWORK_FILES = (
+    llamafactory_config.FILE,
+    axolotl_config.FILE,
+    torchtune_config.FILE,
+    trl_script.FILE,
+)
+
+
+def framework_files(
+    framework: str, spec: ModelSpec, w: Workload, p: Parallel, model_ref: str
+) -> dict[str, str]:
+    """File name -> text of ``framework``'s config for the plan (empty for the reference)."""
+    if framework == "llamafactory":
+        return {
+            llamafactory_config.FILE: llamafactory_config.llamafactory_yaml(spec, w, p, model_ref)
+        }
+    if framework == "axolotl":
+        return {axolotl_config.FILE: axolotl_config.axolotl_yaml(spec, w, p, model_ref)}
+    if framework == "torchtune":
+        return {torchtune_config.FILE: torchtune_config.torchtune_yaml(spec, w, p, model_ref)}
+    if framework == "trl":
+        return {trl_script.FILE: trl_script.trl_py(spec, w, p, model_ref)}
+    return {}

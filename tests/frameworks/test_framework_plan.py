@@ -1,0 +1,189 @@
+"""plan --framework: a framework's plan is the reference step with its defaults (read from the
+data file, each with its source) as if given by flags; a flag the user gives wins; the plan says
+what it applied; bad input is one line, exit 2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ..checks import command_loads_none_of, fixture_ok, one_line
+
+DATA = Path(__file__).resolve().parents[2] / "src/gpuwise/frameworks/data/frameworks.json"
+FRAMEWORKS = json.loads(DATA.read_text(encoding="utf-8"))["frameworks"]
+OTHERS = [name for name in FRAMEWORKS if name != "transformers"]
+BASE = ("plan", "llama-3.1-8b", "--gpu", "4090", "--precision", "bf16", "--json")
+
+
+def as_flags(default: dict) -> list[str]:
+    """The command-line flags that ask for a default of the data file (the user's way)."""
+    field, value = default["field"], default["value"]
+    if field == "grad_checkpointing":
+        return ["--grad-checkpointing"] if value else []
+    if field == "ckpt_offload":
+        return ["--grad-checkpointing", "offload"]
+    if field == "upcast":
+        return [] if value else ["--no-upcast"]
+    if field == "lora_targets":
+        return ["--lora-targets", ",".join(value)]
+    flag = {"loss": "--loss", "optimizer": "--optimizer", "lora_rank": "--lora-rank"}[field]
+    return [flag, str(value)]
+
+
+def defaults_for(name: str, method: str) -> list[dict]:
+    return [
+        d
+        for d in FRAMEWORKS[name]["defaults"]
+        if method in d.get("methods", ["full", "lora", "qlora"])
+    ]
+
+
+def plan(cli, *args: str) -> dict:
+    r = cli(*BASE, *args)
+    assert r.code == 0, r.err
+    return r.json()
+
+
+def test_the_data_cites_a_version_and_a_file_for_every_default():
+    assert set(FRAMEWORKS) == {
+        "transformers",
+        "llamafactory",
+        "unsloth",
+        "axolotl",
+        "torchtune",
+        "trl",
+    }
+    for name in OTHERS:
+        info = FRAMEWORKS[name]
+        assert info["repo"].count("/") == 1 and info["version"], name
+        assert info["defaults"], name
+        for d in info["defaults"] + info["not_applied"]:
+            assert d["file"].strip(), (name, d)
+
+
+@pytest.mark.parametrize("method", ["full", "lora", "qlora"])
+@pytest.mark.parametrize("name", OTHERS)
+def test_a_framework_is_the_reference_with_its_defaults_as_flags(cli, name, method):
+    if method == "qlora" and "llama" not in FRAMEWORKS[name].get("model_types", {}).get(
+        method, ["llama"]
+    ):
+        pytest.skip("no builder")
+    flags = [f for d in defaults_for(name, method) for f in as_flags(d)]
+    if "offload" in flags:  # --grad-checkpointing offload says both
+        flags = [f for f in flags if f != "--grad-checkpointing"]
+        flags = ["--grad-checkpointing", *[f for f in flags if f != "offload"]]
+        flags.insert(1, "offload")
+    framework = plan(cli, "--method", method, "--framework", name)
+    by_flags = plan(cli, "--method", method, *flags)
+    reference = plan(cli, "--method", method)
+    assert framework["memory"]["breakdown"] == by_flags["memory"]["breakdown"]
+    assert framework["memory"]["required_bytes"] == by_flags["memory"]["required_bytes"]
+    assert framework["cards"][0]["time"]["step_s"] == by_flags["cards"][0]["time"]["step_s"]
+    # checkpointing, where a framework turns it on, saves more than any other default moves
+    if "--grad-checkpointing" in flags:
+        assert framework["memory"]["required_bytes"] < reference["memory"]["required_bytes"]
+    assert framework["framework"]["name"] == name
+    applied = framework["framework"]["applied"]
+    notes = " ".join(framework["memory"]["notes"])
+    assert FRAMEWORKS[name]["name"] in notes
+    for d in defaults_for(name, method):
+        if d["field"] in applied:
+            assert applied[d["field"]] == d["value"]
+
+
+def test_unsloth_fits_the_issue_s_qlora_where_the_reference_does_not(cli):
+    args = ("plan", "llama-3.1-8b", "--method", "qlora", "--seq", "4096", "--json")
+    args += ("--gpu", "RTX 4060 Ti 16GB")
+    reference = cli(*args).json()
+    unsloth = cli(*args, "--framework", "unsloth").json()
+    assert not reference["cards"][0]["fits"]
+    assert unsloth["cards"][0]["fits"]
+    assert unsloth["memory"]["required_bytes"] < reference["memory"]["required_bytes"] / 3
+
+
+def test_the_reference_framework_changes_nothing(cli):
+    plain = plan(cli, "--method", "lora")
+    named = plan(cli, "--method", "lora", "--framework", "transformers")
+    assert "framework" not in named
+    assert named["memory"] == plain["memory"]
+
+
+@pytest.mark.parametrize(
+    ("name", "flags", "field", "value"),
+    [
+        ("unsloth", ["--loss", "full"], "loss", "full"),
+        ("unsloth", ["--grad-checkpointing"], "ckpt_offload", False),
+        ("torchtune", ["--optimizer", "adamw"], "optimizer", "adamw"),
+        ("llamafactory", ["--lora-rank", "64"], "lora_rank", 64),
+        ("torchtune", ["--lora-targets", "q_proj"], "lora_targets", ["q_proj"]),
+    ],
+)
+def test_a_flag_the_user_gives_wins(cli, name, flags, field, value):
+    doc = plan(cli, "--method", "qlora", "--framework", name, *flags)
+    assert field not in doc["framework"]["applied"]
+    assert doc["framework"]["overridden"]
+    assert "the flag you gave wins" in " ".join(doc["memory"]["notes"])
+    workload = doc["workload"]
+    key = {"ckpt_offload": "grad_checkpointing"}.get(field, field)
+    if field != "ckpt_offload":
+        assert workload[key] == value
+
+
+def test_an_overridden_default_moves_memory_back(cli):
+    unsloth = plan(cli, "--method", "qlora", "--framework", "unsloth")
+    full_loss = plan(cli, "--method", "qlora", "--framework", "unsloth", "--loss", "full")
+    assert full_loss["memory"]["required_bytes"] > unsloth["memory"]["required_bytes"]
+
+
+def test_not_modelled_defaults_are_said(cli):
+    doc = plan(cli, "--method", "full", "--framework", "torchtune")
+    assert "optimizer_in_bwd" in doc["framework"]["not_applied"]
+    assert any("optimizer_in_bwd" in n for n in doc["memory"]["notes"])
+
+
+def test_the_table_says_the_framework_and_its_defaults(cli):
+    r = cli("plan", "llama-3.1-8b", "--gpu", "4090", "--method", "qlora", "--framework", "trl")
+    assert r.code == 0, r.err
+    text = " ".join(r.out.split())
+    assert "Framework: TRL" in text
+    assert "TRL default applied: gradient checkpointing on" in text
+
+
+def test_unknown_framework_is_one_line(cli):
+    one_line(cli("plan", "7b", "--framework", "deepspeed-chat"), "--framework", "unsloth, axolotl")
+
+
+def test_a_framework_is_named_as_people_write_it(cli):
+    doc = plan(cli, "--method", "lora", "--framework", "LLaMA-Factory")
+    assert doc["framework"]["name"] == "llamafactory"
+
+
+@fixture_ok
+@given(st.text(max_size=80))
+def test_any_framework_text_is_a_framework_or_one_line(cli, text):
+    r = cli("plan", "7b", "--framework", text, "--json")
+    key = text.strip().lower().replace("-", "").replace("_", "")
+    if key in FRAMEWORKS:
+        assert r.code == 0, r.err
+    else:
+        one_line(r, "--framework")
+
+
+def test_torchtune_qlora_of_a_family_without_a_builder_is_one_line(cli):
+    r = cli("plan", "qwen2.5-7b", "--method", "qlora", "--framework", "torchtune")
+    one_line(r, "torchtune", "qwen2", "llama")
+
+
+def test_a_framework_for_inference_is_one_line(cli):
+    one_line(cli("plan", "7b", "--task", "infer", "--framework", "unsloth"), "--framework")
+
+
+def test_plan_with_a_framework_imports_no_framework(tmp_path):
+    command_loads_none_of(
+        ["plan", "llama-3.1-8b", "--method", "qlora", "--framework", "unsloth", "--json"],
+        ("torch", "transformers", "trl", "torchtune", "llamafactory", "axolotl", "yaml"),
+    )
