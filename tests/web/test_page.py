@@ -255,6 +255,7 @@ def test_chinese_labels_and_back(page, server):
                 "bf16/fp16",
                 "CLI",
                 "ollama",
+                "gpuwise recommend --max-gpus 1",  # a command, shown as code
             ],
         )
         == []
@@ -513,3 +514,19 @@ def test_an_uploaded_gguf_header_is_planned_as_the_file_on_the_command_line(
     )
     assert printed.code == 0, printed.err
     _check_plan(_plan_rows(page), printed.json())
+
+
+def test_every_card_is_placed_for_this_job_as_recommend_finds_it(page, server, cli):
+    _open(page, server, "model=qwen2.5-7b&method=lora&gpu=3090&currency=usd")
+    _wait_plan(page, "gpuwise plan qwen2.5-7b --method lora")
+    page.wait_for_selector("#catalog-chart[data-points]", timeout=30_000)
+    shown = json.loads(page.get_attribute("#catalog-chart", "data-points"))
+    printed = cli(
+        "recommend", "qwen2.5-7b", "--method", "lora", "--currency", "usd",
+        "--max-gpus", "1", "--top", "0", "--json",
+    )  # fmt: skip
+    assert printed.code == 0, printed.err
+    runs = [o for o in printed.json()["options"] if o["tokens_per_s"] is not None]
+    assert len(runs) > 20  # most of the catalogue runs a 7B LoRA on one card
+    assert shown == [[o["slug"], o["headroom_bytes"], o["tokens_per_s"], o["cost"]] for o in runs]
+    assert page.is_hidden("#catalog-error")

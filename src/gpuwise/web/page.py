@@ -68,6 +68,8 @@ PAGE_KEYS = (
     "web.page.axis_memory",
     "web.page.axis_speed",
     "web.page.axis_price",
+    "web.page.catalog_hint",
+    "web.page.scatter_tip",
     "web.page.fitmap_title",
     "web.page.fitmap_card",
     "web.page.fitmap_draw",

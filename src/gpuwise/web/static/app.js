@@ -154,6 +154,7 @@ async function runPlan() {
     state.lastPlan = doc;
     drawPlan(doc);
     $("cli-command").textContent = cliCommand("plan", fields);
+    runScatter(); // every card for the same job, drawn when it comes
     const url = shareUrl(fields);
     $("share").href = url;
     if (!state.upload) history.replaceState(null, "", url);
@@ -367,34 +368,59 @@ function drawOptions(doc) {
   }
 }
 
-// -- the catalogue -------------------------------------------------------------------------
-async function runCatalog() {
+// -- every card for this job: recommend's options, one card of each -------------------------
+async function runScatter() {
+  const fields = [...jobFields(), ["currency", $("currency").value], ["max-gpus", "1"], ["top", "0"]];
+  $("catalog-error").hidden = true;
+  const asked = (state.scatterAsked = (state.scatterAsked || 0) + 1);
   try {
-    state.catalog = await api("gpus", []);
+    const doc = await api("recommend", fields, state.upload);
+    if (asked !== state.scatterAsked) return; // a later job's answer is coming
+    state.catalog = doc;
     drawCatalog();
   } catch (e) {
-    showError(e.message);
+    if (asked !== state.scatterAsked) return;
+    // the plan above stands; only this chart could not be drawn
+    state.catalog = null;
+    $("catalog-chart").hidden = true;
+    $("catalog-error").textContent = e.message;
+    $("catalog-error").hidden = false;
   }
 }
 
 function drawCatalog() {
+  const doc = state.catalog;
+  if (!doc) return;
+  // the cards that run this job: memory to spare, tokens per second, price (the document's)
+  const runs = doc.options.filter((o) => o.tokens_per_s != null);
+  const chartEl = $("catalog-chart");
+  chartEl.hidden = false;
+  chartEl.dataset.points = JSON.stringify(runs.map((o) => [o.slug, o.headroom_bytes, o.tokens_per_s, o.cost]));
   const c = chart("catalog-chart");
-  if (!c || !state.catalog) return;
-  const points = state.catalog.cards
-    .map((g) => [g.memory_gb, g.bf16_tensor_tflops ?? g.fp16_tensor_tflops, g.launch_price_usd, g.name])
-    .filter((p) => p[1] != null);
-  const prices = points.map((p) => p[2]).filter((p) => p != null);
+  if (!c) return;
+  const currency = (doc.constraints.currency || "usd").toUpperCase();
+  const points = runs.map((o) => ({
+    value: [+(o.headroom_bytes / GIB).toFixed(2), o.tokens_per_s, o.cost],
+    tip: t("web.page.scatter_tip", {
+      card: o.gpu,
+      needed: gib(o.required_per_gpu_bytes),
+      usable: gib(o.usable_memory_bytes),
+      speed: Math.round(o.tokens_per_s).toLocaleString("en"),
+      cost: o.cost == null ? "–" : `${Math.round(o.cost).toLocaleString("en")} ${currency}`,
+    }),
+  }));
+  const prices = runs.map((o) => o.cost).filter((p) => p != null);
+  c.resize();
   c.setOption({
     animation: false,
-    tooltip: {
-      formatter: (p) => `${p.value[3]}<br>${p.value[0]} GB · ${p.value[1]} TFLOPS` + (p.value[2] == null ? "" : ` · ${p.value[2]} USD`),
-    },
+    tooltip: { formatter: (p) => p.data.tip },
     grid: { left: 8, right: 70, top: 30, bottom: 30, containLabel: true },
     xAxis: { type: "value", name: t("web.page.axis_memory"), nameLocation: "middle", nameGap: 24 },
     yAxis: { type: "log", name: t("web.page.axis_speed"), nameLocation: "end", nameTextStyle: { align: "left" } },
     visualMap: {
-      dimension: 2, min: Math.min(...prices), max: Math.max(...prices), calculable: true, right: 0, top: "middle",
-      text: [t("web.page.axis_price"), ""], inRange: { color: ["#59a14f", "#edc948", "#e15759"] },
+      dimension: 2, min: prices.length ? Math.min(...prices) : 0, max: prices.length ? Math.max(...prices) : 1,
+      calculable: true, right: 0, top: "middle",
+      text: [t("web.page.axis_price", { currency }), ""], inRange: { color: ["#59a14f", "#edc948", "#e15759"] },
       outOfRange: { color: "#bbb" },
     },
     series: [{ type: "scatter", data: points, symbolSize: 9, encode: { x: 0, y: 1 } }],
@@ -457,7 +483,7 @@ async function init() {
   api("model", [["list", "true"]]).then((d) => {
     $("presets").replaceChildren(...d.presets.map((p) => new Option(p)));
   }).catch(() => {});
-  await runCatalog();
+  $("currency").addEventListener("change", () => { if (state.lastPlan) runScatter(); });
   if (asked) await runPlan();
   document.body.dataset.ready = "1";
 }
