@@ -77,3 +77,12 @@ def test_vllm_flags_without_vllm_are_one_chinese_line(cli):
     r = cli("plan", "llama-3.1-8b", "--concurrency", "8", "--lang", "zh")
     one_line(r, "--concurrency")
     assert leftover_english(r.err, ["gpuwise plan", "vLLM"]) == [], r.err
+
+
+def test_a_card_vllm_cannot_run_on_says_why_in_chinese(cli):
+    r = cli(*PLAN, "--gpu", "2080 ti", "--gpu", "1080 ti", "--json", "--lang", "zh")
+    assert r.code == 0, r.err
+    for card in json.loads(r.out)["cards"]:
+        (problem,) = card["problems"]
+        assert "计算能力" in problem
+        assert leftover_english(problem, [*NAMES, card["name"], "GeForce", "RTX", "GTX"]) == []

@@ -256,3 +256,14 @@ def test_any_text_for_a_vllm_flag_is_a_plan_or_one_line(cli, flag, text):
         assert finite_document(r.out)["cards"][0]["serving"]["engine"] == "vllm"
     else:
         one_line(r)
+
+
+def test_a_card_below_what_vllm_or_its_kernels_need_does_not_fit(cli):
+    pascal = _doc(cli, "--gpu", "1080 ti")["cards"][0]
+    assert not pascal["fits"] and "7.0" in pascal["problems"][0]
+    turing = _doc(cli, "--gpu", "2080 ti")["cards"][0]  # no bf16 below 8.0
+    assert not turing["fits"] and "--weight-dtype fp16" in turing["problems"][0]
+    assert _doc(cli, "--gpu", "2080 ti", "--weight-dtype", "fp16")["cards"][0]["problems"] == []
+    assert _doc(cli, "--gpu", "t4", "--weight-dtype", "awq")["cards"][0]["problems"] == []
+    fp8 = _doc(cli, "--gpu", "t4", "--weight-dtype", "fp8")["cards"][0]  # Marlin FP8 from 8.0
+    assert not fp8["fits"] and "8.0" in fp8["problems"][0]

@@ -52,8 +52,8 @@ def vllm_from(args: argparse.Namespace, spec: ModelSpec, llama_given: list[str])
         raise GpuwiseError(Message("infer.flags_need_llama", flags=", ".join(llama_given)))
     if getattr(args, "precision", "auto") != "auto":
         raise GpuwiseError(Message("vllm.precision", precision=args.precision))
-    weight, given = v.weight_type(args.weight_dtype)
-    gpus = getattr(args, "gpus", None)
+    weight, given = v.weight_type(_flag(args, "weight_dtype"))
+    gpus = _flag(args, "gpus")
     tp = 1 if gpus is None else gpus
     if not 1 <= tp <= 64:
         raise GpuwiseError(Message("vllm.tp_range", value=tp))
@@ -68,7 +68,7 @@ def vllm_from(args: argparse.Namespace, spec: ModelSpec, llama_given: list[str])
         v.check_batching(tokens, seqs)
     settings = v.VllmSettings(
         weight_type=weight,
-        kv_type=v.kv_type(args.kv_dtype),
+        kv_type=v.kv_type(_flag(args, "kv_dtype")),
         gpu_memory_utilization=v.utilization(_flag(args, "gpu_memory_utilization")),
         max_num_batched_tokens=tokens,
         max_num_seqs=seqs,
@@ -83,5 +83,9 @@ def vllm_from(args: argparse.Namespace, spec: ModelSpec, llama_given: list[str])
 
 
 def _flag(args: argparse.Namespace, name: str) -> Any:
-    """A vLLM flag's value; None where the command has no such flag (recommend)."""
-    return getattr(args, name, None)
+    """A vLLM flag's value; None where the command has no such flag (recommend). argparse
+    gives ``--flag=--`` as an empty list, not a value: said in one line."""
+    value = getattr(args, name, None)
+    if isinstance(value, list):
+        raise GpuwiseError(Message("vllm.no_value", flag=f"--{name.replace('_', '-')}"))
+    return value

@@ -139,7 +139,7 @@ def vllm_card(
     block = int(rules()["block_size"]["value"])
     need_one = -(-seq // block) * block * m.kv_bytes_per_token
     available = m.budget_bytes - m.weights - m.activation - m.non_torch
-    problems: list[Message] = []
+    problems = card_problems(card, s)
     if m.budget_bytes > total_bytes - reserve:
         problems.append(
             Message(
@@ -229,6 +229,32 @@ def vllm_card(
         serving=serving,
         problems=problems,
     )
+
+
+def card_problems(card: Card, s: VllmSettings) -> list[Message]:
+    """What keeps vLLM from running ``s`` on ``card`` at all: a compute capability below what
+    the engine or the weights' kernels need (data/vllm.json, ``compute_capability``)."""
+    r = rules()["compute_capability"]
+    major, minor = card.cc_tuple
+    cc = major * 10 + minor
+    need_engine = int(r["engine"])
+    need = max(need_engine, int(r["weights"][s.weight_type]))
+    if cc >= need:
+        return []
+    shown = card.compute_capability
+    if cc < need_engine:
+        return [Message("vllm.cc_engine", card=card.name, cc=shown, need=f"{need_engine / 10:.1f}")]
+    if s.weight_type == "bf16":
+        return [Message("vllm.cc_bf16", card=card.name, cc=shown)]
+    return [
+        Message(
+            "vllm.cc_weights",
+            card=card.name,
+            cc=shown,
+            weights=s.weight_type,
+            need=f"{need / 10:.1f}",
+        )
+    ]
 
 
 def _notes(
