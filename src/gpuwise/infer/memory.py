@@ -157,8 +157,16 @@ def compute_buffer(spec: ModelSpec, s: EngineSettings, n_ctx: int, all_on_gpu: b
     return F32 * u * e + max(layer, head)
 
 
+@functools.lru_cache(maxsize=1)
 def context_bytes() -> int:
     return int(rules()["cuda_context_mib"]["value"]) << 20
+
+
+@functools.lru_cache(maxsize=64)
+def layer_kv(spec: ModelSpec, kv_type: str, ctx: int, ubatch: int) -> tuple[int, ...]:
+    """Bytes of each layer's KV cache at ``ctx`` cells (padded), as :func:`kv_cells` sizes it."""
+    per_token = kv_per_token(spec, kv_type)
+    return tuple(per_token * kv_cells(spec, il, ctx, ubatch) for il in range(spec.num_layers))
 
 
 def llama_memory(

@@ -22,6 +22,7 @@ from gpuwise.infer.memory import (
     context_bytes,
     kv_cells,
     kv_per_token,
+    layer_kv,
     padded_ctx,
     weight_split,
 )
@@ -129,7 +130,7 @@ def split_memory(
     ws = ws or weight_split(spec, s.weight_type)
     n = spec.num_layers
     ctx = padded_ctx(n_ctx)
-    per_token = kv_per_token(spec, s.kv_type)
+    per_layer = layer_kv(spec, s.kv_type, ctx, s.ubatch)
     devices = slot_devices(n, gpu_layers, [float(max(u, 1)) for u in usables])
     layers = [0] * len(cards)
     weights = [0] * len(cards)
@@ -137,7 +138,7 @@ def split_memory(
     weights_host = ws.token_embd
     kv_host = 0
     for il in range(n):
-        cells = per_token * kv_cells(spec, il, ctx, s.ubatch)
+        cells = per_layer[il]
         d = devices[il]
         if d < 0:
             weights_host += ws.layers[il]
@@ -168,6 +169,11 @@ def split_memory(
     return Split(gpu_layers, n + 1, ctx, shares, weights_host, kv_host, tuple(devices))
 
 
+#: The layer count most_layers_split found, by what decides it (the cards' free memory, not which
+#: cards they are): a search over the catalogue meets the same memory on many cards.
+_MOST: dict[tuple[object, ...], int] = {}
+
+
 def most_layers_split(
     spec: ModelSpec, s: EngineSettings, cards: list[Card], usables: list[int], n_ctx: int
 ) -> Split:
@@ -176,6 +182,24 @@ def most_layers_split(
     buffer, exceed all the cards' memory together cannot fit on any split: it is passed over
     without splitting it (a search over the catalogue tries hundreds of machines)."""
     ws = weight_split(spec, s.weight_type)
+    key = (spec, s, tuple(usables), n_ctx)
+    k = _MOST.get(key)
+    if k is None:
+        k = _most_layers(spec, s, cards, usables, n_ctx, ws)
+        if len(_MOST) > 4096:
+            _MOST.clear()
+        _MOST[key] = k
+    return split_memory(spec, s, cards, usables, n_ctx, k, ws)
+
+
+def _most_layers(
+    spec: ModelSpec,
+    s: EngineSettings,
+    cards: list[Card],
+    usables: list[int],
+    n_ctx: int,
+    ws: WeightSplit,
+) -> int:
     n = spec.num_layers
     ctx = padded_ctx(n_ctx)
     per_token = kv_per_token(spec, s.kv_type)
@@ -189,10 +213,9 @@ def most_layers_split(
         layer_buf, head_buf = _buffers(spec, s, ctx, k >= n + 1)
         if tail[n + 1 - k] + max(layer_buf, head_buf) > room:
             continue
-        m = split_memory(spec, s, cards, usables, n_ctx, k, ws)
-        if m.fits:
-            return m
-    return split_memory(spec, s, cards, usables, n_ctx, 0, ws)
+        if split_memory(spec, s, cards, usables, n_ctx, k, ws).fits:
+            return k
+    return 0
 
 
 def split_speed(
