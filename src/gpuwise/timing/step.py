@@ -167,6 +167,38 @@ class Work:
     ops: float
     optimizer_ops: float
 
+    @functools.cached_property
+    def body_terms(self) -> tuple[float, tuple[tuple[float, float], ...], float]:
+        """The body's FLOPs, each GEMM's (FLOPs / tile fill, bytes), and its GEMM count: what
+        :func:`step_time` needs of them, worked out once (a search times thousands of cards)."""
+        return _terms(self.body)
+
+    @functools.cached_property
+    def adapter_terms(self) -> tuple[float, tuple[tuple[float, float], ...], float]:
+        """As :attr:`body_terms`, for the adapters' GEMMs."""
+        return _terms(self.adapters)
+
+
+def _terms(gemms: tuple[Gemm, ...]) -> tuple[float, tuple[tuple[float, float], ...], float]:
+    return (
+        sum(g.flops for g in gemms),
+        tuple((g.flops / g.fill, g.bytes) for g in gemms),
+        sum(g.count for g in gemms),
+    )
+
+
+def _roofline_s(
+    terms: tuple[float, tuple[tuple[float, float], ...], float],
+    rate: float,
+    bandwidth: float,
+    tail_s: float,
+) -> float:
+    """Seconds of GEMMs given by their terms at ``rate`` (peak x efficiency) and
+    ``bandwidth``: each the longer of its filled FLOPs and its bytes, plus each GEMM's tail (the
+    last wave of tiles runs on part of the card, and the first ramps up)."""
+    _, pairs, count = terms
+    return sum(max(f / rate, b / bandwidth) for f, b in pairs) + tail_s * count
+
 
 def _elem(w: Workload) -> int:
     """Bytes of an activation element: 2 in pure 16-bit, 4 where fp32 flows (fp32, amp)."""
@@ -236,12 +268,6 @@ def work(spec: ModelSpec, w: Workload, c: Constants) -> Work:
     )
 
 
-def _gemm_s(g: Gemm, peak: float, e_mm: float, bandwidth: float, tail_s: float) -> float:
-    """Seconds of ``g``: the roofline (FLOPs at the tile-filled efficiency, or bytes), plus each
-    GEMM's tail (the last wave of tiles runs on part of the card, and the first ramps up)."""
-    return max(g.flops / (peak * e_mm * g.fill), g.bytes / bandwidth) + tail_s * g.count
-
-
 @record
 class StepTime:
     """A micro-batch's time on a card and its parts (seconds): ``compute_s`` is the forward and
@@ -278,8 +304,8 @@ def step_time(
     tokens = w.batch * w.seq
     e_mm = min(1.0, c.matmul_efficiency(card.architecture) * compute_scale)
     bandwidth = card.bandwidth_gb_s * 1e9 * min(1.0, c.e_bw * bandwidth_scale)
-    fwd_flops = sum(g.flops for g in wk.body)
-    fwd_s = sum(_gemm_s(g, peak, e_mm, bandwidth, c.gemm_tail_s) for g in wk.body)
+    fwd_flops = wk.body_terms[0]
+    fwd_s = _roofline_s(wk.body_terms, peak * e_mm, bandwidth, c.gemm_tail_s)
     # the matmuls' own efficiency at these shapes, applied to every matmul FLOP counted
     eff = fwd_flops / (peak * fwd_s) if fwd_s > 0 else e_mm
     base_share, attention_share = _recompute_shares(flops, w)
@@ -289,7 +315,7 @@ def step_time(
     attention_s = attention_flops * tokens / (peak * e_mm * c.attention_factor)
     # peft casts the input to the adapters' fp32: they run at the FP32 rate
     fp32 = card.fp32_tflops * 1e12
-    adapter_pass_s = sum(_gemm_s(g, fp32, e_mm, bandwidth, c.gemm_tail_s) for g in wk.adapters)
+    adapter_pass_s = _roofline_s(wk.adapter_terms, fp32 * e_mm, bandwidth, c.gemm_tail_s)
     # forward, input gradient, weight gradient; again forward under checkpointing
     adapter_s = adapter_pass_s * (3.0 + (1.0 if w.grad_checkpointing else 0.0))
     memory_s = wk.memory_bytes / bandwidth
