@@ -34,6 +34,7 @@ LAYERS = {
     "models": 2,
     "parallel": 3,
     "workload": 3,
+    "frameworks": 3.5,  # training frameworks' defaults, applied to a workload
     "memory": 4,
     "timing": 5,
     "infer": 5.5,  # llama.cpp / Ollama: on memory and timing's types, below plan
