@@ -281,8 +281,11 @@ class _Search:
         for n, tried in facts.job.tried.items():
             o = _evaluate(self, facts, n, tried)
             if self.try_ckpt and not facts.cannot and _needs_host(o):
-                ckpt = ckpt or _CardFacts(self, card, self.w.with_(grad_checkpointing=True))
-                c = _evaluate(self, ckpt, n, ckpt.job.tried.get(n, ()))
+                ckpt = ckpt or facts.with_checkpointing()
+                if not _may_help(ckpt, n, o.fits):
+                    out.append(o)
+                    continue
+                c = _evaluate(self, ckpt, n, ckpt.job.tried.get(n, ()), on_card_only=o.fits)
                 if c.fits and (not o.fits or (c.tokens_per_s or 0.0) > (o.tokens_per_s or 0.0)):
                     c.changes = ["grad_checkpointing"]
                     o = c
@@ -293,6 +296,18 @@ class _Search:
     def try_ckpt(self) -> bool:
         """Whether options may add gradient checkpointing (training, not asked for)."""
         return self.w.task == "train" and not self.w.grad_checkpointing
+
+
+def _may_help(facts: _CardFacts, count: int, fits: bool) -> bool:
+    """Whether the job as ``facts`` runs it (with checkpointing) fits ``count`` cards at all
+    (when the job as asked does not) or without offload (when it fits only with offload): a
+    check of memory alone, before any time is worked out (a search over thousands of cards
+    would otherwise time every card twice)."""
+    tried = facts.job.tried.get(count, ())
+    on_card = [t for t in tried if t[2] <= facts.usable]
+    if fits:
+        on_card = [t for t in on_card if not t[0].offloads("optimizer")]
+    return any(t[3] <= facts.search.constraints.host_ram_bytes for t in on_card)
 
 
 def _needs_host(o: Option) -> bool:
@@ -335,6 +350,16 @@ class _CardFacts:
         self._single: TrainTime | None = None
         self._alike: tuple[Any, ...] | None = None
 
+    def with_checkpointing(self) -> _CardFacts:
+        """The same card with gradient checkpointing added to the job (its precision, usable
+        memory and problems are the job's as asked)."""
+        other = object.__new__(_CardFacts)
+        other.__dict__.update(self.__dict__)
+        other.w = self.w.with_(grad_checkpointing=True)
+        other.job = self.search.job(other.w)
+        other._single, other._alike = None, None
+        return other
+
     def single(self) -> TrainTime | None:
         if self.w.task != "train":
             return None
@@ -375,8 +400,10 @@ def _evaluate(
     facts: _CardFacts,
     count: int,
     tried: tuple[tuple[Parallel, RankMemory, int, int], ...],
+    on_card_only: bool = False,
 ) -> Option:
-    """The best way to run the job on ``count`` x the card, or why there is none."""
+    """The best way to run the job on ``count`` x the card, or why there is none;
+    ``on_card_only``: among the strategies that offload nothing."""
     card, usable, cannot, job = facts.card, facts.usable, facts.cannot, facts.job
     constraints = search.constraints
     power = card.tdp_w * count
@@ -388,6 +415,8 @@ def _evaluate(
     if usable >= job.floor[count]:  # most cards fit no strategy on few of them
         on_card = [i for i, t in enumerate(tried) if t[2] <= usable]
     fitting = [i for i in on_card if tried[i][3] <= host_ram]
+    if on_card_only:
+        fitting = [i for i in fitting if not tried[i][0].offloads("optimizer")]
     if on_card and not fitting:
         p, m, _, host = min((tried[i] for i in on_card), key=lambda t: t[3])
         why = InGiB("recommend.reason.host_ram", strategy=p.strategy, host=host, ram=host_ram)
