@@ -160,7 +160,7 @@ def _make(cls: type[T], frozen: bool) -> type[T]:
             # worked out once: records key the caches of every plan and search
             found: int | None = self.__dict__.get("__hash")
             if found is None:
-                found = hash(tuple(getattr(self, k) for k in keys))
+                found = hash(values(self))
                 self.__dict__["__hash"] = found
             return found
 
