@@ -129,7 +129,8 @@ def vllm_card(
     m = vllm_memory(spec, s, card, total_bytes, params)
     link = card_link(card, tp) if tp > 1 else None
     most = max_concurrent(m, seq)
-    load = s.concurrency or max(1, most)
+    asked = s.concurrency or max(1, most)
+    load = max(1, min(asked, most))  # the sequences that run at once; the rest wait
     one = decode_speed(
         spec, s, card, m, 1, seq, params, link.gb_s if link else None, link.kind if link else ""
     )
@@ -150,7 +151,7 @@ def vllm_card(
             )
         )
     headroom = available - need_one
-    notes = _notes(spec, s, m, seq, most, load, batch)
+    notes = _notes(spec, s, m, seq, most, asked, batch)
     estimate = MemoryEstimate(
         peak_allocated_bytes=m.weights + m.activation + m.kv_cache_bytes,
         breakdown={
