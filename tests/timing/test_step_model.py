@@ -40,7 +40,7 @@ def test_gpt2_at_batch_one_is_launch_bound_far_below_half_the_peak(catalog):
     # a batch large enough to fill the card leaves launches behind and reaches more of the peak
     big = train_time(gpt2, Workload(batch=16, seq=1024), card)
     assert not big.step.launch_bound
-    assert big.mfu > 1.5 * small.mfu
+    assert big.mfu > 2 * small.mfu
 
 
 def test_big_models_at_big_batches_reach_the_fitted_matmul_efficiency(catalog):

@@ -162,9 +162,24 @@ def test_fp32_on_a_4090_is_not_tf32_by_default(catalog):
     assert matmul_rate(card, "bf16").flops_per_s == card.bf16_tensor_tflops * TERA
 
 
+def test_unstated_tensor_rate_is_estimated_from_cards_of_its_kind(catalog, llama8b):
+    # a user card that states no bf16 tensor rate: GeForce Blackwell cards run bf16 (FP32
+    # accumulate) at twice their FP32 rate, so the estimate is the card's FP32 rate x 2
+    card = replace(catalog.find("rtx 5090 d"), bf16_tensor_tflops=None, slug="user-5090-d")
+    rate = matmul_rate(card, "bf16")
+    assert rate.flops_per_s == pytest.approx(2 * card.fp32_tflops * TERA, rel=0.01)
+    assert "estimated" in str(rate.note) and "x 2" in str(rate.note)
+    # a data-centre Hopper card gets the ratio of its segment (about 15x), not GeForce's
+    h100 = replace(catalog.find("h100 sxm"), bf16_tensor_tflops=None, slug="user-h100")
+    assert matmul_rate(h100, "bf16").flops_per_s > 12 * h100.fp32_tflops * TERA
+    assert train_time(llama8b, Workload(), card).train_tokens_per_s > 0
+
+
 def test_unknown_tensor_rate_gives_null_times_with_a_reason(catalog, llama8b):
-    # a card whose bf16 tensor rate has no source (a user card that gives none)
-    card = replace(catalog.find("rtx 5090 d"), bf16_tensor_tflops=None)
+    # a card of an architecture no catalogued card shares, stating no bf16 tensor rate
+    card = replace(
+        catalog.find("rtx 5090 d"), bf16_tensor_tflops=None, architecture="Rubin", slug="user-r"
+    )
     t = train_time(llama8b, Workload(), card, tokens=10**9)
     assert t.step_s is None and t.train_tokens_per_s is None and t.energy_kwh is None
     assert any("not known" in str(n) for n in t.notes)

@@ -15,11 +15,20 @@ Rules (all rates are the catalogue's dense figures, FP32 accumulate, in TFLOPS):
   ``torch.get_float32_matmul_precision() == "highest"``; PyTorch docs, "TensorFloat-32 (TF32) on
   Ampere (and later) devices" and ``torch.set_float32_matmul_precision``). ``allow_tf32=True``
   times fp32 at ``tf32_tensor_tflops``.
-- A rate the catalogue does not know (null) gives ``flops_per_s = None`` and a note: the caller
-  leaves the times null rather than invent a number.
+- A tensor rate the card does not state (null: a user card, say) is estimated as its FP32 rate
+  times the median ratio of that rate to FP32 over the packaged catalogue's cards of the same
+  architecture and segment (GeForce, workstation, data centre: NVIDIA halves FP32-accumulate
+  tensor rates on GeForce only), or of the same architecture when no card of its segment has
+  one, and says so in a note. With no such card (or no FP32 rate) it gives
+  ``flops_per_s = None`` and a note: the caller leaves the times null rather than invent a
+  number. (The RTX 5090 D / D V2 have rates in the catalogue, derived there from NVIDIA's one
+  published AI TOPS figure, with that rule as their source.)
 """
 
 from __future__ import annotations
+
+import functools
+import statistics
 
 from gpuwise.catalog.card import Card
 from gpuwise.i18n import Message
@@ -39,11 +48,42 @@ class Rate:
 
 
 def _unknown(card: Card, field: str, what: str) -> Rate:
+    """The rate of ``field`` estimated from the card's FP32 rate (see the module's rules), or
+    None with the note that it is not known."""
+    ratio = _peer_ratio(card.architecture, card.segment, field)
+    if ratio is not None and card.fp32_tflops:
+        tflops = card.fp32_tflops * ratio
+        return Rate(
+            tflops * TERA,
+            f"{field}: {tflops:g} TFLOPS estimated",
+            Message(
+                "timing.note.rate_estimated",
+                card=card.name,
+                what=what,
+                ratio=f"{ratio:g}",
+                arch=card.architecture,
+                tflops=f"{tflops:.1f}",
+            ),
+        )
     return Rate(
         None,
         f"{field}: unknown",
         Message("timing.note.rate_unknown", card=card.name, what=what, field=field),
     )
+
+
+@functools.lru_cache(maxsize=64)
+def _peer_ratio(architecture: str, segment: str, field: str) -> float | None:
+    """Median of ``field`` / ``fp32_tflops`` over the packaged cards of ``architecture`` in
+    ``segment`` (of the architecture alone when none of the segment has the figure)."""
+    from gpuwise.catalog.load import load_cards
+
+    cards = [c for c in load_cards(None) if c.architecture == architecture and c.fp32_tflops]
+    for group in ([c for c in cards if c.segment == segment], cards):
+        ratios = [getattr(c, field) / c.fp32_tflops for c in group if getattr(c, field)]
+        if ratios:
+            return round(statistics.median(ratios), 2)
+    return None
 
 
 def matmul_rate(card: Card, dtype: str, *, allow_tf32: bool = False) -> Rate:
