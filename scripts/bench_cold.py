@@ -45,6 +45,8 @@ COMMANDS: list[tuple[list[str], float]] = [
     (["recommend", CONFIG, "--method", "lora", "--json"], 11.0),
     (["recommend", "llama-3.1-70b", "--grad-checkpointing", "--json"], 11.0),
     (["recommend", "qwen2.5-7b", "--method", "lora", "--budget", "2000", "--json"], 11.0),
+    (["recommend", CONFIG, "--task", "infer", "--weight-dtype", "q4_k_m", "--json"], 11.0),
+    (["recommend", "llama-3.1-70b", "--task", "infer", "--weight-dtype", "q4_k_m", "--json"], 11.0),
     (["gpus"], None),
     (["plan"], None),
     (["explain", CONFIG, "--gpu", "4090", "--lang", "zh"], None),
