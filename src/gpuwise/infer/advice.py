@@ -23,12 +23,11 @@ from gpuwise.infer.engine import EngineSettings
 from gpuwise.infer.memory import llama_memory, weight_split
 from gpuwise.models.spec import ModelSpec
 from gpuwise.models.weight_types import GGUF_TYPES
-from gpuwise.plan.fit import largest_where
 from gpuwise.record import record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
     from typing import Any
 
     from gpuwise.i18n import Text
@@ -181,11 +180,26 @@ def _context(spec: ModelSpec, s: EngineSettings, available: int, n_ctx: int) -> 
     def fits(k: int) -> bool:
         return llama_memory(spec, s, k * CTX_STEP, layers, split).gpu_bytes <= room
 
-    k = largest_where(fits, 1, (n_ctx - 1) // CTX_STEP)
+    k = _largest(fits, (n_ctx - 1) // CTX_STEP)
     if k is not None:
         n = k * CTX_STEP
         what = Message("infer.advice.context", n_ctx=f"{n:,}", asked=f"{n_ctx:,}")
         yield what, s.with_(n_ctx=n), 1, Message("infer.advice.shorter")
+
+
+def _largest(ok: Callable[[int], bool], hi: int) -> int | None:
+    """The largest ``k`` in 1..``hi`` with ``ok(k)`` (true up to some point, false after it), or
+    None when ``ok(1)`` is false."""
+    if hi < 1 or not ok(1):
+        return None
+    lo = 1
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if ok(mid):
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
 
 
 def advice_dict(a: LlamaAdvice) -> dict[str, Any]:
