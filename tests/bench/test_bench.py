@@ -162,12 +162,13 @@ PLAN = ("plan", "llama-3.2-1b", "--batch", "2", "--seq", "512", "--gpu", "4090",
 def test_plan_uses_a_saved_bench_of_its_card(cli, cache):
     before = cli(*PLAN).json()["cards"][0]["time"]
     ref = _reference()
-    # a card that reaches half the reference's matmul fraction: half the utilisation
+    # a card that reaches half the reference's matmul fraction: its matmuls take twice as long
+    # (the step model's bandwidth-bound kernels and launches do not change)
     _bench_file(cache, "rtx-4090", bf16_fraction=ref["matmul"] / 2, copy_fraction=ref["bandwidth"])
     after = cli(*PLAN)
     assert after.code == 0
     t = after.json()["cards"][0]["time"]
-    assert t["mfu"] == pytest.approx(before["mfu"] / 2)
+    assert before["mfu"] / 2 <= t["mfu"] < 0.65 * before["mfu"]
     assert t["train_tokens_per_s"] < before["train_tokens_per_s"]
     assert any("calibrated from your bench of 2026-12-01" in n for n in t["notes"])
     assert not any("calibrated" in n for n in before["notes"])
