@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q "torch==2.13.0" -e ".[dev,frameworks]"
-# the parsers of LLaMA-Factory and axolotl, without the CUDA torch their dependencies pin (about
-# 30 s with the frameworks extra on 2 cores; tests/engines/test_framework_configs.py)
+# the parsers of LLaMA-Factory and axolotl, without the CUDA torch their dependencies pin (with
+# the frameworks extra about 30 s on 2 cores; tests/engines/test_framework_configs.py)
 .venv/bin/python -m pip install -q --no-deps "llamafactory==0.9.5" "axolotl==0.19.0" "addict>=2.4"
 # llama.cpp itself, for tests/infer/test_llamacpp_real.py: llama-cpp-python compiles it for the CPU
 # (no wheel on PyPI; without its multimodal library: about 4 min of 2 cores the first time, then

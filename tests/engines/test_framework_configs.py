@@ -1,9 +1,10 @@
-"""The configs `plan --emit --framework X` writes load in each framework's own parser:
-torchtune's ``config.validate`` (every ``_component_`` resolved and its arguments bound), TRL's
+"""The configs `plan --emit --framework X` writes load in each framework's own parser: TRL's
 SFTConfig and peft's LoraConfig built by the emitted script itself, LLaMA-Factory's
-``get_train_args`` and axolotl's ``validate_config``; and the defaults gpuwise read from each
-framework's source are the installed framework's. A framework that is not installed is
-skipped, saying so (scripts/test.sh installs them all)."""
+``get_train_args`` and axolotl's ``validate_config``; torchtune's against the signatures of
+its components and the keys of its recipes read from torchtune 0.6.1 (data/torchtune_0.6.1.json;
+its own ``config.validate`` too where torchtune imports); and the defaults gpuwise read from
+each framework's source are the installed framework's. A framework that is not installed is
+skipped, saying so (scripts/test.sh installs TRL, LLaMA-Factory and axolotl)."""
 
 from __future__ import annotations
 
@@ -50,29 +51,59 @@ def gpu_checks_pass(monkeypatch):
     monkeypatch.setattr(ta, "is_torch_bf16_gpu_available", lambda: True)
 
 
-@pytest.mark.parametrize("plan", list(PLANS))
-def test_torchtune_config_validates(cli, tmp_path, plan):
-    pytest.importorskip("torchtune", reason="torchtune not installed (the frameworks extra)")
-    from omegaconf import OmegaConf
-    from torchtune import config
+#: torchtune 0.6.1's component signatures and recipe keys, read from the installed package:
+#: it needs a torchao (< 0.16) that peft (>= 0.16) refuses, so it is not in the test
+#: environment; its own validate runs below wherever it imports.
+TORCHTUNE = json.loads((Path(__file__).parent / "data/torchtune_0.6.1.json").read_text())
 
+
+def _bind(component: str, kwargs: dict) -> list[str]:
+    """What ``torchtune.config.validate`` would refuse: arguments the component does not take."""
+    if component.startswith("torch."):
+        import inspect
+        from importlib import import_module
+
+        module, name = component.rsplit(".", 1)
+        params = inspect.signature(getattr(import_module(module), name)).parameters
+        taken = {n for n, p in params.items() if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
+        free = any(p.kind == p.VAR_KEYWORD for p in params.values())
+    elif component.startswith("bitsandbytes.optim."):  # CUDA's; the names its docs give
+        assert component.rsplit(".", 1)[1] in ("PagedAdamW8bit", "AdamW8bit")
+        taken, free = {"lr", "betas", "eps", "weight_decay"}, False
+    else:
+        entry = TORCHTUNE["components"][component]
+        taken, free = set(entry["params"]), entry["var_keyword"]
+    return [] if free else sorted(set(kwargs) - taken)
+
+
+@pytest.mark.parametrize("plan", list(PLANS))
+def test_torchtune_config_binds_and_has_the_recipe_s_keys(cli, tmp_path, plan):
     folder, doc = emitted(cli, tmp_path, "torchtune", plan)
-    cfg = OmegaConf.load(folder / "torchtune_config.yaml")
-    if cfg.optimizer._component_.startswith("bitsandbytes.") and not _has("bitsandbytes"):
-        # bitsandbytes is CUDA's (the measure extra); its class name is checked by name
-        assert cfg.optimizer._component_.rsplit(".", 1)[1] in ("PagedAdamW8bit", "AdamW8bit")
-        cfg.optimizer = {"_component_": "torch.optim.AdamW", "lr": cfg.optimizer.lr}
-    config.validate(cfg)  # raises ConfigError naming each component that does not bind
+    text = (folder / "torchtune_config.yaml").read_text()
+    cfg = yaml.safe_load(text)
+    recipe = text.split("# Run: ", 1)[1].split("--config")[0].split()[-1]
+    keys = TORCHTUNE["recipes"][recipe]
+    assert set(keys["required"]) <= set(cfg), set(keys["required"]) - set(cfg)
+    assert set(cfg) <= set(keys["required"]) | set(keys["optional"])
+    for node in cfg.values():
+        if isinstance(node, dict) and "_component_" in node:
+            args = {k: v for k, v in node.items() if k != "_component_"}
+            assert _bind(node["_component_"], args) == [], node["_component_"]
     w = doc["workload"]
-    assert cfg.batch_size == w["batch"] and cfg.tokenizer.max_seq_len == w["seq"]
-    assert cfg.enable_activation_checkpointing == w["grad_checkpointing"]
-    assert cfg.model.num_layers == cfg.model.num_layers  # resolves interpolations
-    assert cfg.model.quantize_base == (w["method"] == "qlora") if w["method"] != "full" else True
-    if w["method"] != "full":
-        assert cfg.model.lora_rank == w["lora_rank"]
-    run = (folder / "torchtune_config.yaml").read_text().split("# Run: ", 1)[1].split("\n")[0]
-    recipe = run.split("--config")[0].split()[-1]
     assert recipe.startswith("full" if w["method"] == "full" else "lora")
+    assert recipe.endswith("single_device" if doc["parallel"]["gpus"] == 1 else "distributed")
+    assert cfg["batch_size"] == w["batch"] and cfg["tokenizer"]["max_seq_len"] == w["seq"]
+    assert cfg["enable_activation_checkpointing"] == w["grad_checkpointing"]
+    if w["method"] != "full":
+        assert cfg["model"]["lora_rank"] == w["lora_rank"]
+        assert cfg["model"]["quantize_base"] == (w["method"] == "qlora")
+    if _has("torchtune"):  # where it imports (a torchao it accepts): its own validate too
+        from omegaconf import OmegaConf
+        from torchtune import config
+
+        if not _has("bitsandbytes"):  # CUDA's: its optimizer was checked by name above
+            cfg["optimizer"] = {"_component_": "torch.optim.AdamW", "lr": 1.0e-4}
+        config.validate(OmegaConf.create(cfg))
 
 
 @pytest.mark.parametrize("plan", list(PLANS))
@@ -191,17 +222,19 @@ def test_axolotl_defaults_are_the_installed_ones():
 
 
 def test_torchtune_defaults_are_its_shipped_configs():
-    pytest.importorskip("torchtune", reason="torchtune not installed (the frameworks extra)")
-    spec = importlib.util.find_spec("recipes")  # torchtune's configs ship beside it
-    assert spec and spec.submodule_search_locations
-    folder = Path(next(iter(spec.submodule_search_locations))) / "configs" / "llama3_1"
-    lora = yaml.safe_load((folder / "8B_lora_single_device.yaml").read_text())
-    full = yaml.safe_load((folder / "8B_full_single_device.yaml").read_text())
+    configs = TORCHTUNE["configs"]
+    lora = configs["llama3_1/8B_lora_single_device.yaml"]
+    qlora = configs["llama3_1/8B_qlora_single_device.yaml"]
+    full = configs["llama3_1/8B_full_single_device.yaml"]
     want = {d["key"]: d["value"] for d in FRAMEWORKS["torchtune"]["defaults"]}
-    assert lora["enable_activation_checkpointing"] is want["grad_checkpointing"]
-    assert lora["model"]["lora_rank"] == want["lora_rank"]
+    for cfg in (lora, qlora, full):
+        assert cfg["enable_activation_checkpointing"] is want["grad_checkpointing"]
+        assert cfg["enable_activation_offloading"] is False
+    assert lora["model"]["lora_rank"] == qlora["model"]["lora_rank"] == want["lora_rank"]
     assert lora["optimizer"]["fused"] is True
     assert lora["model"]["lora_attn_modules"] == ["q_proj", "v_proj", "output_proj"]
     assert lora["model"]["apply_lora_to_mlp"] is True
     assert full["optimizer"]["_component_"] == "bitsandbytes.optim.PagedAdamW8bit"
+    assert want["paged_adamw_8bit"] == "paged-adamw-8bit"
     assert full["optimizer_in_bwd"] is True
+    assert lora["loss"]["_component_"] == "torchtune.modules.loss.CEWithChunkedOutputLoss"

@@ -1,8 +1,8 @@
 """torchtune_config.yaml: the plan as a torchtune recipe config, for
 ``tune run RECIPE --config torchtune_config.yaml`` (the layout of torchtune's own
 ``recipes/configs/llama3_1/8B_*_single_device.yaml``; the model is its family's component
-builder with the model's shapes, so any size of a family works; tests resolve and bind every
-``_component_`` with ``torchtune.config.validate``)."""
+builder with the model's shapes, so any size of a family works; tests bind every
+``_component_``'s arguments to its signature in torchtune 0.6.1 and check the recipe's keys)."""
 
 from __future__ import annotations
 
