@@ -293,6 +293,8 @@ def _fsdp_notes(w: Workload, p: Parallel, z: _FsdpSizes, layers: int) -> list[Te
         notes.append(Message("memory.note.fsdp_qlora"))
     if w.amp:
         notes.append(Message("memory.note.fsdp_amp"))
+    elif w.precision in ("bf16", "fp16") and w.method != "qlora":
+        notes.append(Message("memory.note.fsdp_16bit", precision=w.precision))
     if p.strategy == "fsdp-hybrid":
         notes.append(Message("memory.note.hybrid", size=k, copies=p.gpus // k))
     return notes
@@ -333,8 +335,16 @@ def _mp_adapter_saving(spec: ModelSpec, w: Workload) -> int:
 def zero(spec: ModelSpec, w: Workload, p: Parallel) -> RankMemory:
     n = p.gpus
     stage = p.zero_stage or 0
-    # DeepSpeed's bf16 / fp16 run a 16-bit model; amp-* (torch_autocast) and fp32 keep fp32
-    t = train_phases(spec, w)
+    # DeepSpeed's bf16 / fp16 run a 16-bit model; amp-* (torch_autocast) and fp32 keep fp32.
+    # Under amp, stages 1-2 keep whole fp32 weights, and autocast's 16-bit copy of each one is
+    # saved for backward as on one card; stage 3's memory-efficient linear (zero.Init patches
+    # F.linear with LinearFunctionForZeroStage3: deepspeed/runtime/zero/linear.py, on by
+    # default, memory_efficient_linear in zero/config.py; DeepSpeed edaa722) saves the fp32
+    # input and weight and casts inside, so no copy is kept: activations as FSDP's
+    # (simulated with that Function under autocast, Qwen2.5-0.5B full at 1 x 1024: 2.07 GiB
+    # kept for backward against 2.12 GiB of these terms, 3.03 GiB with autocast's copies)
+    copies = not (w.amp and stage >= 3)
+    t = train_phases(spec, w, weight_copies=copies)
     elem = 4 if w.amp or w.precision == "fp32" else 2
     total = spec.trained_params
     trainable = sum(x.numel * x.count for x in t.state.trainable)
@@ -354,6 +364,16 @@ def zero(spec: ModelSpec, w: Workload, p: Parallel) -> RankMemory:
             bytes=master + moments,
         )
     ]
+    if master and w.precision in ("bf16", "fp16"):
+        # DeepSpeed's 16-bit optimizers step fp32 partitions (stage_1_and_2.py
+        # single_partition_of_fp32_groups, stage3.py fp32_partitioned_groups_flat,
+        # bf16_optimizer.py fp32_groups_flat_partition): the same flag on one card or FSDP
+        # keeps bf16 states and no master weights
+        notes.append(
+            Message("memory.note.zero_16bit_master", precision=w.precision, bytes=master + moments)
+        )
+    if w.amp:
+        notes.append(Message("memory.note.zero3_amp" if stage >= 3 else "memory.note.zero12_amp"))
     if stage >= 3:
         threshold = int(buf["stage3_param_persistence_threshold"])
         persist = sum(b.numel * elem for b in spec.train_blocks if b.numel // b.count < threshold)
