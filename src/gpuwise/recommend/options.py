@@ -285,7 +285,10 @@ class _Search:
                 if not _may_help(ckpt, n, o.fits):
                     out.append(o)
                     continue
-                c = _evaluate(self, ckpt, n, ckpt.job.tried.get(n, ()), on_card_only=o.fits)
+                # the simplest strategy that fits with it (timing every one, on every card
+                # and count, would double the search)
+                tried_ckpt = ckpt.job.tried.get(n, ())
+                c = _evaluate(self, ckpt, n, tried_ckpt, on_card_only=o.fits, simplest=True)
                 if c.fits and (not o.fits or (c.tokens_per_s or 0.0) > (o.tokens_per_s or 0.0)):
                     c.changes = ["grad_checkpointing"]
                     o = c
@@ -401,9 +404,11 @@ def _evaluate(
     count: int,
     tried: tuple[tuple[Parallel, RankMemory, int, int], ...],
     on_card_only: bool = False,
+    simplest: bool = False,
 ) -> Option:
     """The best way to run the job on ``count`` x the card, or why there is none;
-    ``on_card_only``: among the strategies that offload nothing."""
+    ``on_card_only``: among the strategies that offload nothing; ``simplest``: the first
+    strategy that fits (:data:`STRATEGY_ORDER`), not the fastest of all that do."""
     card, usable, cannot, job = facts.card, facts.usable, facts.cannot, facts.job
     constraints = search.constraints
     power = card.tdp_w * count
@@ -417,6 +422,8 @@ def _evaluate(
     fitting = [i for i in on_card if tried[i][3] <= host_ram]
     if on_card_only:
         fitting = [i for i in fitting if not tried[i][0].offloads("optimizer")]
+    if simplest and fitting:
+        fitting = fitting[:1]  # the least sharding that fits: timed alone
     if on_card and not fitting:
         p, m, _, host = min((tried[i] for i in on_card), key=lambda t: t[3])
         why = InGiB("recommend.reason.host_ram", strategy=p.strategy, host=host, ram=host_ram)
