@@ -10,10 +10,14 @@ import argparse
 
 from gpuwise.cli import workload_flags as flags
 from gpuwise.cli.lang import help_text
-from gpuwise.frameworks.defaults import FRAMEWORKS, REFERENCE, Applied, apply_framework
+from gpuwise.frameworks import FRAMEWORKS, REFERENCE
 from gpuwise.i18n import cut, render
 from gpuwise.models.spec import ModelSpec
 from gpuwise.workload import Workload
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from gpuwise.frameworks.defaults import Applied
 
 #: argparse destination -> (the reference step's value, the workload fields it sets)
 _TRACKED = {
@@ -62,13 +66,20 @@ def given_fields(args: argparse.Namespace) -> frozenset[str]:
     return frozenset(out)
 
 
-def framework_workload(args: argparse.Namespace, spec: ModelSpec) -> tuple[Workload, Applied]:
+def framework_workload(
+    args: argparse.Namespace, spec: ModelSpec
+) -> tuple[Workload, Applied | None]:
     """The workload ``args`` ask for, with ``--framework``'s defaults where no flag was given,
-    and what the framework changed."""
+    and what the framework changed (None: the reference, nothing)."""
     given = given_fields(args)
     filled = argparse.Namespace(**vars(args))
     for dest, (reference, _) in _TRACKED.items():
         if getattr(filled, dest, None) is None:
             setattr(filled, dest, reference)
     w = flags.workload_from(filled, spec)
-    return apply_framework(getattr(args, "framework", REFERENCE), w, spec, given)
+    name = getattr(args, "framework", REFERENCE)
+    if name == REFERENCE:
+        return w, None
+    from gpuwise.frameworks.defaults import apply_framework  # its data: read when asked
+
+    return apply_framework(name, w, spec, given)

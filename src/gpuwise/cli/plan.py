@@ -108,7 +108,7 @@ def document(args: argparse.Namespace) -> dict[str, Any]:
         machines=machines,
     )
     doc = plan_doc(plan, catalog.date)
-    if framework.framework != "transformers":
+    if framework is not None:  # --framework other than transformers
         from gpuwise.frameworks.defaults import applied_dict, framework_notes
 
         doc["framework"] = applied_dict(framework)

@@ -6,6 +6,7 @@ one applied, and each one the plan does not model, is said as a note.
 from __future__ import annotations
 
 from gpuwise.errors import GpuwiseError
+from gpuwise.frameworks import FRAMEWORKS, REFERENCE
 from gpuwise.i18n import Message
 from gpuwise.models.lora import lora_target_names
 from gpuwise.models.spec import ModelSpec
@@ -17,9 +18,6 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-#: The frameworks ``--framework`` takes; the first is the reference step (docs/reference-step.md).
-FRAMEWORKS = ("transformers", "llamafactory", "unsloth", "axolotl", "torchtune", "trl")
-REFERENCE = "transformers"
 
 #: The note of each default the plan applies, by the data file's key.
 APPLIED = {
@@ -135,9 +133,9 @@ def apply_framework(
     """``w`` with framework ``name``'s defaults for its method, but for the fields in ``given``
     (those the user set by a flag), and what was done. The reference (``transformers``)
     returns it unchanged; another framework refuses an inference workload."""
+    if name == REFERENCE:  # the plain plan reads no framework data
+        return w, Applied(name, "transformers + peft", "")
     info = framework_info(name)
-    if name == REFERENCE:
-        return w, Applied(name, info["name"], info["version"])
     if w.task != "train":
         raise GpuwiseError(
             Message("frameworks.train_only", framework=info["name"], task=w.task),
