@@ -164,3 +164,33 @@ def test_parallel_advice_is_said_in_both_languages(cli, lang):
     )
     assert r.code == 0, r.err
     assert ("用 zero2 放得下" in r.out) if lang == "zh" else ("with zero2" in r.out)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["llama-3.1-8b", "--method", "full", "--have", "3060"],
+        ["qwen2.5-7b", "--method", "lora", "--seq", "8192", "--have", "4060 ti 16gb"],
+        ["llama-3.1-8b", "--method", "full", "--budget", "300", "--no-offload"],  # the best buy
+    ],
+)
+def test_recommend_advice_fits_when_applied(cli, args):
+    doc = cli("recommend", *args, "--top", "3", "--json").json()
+    a = doc["advice"]
+    assert a is not None and not a["fits_as_asked"]
+    _check_fits_when_applied(cli, args[0], a)
+    # memory saved on the card is listed before offload, and offload before a changed job
+    out = " ".join(cli("recommend", *args, "--top", "3").out.split())
+    fits = [str(c["change"]) for c in a["fits_alone"]]
+    tiers = [
+        2
+        if c["workload"]["method"] != a["workload"]["method"]
+        or c["workload"]["seq"] != a["workload"]["seq"]
+        else 1
+        if "offload" in c["strategy"]
+        else 0
+        for c in a["fits_alone"]
+    ]
+    assert tiers == sorted(tiers), fits
+    positions = [out.index(f) for f in fits if f in out]
+    assert positions == sorted(positions)
