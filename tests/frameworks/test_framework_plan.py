@@ -120,6 +120,8 @@ def test_the_reference_framework_changes_nothing(cli):
         ("torchtune", ["--optimizer", "adamw"], "optimizer", "adamw"),
         ("llamafactory", ["--lora-rank", "64"], "lora_rank", 64),
         ("torchtune", ["--lora-targets", "q_proj"], "lora_targets", ["q_proj"]),
+        ("trl", ["--no-grad-checkpointing"], "grad_checkpointing", False),
+        ("axolotl", ["--upcast"], "upcast", True),
     ],
 )
 def test_a_flag_the_user_gives_wins(cli, name, flags, field, value):
@@ -187,3 +189,10 @@ def test_plan_with_a_framework_imports_no_framework(tmp_path):
         ["plan", "llama-3.1-8b", "--method", "qlora", "--framework", "unsloth", "--json"],
         ("torch", "transformers", "trl", "torchtune", "llamafactory", "axolotl", "yaml"),
     )
+
+
+@pytest.mark.parametrize(
+    "flags", [["--grad-checkpointing", "--no-grad-checkpointing"], ["--upcast", "--no-upcast"]]
+)
+def test_opposite_flags_are_one_line(cli, flags):
+    one_line(cli("plan", "7b", "--method", "qlora", "--framework", "unsloth", *flags), *flags)

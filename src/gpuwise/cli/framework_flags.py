@@ -10,8 +10,9 @@ import argparse
 
 from gpuwise.cli import workload_flags as flags
 from gpuwise.cli.lang import help_text
+from gpuwise.errors import GpuwiseError
 from gpuwise.frameworks import FRAMEWORKS, REFERENCE
-from gpuwise.i18n import cut, render
+from gpuwise.i18n import Message, cut, render
 from gpuwise.models.spec import ModelSpec
 from gpuwise.workload import Workload
 
@@ -28,7 +29,18 @@ _TRACKED = {
     "packing": (False, ("packing",)),
     "lora_rank": (None, ("lora_rank",)),
     "lora_targets": (None, ("lora_targets",)),
+    # the two that switch off what a framework switches on (the reference's own values)
+    "no_grad_checkpointing": (False, ("grad_checkpointing", "ckpt_offload")),
+    "upcast": (False, ("upcast",)),
 }
+#: Flags that cannot be given together: (dest, flag) pairs.
+_OPPOSITES = (
+    (
+        ("grad_checkpointing", "--grad-checkpointing"),
+        ("no_grad_checkpointing", "--no-grad-checkpointing"),
+    ),
+    (("no_upcast", "--no-upcast"), ("upcast", "--upcast")),
+)
 
 
 def add_framework_flag(p: argparse.ArgumentParser) -> None:
@@ -40,6 +52,12 @@ def add_framework_flag(p: argparse.ArgumentParser) -> None:
         metavar="|".join(FRAMEWORKS),
         help=help_text("frameworks.opt.framework"),
     )
+    p.add_argument(
+        "--no-grad-checkpointing",
+        action="store_true",
+        help=help_text("frameworks.opt.no_ckpt"),
+    )
+    p.add_argument("--upcast", action="store_true", help=help_text("frameworks.opt.upcast"))
     p.set_defaults(loss=None, optimizer=None, no_upcast=None, packing=None)
 
 
@@ -71,6 +89,9 @@ def framework_workload(
 ) -> tuple[Workload, Applied | None]:
     """The workload ``args`` ask for, with ``--framework``'s defaults where no flag was given,
     and what the framework changed (None: the reference, nothing)."""
+    for (one, one_flag), (other, other_flag) in _OPPOSITES:
+        if getattr(args, one, None) and getattr(args, other, None):
+            raise GpuwiseError(Message("frameworks.opposites", first=one_flag, second=other_flag))
     given = given_fields(args)
     filled = argparse.Namespace(**vars(args))
     for dest, (reference, _) in _TRACKED.items():

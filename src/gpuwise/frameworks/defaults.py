@@ -148,7 +148,9 @@ def apply_framework(
     for d in defaults(name, w.method):
         if d.field in given:
             overridden.append(d.key)
-            notes.append(Message("frameworks.overridden", framework=info["name"], flag=d.flag))
+            note = Message("frameworks.overridden", framework=info["name"], flag=d.flag)
+            if note not in notes:  # one flag may override two defaults (checkpointing)
+                notes.append(note)
             continue
         if d.field == "lora_targets" and not set(d.value) <= set(lora_target_names(spec)):
             notes.append(
