@@ -196,3 +196,46 @@ def test_plan_with_a_framework_imports_no_framework(tmp_path):
 )
 def test_opposite_flags_are_one_line(cli, flags):
     one_line(cli("plan", "7b", "--method", "qlora", "--framework", "unsloth", *flags), *flags)
+
+
+def test_torchtune_targets_a_model_lacks_are_said_and_all_linears_kept(cli):
+    r = cli("plan", "phi-3-mini", "--gpu", "4090", "--method", "lora", "--framework", "torchtune",
+            "--json")  # fmt: skip
+    assert r.code == 0, r.err
+    doc = r.json()
+    assert doc["workload"]["lora_targets"] == ["all-linear"]
+    assert "lora_targets" not in doc["framework"]["applied"]
+    assert any("not linears of model type phi3" in n for n in doc["memory"]["notes"])
+
+
+FLAG_CHOICES = [
+    ["--grad-checkpointing"],
+    ["--grad-checkpointing", "offload"],
+    ["--no-grad-checkpointing"],
+    ["--loss", "full"],
+    ["--loss", "fused"],
+    ["--optimizer", "sgd"],
+    ["--no-upcast"],
+    ["--upcast"],
+    ["--packing"],
+    ["--lora-rank", "4"],
+    ["--task", "infer"],
+]
+
+
+@fixture_ok
+@given(
+    st.sampled_from(sorted(FRAMEWORKS)),
+    st.sampled_from(["full", "lora", "qlora"]),
+    st.lists(st.sampled_from(FLAG_CHOICES), max_size=3),
+    st.sampled_from(["llama-3.2-1b", "qwen2.5-0.5b", "gpt2", "bert-base-uncased"]),
+)
+def test_any_framework_and_flags_plan_or_refuse_in_one_line(cli, name, method, flags, model):
+    r = cli("plan", model, "--gpu", "4090", "--method", method, "--framework", name, "--json",
+            *[f for group in flags for f in group])  # fmt: skip
+    if r.code != 0:
+        one_line(r)
+        return
+    doc = r.json()
+    assert doc["memory"]["required_bytes"] > 0
+    assert ("framework" in doc) == (name != "transformers")
