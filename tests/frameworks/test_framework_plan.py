@@ -180,6 +180,10 @@ def test_torchtune_qlora_of_a_family_without_a_builder_is_one_line(cli):
     one_line(r, "torchtune", "qwen2", "llama")
 
 
+def test_a_framework_for_an_encoder_is_one_line(cli):
+    one_line(cli("plan", "bert-base-uncased", "--framework", "trl"), "TRL", "encoder")
+
+
 def test_a_framework_for_inference_is_one_line(cli):
     one_line(cli("plan", "7b", "--task", "infer", "--framework", "unsloth"), "--framework")
 

@@ -105,6 +105,10 @@ def check_supported(name: str, w: Workload, spec: ModelSpec) -> None:
     """Refuse, in one line, a method the framework cannot train or a model family it has no
     builder for (torchtune's QLoRA exists for some families only)."""
     info = framework_info(name)
+    if spec.kind != "decoder":  # each trains causal LMs (SFT); BERT's masked LM is the reference's
+        raise GpuwiseError(
+            Message("frameworks.decoder_only", framework=info["name"], model=spec.name)
+        )
     if w.method not in info["methods"]:
         raise GpuwiseError(
             Message(
