@@ -12,8 +12,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from gpuwise.memory.train import train_phases
+from gpuwise.memory.train import train_memory, train_phases
 from gpuwise.memory.tricks import loss_chunk_tokens, tricks_data
 from gpuwise.models import load_model
 from gpuwise.models.spec import ModelSpec
@@ -198,3 +200,24 @@ def test_offload_time_is_said_and_counted(cli):
     assert moved / 32e9 <= slower <= moved / 10e9
     assert any("checkpoints offloaded" in n for n in off["time"]["notes"])
     assert math.isfinite(off["time"]["train_tokens_per_s"])
+
+
+SPECS = [load_model(m) for m in ("gpt2", "llama-3.2-1b", "qwen2.5-0.5b", "gemma-2-9b")]
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    st.sampled_from(SPECS),
+    st.sampled_from(["full", "lora"]),
+    st.sampled_from(["bf16", "amp-bf16", "fp32"]),
+    st.booleans(),
+    st.integers(1, 8),
+    st.integers(64, 4096),
+    st.sampled_from(["chunked", "fused"]),
+)
+def test_a_trick_never_needs_more_memory_than_the_reference(spec, method, prec, ckpt, b, s, loss):
+    w = Workload(method=method, precision=prec, grad_checkpointing=ckpt, batch=b, seq=s)
+    ref = train_memory(spec, w).peak_allocated_bytes
+    assert train_memory(spec, w.with_(loss=loss)).peak_allocated_bytes <= ref
+    if ckpt:
+        assert train_memory(spec, w.with_(ckpt_offload=True)).peak_allocated_bytes <= ref

@@ -96,7 +96,8 @@ def loss_head(stack: Stack, window: str, d: Dims, w: Workload, param_bytes: int)
             # the head's weight gradient (full training) is made by the first chunk and
             # summed with each next chunk's (see HEAD_GRAD_COPIES)
             grad = 0
-            if window == "loss_bwd_peak" and not w.is_lora:
+            several = chunk < d.b * d.s  # one chunk: nothing to sum, as the reference
+            if window == "loss_bwd_peak" and not w.is_lora and several:
                 grad = HEAD_GRAD_COPIES * d.Wh * DTYPE_BYTES[w.compute_dtype]
             return kept_chunk + stack.head(window, at_chunk) + grad
         return stack.head(window, none)
