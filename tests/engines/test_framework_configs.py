@@ -29,6 +29,8 @@ PLANS = {
                  "--loss", "fused"),
     "lora-fp16-2gpu": ("mistral-7b", "--method", "lora", "--gpu", "T4", "--precision", "fp16",
                        "--gpus", "2", "--strategy", "zero2", "--loss", "chunked"),
+    "lora-fsdp-offload": ("qwen2.5-0.5b", "--method", "lora", "--gpu", "4090", "--gpus", "2",
+                          "--strategy", "fsdp-offload", "--precision", "bf16"),
 }  # fmt: skip
 
 

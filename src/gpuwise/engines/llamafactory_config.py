@@ -5,8 +5,6 @@ TrainingArguments; tests parse it with ``llamafactory.hparams.get_train_args``).
 
 from __future__ import annotations
 
-import shlex
-
 from gpuwise.engines.accelerate_config import DS_CONFIG_FILE
 from gpuwise.engines.framework_names import hf_optim, learning_rate
 from gpuwise.engines.framework_yaml import comment, dump
@@ -19,6 +17,11 @@ FILE = "llamafactory_train.yaml"
 
 def run_command(p: Parallel) -> str:
     """How to start it: LLaMA-Factory launches torchrun itself for several cards."""
+    if p.strategy.startswith("fsdp"):  # LLaMA-Factory's FSDP runs under accelerate's launcher
+        return (
+            "accelerate launch --config_file accelerate_config.yaml -m llamafactory.launcher "
+            + FILE
+        )
     if p.gpus > 1:
         return f"FORCE_TORCHRUN=1 NPROC_PER_NODE={p.gpus} llamafactory-cli train {FILE}"
     return f"llamafactory-cli train {FILE}"
@@ -96,7 +99,4 @@ def llamafactory_yaml(spec: ModelSpec, w: Workload, p: Parallel, model_ref: str)
     if w.loss == "chunked":
         notes.append("The plan's --loss chunked has no LLaMA-Factory option; enable_liger_kernel")
         notes.append("(Liger's fused loss) is the nearest.")
-    if p.strategy.startswith("fsdp"):
-        notes.append("FSDP: start it with accelerate instead: accelerate launch --config_file")
-        notes.append(f"accelerate_config.yaml -m llamafactory.launcher {shlex.quote(FILE)}")
     return comment("\n".join(notes)) + dump(config(spec, w, p, model_ref))

@@ -150,6 +150,8 @@ def config(spec: ModelSpec, w: Workload, p: Parallel, model_ref: str) -> dict[st
     }
     if w.is_lora:
         cfg["save_adapter_weights_only"] = True
+    if p.gpus > 1 and p.strategy.endswith("offload"):
+        cfg["fsdp_cpu_offload"] = True  # the distributed recipes' FSDP2 offload
     if w.method == "full" and p.gpus == 1:
         cfg["optimizer_in_bwd"] = False  # the plan keeps every gradient until the step
     return cfg
@@ -163,6 +165,9 @@ def torchtune_yaml(spec: ModelSpec, w: Workload, p: Parallel, model_ref: str) ->
         "checkpoint_files: set them to its safetensors files; the model's",
         "rope_base and norm_eps are the builder's defaults: set them from its config.json.",
     ]
+    if p.engine == "deepspeed":
+        notes.append(f"torchtune shards with FSDP2, not DeepSpeed: the plan's {p.strategy} is")
+        notes.append("the nearest it has (fsdp_cpu_offload for the offload strategies).")
     if w.compute_dtype == "fp16":
         notes.append("torchtune trains in bf16 or fp32 only: fp32 here, the plan is fp16.")
     return comment("\n".join(notes)) + dump(config(spec, w, p, model_ref))
