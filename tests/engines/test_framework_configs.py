@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 DATA = Path(__file__).resolve().parents[2] / "src/gpuwise/frameworks/data/frameworks.json"
 FRAMEWORKS = json.loads(DATA.read_text(encoding="utf-8"))["frameworks"]
@@ -240,3 +242,31 @@ def test_torchtune_defaults_are_its_shipped_configs():
     assert want["paged_adamw_8bit"] == "paged-adamw-8bit"
     assert full["optimizer_in_bwd"] is True
     assert lora["loss"]["_component_"] == "torchtune.modules.loss.CEWithChunkedOutputLoss"
+
+
+_keys = st.text(
+    alphabet=st.characters(categories=["L", "N"], include_characters="_-"), min_size=1, max_size=12
+)
+_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**12), 10**12),
+    st.floats(allow_nan=False, allow_infinity=False, width=32),
+    st.text(max_size=20),
+)
+_values = st.recursive(
+    _scalars | st.lists(_scalars, max_size=4),
+    lambda inner: (
+        st.dictionaries(_keys, inner, max_size=4)
+        | st.lists(st.dictionaries(_keys, _scalars, min_size=1, max_size=3), min_size=1, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+@given(st.dictionaries(_keys, _values, max_size=6))
+def test_the_framework_yaml_reads_back_as_written(data):
+    """Every config above is written by framework_yaml.dump: PyPI YAML reads back the values."""
+    from gpuwise.engines.framework_yaml import dump
+
+    assert yaml.safe_load(dump(data)) == (data or None)
