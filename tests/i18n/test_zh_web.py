@@ -58,6 +58,12 @@ def test_the_pages_labels_in_chinese():
         "{name}",
         "{card}",
         "ollama",  # the engine's name, as its users type it
+        # the scatter's placeholders: a currency code and figures
+        "{currency}",
+        "{needed}",
+        "{usable}",
+        "{speed}",
+        "{cost}",
     ]
     assert leftover_english(text, names) == []
     english = page_messages("en")
