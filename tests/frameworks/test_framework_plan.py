@@ -48,6 +48,18 @@ def plan(cli, *args: str) -> dict:
     return r.json()
 
 
+def test_every_default_sets_a_workload_field_and_has_its_note():
+    from gpuwise.frameworks.defaults import APPLIED, NOT_APPLIED
+    from gpuwise.workload import Workload
+
+    reference = Workload()
+    for name in OTHERS:
+        for d in FRAMEWORKS[name]["defaults"]:
+            assert hasattr(reference, d["field"]) and d["key"] in APPLIED, (name, d["key"])
+        for n in FRAMEWORKS[name]["not_applied"]:
+            assert n["key"] in NOT_APPLIED, (name, n["key"])
+
+
 def test_the_data_cites_a_version_and_a_file_for_every_default():
     assert set(FRAMEWORKS) == {
         "transformers",

@@ -38,9 +38,6 @@ NOT_APPLIED = {
     "bf16_adapters": "frameworks.not_applied.bf16_adapters",
     "lora_kernels": "frameworks.not_applied.lora_kernels",
 }
-#: The workload fields a default may set.
-FIELDS = ("grad_checkpointing", "ckpt_offload", "loss", "optimizer", "lora_rank", "lora_targets",
-          "upcast")  # fmt: skip
 
 
 @record
