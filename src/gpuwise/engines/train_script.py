@@ -44,6 +44,12 @@ def settings(spec: ModelSpec, w: Workload, p: Parallel, model_ref: str) -> dict[
         "lora_rank": w.lora_rank,
         "lora_targets": "all-linear" if w.lora_targets == ("all-linear",) else list(w.lora_targets),
         "optimizer": w.optimizer,
+        # the memory tricks (gpuwise/memory/data/tricks.json): the loss a chunk of tokens at a
+        # time (chunked: recomputed in backward; fused: Liger-Kernel's), each layer's checkpoint
+        # in host RAM, QLoRA without fp32 copies of the unquantized weights
+        "loss": w.loss,
+        "ckpt_offload": w.grad_checkpointing and w.ckpt_offload,
+        "upcast": w.upcast,
         # FSDP / ZeRO-3 shard the 4-bit weights: they must be stored in the compute dtype
         "quant_storage_sharded": sharded,
         "vocab_size": spec.vocab_size,
@@ -59,7 +65,8 @@ HEADER = '''\
 """Training script written by `gpuwise plan --emit`: the plan's reference step under accelerate.
 
 Run it with launch.sh (accelerate launch --config_file accelerate_config.yaml train.py).
-Needs torch, transformers, accelerate (peft for LoRA, bitsandbytes for QLoRA / adamw-8bit).
+Needs torch, transformers, accelerate (peft for LoRA, bitsandbytes for QLoRA / adamw-8bit,
+liger-kernel for --loss fused).
 The batches are SYNTHETIC: replace `batches()` below with your data.
 """
 
@@ -130,7 +137,13 @@ def prepare(model):
     """train(), checkpointing and LoRA as the reference step does (alpha = 2 x rank)."""
     model.train()
     ckpt = {"use_reentrant": False}
-    if SETTINGS["method"] == "qlora" and not SETTINGS["quant_storage_sharded"]:
+    if SETTINGS["method"] == "qlora" and not SETTINGS["upcast"]:
+        # --no-upcast: prepare_model_for_kbit_training without its fp32 casts
+        for p in model.parameters():
+            p.requires_grad_(False)
+        if SETTINGS["grad_checkpointing"]:
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=ckpt)
+    elif SETTINGS["method"] == "qlora" and not SETTINGS["quant_storage_sharded"]:
         from peft import prepare_model_for_kbit_training
 
         model = prepare_model_for_kbit_training(
@@ -140,6 +153,17 @@ def prepare(model):
         )
     elif SETTINGS["grad_checkpointing"]:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=ckpt)
+    if SETTINGS["ckpt_offload"]:
+        offload_checkpoints(model)
+    if SETTINGS["loss"] == "fused":
+        from liger_kernel.transformers import _apply_liger_kernel_to_instance
+
+        # only the loss: Liger's fused linear cross-entropy, no other kernel swapped
+        _apply_liger_kernel_to_instance(model=model, fused_linear_cross_entropy=True,
+                                        cross_entropy=False, rope=False, rms_norm=False,
+                                        swiglu=False)
+    elif SETTINGS["loss"] == "chunked":
+        chunked_loss(model)
     if SETTINGS["method"] in ("lora", "qlora"):
         from peft import LoraConfig, get_peft_model
 
@@ -151,6 +175,44 @@ def prepare(model):
         model = get_peft_model(model, lora)
         model.train()
     return model
+
+
+def offload_checkpoints(model):
+    """Each checkpointed layer's saved inputs wait in host RAM until its backward."""
+    from torch.utils.checkpoint import checkpoint
+
+    def offloaded(function, *args, **kwargs):
+        with torch.autograd.graph.save_on_cpu(pin_memory=torch.cuda.is_available()):
+            return checkpoint(function, *args, use_reentrant=False, **kwargs)
+
+    model._set_gradient_checkpointing(enable=True, gradient_checkpointing_func=offloaded)
+
+
+def chunked_loss(model):
+    """The model's forward with its loss a chunk of tokens at a time: the LM head and the
+    cross-entropy of each chunk under checkpointing, so only one chunk's logits exist."""
+    from types import SimpleNamespace
+
+    from torch.utils.checkpoint import checkpoint
+
+    body = getattr(model, model.base_model_prefix)
+    head = model.get_output_embeddings()
+
+    def chunk_loss(x, labels):
+        return torch.nn.functional.cross_entropy(head(x).float(), labels, reduction="sum")
+
+    def forward(input_ids=None, labels=None, **kwargs):
+        hidden = body(input_ids=input_ids, **kwargs).last_hidden_state
+        x = hidden.reshape(-1, hidden.shape[-1])
+        shifted = torch.nn.functional.pad(labels, (0, 1), value=-100)[..., 1:].reshape(-1)
+        tokens, width, vocab = x.shape[0], x.shape[1], head.weight.shape[0]
+        inc = -(-vocab // width)  # Liger-Kernel's chunk size
+        chunk = min(tokens, 1 << max(0, -(-tokens // inc) - 1).bit_length())
+        parts = [checkpoint(chunk_loss, x[i : i + chunk], shifted[i : i + chunk],
+                            use_reentrant=False) for i in range(0, tokens, chunk)]
+        return SimpleNamespace(loss=sum(parts) / (shifted != -100).sum())
+
+    model.forward = forward
 
 
 def make_optimizer(params, lr):
@@ -165,6 +227,8 @@ def make_optimizer(params, lr):
         return Adafactor(params, lr=None, relative_step=True, scale_parameter=True)
     import bitsandbytes
 
+    if name == "paged-adamw-8bit":
+        return bitsandbytes.optim.PagedAdamW8bit(params, lr=lr)
     return bitsandbytes.optim.AdamW8bit(params, lr=lr)
 
 
