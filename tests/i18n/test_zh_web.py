@@ -64,6 +64,8 @@ def test_the_pages_labels_in_chinese():
         "{usable}",
         "{speed}",
         "{cost}",
+        "{params}",  # the model line: a count and the model's type
+        "{type}",
     ]
     assert leftover_english(text, names) == []
     english = page_messages("en")

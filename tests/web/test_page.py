@@ -514,6 +514,12 @@ def test_an_uploaded_gguf_header_is_planned_as_the_file_on_the_command_line(
     )
     assert printed.code == 0, printed.err
     _check_plan(_plan_rows(page), printed.json())
+    # the model it read: the parameters gpuwise model FILE.gguf counts
+    model = cli("model", str(path), "--json").json()
+    assert page.get_attribute("#model-line", "data-value") == str(model["params"])
+    assert page.text_content("#model-line") == (
+        f"{model['name']}: {model['params']:,} parameters ({model['model_type']})"
+    )
 
 
 def test_every_card_is_placed_for_this_job_as_recommend_finds_it(page, server, cli):

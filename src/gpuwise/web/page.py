@@ -31,6 +31,7 @@ PAGE_KEYS = (
     "web.page.plan",
     "web.page.working",
     "web.page.memory_title",
+    "web.page.model_line",
     "web.page.usable",
     "web.page.fits",
     "web.page.no_fit",

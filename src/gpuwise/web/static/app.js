@@ -178,6 +178,11 @@ function cell(text, cls, value) {
 
 function drawPlan(doc) {
   $("plan-out").hidden = false;
+  const model = doc.model;
+  $("model-line").dataset.value = String(model.params);
+  $("model-line").textContent = t("web.page.model_line", {
+    name: model.name, params: model.params.toLocaleString("en"), type: model.model_type,
+  });
   const cards = doc.cards;
   const body = $("cards").tBodies[0];
   body.replaceChildren();
