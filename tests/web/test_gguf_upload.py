@@ -72,6 +72,14 @@ def test_the_header_alone_is_the_model_file_on_the_command_line(
         assert "gpuwise-web-" not in text  # the temporary folder is not shown
 
 
+def test_the_answer_says_how_many_bytes_the_header_takes(tiny):
+    header = read_header(str(tiny)).data_offset
+    for head in (tiny.read_bytes(), header_only(tiny)):
+        got = upload(head, tiny.stat().st_size, [("gpu", "3090"), ("task", "infer")])
+        assert got.status == 200
+        assert got.headers["x-gguf-header-bytes"] == str(header)  # all the next request sends
+
+
 def test_a_header_cut_short_is_the_readers_one_line(tiny):
     head = header_only(tiny)[:-40]
     got = upload(head, tiny.stat().st_size)

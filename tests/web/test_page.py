@@ -514,6 +514,14 @@ def test_an_uploaded_gguf_header_is_planned_as_the_file_on_the_command_line(
     )
     assert printed.code == 0, printed.err
     _check_plan(_plan_rows(page), printed.json())
+    # the API said where the header ends: the page sends no more than that from now on
+    assert page.evaluate("() => state.upload.gguf.byteLength") == header
+    page.fill("#batch", "2")  # and the header alone is the same model
+    page.click("#plan")
+    _wait_plan(page, "gpuwise plan tiny-q4.gguf --task infer --batch 2")
+    again = cli("plan", str(path), "--task", "infer", "--batch", "2", "--gpu", "3090", "--gpu",
+                "4060ti16", "--json")  # fmt: skip
+    _check_plan(_plan_rows(page), again.json())
     # the model it read: the parameters gpuwise model FILE.gguf counts
     model = cli("model", str(path), "--json").json()
     assert page.get_attribute("#model-line", "data-value") == str(model["params"])

@@ -72,6 +72,8 @@ GGUF_MOST = 1 << 42
 #: GGUF uploads kept while the server runs (the page asks again with the same one).
 _GGUF_KEPT = 4
 _gguf_folders: list[str] = []
+#: A kept GGUF upload's path -> the bytes its header takes (up to where the weights start).
+_gguf_headers: dict[str, int] = {}
 
 _lock = threading.Lock()
 _parsers: dict[str, argparse.ArgumentParser] = {}
@@ -80,13 +82,16 @@ _parsers: dict[str, argparse.ArgumentParser] = {}
 class Answer:
     """An HTTP status and the JSON text of a document (or of an error document)."""
 
-    __slots__ = ("files", "status", "text")
+    __slots__ = ("files", "header_bytes", "status", "text")
 
     def __init__(self, status: int, text: str, files: bytes | None = None) -> None:
         self.status = status
         self.text = text
         #: with ``emit``: the launch files ``--emit`` wrote, as a zip archive
         self.files = files
+        #: with an uploaded GGUF file: the bytes of its header (what the next request about
+        #: the same file needs to send)
+        self.header_bytes: int | None = None
 
 
 def served() -> list[str]:
@@ -274,6 +279,7 @@ def _answer(
         config_path = ""
         launch: str | None = None
         files = None
+        header_bytes = None
         try:
             if command not in served() or (emit and command not in EMITS):
                 if emit:
@@ -290,7 +296,7 @@ def _answer(
             fields = list(fields)
             if gguf is not None:
                 config_path, whole = _gguf_path(*gguf)
-                _keep_gguf(config_path, gguf[1], whole)
+                header_bytes = _keep_gguf(config_path, gguf[1], whole)
                 fields = [(k, v) for k, v in fields if k != "model"] + [("model", config_path)]
             elif config is not None:
                 folder, config_path = _keep_upload(*config)
@@ -328,7 +334,9 @@ def _answer(
             shown_folders = (os.path.dirname(config_path), folder or _uploads_root())
             for shown in shown_folders:
                 text = text.replace(shown + os.sep, "").replace(shown, "")
-        return Answer(status, text, files)
+        found = Answer(status, text, files)
+        found.header_bytes = header_bytes
+        return found
 
 
 def _zipped(folder: str) -> bytes:
@@ -398,17 +406,18 @@ def _gguf_path(name: str, head: bytes, size: str) -> tuple[str, int]:
     return os.path.join(_uploads_root(), f"{digest}-{whole}", kept), whole
 
 
-def _keep_gguf(path: str, head: bytes, whole: int) -> None:
+def _keep_gguf(path: str, head: bytes, whole: int) -> int:
     """A file at ``path`` of ``whole`` bytes that starts with ``head``, once the GGUF reader
     has read the header from ``head`` alone (a header cut short, or damaged, is its own one
     line); the rest is a hole (no disk), which the reader never reads: it checks the tensors
     against the whole file's size, never the weights. The same upload again is the same file
-    (and its spec is kept); only the last few uploads are kept."""
+    (and its spec is kept); only the last few uploads are kept. Returns the bytes the header
+    takes (up to where the weights start): all a later request about the file need send."""
     from gpuwise.models.gguf_file import read_header
 
     folder = os.path.dirname(path)
-    if os.path.isfile(path) and os.path.getsize(path) == whole:
-        return
+    if os.path.isfile(path) and os.path.getsize(path) == whole and path in _gguf_headers:
+        return _gguf_headers[path]
     try:
         os.makedirs(folder, exist_ok=True)
         with open(path, "wb") as f:
@@ -432,6 +441,13 @@ def _keep_gguf(path: str, head: bytes, whole: int) -> None:
         raise GpuwiseError(
             Message("web.gguf_unwritable", reason=e.strerror or type(e).__name__), code="usage"
         ) from None
+    try:
+        header_bytes = read_header(path).data_offset  # against the whole size now
+    except GpuwiseError:
+        header_bytes = len(head)  # tensors beyond the file's end: the plan will say so
+    if len(_gguf_headers) >= 4 * _GGUF_KEPT:
+        _gguf_headers.clear()
+    _gguf_headers[path] = min(header_bytes, len(head))
     root = os.path.dirname(folder)
     uploads = sorted(
         (os.path.join(root, d) for d in os.listdir(root)), key=lambda d: os.stat(d).st_mtime_ns
@@ -439,6 +455,7 @@ def _keep_gguf(path: str, head: bytes, whole: int) -> None:
     for old in uploads[:-_GGUF_KEPT]:
         if old != folder:
             _forget(old)
+    return _gguf_headers[path]
 
 
 def _forget(folder: str) -> None:

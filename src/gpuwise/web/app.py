@@ -153,6 +153,9 @@ async def command(request: Request) -> Response:
         return _refused(400, e, "en")
     found = api.answer(name, fields, language, config, emit, gguf)
     status = 404 if found.status == 400 and name not in api.served() else found.status
+    if found.header_bytes is not None:  # the next request about this file sends no more
+        headers = {"x-gguf-header-bytes": str(found.header_bytes)}
+        return Response(found.text, status, media_type=_JSON, headers=headers)
     if found.files is not None:
         attachment = {"content-disposition": f'attachment; filename="gpuwise-{name}-launch.zip"'}
         return Response(found.files, status, media_type="application/zip", headers=attachment)

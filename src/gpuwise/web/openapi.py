@@ -105,7 +105,9 @@ def _operation(command: str, method: str) -> dict[str, Any]:
                     "maxLength": api.GGUF_LIMIT,
                     "description": "in place of model: the first bytes of a .gguf file (its "
                     "header), with the query's gguf_name (its file name), gguf_size (the whole "
-                    "file's size in bytes) and any other field",
+                    "file's size in bytes) and any other field; the answer's "
+                    "x-gguf-header-bytes header says how many bytes the header takes, all a "
+                    "later request about the same file need send",
                 }
             }
     return op

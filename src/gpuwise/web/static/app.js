@@ -75,6 +75,9 @@ function ask(command, fields, upload) {
 
 async function api(command, fields, upload) {
   const response = await ask(command, fields, upload);
+  // a GGUF file: the API says how many of its bytes the header takes; later requests send those
+  const header = Number(response.headers.get("x-gguf-header-bytes"));
+  if (upload && upload.gguf && header > 0 && header < upload.gguf.byteLength) upload.gguf = upload.gguf.slice(0, header);
   const doc = await response.json();
   if (!response.ok || doc.error) throw new Error(doc.error ? doc.error.message : response.statusText);
   return doc;
