@@ -11,8 +11,8 @@ python3 -m venv .venv
 # the frameworks extra about 30 s on 2 cores; tests/engines/test_framework_configs.py)
 .venv/bin/python -m pip install -q --no-deps "llamafactory==0.9.5" "axolotl==0.19.0" "addict>=2.4"
 # llama.cpp itself, for tests/infer/test_llamacpp_real.py: llama-cpp-python compiles it for the CPU
-# (no wheel on PyPI; without its multimodal library: about 4 min of 2 cores the first time, then
-# pip's wheel cache: skipped when it is installed)
+# (no wheel on PyPI; without its multimodal library: 7.7 CPU-minutes, about 4 min on 2 idle
+# cores, the first time, then pip's wheel cache; skipped when it is installed)
 .venv/bin/python -c "import llama_cpp" 2>/dev/null ||
     CMAKE_ARGS="-DLLAVA_BUILD=OFF" .venv/bin/python -m pip install -q -e ".[llamacpp-check]"
 .venv/bin/ruff check src tests scripts
