@@ -4,6 +4,8 @@ every bad upload one line (4xx), never a 5xx."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 pytest.importorskip("starlette", reason="the web extra (starlette) is not installed")
@@ -143,3 +145,35 @@ def test_a_bad_upload_is_one_chinese_line_in_chinese(tiny, size, monkeypatch):
     assert got.status == 413
     message = got.json()["error"]["message"]
     assert "4,096" in message and not leftover_english(message), message
+
+
+def test_the_header_is_read_from_the_bytes_sent_alone(tiny, tmp_path):
+    """Every cut of the file short of its header's end is refused in one line (never read on
+    from a hole as zeros); from the header's end on, the header is the whole file's."""
+    from gpuwise.errors import GpuwiseError
+    from gpuwise.models.gguf_file import read_header_start
+
+    data, whole = tiny.read_bytes(), read_header(str(tiny))
+    cut_file = tmp_path / "cut.gguf"
+    ends = sorted({*range(0, whole.data_offset, 97), whole.data_offset - 1})
+    for end in ends:
+        cut_file.write_bytes(data[:end])
+        try:
+            got = read_header_start(str(cut_file), len(data))
+        except GpuwiseError as e:
+            assert "\n" not in e.text()
+            continue
+        # a cut inside the padding after the last tensor info: the header is all there
+        assert got.tensors == whole.tensors and got.data_offset == whole.data_offset, end
+    for end in (whole.data_offset, whole.data_offset + 100, len(data)):
+        cut_file.write_bytes(data[:end])
+        got = read_header_start(str(cut_file), len(data))
+        assert got.tensors == whole.tensors and got.metadata == whole.metadata
+
+
+def test_the_header_alone_after_the_whole_file_is_the_file_kept(tiny):
+    size = tiny.stat().st_size
+    assert upload(tiny.read_bytes(), size, [("task", "infer")]).status == 200
+    kept = sorted(os.listdir(api._uploads_root()))
+    got = upload(header_only(tiny), size, [("task", "infer")])
+    assert got.status == 200 and sorted(os.listdir(api._uploads_root())) == kept

@@ -213,6 +213,23 @@ def read_header(path: str) -> GgufHeader:
             raise _fail("gguf.unreadable", path, reason=e.strerror or type(e).__name__) from None
 
 
+def read_header_start(path: str, size: int) -> GgufHeader:
+    """The header of a GGUF file of ``size`` bytes of which the file at ``path`` holds only the
+    first ones (an upload of its header, `gpuwise serve`): read from those bytes alone, so a
+    header that runs past them is cut short (``gguf.truncated``); the tensors are checked
+    against ``size``, the whole file's."""
+    f, held = _open(path)
+    with f:
+        try:
+            r = _Reader(f, path, max(size, held))
+            header = _read(r)
+        except OSError as e:
+            raise _fail("gguf.unreadable", path, reason=e.strerror or type(e).__name__) from None
+    if r.pos > held:  # a skip went past the bytes held: the header is not all there
+        raise _fail("gguf.truncated", path, at=f"{held:,}", size=f"{size:,}")
+    return header
+
+
 def _read(r: _Reader) -> GgufHeader:
     path = r.path
     start = r.take(min(4, r.left()))

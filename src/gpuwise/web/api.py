@@ -74,6 +74,9 @@ _GGUF_KEPT = 4
 _gguf_folders: list[str] = []
 #: A kept GGUF upload's path -> the bytes its header takes (up to where the weights start).
 _gguf_headers: dict[str, int] = {}
+#: (digest of the header's bytes alone, whole size, name) -> the kept upload they begin: the
+#: page's later requests send the header alone and find the file kept from the first.
+_gguf_aliases: dict[tuple[str, int, str], str] = {}
 
 _lock = threading.Lock()
 _parsers: dict[str, argparse.ArgumentParser] = {}
@@ -402,18 +405,23 @@ def _gguf_path(name: str, head: bytes, size: str) -> tuple[str, int]:
     kept = _NAME.sub("_", os.path.basename(name or ""))[:80].lstrip(".")
     if not kept.lower().endswith(".gguf"):
         kept = "model.gguf"
-    digest = hashlib.sha256(head).hexdigest()[:32]
-    return os.path.join(_uploads_root(), f"{digest}-{whole}", kept), whole
+    digest = hashlib.sha256(head).hexdigest()
+    kept_before = _gguf_aliases.get((digest, whole, kept))
+    if kept_before is not None and os.path.isfile(kept_before):
+        return kept_before, whole
+    return os.path.join(_uploads_root(), f"{digest[:32]}-{whole}", kept), whole
 
 
 def _keep_gguf(path: str, head: bytes, whole: int) -> int:
     """A file at ``path`` of ``whole`` bytes that starts with ``head``, once the GGUF reader
-    has read the header from ``head`` alone (a header cut short, or damaged, is its own one
-    line); the rest is a hole (no disk), which the reader never reads: it checks the tensors
-    against the whole file's size, never the weights. The same upload again is the same file
+    has read the header from ``head`` alone and checked the tensors against ``whole`` (a header
+    cut short, or damaged, is its own one line); the rest is a hole (no disk), which the reader
+    never reads. The same upload again is the same file
     (and its spec is kept); only the last few uploads are kept. Returns the bytes the header
     takes (up to where the weights start): all a later request about the file need send."""
-    from gpuwise.models.gguf_file import read_header
+    import hashlib
+
+    from gpuwise.models.gguf_file import read_header_start
 
     folder = os.path.dirname(path)
     if os.path.isfile(path) and os.path.getsize(path) == whole and path in _gguf_headers:
@@ -428,12 +436,10 @@ def _keep_gguf(path: str, head: bytes, whole: int) -> int:
             Message("web.gguf_unwritable", reason=e.strerror or type(e).__name__), code="usage"
         ) from None
     try:
-        read_header(path)  # from the bytes sent only: never a hole read as zeros
-    except GpuwiseError as e:
-        message = e.message
-        if not (isinstance(message, Message) and message.key == "gguf.beyond_end"):
-            _forget(folder)
-            raise  # the reader's own line
+        header = read_header_start(path, whole)  # from the bytes sent only, never a hole
+    except GpuwiseError:
+        _forget(folder)
+        raise  # the reader's own line
     try:
         os.truncate(path, whole)
     except OSError as e:
@@ -441,13 +447,12 @@ def _keep_gguf(path: str, head: bytes, whole: int) -> int:
         raise GpuwiseError(
             Message("web.gguf_unwritable", reason=e.strerror or type(e).__name__), code="usage"
         ) from None
-    try:
-        header_bytes = read_header(path).data_offset  # against the whole size now
-    except GpuwiseError:
-        header_bytes = len(head)  # tensors beyond the file's end: the plan will say so
     if len(_gguf_headers) >= 4 * _GGUF_KEPT:
         _gguf_headers.clear()
-    _gguf_headers[path] = min(header_bytes, len(head))
+        _gguf_aliases.clear()
+    header_bytes = _gguf_headers[path] = min(header.data_offset, len(head))
+    alone = hashlib.sha256(head[:header_bytes]).hexdigest()
+    _gguf_aliases[(alone, whole, os.path.basename(path))] = path
     root = os.path.dirname(folder)
     uploads = sorted(
         (os.path.join(root, d) for d in os.listdir(root)), key=lambda d: os.stat(d).st_mtime_ns
