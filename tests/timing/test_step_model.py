@@ -148,6 +148,7 @@ def test_fitted_efficiencies_are_a_local_optimum_of_the_fit():
     catalog = load_catalog()
     fit = [r for r in ROWS if r["split"] == "fit"]
     c = step.constants()
+    assert c.e_mm
     for arch, value in c.e_mm:
         mine = [r for r in fit if catalog.find(r["card"]).architecture == arch]
         assert mine, arch
@@ -161,7 +162,9 @@ def test_fitted_efficiencies_are_a_local_optimum_of_the_fit():
 
 
 def test_every_constant_names_its_source_fit_or_assumption():
-    for key, entry in step.step_data().items():
+    data = step.step_data()
+    assert "matmul_efficiency" in data and "range" in data
+    for key, entry in data.items():
         if key == "note":
             continue
         kind = entry["kind"]
