@@ -28,7 +28,6 @@ Rules (all rates are the catalogue's dense figures, FP32 accumulate, in TFLOPS):
 from __future__ import annotations
 
 import functools
-import statistics
 
 from gpuwise.catalog.card import Card
 from gpuwise.i18n import Message
@@ -82,7 +81,7 @@ def _peer_ratio(architecture: str, segment: str, field: str) -> float | None:
     for group in ([c for c in cards if c.segment == segment], cards):
         ratios = [getattr(c, field) / c.fp32_tflops for c in group if getattr(c, field)]
         if ratios:
-            return round(statistics.median(ratios), 2)
+            return round(_median(ratios), 2)
     return None
 
 
@@ -147,3 +146,10 @@ def matmul_rate(card: Card, dtype: str, *, allow_tf32: bool = False) -> Rate:
             return Rate(fp32, fp32_basis, note)
         return Rate(fp32, fp32_basis, None)
     raise ValueError(f"unknown compute dtype {dtype!r}; known: bf16, fp16, fp32")
+
+
+def _median(xs: list[float]) -> float:
+    """The median (``statistics`` costs a cold start several milliseconds to import)."""
+    xs = sorted(xs)
+    mid = len(xs) // 2
+    return xs[mid] if len(xs) % 2 else (xs[mid - 1] + xs[mid]) / 2
