@@ -9,7 +9,8 @@ import re
 
 from .checks import leftover_english, table_lines_aligned
 
-PLAN = ("plan", "gpt2", "--gpu", "rtx 4090", "--gpu", "rtx 3060 12gb", "--batch", "1", "--seq", "256")
+PLAN = ("plan", "gpt2", "--gpu", "rtx 4090", "--gpu", "rtx 3060 12gb")
+PLAN += ("--batch", "1", "--seq", "256")
 NAMES = ["MFU", "tokens/s", "timing/data/step_model.json", "PyTorch", "torch.compile", "GPU", "CPU"]
 RANGE = {
     "en": re.compile(r"([\d,]+)tokens/s\(([\d,]+)–([\d,]+):"),
@@ -48,3 +49,12 @@ def test_the_step_notes_are_chinese(cli):
     assert any("峰值算力" in n for n in notes) and any("内核启动" in n for n in notes)
     for note in notes:
         assert leftover_english(note, NAMES) == [], note
+
+
+def test_recommend_gives_each_timed_training_option_its_range(cli):
+    r = cli("recommend", "llama-3.2-1b", "--method", "lora", "--top", "10", "--json")
+    assert r.code == 0, r.err
+    timed = [o for o in r.json()["options"] if o["tokens_per_s"] and o["step_s"]]
+    assert timed
+    for o in timed:
+        assert o["tokens_per_s_low"] < o["tokens_per_s"] < o["tokens_per_s_high"]

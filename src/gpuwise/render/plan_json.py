@@ -282,6 +282,9 @@ def option_dict(rank: int, o: Option, currency: str, reserve: int = 0) -> dict[s
         "host_ram_bytes": m.host_bytes if m else None,
         "breakdown": m.breakdown if m else None,
         "tokens_per_s": o.tokens_per_s,
+        # training's range (the step model's calibration); inference has none
+        "tokens_per_s_low": getattr(t, "tokens_per_s_low", None),
+        "tokens_per_s_high": getattr(t, "tokens_per_s_high", None),
         "step_s": t.step_s if t else None,
         "time_s": t.run_s if t else None,
         "comm_s": _comm_s(t),
