@@ -100,12 +100,22 @@ def _make(cls: type[T], frozen: bool) -> type[T]:
     qualname = cls.__qualname__
 
     every = frozenset(names)
+    tails = _tails(names, defaults, factories)
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
         values = self.__dict__
         # every field given, by position or by name: the common case, at once
         if not kwargs and len(args) == count:
             values.update(zip(names, args, strict=True))
+            return
+        # the first fields by position, the others their defaults: the next most common
+        tail = None if kwargs else tails.get(len(args))
+        if tail is not None:
+            values.update(zip(names, args, strict=False))
+            filled, made = tail
+            values.update(filled)  # in field order, a made field's place held by None
+            for name, factory in made:
+                values[name] = factory()
             return
         if not args and len(kwargs) == count and kwargs.keys() == every:
             values.update(kwargs)
@@ -171,6 +181,20 @@ def _make(cls: type[T], frozen: bool) -> type[T]:
     for name, value in made.items():
         setattr(cls, name, value)
     return cls
+
+
+def _tails(
+    names: tuple[str, ...], defaults: dict[str, Any], factories: dict[str, Callable[[], Any]]
+) -> dict[int, tuple[dict[str, Any], list[tuple[str, Callable[[], Any]]]]]:
+    """Per number of fields given by position: the defaults of the fields after them (a field
+    with a factory holding its place, None) and the factories, when every one has either."""
+    out = {}
+    for given in range(len(names)):
+        rest = names[given:]
+        if all(n in defaults or n in factories for n in rest):
+            filled = {n: defaults.get(n) for n in rest}
+            out[given] = (filled, [(n, factories[n]) for n in rest if n in factories])
+    return out
 
 
 def fields(obj: Any) -> tuple[str, ...]:
