@@ -70,6 +70,16 @@ _TEXT_FIELDS = {
     "compute_capability",
     "modified_from",
 }
+#: How long each text field may be.
+_TEXT_LONGEST = {
+    k: _NOTES_MAX if k in ("notes", "launch_price_cny_note") else _TEXT_MAX for k in _TEXT_FIELDS
+}
+#: Text fields any such text may be (no pattern to match), with how long.
+_PLAIN_TEXT = {
+    k: n
+    for k, n in _TEXT_LONGEST.items()
+    if k not in ("compute_capability", "slug", "modified_from")
+}
 
 
 def packaged_files() -> list[tuple[str, str]]:
@@ -167,7 +177,10 @@ def check_card_doc(doc: Any, where: Text) -> dict[str, Any]:
             if value is None and key not in _FILE_ONLY:  # null is "unknown" for any field
                 continue
             if type(value) in (float, int) and key in _PLAIN_FIGURES and low <= value <= high:
-                continue  # the common case, decided here (a file may hold 10,000 cards)
+                continue  # the common cases, decided here (a file may hold 10,000 cards)
+            longest = _PLAIN_TEXT.get(key)
+            if longest is not None and type(value) is str and _is_text(value, longest):
+                continue
             _check_value(where, label, key, value)
     return doc
 
@@ -220,7 +233,7 @@ def _unexpected(key: str, value: Any) -> Text | None:
         if not isinstance(value, list) or not all(_is_text(a, _TEXT_MAX) for a in value):
             return Message("catalog.expect.names", most=_TEXT_MAX)
     elif key in _TEXT_FIELDS:
-        longest = _NOTES_MAX if key in ("notes", "launch_price_cny_note") else _TEXT_MAX
+        longest = _TEXT_LONGEST[key]
         if not _is_text(value, longest):
             return Message("catalog.expect.text", most=longest)
         if key == "compute_capability" and not _CC.fullmatch(value):
