@@ -178,6 +178,8 @@ def check_card_doc(doc: Any, where: Text) -> dict[str, Any]:
                 continue
             if type(value) in (float, int) and key in _PLAIN_FIGURES and low <= value <= high:
                 continue  # the common cases, decided here (a file may hold 10,000 cards)
+            if type(value) is int and key in _INT_FIELDS and low <= value <= high:
+                continue
             longest = _PLAIN_TEXT.get(key)
             if longest is not None and type(value) is str and _is_text(value, longest):
                 continue
