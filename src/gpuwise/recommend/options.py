@@ -279,6 +279,16 @@ class _Search:
         out = []
         ckpt: _CardFacts | None = None
         for n, tried in facts.job.tried.items():
+            if self.try_ckpt and not facts.cannot and not _may_help(facts, n, False):
+                # the job as asked fits no strategy on n cards (its reason would go unsaid
+                # when checkpointing makes it fit)
+                ckpt = ckpt or facts.with_checkpointing()
+                if _may_help(ckpt, n, False):
+                    c = _evaluate(self, ckpt, n, ckpt.job.tried.get(n, ()), simplest=True)
+                    if c.fits:
+                        c.changes = ["grad_checkpointing"]
+                        out.append(c)
+                        continue
             o = _evaluate(self, facts, n, tried)
             if self.try_ckpt and not facts.cannot and _needs_host(o):
                 ckpt = ckpt or facts.with_checkpointing()
@@ -302,10 +312,10 @@ class _Search:
 
 
 def _may_help(facts: _CardFacts, count: int, fits: bool) -> bool:
-    """Whether the job as ``facts`` runs it (with checkpointing) fits ``count`` cards at all
-    (when the job as asked does not) or without offload (when it fits only with offload): a
-    check of memory alone, before any time is worked out (a search over thousands of cards
-    would otherwise time every card twice)."""
+    """Whether the job as ``facts`` runs it (as asked, or with checkpointing) fits ``count``
+    cards at all (``fits`` False) or without offload (``fits`` True: the job as asked fits
+    only with offload): a check of memory alone, before any time is worked out (a search over
+    thousands of cards would otherwise time every card twice)."""
     tried = facts.job.tried.get(count, ())
     on_card = [t for t in tried if t[2] <= facts.usable]
     if fits:
