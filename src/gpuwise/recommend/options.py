@@ -316,11 +316,8 @@ def _may_help(facts: _CardFacts, count: int, fits: bool) -> bool:
     cards at all (``fits`` False) or without offload (``fits`` True: the job as asked fits
     only with offload): a check of memory alone, before any time is worked out (a search over
     thousands of cards would otherwise time every card twice)."""
-    tried = facts.job.tried.get(count, ())
-    on_card = [t for t in tried if t[2] <= facts.usable]
-    if fits:
-        on_card = [t for t in on_card if not t[0].offloads("optimizer")]
-    return any(t[3] <= facts.search.constraints.host_ram_bytes for t in on_card)
+    least = facts.job.least_on_card if fits else facts.job.least_fitting
+    return facts.usable >= least.get(count, math.inf)
 
 
 def _needs_host(o: Option) -> bool:
@@ -346,6 +343,25 @@ class _Job:
             if tried
         }
         self.floor = {n: min(t[2] for t in tried) for n, tried in self.tried.items() if tried}
+        # per count: the least memory per card of a strategy the host RAM allows, and of one
+        # that offloads nothing (a card with less fits none): what :func:`_may_help` asks
+        self.least_fitting = _least(self.tried, lambda t: t[3] <= host_ram)
+        self.least_on_card = _least(
+            self.tried, lambda t: t[3] <= host_ram and not t[0].offloads("optimizer")
+        )
+
+
+def _least(
+    tried: dict[int, tuple[tuple[Parallel, RankMemory, int, int], ...]],
+    allowed: Callable[[tuple[Parallel, RankMemory, int, int]], bool],
+) -> dict[int, int]:
+    """Per count: the least memory per card among the ``allowed`` strategies (none: absent)."""
+    out = {}
+    for n, strategies in tried.items():
+        needs = [t[2] for t in strategies if allowed(t)]
+        if needs:
+            out[n] = min(needs)
+    return out
 
 
 class _CardFacts:
