@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gpuwise.memory.train import train_memory, train_phases
-from gpuwise.memory.tricks import loss_chunk_tokens, tricks_data
+from gpuwise.memory.tricks import HEAD_GRAD_COPIES, loss_chunk_tokens, tricks_data
 from gpuwise.models import load_model
 from gpuwise.models.spec import ModelSpec
 from gpuwise.plan import estimate_memory
@@ -216,8 +216,13 @@ SPECS = [load_model(m) for m in ("gpt2", "llama-3.2-1b", "qwen2.5-0.5b", "gemma-
     st.sampled_from(["chunked", "fused"]),
 )
 def test_a_trick_never_needs_more_memory_than_the_reference(spec, method, prec, ckpt, b, s, loss):
+    """... but for the LM head's weight gradient a full fine-tune makes earlier: the fused loss
+    in its forward (Liger's grad_weight), the chunked one chunk by chunk (HEAD_GRAD_COPIES of
+    it at once); with a large vocabulary and a short sequence that is more than the fp32 logits
+    the reference keeps."""
     w = Workload(method=method, precision=prec, grad_checkpointing=ckpt, batch=b, seq=s)
     ref = train_memory(spec, w).peak_allocated_bytes
-    assert train_memory(spec, w.with_(loss=loss)).peak_allocated_bytes <= ref
+    summed = HEAD_GRAD_COPIES * spec.vocab_size * spec.hidden_size * 4 if method == "full" else 0
+    assert train_memory(spec, w.with_(loss=loss)).peak_allocated_bytes <= ref + summed
     if ckpt:
         assert train_memory(spec, w.with_(ckpt_offload=True)).peak_allocated_bytes <= ref
