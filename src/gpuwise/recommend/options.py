@@ -332,6 +332,7 @@ class _Job:
 
     def __init__(self, search: _Search, w: Workload) -> None:
         self.w = w
+        self._checkpointed: _Job | None = None
         host_ram, offload = search.constraints.host_ram_bytes, search.constraints.offload
         counts = range(1, 2 if w.task == "infer" else search.constraints.max_gpus + 1)
         self.tried = {n: _strategies(search.spec, w, n, search.grad_accum, offload) for n in counts}
@@ -349,6 +350,13 @@ class _Job:
         self.least_on_card = _least(
             self.tried, lambda t: t[3] <= host_ram and not t[0].offloads("optimizer")
         )
+
+    def checkpointed(self, search: _Search) -> _Job:
+        """The job with gradient checkpointing added (made once, for every card that tries
+        it)."""
+        if self._checkpointed is None:
+            self._checkpointed = search.job(self.w.with_(grad_checkpointing=True))
+        return self._checkpointed
 
 
 def _least(
@@ -384,8 +392,8 @@ class _CardFacts:
         memory and problems are the job's as asked)."""
         other = object.__new__(_CardFacts)
         other.__dict__.update(self.__dict__)
-        other.w = self.w.with_(grad_checkpointing=True)
-        other.job = self.search.job(other.w)
+        other.job = self.job.checkpointed(self.search)
+        other.w = other.job.w
         other._single, other._alike = None, None
         return other
 
@@ -549,7 +557,6 @@ def _given(t: CardTime) -> CardTime:
 def _constraint_reason(
     o: Option, c: Constraints, book: PriceBook, unknown_price: Text | None
 ) -> Text | None:
-    cur = currency_word(book.currency)
     if c.max_power_w is not None and o.power_w > c.max_power_w:
         return Message(
             "recommend.reason.power",
@@ -567,6 +574,7 @@ def _constraint_reason(
                 "recommend.reason.deadline", takes=_days(run_s), deadline=_days(c.deadline_s)
             )
     if c.budget is not None:
+        cur = currency_word(book.currency)
         if o.cost is None:
             return unknown_price or Message("recommend.reason.no_currency_price", currency=cur)
         if o.cost > c.budget:
