@@ -53,6 +53,7 @@ def test_every_default_sets_a_workload_field_and_has_its_note():
     from gpuwise.workload import Workload
 
     reference = Workload()
+    assert OTHERS and all(FRAMEWORKS[name]["defaults"] for name in OTHERS)
     for name in OTHERS:
         for d in FRAMEWORKS[name]["defaults"]:
             assert hasattr(reference, d["field"]) and d["key"] in APPLIED, (name, d["key"])

@@ -50,7 +50,10 @@ def test_a_simulated_step_in_chinese(cli, tiny):
     en, zh_doc = cli(*args, "--json").json(), cli(*args, "--json", "--lang", "zh").json()
     for doc in (en, zh_doc):
         doc.pop("seconds")
-    assert en == zh_doc  # keys, phases and bytes: nothing in it is prose
+    notes = (en["analytic"].pop("notes"), zh_doc["analytic"].pop("notes"))
+    assert en == zh_doc  # keys, phases and bytes: only the plan's notes are prose
+    assert len(notes[0]) == len(notes[1])
+    assert all(CHINESE.search(n) for n in notes[1]), notes[1]
 
 
 def test_one_rank_of_a_ddp_job_in_chinese(cli, tiny):

