@@ -278,18 +278,18 @@ class _Search:
         facts = _CardFacts(self, card)
         out = []
         ckpt: _CardFacts | None = None
-        for n, tried in facts.job.tried.items():
+        for n in facts.job.counts:
             if self.try_ckpt and not facts.cannot and not _may_help(facts, n, False):
                 # the job as asked fits no strategy on n cards (its reason would go unsaid
                 # when checkpointing makes it fit)
                 ckpt = ckpt or facts.with_checkpointing()
                 if _may_help(ckpt, n, False):
-                    c = _evaluate(self, ckpt, n, ckpt.job.tried.get(n, ()), simplest=True)
+                    c = _evaluate(self, ckpt, n, simplest=True)
                     if c.fits:
                         c.changes = ["grad_checkpointing"]
                         out.append(c)
                         continue
-            o = _evaluate(self, facts, n, tried)
+            o = _evaluate(self, facts, n)
             if self.try_ckpt and not facts.cannot and _needs_host(o):
                 ckpt = ckpt or facts.with_checkpointing()
                 if not _may_help(ckpt, n, o.fits):
@@ -297,8 +297,7 @@ class _Search:
                     continue
                 # the simplest strategy that fits with it (timing every one, on every card
                 # and count, would double the search)
-                tried_ckpt = ckpt.job.tried.get(n, ())
-                c = _evaluate(self, ckpt, n, tried_ckpt, on_card_only=o.fits, simplest=True)
+                c = _evaluate(self, ckpt, n, on_card_only=o.fits, simplest=True)
                 if c.fits and (not o.fits or (c.tokens_per_s or 0.0) > (o.tokens_per_s or 0.0)):
                     c.changes = ["grad_checkpointing"]
                     o = c
@@ -316,8 +315,8 @@ def _may_help(facts: _CardFacts, count: int, fits: bool) -> bool:
     cards at all (``fits`` False) or without offload (``fits`` True: the job as asked fits
     only with offload): a check of memory alone, before any time is worked out (a search over
     thousands of cards would otherwise time every card twice)."""
-    least = facts.job.least_on_card if fits else facts.job.least_fitting
-    return facts.usable >= least.get(count, math.inf)
+    at = facts.job.at(count)
+    return facts.usable >= (at.least_on_card if fits else at.least_fitting)
 
 
 def _needs_host(o: Option) -> bool:
@@ -326,50 +325,50 @@ def _needs_host(o: Option) -> bool:
 
 
 class _Job:
-    """The job in one precision: the strategies each count of cards can use, with their
-    memory per card (the same on every card), the one needing the least memory per count, and
-    the least any needs."""
+    """The job in one precision: for each count of cards, the strategies it can use
+    (:class:`_Count`, made when a card first asks for that count)."""
 
     def __init__(self, search: _Search, w: Workload) -> None:
-        self.w = w
+        self.w, self.search = w, search
+        self.counts = range(1, 2 if w.task == "infer" else search.constraints.max_gpus + 1)
+        self._at: dict[int, _Count] = {}
         self._checkpointed: _Job | None = None
-        host_ram, offload = search.constraints.host_ram_bytes, search.constraints.offload
-        counts = range(1, 2 if w.task == "infer" else search.constraints.max_gpus + 1)
-        self.tried = {n: _strategies(search.spec, w, n, search.grad_accum, offload) for n in counts}
-        # per count: the strategy needing the least memory per card among those the host RAM
-        # allows (among all, if none does), what a card that fits none is told about
-        self.least = {
-            n: min([t for t in tried if t[3] <= host_ram] or tried, key=_need)
-            for n, tried in self.tried.items()
-            if tried
-        }
-        self.floor = {n: min(t[2] for t in tried) for n, tried in self.tried.items() if tried}
-        # per count: the least memory per card of a strategy the host RAM allows, and of one
-        # that offloads nothing (a card with less fits none): what :func:`_may_help` asks
-        self.least_fitting = _least(self.tried, lambda t: t[3] <= host_ram)
-        self.least_on_card = _least(
-            self.tried, lambda t: t[3] <= host_ram and not t[0].offloads("optimizer")
-        )
 
-    def checkpointed(self, search: _Search) -> _Job:
+    def at(self, count: int) -> _Count:
+        """The strategies ``count`` cards can use."""
+        found = self._at.get(count)
+        if found is None:
+            search, constraints = self.search, self.search.constraints
+            tried = _strategies(search.spec, self.w, count, search.grad_accum, constraints.offload)
+            found = self._at[count] = _Count(tried, constraints.host_ram_bytes)
+        return found
+
+    def checkpointed(self) -> _Job:
         """The job with gradient checkpointing added (made once, for every card that tries
         it)."""
         if self._checkpointed is None:
-            self._checkpointed = search.job(self.w.with_(grad_checkpointing=True))
+            self._checkpointed = self.search.job(self.w.with_(grad_checkpointing=True))
         return self._checkpointed
 
 
-def _least(
-    tried: dict[int, tuple[tuple[Parallel, RankMemory, int, int], ...]],
-    allowed: Callable[[tuple[Parallel, RankMemory, int, int]], bool],
-) -> dict[int, int]:
-    """Per count: the least memory per card among the ``allowed`` strategies (none: absent)."""
-    out = {}
-    for n, strategies in tried.items():
-        needs = [t[2] for t in strategies if allowed(t)]
-        if needs:
-            out[n] = min(needs)
-    return out
+class _Count:
+    """The strategies one count of cards can use for the job, with their memory per card (the
+    same on every card), and the figures a card's memory is held against."""
+
+    def __init__(self, tried: tuple[tuple[Parallel, RankMemory, int, int], ...], host_ram: int):
+        self.tried = tried
+        allowed = [t for t in tried if t[3] <= host_ram]
+        # the strategy needing the least memory per card among those the host RAM allows
+        # (among all, if none does), what a card that fits none is told about; the least any
+        # needs
+        self.least = min(allowed or tried, key=_need) if tried else None
+        self.floor = min((t[2] for t in tried), default=math.inf)
+        # the least memory per card of a strategy the host RAM allows, and of one that
+        # offloads nothing (a card with less fits none): what :func:`_may_help` asks
+        self.least_fitting = min((t[2] for t in allowed), default=math.inf)
+        self.least_on_card = min(
+            (t[2] for t in allowed if not t[0].offloads("optimizer")), default=math.inf
+        )
 
 
 class _CardFacts:
@@ -392,7 +391,7 @@ class _CardFacts:
         memory and problems are the job's as asked)."""
         other = object.__new__(_CardFacts)
         other.__dict__.update(self.__dict__)
-        other.job = self.job.checkpointed(self.search)
+        other.job = self.job.checkpointed()
         other.w = other.job.w
         other._single, other._alike = None, None
         return other
@@ -405,11 +404,11 @@ class _CardFacts:
         return self._single
 
     def speeds(self, count: int, which: list[int]) -> list[float]:
-        """Tokens per second of the strategies ``which`` (places in ``job.tried[count]``)
+        """Tokens per second of the strategies ``which`` (places in ``job.at(count).tried``)
         on the card (0 when its rate is unknown). A training step's speed follows from the
         card's time for one micro-batch, its links and the job's precision alone: cards alike
         in those share it."""
-        spec, w, tried = self.search.spec, self.w, self.job.tried[count]
+        spec, w, tried = self.search.spec, self.w, self.job.at(count).tried
         single = self.single()
         if single is None:
             return [card_speed(spec, w, self.card, *tried[i][:2]) or 0.0 for i in which]
@@ -436,14 +435,14 @@ def _evaluate(
     search: _Search,
     facts: _CardFacts,
     count: int,
-    tried: tuple[tuple[Parallel, RankMemory, int, int], ...],
     on_card_only: bool = False,
     simplest: bool = False,
 ) -> Option:
     """The best way to run the job on ``count`` x the card, or why there is none;
     ``on_card_only``: among the strategies that offload nothing; ``simplest``: the first
     strategy that fits (:data:`STRATEGY_ORDER`), not the fastest of all that do."""
-    card, usable, cannot, job = facts.card, facts.usable, facts.cannot, facts.job
+    card, usable, cannot, at = facts.card, facts.usable, facts.cannot, facts.job.at(count)
+    tried = at.tried
     constraints = search.constraints
     power = card.tdp_w * count
     if cannot or not tried:
@@ -451,7 +450,7 @@ def _evaluate(
         return _rejected(facts, count, None, None, power, why)
     host_ram = constraints.host_ram_bytes
     on_card = []
-    if usable >= job.floor[count]:  # most cards fit no strategy on few of them
+    if usable >= at.floor:  # most cards fit no strategy on few of them
         on_card = [i for i, t in enumerate(tried) if t[2] <= usable]
     fitting = [i for i in on_card if tried[i][3] <= host_ram]
     if on_card_only:
@@ -463,7 +462,8 @@ def _evaluate(
         why = InGiB("recommend.reason.host_ram", strategy=p.strategy, host=host, ram=host_ram)
         return _rejected(facts, count, p, m, power, why)
     if not fitting:
-        p, m, need, host = job.least[count]
+        assert at.least is not None  # some strategy was tried
+        p, m, need, host = at.least
         short = need - usable
         if len(tried) > 1:
             why = InGiB(
