@@ -85,7 +85,7 @@ class TorchView:
 def _cuda_of(text: str | None) -> tuple[int, int] | None:
     """``"12.8"`` (torch.version.cuda) -> ``(12, 8)``; None when absent or unreadable."""
     parts = (text or "").split(".")
-    if len(parts) < 2 or not (parts[0].isdigit() and parts[1].isdigit()):
+    if len(parts) < 2 or not all(p.isascii() and p.isdigit() for p in parts[:2]):
         return None
     return int(parts[0]), int(parts[1])
 

@@ -138,7 +138,8 @@ def gpu_layers(value: str | None, spec: ModelSpec) -> int | None:
     if value is None or value.strip().lower() == "auto":
         return None
     text = value.strip()
-    if not text.lstrip("-").isdigit() or len(text) > 12:
+    digits = text.removeprefix("-")
+    if not (digits.isascii() and digits.isdigit()) or len(text) > 12:
         raise GpuwiseError(Message("infer.gpu_layers_not_number", value=repr(value), most=most))
     n = int(text)
     if n < 0 or n > most:

@@ -128,7 +128,7 @@ def _get(url: str, source: str) -> bytes:
     try:
         with opener.open(request, timeout=TIMEOUT_S) as answer:
             length = answer.headers.get("Content-Length", "")
-            if length.strip().isdigit() and int(length) > LIMIT:
+            if length.strip().isascii() and length.strip().isdigit() and int(length) > LIMIT:
                 raise GpuwiseError(_too_big(url, int(length)))
             chunks: list[bytes] = []
             total = 0

@@ -345,7 +345,7 @@ def _layer(name: str) -> int | None:
     if not name.startswith("blk."):
         return None
     number = name[4:].split(".", 1)[0]
-    return int(number) if number.isdigit() else None
+    return int(number) if number.isascii() and number.isdigit() else None
 
 
 #: A part of a split GGUF file, as llama.cpp's gguf-split names them (llama_split_path).

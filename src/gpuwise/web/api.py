@@ -394,7 +394,7 @@ def _gguf_path(name: str, head: bytes, size: str) -> tuple[str, int]:
     as the request said it) is kept, under its own (cleaned) name, and its whole size."""
     import hashlib
 
-    whole = int(size) if size.isdigit() and len(size) <= 20 else -1
+    whole = int(size) if size.isascii() and size.isdigit() and len(size) <= 20 else -1
     if not len(head) <= whole <= GGUF_MOST:
         raise GpuwiseError(
             Message(

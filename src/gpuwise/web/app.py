@@ -165,7 +165,7 @@ async def command(request: Request) -> Response:
 async def _body(request: Request, most: int = MAX_BODY) -> bytes | None:
     """The request body, or None when it is larger than ``most`` bytes."""
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > most:
+    if declared.isascii() and declared.isdigit() and int(declared) > most:
         return None
     got = bytearray()
     async for chunk in request.stream():
