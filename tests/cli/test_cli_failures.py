@@ -43,8 +43,11 @@ def test_debug_shows_the_traceback_of_a_full_disk():
 
 
 def test_ctrl_c_is_one_line_and_exit_130():
-    """A real SIGINT while a command runs (here: while it reads the catalogue)."""
+    """A real SIGINT while a command runs (here: while it reads the catalogue). The child
+    takes SIGINT as a terminal delivers it even when started from a shell that ignores it
+    (a background job without job control: Python then leaves SIGINT ignored)."""
     code = (
+        "import signal; signal.signal(signal.SIGINT, signal.default_int_handler)\n"
         "import sys, time; import gpuwise.cli.gpus as g\n"
         "def slow(*a):\n"
         "    print('reading', file=sys.stderr, flush=True); time.sleep(60)\n"
