@@ -9,9 +9,9 @@ from gpuwise.i18n import t
 from gpuwise.recommend import currency_word
 from gpuwise.render.card_tables import short_name
 from gpuwise.render.price_text import PriceText
-from gpuwise.render.recommend_tables import _OBJECTIVES, _why_not
+from gpuwise.render.recommend_tables import _OBJECTIVES, _why_not, advice_fits_lines
 from gpuwise.render.table_kit import add_columns, table
-from gpuwise.units import GIB, gib, num
+from gpuwise.units import GIB, num
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -111,16 +111,7 @@ def recommend_infer_tables(doc: dict[str, Any]) -> list[Any]:
     if held_back:
         lines += [t("recommend.caption.held_back"), *_why_not(held_back)]
     a = doc.get("advice")
-    if a and a["fits_as_asked"]:
-        lines.append(
-            t(
-                "recommend.caption.advice_fits",
-                card=a["card"],
-                why=a["why"],
-                need=gib(a["required_bytes"]),
-                usable=gib(a["usable_bytes"]),
-            )
-        )
+    lines += advice_fits_lines(a)
     out: list[Any] = [tbl, "\n".join(str(line) for line in lines)]
     if a and not a["fits_as_asked"]:
         from gpuwise.render.infer_advice_tables import llama_advice_table

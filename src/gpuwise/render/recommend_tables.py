@@ -78,6 +78,17 @@ def _why_not(held_back: list[tuple[int, str]]) -> list[str]:
     ]
 
 
+def advice_fits_lines(a: dict[str, Any] | None) -> list[str]:
+    """The line under a recommend table when the card asked about (``--have``) fits as
+    asked: which card, why it was looked at, what it needs of what it has."""
+    if not (a and a["fits_as_asked"]):
+        return []
+    need, usable = gib(a["required_bytes"]), gib(a["usable_bytes"])
+    return [
+        t("recommend.caption.advice_fits", card=a["card"], why=a["why"], need=need, usable=usable)
+    ]
+
+
 def recommend_tables(doc: dict[str, Any]) -> list[Any]:
     """``gpuwise recommend``: the ranked options, then the advice when nothing fits."""
     from gpuwise.render.plan_tables import advice_table
@@ -164,16 +175,7 @@ def recommend_tables(doc: dict[str, Any]) -> list[Any]:
         lines += [t("recommend.caption.held_back"), *_why_not(held_back)]
     lines += [t("recommend.caption.wrote", path=p) for p in doc.get("emitted", [])]
     a = doc.get("advice")
-    if a and a["fits_as_asked"]:
-        lines.append(
-            t(
-                "recommend.caption.advice_fits",
-                card=a["card"],
-                why=a["why"],
-                need=gib(a["required_bytes"]),
-                usable=gib(a["usable_bytes"]),
-            )
-        )
+    lines += advice_fits_lines(a)
     # below the table, as wide as the terminal (a caption is only as wide as its table)
     out: list[Any] = [tbl, "\n".join(str(line) for line in lines)]
     if a and not a["fits_as_asked"]:
