@@ -163,24 +163,7 @@ def llama_card(
     at = min(seq, n_ctx)
     speed = llama_speed(spec, s, card, m, split, context=at, prompt=at)
     notes = _notes(spec, s, card, m, speed, batch)
-    estimate = MemoryEstimate(
-        peak_allocated_bytes=m.weights_gpu + m.kv_gpu + m.compute_gpu,
-        breakdown={
-            "weights": m.weights_gpu,
-            "gradients": 0,
-            "optimizer": 0,
-            "activations": m.compute_gpu,
-            "kv_cache": m.kv_gpu,
-            "temporaries": 0,
-        },
-        peak_phase="llama.cpp",
-        context_bytes=m.context,
-        allocator_bytes=0,
-        terms_from=f"llama.cpp {s.weight_type}",
-        # Messages, rendered in the user's language when shown; the plan's notes are typed
-        # str until they all are Text (i18n)
-        notes=notes,
-    )
+    estimate = _estimate(s, m.weights_gpu, m.kv_gpu, m.compute_gpu, m.context, notes)
     time_notes: list[str] = []
     generate_s, energy = run_and_energy(card, tokens, speed.decode_tokens_per_s, time_notes)
     step = 1 / speed.decode_tokens_per_s
@@ -315,22 +298,7 @@ def llama_machine(
     )
     notes = _notes(spec, s, cards[0], one, speed, batch)
     notes.append(Message("infer.note.split", cards=len(cards)))
-    estimate = MemoryEstimate(
-        peak_allocated_bytes=first.weights + first.kv + first.compute,
-        breakdown={
-            "weights": first.weights,
-            "gradients": 0,
-            "optimizer": 0,
-            "activations": first.compute,
-            "kv_cache": first.kv,
-            "temporaries": 0,
-        },
-        peak_phase="llama.cpp",
-        context_bytes=first.context,
-        allocator_bytes=0,
-        terms_from=f"llama.cpp {s.weight_type}",
-        notes=notes,
-    )
+    estimate = _estimate(s, first.weights, first.kv, first.compute, first.context, notes)
     time_notes: list[str] = []
     generate_s, energy = run_and_energy(
         cards[0], tokens, speed.decode_tokens_per_s, time_notes, cards=len(cards)
@@ -362,4 +330,27 @@ def llama_machine(
         rank_memory=RankMemory(estimate, m.host_bytes, Parallel()),
         time=time,
         offload=Offload(m.gpu_layers, m.total_layers, m.host_bytes, m.n_ctx, per_gpu),
+    )
+
+
+def _estimate(
+    s: EngineSettings, weights: int, kv: int, compute: int, context: int, notes: list[Any]
+) -> MemoryEstimate:
+    """A card's memory as llama.cpp allocates it, in the plan's breakdown (the first card's,
+    for a layer split). ``notes`` are Messages, rendered in the user's language when shown."""
+    return MemoryEstimate(
+        peak_allocated_bytes=weights + kv + compute,
+        breakdown={
+            "weights": weights,
+            "gradients": 0,
+            "optimizer": 0,
+            "activations": compute,
+            "kv_cache": kv,
+            "temporaries": 0,
+        },
+        peak_phase="llama.cpp",
+        context_bytes=context,
+        allocator_bytes=0,
+        terms_from=f"llama.cpp {s.weight_type}",
+        notes=notes,
     )
