@@ -1,0 +1,99 @@
+"""Each framework's plan against its own published memory figures
+(tests/accuracy/published/framework_memory.json, scripts/framework_memory_table.py): the
+README's table is the script's output, every row quotes its source, and every row is within its
+kind's tolerance but the gaps listed here, each with why."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import framework_memory_table as fmt  # noqa: E402
+
+ROWS = fmt.data()["rows"]
+SOURCES = fmt.data()["sources"]
+
+#: Rows (1-based, as the README numbers them) further from gpuwise than their kind's tolerance,
+#: and why. Each is a default or kernel the plan does not model yet, or a figure that measures
+#: something else than the step gpuwise plans.
+KNOWN_GAPS = {
+    # unsloth's own Triton kernels (LoRA MLP / QKV / O with a hand-written backward, in-place
+    # SwiGLU, RMSNorm and RoPE) keep fewer per-token temporaries in a layer's backward than the
+    # reference step; gpuwise plans its checkpointing offload and chunked loss, not these
+    # kernels, so the gap grows with the context (+35 % at 21,848 tokens, just inside; +50 % at
+    # 40,724, +87 % at 342,733).
+    3: "unsloth kernels",
+    4: "unsloth kernels",
+    5: "unsloth kernels",
+    6: "unsloth kernels",
+    7: "unsloth kernels",
+    # LLaMA-Factory's 'x/2 GB' is the 4-bit weights alone (half a byte a parameter): no
+    # activations, logits, adapters, optimizer or the 16-bit embeddings and LM head.
+    17: "weights-only rule",
+    # torchtune's full recipe steps each parameter as its gradient is made
+    # (optimizer_in_bwd: True) with paged 8-bit AdamW, so no full set of gradients exists;
+    # gpuwise does not model optimizer_in_bwd yet and counts all 16 GB of bf16 gradients.
+    20: "optimizer_in_bwd",
+    21: "optimizer_in_bwd",
+    # torchtune's table ran with torch.compile, which fuses the chunked loss's fp32 upcast
+    # (the compiled cross-entropy keeps no fp32 log-probabilities) and the LoRA layers'
+    # element-wise work; the recipe's default (compile: False) is what gpuwise plans.
+    22: "torch.compile",
+    23: "torch.compile",
+    24: "torch.compile",
+}
+
+
+def test_readme_table_is_the_scripts_output() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    found = re.search(
+        r"<!-- framework_memory_table -->\n(.*?)<!-- /framework_memory_table -->",
+        readme,
+        re.S,
+    )
+    assert found, "README.md has no framework_memory_table block"
+    assert found.group(1) == fmt.table()
+
+
+def test_each_row_quotes_its_source() -> None:
+    assert ROWS
+    for row in ROWS:
+        source = SOURCES[row["source"]]
+        assert source["url"].startswith("https://")
+        assert row["cite"] in source["words"], row["label"]
+        assert row["kind"] in fmt.TOLERANCE
+
+
+def test_rows_within_tolerance_but_the_known_gaps() -> None:
+    outside = {}
+    for i, row in enumerate(ROWS, 1):
+        err = fmt.row_error(row)
+        if abs(err) > fmt.TOLERANCE[row["kind"]]:
+            outside[i] = round(100 * err)
+    assert set(outside) == set(KNOWN_GAPS), outside
+
+
+@pytest.mark.parametrize("framework", ["unsloth", "transformers", "torchtune", "llamafactory"])
+def test_each_framework_has_a_published_row(framework: str) -> None:
+    assert any(r["framework"] == framework for r in ROWS)
+
+
+def test_reference_step_holds_on_the_hf_rows() -> None:
+    """transformers + peft (Hugging Face + FA2 in unsloth's table) is the reference step: its
+    six card-size rows are within 20 %, none over the card by more than 5 %."""
+    errors = [fmt.row_error(r) for r in ROWS if r["framework"] == "transformers"]
+    assert len(errors) == 6
+    assert all(-0.20 <= e <= 0.05 for e in errors), errors
+
+
+def test_data_file_is_json_with_sources() -> None:
+    d = json.loads(fmt.DATA.read_text(encoding="utf-8"))
+    for key, source in d["sources"].items():
+        assert source["words"] and source["title"] and source["commit"], key
