@@ -57,7 +57,7 @@ def test_json_numbers_are_the_english_ones(cli):
     "args",
     [
         ("--emit", "launch"),
-        ("--engine", "vllm", "--weight-dtype", "bf16"),
+        ("--engine", "vllm"),
         ("--gpu-layers", "99"),
         ("--grad-accum", "2"),
     ],
@@ -75,6 +75,8 @@ def test_refusals_are_one_chinese_line(cli, args):
         "plan",
         "CARD",
         "infer",
+        "awq",
+        "gptq",
     ]
     assert leftover_english(r.err, names) == [], r.err
 

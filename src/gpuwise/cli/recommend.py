@@ -12,6 +12,7 @@ from gpuwise.cli.emit_flags import add_emit_flags, emit_from
 from gpuwise.cli.engine_flags import add_engine_flags, is_machine
 from gpuwise.cli.lang import help_text
 from gpuwise.cli.model_flags import add_model_source, model_source
+from gpuwise.cli.vllm_flags import add_vllm_flags
 from gpuwise.errors import GpuwiseError
 from gpuwise.i18n import Message
 from gpuwise.parallel import MAX_GPUS
@@ -86,6 +87,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_model_source(p)
     flags.add_workload(p)
     add_engine_flags(p)  # --task infer with llama.cpp / Ollama (gpuwise.cli.recommend_infer)
+    add_vllm_flags(p)  # and with vLLM
     add_emit_flags(p)
     add_catalog(p)
     add_json(p)
@@ -164,7 +166,7 @@ def document(args: argparse.Namespace) -> dict[str, Any]:
     _number(args.top, "--top", 0, 1e6)
     model_ref = args.model or default_model()
     spec = load_model(model_ref, trust_remote_code=args.trust_remote_code, **model_source(args))
-    engine = llama_engine(args, spec)  # llama.cpp / Ollama; None: transformers
+    engine = llama_engine(args, spec)  # llama.cpp / Ollama / vLLM; None: transformers
     workload = validate(flags.workload_from(args, spec), spec)
     catalog = load_catalog(args.catalog)
     cards, machines = (
@@ -225,11 +227,16 @@ def _llama_doc(
     tokens: int | None,
     have: Card | None,
 ) -> dict[str, Any]:
-    """recommend's document for llama.cpp / Ollama (gpuwise.recommend.llama)."""
-    from gpuwise.cli.recommend_infer import add_llama_keys
+    """recommend's document for llama.cpp / Ollama (gpuwise.recommend.llama) or vLLM."""
+    from gpuwise.cli.recommend_infer import add_llama_keys, vllm_doc
     from gpuwise.recommend.llama import llama_recommend
     from gpuwise.render.plan_json import recommend_doc
 
+    if engine.engine == "vllm":
+        return vllm_doc(
+            args, catalog_date, spec, workload, engine, cards, machines, constraints, book,
+            tokens, have,
+        )  # fmt: skip
     if constraints.deadline_s is not None and tokens is None:
         raise GpuwiseError(Message("recommend.deadline_needs_tokens"))
     rec = llama_recommend(

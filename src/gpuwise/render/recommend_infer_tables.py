@@ -38,8 +38,13 @@ def _workload(w: dict[str, Any]) -> dict[str, Any]:
 
 
 def recommend_infer_tables(doc: dict[str, Any]) -> list[Any]:
-    """The ranked llama.cpp machines, then the lines below them."""
+    """The ranked llama.cpp machines, then the lines below them (vLLM's: its own tables)."""
     from gpuwise.render.precision_text import workload_text
+
+    if doc["engine"]["name"] == "vllm":
+        from gpuwise.render.recommend_vllm_tables import recommend_vllm_tables
+
+        return recommend_vllm_tables(doc)
 
     m, options, e = doc["model"], doc["options"], doc["engine"]
     c = doc["constraints"]
