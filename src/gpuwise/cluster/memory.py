@@ -1,0 +1,373 @@
+"""What one GPU of a cluster layout holds at its peak: weights, gradients, optimizer states,
+activations, communication buffers and the CUDA context.
+
+With ``tp = pp = cp = 1`` a layout is today's one-machine strategy over ``dp`` cards, and its
+figure is that strategy's (:func:`gpuwise.memory.rank.per_rank_memory`: ddp, fsdp, fsdp-hybrid
+for hsdp, zero1/2/3), to the byte. Otherwise (rules and sources in ``data/memory.json``):
+
+- parameters of a pipeline stage: its layers (``layers // pp``, the first ``layers % pp``
+  stages one more), the embeddings on the first stage, the final norm and LM head on the last
+  (with tied embeddings the last stage keeps its own copy); attention and MLP linears,
+  embeddings and head split by ``tp`` (Megatron column / row and vocab-parallel), norms whole;
+- sharded over the data-parallel group as ``sharding`` says; the group is ``dp x cp`` (context
+  parallel ranks hold the same weights, torchtitan's dp_shard_cp, Megatron's data-parallel
+  group with context parallel), for hsdp the part of it inside one node;
+- gradients and optimizer states at today's precision rules
+  (:func:`gpuwise.memory.train.model_state` of each group of blocks); ZeRO and FSDP keep
+  fp32 master weights with 16-bit training;
+- activations per micro-batch per layer from today's per-layer terms
+  (:mod:`gpuwise.memory.terms`) at ``seq / cp`` tokens, with the terms over head, KV, MLP and
+  vocab widths divided by ``tp`` and the residual stream's by ``tp`` only with sequence parallel;
+  a stage holds its in-flight micro-batches (1F1B, interleaved: Megatron-LM's warm-up counts);
+  the last stage adds one micro-batch's fp32 logits and loss (vocab-parallel);
+- NCCL buffers per communicator; the CUDA context and allocator overhead as today's plans.
+
+The peak rank is the stage with the largest total (the first stage, as a rule: most micro-batches
+in flight and the embeddings; the last when the logits weigh more).
+"""
+
+from __future__ import annotations
+
+import functools
+
+from gpuwise.i18n import Message
+from gpuwise.memory.estimate import overheads
+from gpuwise.memory.train import activation_terms, model_state
+from gpuwise.models.spec import ModelSpec
+from gpuwise.packaged import packaged_json
+from gpuwise.record import field, record, replace
+from gpuwise.units import DTYPE_BYTES, MIB
+from gpuwise.workload import Workload
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from gpuwise.cluster import Cluster
+    from gpuwise.cluster.layout import Layout
+    from gpuwise.i18n import Text
+    from gpuwise.memory.terms import Dims, Terms
+
+#: Dimensions of the activation terms that tensor parallel splits.
+_TP_DIMS = frozenset({"I", "q", "kv", "nh", "V", "Wl", "Wh", "Wa", "Wt"})
+#: Layers FSDP / ZeRO-3 hold unsharded at once (gpuwise/memory/parallel.py).
+_UNSHARDED_LAYERS = 2
+
+
+@record
+class GpuMemory:
+    """One GPU of a layout at its peak, in bytes: the worst rank's (or one stage's)."""
+
+    weights: int
+    gradients: int
+    optimizer: int
+    activations: int  # activations and the transients of the running layer / head
+    comm_buffers: int  # NCCL buffers, DDP buckets, pipeline send/receive buffers
+    cuda_context: int  # the CUDA context and the caching allocator's overhead
+    total: int
+    stage: int  # pipeline stage of that rank (0 = first)
+    in_flight: int  # micro-batches (interleaved: model-chunk micro-batches) held at the peak
+    notes: list = field(default_factory=list, compare=False)
+    host: int = 0  # host RAM offloaded state needs (all ranks of a node), today's strategies
+
+
+@functools.lru_cache(maxsize=1)
+def rules() -> dict[str, Any]:
+    """The rules of data/memory.json (with their sources)."""
+    data: dict[str, Any] = packaged_json("gpuwise.cluster", "data/memory.json")
+    return data
+
+
+def _one_machine(layout: Layout, cluster: Cluster) -> Any:
+    """Today's strategy a tp = pp = cp = 1 layout is."""
+    from gpuwise.parallel import Parallel
+
+    m = layout.micro_batches
+    if layout.dp == 1:
+        return Parallel("single", 1, None, m)
+    if layout.sharding == "ddp":
+        return Parallel("ddp", layout.dp, None, m)
+    if layout.sharding == "hsdp":
+        return Parallel("fsdp-hybrid", layout.dp, _hsdp_group(layout, cluster), m)
+    return Parallel(layout.sharding, layout.dp, None, m)
+
+
+def _hsdp_group(layout: Layout, cluster: Cluster) -> int:
+    """Ranks of one shard group under hsdp: the part of the dp x cp group inside one node
+    (tensor parallel fills a node first, then context parallel, then data parallel)."""
+    in_node = max(1, cluster.gpus_per_node // layout.tp)
+    return max(1, min(layout.dp * layout.cp, in_node))
+
+
+def shard_group(layout: Layout, cluster: Cluster) -> int:
+    """Ranks the sharded state is split over."""
+    if layout.sharding == "ddp":
+        return 1
+    if layout.sharding == "hsdp":
+        return _hsdp_group(layout, cluster)
+    return layout.dp * layout.cp
+
+
+def stage_layers(layers: int, pp: int, stage: int) -> int:
+    """Decoder layers of pipeline stage ``stage`` (the first ``layers % pp`` stages one more)."""
+    return layers // pp + (1 if stage < layers % pp else 0)
+
+
+def in_flight(layout: Layout, stage: int) -> int:
+    """Micro-batches (interleaved: chunk micro-batches) stage ``stage`` holds at its peak."""
+    p, m, v = layout.pp, layout.micro_batches, layout.virtual_stages
+    if layout.schedule == "interleaved" and v > 1:
+        return min((p - stage - 1) * 2 + (v - 1) * p + 1, m * v)
+    return min(p - stage, m)
+
+
+def gpu_memory(spec: ModelSpec, w: Workload, cluster: Cluster, layout: Layout) -> GpuMemory:
+    """The peak of the worst rank of ``layout`` on ``cluster`` (its stage, and why)."""
+    if layout.tp == layout.pp == layout.cp == 1:
+        return _today(spec, w, cluster, layout)
+    stages = [stage_memory(spec, w, cluster, layout, s) for s in range(layout.pp)]
+    worst = max(stages, key=lambda g: (g.total, -g.stage))
+    why = Message(
+        "cluster.memory.peak_stage", stage=worst.stage + 1, stages=layout.pp, held=worst.in_flight
+    )
+    return replace(worst, notes=[*worst.notes, why])
+
+
+def _today(spec: ModelSpec, w: Workload, cluster: Cluster, layout: Layout) -> GpuMemory:
+    from gpuwise.memory.rank import per_rank_memory
+
+    p = _one_machine(layout, cluster)
+    r = per_rank_memory(spec, w, p)
+    b = r.breakdown
+    e = r.estimate
+    acts = b.get("activations", 0) + b.get("temporaries", 0) + b.get("kv_cache", 0)
+    notes: list[Text] = [Message("cluster.memory.as_today", strategy=p.strategy), *r.notes]
+    return GpuMemory(
+        weights=b.get("weights", 0),
+        gradients=b.get("gradients", 0),
+        optimizer=b.get("optimizer", 0),
+        activations=acts,
+        comm_buffers=0,
+        cuda_context=e.context_bytes + e.allocator_bytes,
+        total=r.required_bytes,
+        stage=0,
+        in_flight=1,
+        notes=notes,
+        host=r.host_bytes,
+    )
+
+
+# -- parameters ----------------------------------------------------------------------------
+
+
+def _groups(spec: ModelSpec) -> dict[str, tuple[Any, ...]]:
+    """The model's blocks by how a layout places and splits them."""
+    L = spec.num_layers
+    out: dict[str, list[Any]] = {"split": [], "whole": [], "embed": [], "norm": [], "head": []}
+    for b in spec.train_blocks:
+        in_layers = b.count > 1 or L == 1
+        if b.part == "embedding" and not in_layers:
+            out["embed"].append(b)
+        elif b.part in ("lm_head", "mlm_head"):
+            out["head"].append(b)
+        elif in_layers:
+            out["split" if b.linear or b.experts else "whole"].append(b)
+        else:
+            out["norm"].append(b)
+    return {k: tuple(v) for k, v in out.items()}
+
+
+@record
+class _State:
+    weights: float
+    grads: float
+    states: float
+    trainable: float  # parameters the optimizer steps (for fp32 master weights)
+
+
+def _state_of(spec: ModelSpec, w: Workload, blocks: tuple[Any, ...]) -> _State:
+    if not blocks:
+        return _State(0, 0, 0, 0)
+    s = model_state(replace(spec, train_blocks=blocks), w)
+    n = sum(t.numel * t.count for t in s.trainable)
+    return _State(s.weights, s.grads, s.states, n)
+
+
+def _stage_state(spec: ModelSpec, w: Workload, layout: Layout, stage: int) -> _State:
+    """Weights, gradients and states of one tensor-parallel rank of ``stage``, unsharded."""
+    groups = _groups(spec)
+    L = max(spec.num_layers, 1)
+    share = stage_layers(L, layout.pp, stage) / L
+    first, last = stage == 0, stage == layout.pp - 1
+    parts: list[tuple[str, float, int]] = [("split", share, layout.tp), ("whole", share, 1)]
+    if first:
+        parts.append(("embed", 1.0, layout.tp))
+    if last:
+        parts += [("norm", 1.0, 1), ("head", 1.0, layout.tp)]
+        if spec.tie_word_embeddings and not groups["head"] and layout.pp > 1:
+            parts.append(("embed", 1.0, layout.tp))  # the last stage's own copy
+    total = _State(0, 0, 0, 0)
+    for name, fraction, split in parts:
+        s = _state_of(spec, w, groups[name])
+        k = fraction / split
+        total = _State(
+            total.weights + s.weights * k,
+            total.grads + s.grads * k,
+            total.states + s.states * k,
+            total.trainable + s.trainable * k,
+        )
+    return total
+
+
+def _layer_weights(spec: ModelSpec, w: Workload, layout: Layout) -> tuple[float, float]:
+    """(weights, gradients) of one decoder layer of one tensor-parallel rank."""
+    groups = _groups(spec)
+    L = max(spec.num_layers, 1)
+    split = _state_of(spec, w, groups["split"])
+    whole = _state_of(spec, w, groups["whole"])
+    return (
+        (split.weights / layout.tp + whole.weights) / L,
+        (split.grads / layout.tp + whole.grads) / L,
+    )
+
+
+# -- activations ---------------------------------------------------------------------------
+
+
+def _factor(term: str, tp: int, sp: bool) -> float:
+    factors = term.split("*")
+    if any(f in _TP_DIMS for f in factors):
+        return 1 / tp
+    if "T" in factors and (len(factors) == 1 or "h" in factors):
+        return 1 / tp if sp else 1.0  # the residual stream and per-token scalars
+    return 1.0
+
+
+def _eval(terms: Terms, window: str, d: Dims, tp: int, sp: bool) -> int:
+    """``window`` of ``terms`` at ``d``, split as tensor parallel splits it. A transient
+    derived in parts (``window_0``, ...) is its largest part."""
+    names = [
+        n for n in terms.forms if n.startswith(f"{window}_") and n[len(window) + 1 :].isdigit()
+    ] or [window]
+    values = d.values
+    best = 0.0
+    for name in names:
+        form = terms.forms.get(name, {})
+        best = max(best, sum(c * values[t] * _factor(t, tp, sp) for t, c in form.items()))
+    return max(0, round(best))
+
+
+@record
+class _Acts:
+    per_layer: int  # kept per layer per micro-batch
+    layer_peak: int  # the running layer's transient (forward or backward)
+    pre: int  # embeddings' output etc. (first stage), per micro-batch
+    head: int  # kept by the head per micro-batch (last stage)
+    head_peak: int  # the head and loss transient (last stage)
+    boundary: int  # one micro-batch's activation a stage sends / receives
+
+
+def _activations(spec: ModelSpec, w: Workload, layout: Layout) -> _Acts:
+    stack, d = activation_terms(spec, w)
+    d = replace(d, s=max(1, w.seq // layout.cp))
+    tp, sp = layout.tp, layout.sequence_parallel
+    t = stack.full if stack.n_full else stack.sliding
+    L = max(spec.num_layers, 1)
+    kept = stack.n_full * _eval(stack.full, "layer", d, tp, sp) + stack.n_sliding * _eval(
+        stack.sliding, "layer", d, tp, sp
+    )
+    per_layer = kept // L
+    fwd = _eval(t, "layer_fwd_peak", d, tp, sp)
+    bwd = _eval(t, "layer_bwd_peak", d, tp, sp)
+    head_fwd = _eval(t, "head_fwd_peak", d, tp, sp)
+    head_bwd = max(
+        _eval(t, "loss_bwd_peak", d, tp, sp),
+        _eval(t, "lmhead_bwd_peak", d, tp, sp),
+        _eval(t, "head_bwd_peak", d, tp, sp),
+    )
+    tokens = w.batch * d.s
+    hidden = DTYPE_BYTES[w.compute_dtype] * spec.hidden_size * tokens
+    return _Acts(
+        per_layer=per_layer,
+        layer_peak=max(fwd - per_layer, bwd, 0),
+        pre=_eval(t, "pre", d, tp, sp),
+        head=_eval(t, "head", d, tp, sp),
+        head_peak=max(head_fwd - _eval(t, "head", d, tp, sp), head_bwd, 0),
+        boundary=hidden // (tp if sp else 1),
+    )
+
+
+# -- one stage -----------------------------------------------------------------------------
+
+
+def stage_memory(
+    spec: ModelSpec, w: Workload, cluster: Cluster, layout: Layout, stage: int
+) -> GpuMemory:
+    """One rank of pipeline stage ``stage`` at its peak (the steady state of the schedule:
+    its in-flight micro-batches held, one layer or the head running)."""
+    if layout.tp == layout.pp == layout.cp == 1:
+        return _today(spec, w, cluster, layout)
+    notes: list[Text] = []
+    s = _stage_state(spec, w, layout, stage)
+    k = shard_group(layout, cluster)
+    sharding = layout.sharding
+    master = 0.0
+    if sharding != "ddp" and w.method == "full" and w.precision in ("bf16", "fp16"):
+        master = 4 * s.trainable  # fp32 master weights beside the fp32 states
+        notes.append(Message("cluster.memory.master"))
+    weights, grads, states = s.weights, s.grads, s.states + master
+    gathered = 0.0
+    if sharding in ("zero1", "zero2", "zero3", "fsdp", "hsdp"):
+        states /= k
+    if sharding in ("zero2", "zero3", "fsdp", "hsdp"):
+        grads /= k
+    if sharding in ("zero3", "fsdp", "hsdp"):
+        weights /= k
+        layer_w, layer_g = _layer_weights(spec, w, layout)
+        gathered = _UNSHARDED_LAYERS * layer_w + layer_g
+        notes.append(Message("cluster.memory.gathered", layers=_UNSHARDED_LAYERS))
+    a = _activations(spec, w, layout)
+    held = in_flight(layout, stage)
+    v = layout.virtual_stages if layout.schedule == "interleaved" else 1
+    layers_here = stage_layers(max(spec.num_layers, 1), layout.pp, stage)
+    acts = held * a.per_layer * layers_here / v
+    first, last = stage == 0, stage == layout.pp - 1
+    if first:
+        acts += held * a.pre
+    else:
+        acts += held * a.boundary  # the input received from the stage before
+    running = a.layer_peak
+    if last:
+        acts += a.head
+        running = max(running, a.head_peak)
+    acts += running
+    # NCCL buffers for each group with more than one rank, the pipeline's send / receive
+    # buffers, DDP's reducer buckets (a copy of the gradients, as today's ddp)
+    groups = sum(n > 1 for n in (layout.tp, layout.cp, layout.pp, layout.dp))
+    comm = groups * int(rules()["nccl_buffer_mib_per_communicator"]["value"]) * MIB
+    if layout.pp > 1:
+        comm += 2 * a.boundary
+    if sharding == "ddp" and layout.dp > 1:
+        comm += round(grads)
+    peak = round(weights + gathered + grads + states + acts) + comm
+    context, allocator = overheads(peak)
+    notes.append(Message("cluster.memory.in_flight", held=held, stage=stage + 1))
+    return GpuMemory(
+        weights=round(weights + gathered),
+        gradients=round(grads),
+        optimizer=round(states),
+        activations=round(acts),
+        comm_buffers=comm,
+        cuda_context=context + allocator,
+        total=peak + context + allocator,
+        stage=stage,
+        in_flight=held,
+        notes=notes,
+    )
+
+
+def fits(memory: GpuMemory, usable_bytes: int) -> bool:
+    return memory.total <= usable_bytes
+
+
+__all__ = ["GpuMemory", "gpu_memory", "in_flight", "stage_layers", "stage_memory"]
