@@ -9,13 +9,39 @@ from gpuwise.render.document import dumps
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
     from typing import Any
 
     from rich.console import RenderableType
 
     #: A function of :mod:`gpuwise.render.tables`: a JSON document -> what to print for people.
     TablesFn = Callable[[dict[str, Any]], RenderableType | list[Any]]
+
+
+def refuse_missing_values(
+    parser: argparse.ArgumentParser, ns: argparse.Namespace, words: Sequence[str] | None
+) -> None:
+    """A flag of one value given none: argparse reads ``--batch=--`` (and ``--gpu=--``) as
+    the end-of-options marker and stores an empty list, without calling the flag's type, and
+    ``--grad-checkpointing=--`` (a value that may be left out) as the flag alone. Said as
+    argparse says a missing value ("argument --batch: expected one argument"), one line."""
+    problem = argparse._("expected one argument")  # type: ignore[attr-defined]
+    for word in words or ():
+        if word == "--":
+            break
+        name, eq, given = word.partition("=")
+        flag = parser._option_string_actions.get(name) if eq and given == "--" else None
+        if flag is not None and flag.nargs == argparse.OPTIONAL:
+            parser.error(str(argparse.ArgumentError(flag, problem)))
+    for action in parser._actions:
+        if action.nargs is not None or not action.option_strings:
+            continue  # a flag of several values, or a positional argument
+        value = getattr(ns, action.dest, None)
+        if not isinstance(value, list) or value is action.default:
+            continue
+        appended = isinstance(action, argparse._AppendAction)
+        if not appended or any(isinstance(v, list) for v in value):
+            parser.error(str(argparse.ArgumentError(action, problem)))
 
 
 def add_json(parser: argparse.ArgumentParser) -> None:

@@ -18,6 +18,7 @@ import os
 import sys
 
 from gpuwise._version import __version__
+from gpuwise.cli.common import refuse_missing_values
 from gpuwise.cli.lang import (
     HelpFormatter,
     add_lang,
@@ -98,6 +99,7 @@ class Parser(argparse.ArgumentParser):
         self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
     ) -> tuple[argparse.Namespace, list[str]]:
         ns, rest = super().parse_known_args(args, namespace)
+        refuse_missing_values(self, ns, args)  # --batch=-- is no value, not an empty list
         # ``--grad-checkpointing MODEL`` (a flag whose value is optional took the model typed
         # after it; cli/workload_flags.py): it is the model when no other was given
         taken = vars(ns).pop(MODEL_AFTER_FLAG, None)
