@@ -40,7 +40,7 @@ def test_the_best_layouts_fit_are_legal_and_fastest_first():
     usable = usable_memory(cluster.card).bytes
     steps = [t.step_s for _, _, t, _ in best]
     assert steps == sorted(steps)
-    for layout, mem, t, why in best:
+    for layout, mem, _t, why in best:
         assert layout_problem(spec, W8K, cluster, layout) is None
         assert cluster.gpus_per_node % layout.tp == 0
         assert mem.total <= usable
