@@ -17,7 +17,14 @@ def _flags(model: str, card: str, ch: dict) -> list[str]:
     w = ch["workload"]
     args = [model, "--method", w["method"], "--batch", str(w["batch"]), "--seq", str(w["seq"])]
     args += ["--precision", w["precision"], "--optimizer", w["optimizer"], "--gpu", card]
-    args += ["--grad-checkpointing"] if w["grad_checkpointing"] else []
+    if w["grad_checkpointing"]:
+        args += (
+            ["--grad-checkpointing", "offload"]
+            if w.get("ckpt_offload")
+            else ["--grad-checkpointing"]
+        )
+    args += ["--loss", w.get("loss", "full")]
+    args += [] if w.get("upcast", True) else ["--no-upcast"]
     if ch["strategy"] != "single":
         args += ["--gpus", str(ch["gpus"]), "--strategy", ch["strategy"]]
     if ch["grad_accum"] > 1:

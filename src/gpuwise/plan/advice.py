@@ -1,13 +1,15 @@
 """When a job does not fit a card: the smallest changes that make it fit, with their cost.
 
 Training: each change is tried alone from the user's workload, least change to the job first:
-gradient checkpointing, a smaller micro-batch with gradient accumulation (same global batch), an
-8-bit optimizer, offload to host RAM, more cards (within the user's limits), LoRA, QLoRA, a
-shorter context. Each reports the memory a card then needs, whether it fits and the throughput
-relative to the original plan (recompute, smaller matmuls, collectives and CPU optimizer steps
-all cost time). When only a shorter context fits alone, changes are stacked in that order until
-the job fits, then each is dropped again if the fit does not need it; a shorter context comes
-last. Inference: int8 or NF4 weights, an fp8 KV cache, a smaller batch, a shorter context.
+gradient checkpointing, a chunked loss, QLoRA without the fp32 upcast, a smaller micro-batch with
+gradient accumulation (same global batch), an 8-bit optimizer, then what moves to host RAM
+(checkpoints, paged 8-bit AdamW's states, offloaded optimizer states), more cards (within the
+user's limits), LoRA, QLoRA, a shorter context. Each reports the memory a card then needs,
+whether it fits and the throughput relative to the original plan (recompute, smaller matmuls,
+PCIe traffic, collectives and CPU optimizer steps all cost time). When only a shorter context
+fits alone, changes are stacked in that order until the job fits, then each is dropped again if
+the fit does not need it; a shorter context comes last. Inference: int8 or NF4 weights, an fp8
+KV cache, a smaller batch, a shorter context.
 """
 
 from __future__ import annotations
@@ -141,9 +143,11 @@ def single_changes(
     max_gpus: int = MAX_GPUS,
     offload: bool = True,
 ) -> list[Change]:
-    """Each change alone, least change to the job first: how it runs (checkpointing,
-    accumulation, optimizer, offload, more cards), then what it trains (LoRA, QLoRA), then the
-    data it sees (context). ``max_gpus`` and ``offload`` are the user's limits."""
+    """Each change alone, least change to the job first: how it runs (checkpointing, a
+    chunked loss, no fp32 upcast, accumulation, optimizer; then checkpoints, paged states or
+    optimizer offloaded to host RAM; more cards), then what it trains (LoRA, QLoRA), then the
+    data it sees (context). ``max_gpus`` and ``offload`` are the user's limits (``offload``
+    False: nothing to host RAM)."""
     usable = usable_bytes(card, reserve)
     base = _speed(spec, w, card, p)
     out: list[Change | None] = []
@@ -151,8 +155,22 @@ def single_changes(
     def add(w2: Workload, p2: Parallel, what: Text, caveat: Text | None = None) -> None:
         out.append(_try(spec, w2, p2, card, usable, what, base, caveat, host_ram))
 
+    now = rank_memory(spec, w, p)
+
+    def add_trick(w2: Workload, what: Text, caveat: Text | None = None) -> None:
+        """A memory trick, offered only where it needs less than the job as asked (without
+        checkpointing, 16-bit embeddings keep more of the LoRA step's activations)."""
+        c = _try(spec, w2, p, card, usable, what, base, caveat, host_ram)
+        if c is not None and (now is None or c.required_bytes < now.required_bytes):
+            out.append(c)
+
     if not w.grad_checkpointing:
         add(w.with_(grad_checkpointing=True), p, Message("advice.ckpt"))
+    # the frameworks' memory tricks that keep the job on the card (gpuwise/memory/tricks.py)
+    if w.loss == "full":
+        add_trick(w.with_(loss="chunked"), Message("advice.loss_chunked"))
+    if w.method == "qlora" and w.upcast:
+        add_trick(w.with_(upcast=False), Message("advice.no_upcast"))
     if w.batch > 1:
         # a micro-batch that divides the batch, so the global batch stays what it was
         fitting = [
@@ -171,6 +189,16 @@ def single_changes(
         add(w.with_(optimizer="adamw-8bit"), p, Message("advice.adamw_8bit"))
     if p.gpus > 1:
         out.append(_other_strategy(spec, w, p, card, usable, base, host_ram))
+    # then what waits in host RAM: the checkpoints (PCIe each step), paged optimizer states,
+    # offloaded states
+    if offload and not w.ckpt_offload:
+        w2 = w.with_(grad_checkpointing=True, ckpt_offload=True)
+        m = rank_memory(spec, w2, p)
+        add_trick(w2, Message("advice.ckpt_offload"), _ram(m) if m is not None else None)
+    full = w.method == "full" and p.engine == "torch"
+    if offload and full and w.optimizer != "paged-adamw-8bit":
+        paged = Message("advice.paged_adamw_8bit")
+        add_trick(w.with_(optimizer="paged-adamw-8bit"), paged, Message("advice.caveat.paged"))
     if offload and not p.offloads("optimizer") and w.optimizer in ("adamw", "adamw-fused"):
         for strategy in ("zero2-offload", "zero3-offload"):
             q = Parallel(strategy, p.gpus, None, p.grad_accum)
@@ -268,12 +296,24 @@ def _stack_steps(
     card: Card, base: Parallel, offload: bool = True, keep_job: bool = False
 ) -> list[tuple[str, Step]]:
     """The changes stacked when none is enough alone, least change to the job first: those
-    that save memory on the cards (checkpointing, accumulation, 8-bit AdamW, sharding over
-    the same cards), then offload, then LoRA and QLoRA (none of these with ``keep_job``)."""
+    that save memory on the cards (checkpointing, a chunked loss, no fp32 upcast,
+    accumulation, 8-bit AdamW, sharding over the same cards), then the checkpoints and the
+    optimizer offloaded to host RAM, then LoRA and QLoRA (none of these with ``keep_job``)."""
     fp = default_precision(Workload(method="qlora"), card)
 
     def ckpt(w: Workload, p: Parallel) -> tuple[Workload, Parallel] | None:
         return None if w.grad_checkpointing else (w.with_(grad_checkpointing=True), p)
+
+    def chunked(w: Workload, p: Parallel) -> tuple[Workload, Parallel] | None:
+        return (w.with_(loss="chunked"), p) if w.loss == "full" else None
+
+    def no_upcast(w: Workload, p: Parallel) -> tuple[Workload, Parallel] | None:
+        return (w.with_(upcast=False), p) if w.method == "qlora" and w.upcast else None
+
+    def ckpt_to_host(w: Workload, p: Parallel) -> tuple[Workload, Parallel] | None:
+        if not offload or w.ckpt_offload:
+            return None
+        return w.with_(grad_checkpointing=True, ckpt_offload=True), p
 
     def micro(w: Workload, p: Parallel) -> tuple[Workload, Parallel] | None:
         if w.batch == 1:
@@ -311,13 +351,21 @@ def _stack_steps(
 
     on_cards: list[tuple[str, Step]] = [
         ("gradient checkpointing", ckpt),
+        ("chunked loss", chunked),
+        ("no fp32 upcast", no_upcast),
         ("micro-batch 1 with gradient accumulation", micro),
         ("8-bit AdamW", eight_bit),
         ("fsdp on the same cards", shard),
     ]
     if keep_job:
         return on_cards
-    return [*on_cards, ("zero3-offload", to_host), ("LoRA", lora), ("QLoRA", qlora)]
+    return [
+        *on_cards,
+        ("checkpoints in host RAM", ckpt_to_host),
+        ("zero3-offload", to_host),
+        ("LoRA", lora),
+        ("QLoRA", qlora),
+    ]
 
 
 def _context(n: int, asked: int) -> Message:
@@ -327,6 +375,9 @@ def _context(n: int, asked: int) -> Message:
 #: What each stacked step is called (the steps are named by these keys in the code).
 STEP_LABELS = {
     "gradient checkpointing": "advice.step.ckpt",
+    "chunked loss": "advice.step.loss_chunked",
+    "no fp32 upcast": "advice.step.no_upcast",
+    "checkpoints in host RAM": "advice.step.ckpt_offload",
     "micro-batch 1 with gradient accumulation": "advice.step.micro_batch",
     "8-bit AdamW": "advice.step.adamw_8bit",
     "fsdp on the same cards": "advice.step.shard",
@@ -538,17 +589,23 @@ def change_tier(c: Change, w: Workload) -> int:
     host RAM, 2 trains something else (adapters) or on shorter sequences."""
     if c.workload.method != w.method or c.workload.seq != w.seq:
         return 2
-    return 1 if c.parallel.offloads("optimizer") else 0
+    return 1 if _to_host(c, w) else 0
+
+
+def _to_host(c: Change, w: Workload) -> bool:
+    """Whether ``c`` moves something of the step to host RAM that ``w`` keeps on the card:
+    the optimizer (offload, paged 8-bit AdamW) or the checkpoints."""
+    return (
+        c.parallel.offloads("optimizer")
+        or (c.workload.ckpt_offload and not w.ckpt_offload)
+        or (c.workload.optimizer == "paged-adamw-8bit" and w.optimizer != "paged-adamw-8bit")
+    )
 
 
 def _keeps_job(c: Change, w: Workload) -> bool:
     """Whether ``c`` runs the job as asked on the cards (same method and context, nothing
     offloaded to host RAM)."""
-    return (
-        c.workload.method == w.method
-        and c.workload.seq == w.seq
-        and not c.parallel.offloads("optimizer")
-    )
+    return c.workload.method == w.method and c.workload.seq == w.seq and not _to_host(c, w)
 
 
 def plan_advice(plan: Plan, named: bool = True) -> list[Advice]:
