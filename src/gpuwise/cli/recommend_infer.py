@@ -93,6 +93,7 @@ def vllm_doc(
     advice (``advice.engine`` "vllm") when there is one."""
     from gpuwise.infer.vllm_card import engine_dict
     from gpuwise.recommend.vllm_rec import option_keys, vllm_recommend
+    from gpuwise.render.infer_json import recommend_engine_keys
     from gpuwise.render.plan_json import recommend_doc
 
     if constraints.deadline_s is not None and tokens is None:
@@ -109,6 +110,7 @@ def vllm_doc(
     doc["engine"] = engine_dict(engine)
     doc["advice"] = advice
     doc["emitted"] = []
+    recommend_engine_keys(doc)
     return doc
 
 
@@ -120,8 +122,10 @@ def add_llama_keys(
     prefill speed (:func:`gpuwise.recommend.llama.option_keys`)."""
     from gpuwise.infer.card import engine_dict
     from gpuwise.recommend.llama import option_keys
+    from gpuwise.render.infer_json import recommend_engine_keys
 
     ranked = rec.options if top <= 0 else rec.options[:top]
     for shown, option in zip(doc["options"], ranked, strict=True):
         shown.update(option_keys(option))
     doc["engine"] = engine_dict(engine)
+    recommend_engine_keys(doc)

@@ -185,7 +185,7 @@ def plan_doc(plan: Plan, catalog_date: str) -> dict[str, Any]:
     top-level ``memory`` and ``workload.precision`` are the first card's (each card's own are
     in ``cards[]``: with no ``--precision`` cards may differ)."""
     spec = plan.spec
-    return envelope(
+    doc = envelope(
         catalog_date=catalog_date,
         model={
             "name": spec.name,
@@ -223,6 +223,11 @@ def plan_doc(plan: Plan, catalog_date: str) -> dict[str, Any]:
         advice=None if plan.advice is None else advice_doc(plan.advice),
         card_advice=[advice_doc(a) for a in plan.card_advice],
     )
+    if plan.engine is not None:  # llama.cpp / Ollama / vLLM: their types, cards, no precision
+        from gpuwise.render.infer_json import plan_engine_keys
+
+        plan_engine_keys(doc)
+    return doc
 
 
 def _change_dict(c: Change) -> dict[str, Any]:
