@@ -14,6 +14,7 @@ from gpuwise.workload import Workload
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pathlib import Path
+    from typing import Any
 
 
 def emit_dir(value: str) -> str:
@@ -63,5 +64,41 @@ def emit_from(
         model_ref=model_ref,
         host_ram_bytes=host_ram_bytes,
         framework=getattr(args, "framework", None) or "transformers",
+    )
+    return write_launch_files(folder, files, force=bool(getattr(args, "force", False)))
+
+
+def emit_cluster_from(
+    args: argparse.Namespace,
+    spec: ModelSpec,
+    plan: Any,
+    model_ref: str,
+    tokens: float | None = None,
+) -> list[Path]:
+    """A cluster plan's launch files (``--nodes M`` / ``--layout``) when ``--emit`` was given;
+    the paths written (empty without it). ``plan``: the Plan of one card (its workload in the
+    card's precision); ``tokens``: the job's tokens, for job.sbatch's ``--time``."""
+    folder = getattr(args, "emit", None)
+    if folder is None:
+        return []
+    if not str(folder).strip():
+        raise GpuwiseError(Message("engines.emit_no_folder", value=repr(folder)))
+    framework = getattr(args, "framework", None) or "transformers"
+    if framework != "transformers":
+        raise GpuwiseError(Message("cluster_emit.no_framework", framework=framework))
+    if len(plan.cards) != 1:
+        raise GpuwiseError(Message("cluster_emit.one_card", count=len(plan.cards)))
+    from gpuwise.cli.cluster_flags import cluster_from
+    from gpuwise.cluster.plan import cluster_plan
+    from gpuwise.engines import write_launch_files
+    from gpuwise.engines.cluster_emit import cluster_launch_files
+
+    card = plan.cards[0]
+    cluster, layout = cluster_from(args, card.card)
+    cp = cluster_plan(spec, card.workload, cluster, layout)
+    rate = getattr(cp.time, "tokens_per_s", 0.0) if cp.time is not None else 0.0
+    time_s = tokens / rate if tokens and rate > 0 else None
+    files = cluster_launch_files(
+        spec, card.workload, cp.cluster, cp.layout, model_ref=model_ref, time_s=time_s
     )
     return write_launch_files(folder, files, force=bool(getattr(args, "force", False)))
