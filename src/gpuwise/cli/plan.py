@@ -6,6 +6,7 @@ import argparse
 
 from gpuwise.catalog import load_catalog
 from gpuwise.cli import workload_flags as flags
+from gpuwise.cli.cluster_flags import add_cluster_flags, wants_cluster
 from gpuwise.cli.common import add_catalog, add_json, emit
 from gpuwise.cli.emit_flags import add_emit_flags, emit_from
 from gpuwise.cli.engine_flags import add_engine_flags, engine_from, machines_from
@@ -58,6 +59,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_engine_flags(p)
     add_vllm_flags(p)
     add_parallel(p)
+    add_cluster_flags(p)
     add_emit_flags(p)
     add_catalog(p)
     add_json(p)
@@ -66,6 +68,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     doc = document(args)
+    if wants_cluster(args):
+        from gpuwise.render.cluster_tables import cluster_tables
+
+        return emit(args, doc, cluster_tables)
     if doc.get("engine", {}).get("name") == "vllm":
         from gpuwise.render.vllm_tables import vllm_tables
 
@@ -108,6 +114,10 @@ def document(args: argparse.Namespace) -> dict[str, Any]:
         machines=machines,
     )
     doc = plan_doc(plan, catalog.date)
+    if wants_cluster(args):  # --nodes M / --layout: each card's cluster plan
+        from gpuwise.cli.cluster_flags import add_cluster_docs
+
+        add_cluster_docs(args, doc, plan)
     if framework is not None:  # --framework other than transformers
         from gpuwise.frameworks.defaults import applied_dict, framework_notes
 

@@ -127,6 +127,8 @@ def gpu_memory(spec: ModelSpec, w: Workload, cluster: Cluster, layout: Layout) -
         return _today(spec, w, cluster, layout)
     stages = [stage_memory(spec, w, cluster, layout, s) for s in range(layout.pp)]
     worst = max(stages, key=lambda g: (g.total, -g.stage))
+    if layout.pp == 1:
+        return worst
     why = Message(
         "cluster.memory.peak_stage", stage=worst.stage + 1, stages=layout.pp, held=worst.in_flight
     )
@@ -349,14 +351,16 @@ def stage_memory(
         comm += 2 * a.boundary
     if sharding == "ddp" and layout.dp > 1:
         comm += round(grads)
-    peak = round(weights + gathered + grads + states + acts) + comm
+    parts = (round(weights + gathered), round(grads), round(states), round(acts))
+    peak = sum(parts) + comm
     context, allocator = overheads(peak)
-    notes.append(Message("cluster.memory.in_flight", held=held, stage=stage + 1))
+    if layout.pp > 1:
+        notes.append(Message("cluster.memory.in_flight", held=held, stage=stage + 1))
     return GpuMemory(
-        weights=round(weights + gathered),
-        gradients=round(grads),
-        optimizer=round(states),
-        activations=round(acts),
+        weights=parts[0],
+        gradients=parts[1],
+        optimizer=parts[2],
+        activations=parts[3],
         comm_buffers=comm,
         cuda_context=context + allocator,
         total=peak + context + allocator,

@@ -1,0 +1,79 @@
+"""`plan`'s cluster flags (--nodes, --network, --layout, --nics) and the cluster they build."""
+
+from __future__ import annotations
+
+import argparse
+
+from gpuwise.cli.lang import help_text
+from gpuwise.errors import GpuwiseError
+from gpuwise.i18n import Message
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from gpuwise.cluster import Cluster
+    from gpuwise.cluster.layout import Layout
+
+
+def add_cluster_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group(help_text("cluster.group"))
+    g.add_argument("--nodes", default=None, metavar="M", help=help_text("cluster.opt.nodes"))
+    g.add_argument("--network", default=None, metavar="NET", help=help_text("cluster.opt.network"))
+    g.add_argument("--layout", default=None, metavar="LAYOUT", help=help_text("cluster.opt.layout"))
+    g.add_argument("--nics", default=None, metavar="K", help=help_text("cluster.opt.nics"))
+
+
+def wants_cluster(args: argparse.Namespace) -> bool:
+    """Whether the flags ask for a cluster plan: --nodes other than 1, or a --layout (--nodes 1
+    alone is today's plan, unchanged)."""
+    nodes = getattr(args, "nodes", None)
+    return (nodes is not None and nodes.strip() != "1") or getattr(args, "layout", None) is not None
+
+
+def _whole(text: str, flag: str, low: int, high: int, key: str) -> int:
+    value = text.strip()
+    # ASCII digits only: int() takes other scripts' digits, signs and underscores
+    if not (value.isascii() and value.isdigit()) or not low <= int(value) <= high:
+        shown = value if value.isprintable() and len(value) <= 20 else repr(value[:20])
+        raise GpuwiseError(Message(key, most=high, got=shown))
+    return int(value)
+
+
+def cluster_from(args: argparse.Namespace, card: Any) -> tuple[Cluster, Layout | None]:
+    """The cluster and layout the flags name for ``card``; one line when a flag is bad."""
+    from gpuwise.cluster import MAX_GPUS_PER_NODE, MAX_NICS, MAX_NODES, make_cluster
+    from gpuwise.cluster.layout import parse_layout
+    from gpuwise.cluster.network import network
+
+    if args.strategy is not None or args.shard_size is not None:
+        raise GpuwiseError(Message("cluster.no_strategy"))
+    nodes = _whole(args.nodes or "1", "--nodes", 1, MAX_NODES, "cluster.nodes_range")
+    gpus = 8 if args.gpus is None else args.gpus
+    if not 1 <= gpus <= MAX_GPUS_PER_NODE:
+        raise GpuwiseError(Message("cluster.gpus_range", most=MAX_GPUS_PER_NODE, got=str(gpus)))
+    net = None
+    if args.network is not None:
+        net = network(args.network, args.catalog)
+    elif nodes > 1:
+        raise GpuwiseError(Message("cluster.needs_network", nodes=nodes))
+    nics = None
+    if args.nics is not None:
+        nics = _whole(args.nics, "--nics", 1, MAX_NICS, "cluster.nics_range")
+    cluster = make_cluster(card, nodes, gpus, net, nics)
+    layout = parse_layout(args.layout or "auto", cluster.world)
+    if layout is not None and args.grad_accum != 1 and "mb=" not in (args.layout or ""):
+        from gpuwise.record import replace
+
+        layout = replace(layout, micro_batches=args.grad_accum)
+    return cluster, layout
+
+
+def add_cluster_docs(args: argparse.Namespace, doc: dict[str, Any], plan: Any) -> None:
+    """Each card's ``cluster`` entry of the plan document."""
+    from gpuwise.cluster.plan import cluster_plan
+    from gpuwise.render.cluster_json import cluster_dict
+
+    for entry, c in zip(doc["cards"], plan.cards, strict=True):
+        cluster, layout = cluster_from(args, c.card)
+        entry["cluster"] = cluster_dict(cluster_plan(plan.spec, c.workload, cluster, layout))

@@ -1,0 +1,97 @@
+"""A cluster plan as the plan document's ``cards[].cluster`` (JSON: the same in every language
+but the prose of notes and changes)."""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from gpuwise.cluster.layout import Layout
+    from gpuwise.cluster.memory import GpuMemory
+    from gpuwise.cluster.plan import ClusterPlan
+
+
+def layout_dict(layout: Layout) -> dict[str, Any]:
+    return {
+        "tp": layout.tp,
+        "pp": layout.pp,
+        "cp": layout.cp,
+        "dp": layout.dp,
+        "sharding": layout.sharding,
+        "sequence_parallel": layout.sequence_parallel,
+        "schedule": layout.schedule,
+        "virtual_stages": layout.virtual_stages,
+        "micro_batches": layout.micro_batches,
+        "text": layout.text(),
+    }
+
+
+def memory_dict(m: GpuMemory) -> dict[str, Any]:
+    return {
+        "weights": m.weights,
+        "gradients": m.gradients,
+        "optimizer": m.optimizer,
+        "activations": m.activations,
+        "comm_buffers": m.comm_buffers,
+        "cuda_context": m.cuda_context,
+        "total": m.total,
+        "stage": m.stage,
+        "in_flight": m.in_flight,
+        "notes": list(m.notes),
+    }
+
+
+def time_dict(t: Any) -> dict[str, Any] | None:
+    if t is None:
+        return None
+    keys = (
+        "step_s",
+        "compute_s",
+        "tp_comm_s",
+        "cp_comm_s",
+        "pp_p2p_s",
+        "pp_bubble_s",
+        "dp_comm_s",
+        "tokens_per_s",
+        "tokens_per_s_low",
+        "tokens_per_s_high",
+        "mfu",
+    )
+    out: dict[str, Any] = {k: getattr(t, k) for k in keys if hasattr(t, k)}
+    out["notes"] = list(getattr(t, "notes", []))
+    return out
+
+
+def cluster_dict(p: ClusterPlan) -> dict[str, Any]:
+    c = p.cluster
+    return {
+        "nodes": c.nodes,
+        "gpus_per_node": c.gpus_per_node,
+        "world": c.world,
+        "network": None if c.network is None else c.network.key,
+        "nics_per_node": c.nics_per_node,
+        "layout": layout_dict(p.layout),
+        "global_batch_factor": p.layout.dp * p.layout.micro_batches,
+        "per_gpu_memory": {**memory_dict(p.memory), "usable": p.usable_bytes, "fits": p.fits},
+        "time": time_dict(p.time),
+        "alternatives": [
+            {
+                "layout": layout_dict(a[0]),
+                "per_gpu_memory": memory_dict(a[1]),
+                "time": time_dict(a[2]),
+                "why": list(a[3]) if len(a) > 3 else [],
+            }
+            for a in p.alternatives
+        ],
+        "changes": [
+            {
+                "change": ch.what,
+                "layout": layout_dict(ch.layout),
+                "nodes": ch.nodes,
+                "grad_checkpointing": ch.grad_checkpointing,
+                "total": ch.memory.total,
+            }
+            for ch in p.changes
+        ],
+    }

@@ -1,0 +1,110 @@
+"""`gpuwise plan --nodes M --gpus N --network NET --layout ...`: JSON, tables, bad flags."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.checks import one_line
+from tests.i18n.checks import leftover_english, table_lines_aligned
+
+BASE = ["plan", "llama-3.1-70b", "--gpu", "h100-sxm-80gb", "--seq", "4096"]
+CLUSTER = ["--nodes", "4", "--gpus", "8", "--network", "ib-ndr"]
+
+
+def test_json_has_each_cards_cluster(cli):
+    r = cli(*BASE, *CLUSTER, "--layout", "tp=8,pp=4,mb=8,shard=zero1,sp", "--json")
+    assert r.code == 0, r.err
+    c = r.json()["cards"][0]["cluster"]
+    assert (c["nodes"], c["gpus_per_node"], c["world"], c["network"]) == (4, 8, 32, "ib-ndr")
+    assert c["layout"]["tp"] == 8 and c["layout"]["pp"] == 4 and c["layout"]["dp"] == 1
+    m = c["per_gpu_memory"]
+    parts = ("weights", "gradients", "optimizer", "activations", "comm_buffers", "cuda_context")
+    assert m["total"] == sum(m[k] for k in parts)
+    assert m["fits"] == (m["total"] <= m["usable"]) and m["stage"] == 0 and m["in_flight"] == 4
+    assert c["time"]["step_s"] > 0 and 0 < c["time"]["mfu"] < 1
+
+
+def test_a_layout_too_big_says_what_makes_it_fit(cli):
+    r = cli(
+        *BASE[:-1], "8192", *CLUSTER[:1], "2", *CLUSTER[2:], "--layout", "tp=8,shard=fsdp", "--json"
+    )
+    c = r.json()["cards"][0]["cluster"]
+    assert not c["per_gpu_memory"]["fits"]
+    assert c["changes"], "checkpointing makes it fit"
+    for change in c["changes"]:
+        assert change["total"] <= c["per_gpu_memory"]["usable"]
+
+
+def test_tables_in_english_and_chinese(cli):
+    args = [*BASE, *CLUSTER, "--layout", "tp=8,pp=4,mb=8,shard=zero1,sp"]
+    en = cli(*args)
+    assert en.code == 0 and "per GPU" in en.out and "tp=8,pp=4" in en.out
+    zh = cli(*args, "--lang", "zh")
+    assert zh.code == 0 and "每个 GPU" in zh.out
+    assert not table_lines_aligned(zh.out)
+    assert not leftover_english(
+        zh.out,
+        [
+            "llama-3.1-70b",
+            "H100 SXM5 80 GB",
+            "ib-ndr",
+            "tp=8,pp=4,cp=1,dp=1,shard=zero1,sp,mb=8",
+            "InfiniBand NDR (400 Gb/s per port)",
+        ],
+    )
+
+
+def test_nodes_1_without_a_layout_is_todays_plan(cli):
+    args = ["plan", "qwen2.5-7b", "--gpus", "4", "--strategy", "zero3", "--json"]
+    assert cli(*args).out == cli(*args, "--nodes", "1").out
+
+
+def test_bad_flags_are_one_line(cli):
+    cases = [
+        (["--nodes", "0"], "--nodes must be 1 to 64"),
+        (["--nodes", "65", "--network", "ib-ndr"], "--nodes must be 1 to 64"),
+        (["--nodes", "2"], "needs --network"),
+        (["--nodes", "2", "--network", "ib-xdr"], "unknown network ib-xdr"),
+        (
+            ["--nodes", "2", "--network", "ib-ndr", "--layout", "tp=16"],
+            "tensor parallel stays inside a node",
+        ),
+        (["--nodes", "2", "--network", "ib-ndr", "--layout", "tp=3"], "does not divide"),
+        (["--nodes", "2", "--network", "ib-ndr", "--layout", "dp=3"], "but the cluster has 16"),
+        (["--nodes", "2", "--gpus", "8", "--network", "ib-ndr", "--strategy", "fsdp"], "--layout"),
+        (["--nodes", "2", "--network", "ib-ndr", "--nics", "0"], "--nics must be 1 to 16"),
+        (["--nodes", "2", "--gpus", "9", "--network", "ib-ndr"], "--gpus must be 1 to 8"),
+    ]
+    for extra, says in cases:
+        one_line(cli("plan", "llama-3.1-8b", "--gpu", "h100-sxm-80gb", *extra), says)
+
+
+_TEXT = st.text(
+    alphabet=st.sampled_from(list("0123456789tpcdvmbshardzeoflsin=,-_ ²٢\t")), max_size=14
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(nodes=_TEXT, layout=_TEXT, nics=st.one_of(st.none(), _TEXT))
+def test_any_cluster_flags_plan_or_are_one_line(cli, nodes, layout, nics):
+    args = [
+        "plan",
+        "qwen2.5-0.5b",
+        "--gpu",
+        "h100-sxm-80gb",
+        "--seq",
+        "512",
+        "--network",
+        "eth-100",
+    ]
+    args += [f"--nodes={nodes}", f"--layout={layout}"]
+    if nics is not None:
+        args.append(f"--nics={nics}")
+    r = cli(*args, "--json")
+    if r.code == 0:
+        assert "cluster" in r.json()["cards"][0]
+    else:
+        one_line(r)
