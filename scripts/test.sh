@@ -6,7 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q "torch==2.13.0" -e ".[dev,frameworks]"
+.venv/bin/python -m pip install -q "torch==2.13.0" -e ".[dev,frameworks,cluster-check]"
+# torchtitan's own config parser for the cluster launch files (tests/engines/test_cluster_emit.py),
+# without the dependencies it pins (datasets < 4.8, wandb); what it imports is the cluster-check extra
+.venv/bin/python -m pip install -q --no-deps "torchtitan==0.3.0"
 # the parsers of LLaMA-Factory and axolotl, without the CUDA torch their dependencies pin (with
 # the frameworks extra about 30 s on 2 cores; tests/engines/test_framework_configs.py)
 .venv/bin/python -m pip install -q --no-deps "llamafactory==0.9.5" "axolotl==0.19.0" "addict>=2.4"
