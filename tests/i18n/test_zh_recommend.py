@@ -375,4 +375,5 @@ def test_recommend_help_in_chinese_leaves_no_english(cli, monkeypatch):
     ]
     names += ["modelscope", "FILE", "CARD", "CNY_PER_USD", "BUDGET", "TOKENS", "DEADLINE", "TOP"]
     names += ["MAX_GPUS", "MAX_POWER", "HOST_RAM", "SERIES", "RESERVE", "GRAD_ACCUM", "TEXT"]
+    names += ["llamafactory", "unsloth", "axolotl", "torchtune", "trl"]  # --framework's
     assert leftover_english(text, names) == [], text

@@ -10,8 +10,10 @@ from gpuwise.cli import workload_flags as flags
 from gpuwise.cli.common import add_catalog, add_json, emit
 from gpuwise.cli.emit_flags import add_emit_flags, emit_from
 from gpuwise.cli.engine_flags import add_engine_flags, is_machine
+from gpuwise.cli.framework_flags import add_framework_flag, framework_workload
 from gpuwise.cli.lang import help_text
 from gpuwise.cli.model_flags import add_model_source, model_source
+from gpuwise.cli.recommend_cluster import add_cluster_recommend_flags, wants_clusters
 from gpuwise.cli.vllm_flags import add_vllm_flags
 from gpuwise.errors import GpuwiseError
 from gpuwise.i18n import Message
@@ -86,9 +88,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     add_model_source(p)
     flags.add_workload(p)
+    add_framework_flag(p)  # the ranking with a framework's defaults (after the workload flags)
     add_engine_flags(p)  # --task infer with llama.cpp / Ollama (gpuwise.cli.recommend_infer)
     add_vllm_flags(p)  # and with vLLM
     add_emit_flags(p)
+    add_cluster_recommend_flags(p)  # clusters of nodes (gpuwise.cli.recommend_cluster)
     add_catalog(p)
     add_json(p)
     p.set_defaults(run=run)
@@ -138,6 +142,10 @@ def run(args: argparse.Namespace) -> int:
     from gpuwise.render.recommend_tables import recommend_tables
 
     doc = document(args)
+    if doc.get("kind") == "cluster_recommend":
+        from gpuwise.render.cluster_recommend_tables import cluster_recommend_tables
+
+        return emit(args, doc, cluster_recommend_tables)
     if "engine" in doc:  # llama.cpp / Ollama: its own tables
         from gpuwise.render.recommend_infer_tables import recommend_infer_tables
 
@@ -167,7 +175,8 @@ def document(args: argparse.Namespace) -> dict[str, Any]:
     model_ref = args.model or default_model()
     spec = load_model(model_ref, trust_remote_code=args.trust_remote_code, **model_source(args))
     engine = llama_engine(args, spec)  # llama.cpp / Ollama / vLLM; None: transformers
-    workload = validate(flags.workload_from(args, spec), spec)
+    workload, framework = framework_workload(args, spec)  # --framework's defaults
+    workload = validate(workload, spec)
     catalog = load_catalog(args.catalog)
     cards, machines = (
         _cards(args, catalog) if engine is None else llama_cards(args, catalog, engine)
@@ -186,6 +195,12 @@ def document(args: argparse.Namespace) -> dict[str, Any]:
         host_ram_bytes=round(args.host_ram * GIB),
     )
     have = catalog.find(args.have) if args.have else None
+    if wants_clusters(args):
+        from gpuwise.cli.recommend_cluster import cluster_document
+
+        return cluster_document(
+            args, spec, workload, catalog, cards, book, tokens, constraints.deadline_s
+        )
     if engine is not None:
         return _llama_doc(
             args,
@@ -204,6 +219,10 @@ def document(args: argparse.Namespace) -> dict[str, Any]:
         spec, workload, cards, constraints, book, args.objective, tokens, args.grad_accum, have
     )
     doc = recommend_doc(rec, catalog.date, int(args.top))
+    if framework is not None:  # --framework other than transformers: what it changed
+        from gpuwise.frameworks.defaults import applied_dict, framework_notes
+
+        doc["framework"] = {**applied_dict(framework), "notes": framework_notes(framework)}
     doc["emitted"] = []
     if args.emit:
         best = rec.best_to_launch()

@@ -157,6 +157,7 @@ def recommend_tables(doc: dict[str, Any]) -> list[Any]:
         tbl.add_row(*row, style="" if o["ok"] else "dim")
     lines = [
         t("recommend.caption.workload", what=workload_text(doc["workload"])),
+        *[str(n) for n in doc.get("framework", {}).get("notes", [])],  # --framework
         t("recommend.caption.limits", limits=_limits(doc)),
         t("recommend.caption.join").join(
             [
