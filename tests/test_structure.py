@@ -39,6 +39,7 @@ LAYERS = {
     "timing": 5,
     "infer": 5.5,  # llama.cpp / Ollama: on memory and timing's types, below plan
     "plan": 6,
+    "cluster": 6.5,  # several nodes: layouts, their memory and time (on memory and timing)
     "recommend": 7,
     "engines": 7,
     "probe": 7,
@@ -56,7 +57,10 @@ LAYERS = {
 
 #: Imports that point up, each module with the packages it may reach and why: `gpuwise serve`
 #: is a command (cli/) that starts the web page, which is built on the commands themselves.
-UPWARD = {"cli/serve.py": {"web"}}
+UPWARD = {
+    "cli/serve.py": {"web"},
+    "cluster/recommend.py": {"recommend"},  # PriceBook, a type only (TYPE_CHECKING)
+}
 
 
 def _package_of(module: str) -> str | None:
