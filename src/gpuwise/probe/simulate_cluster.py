@@ -160,6 +160,7 @@ def simulate_cluster(
                                 lambda param: counter.retag(param.grad, "gradients")
                             )
                 optimizer = _optimizer(model, w)
+                counter.restart()
                 run = _Stage(model, spec, w, layout, stage, counter)
                 with cuda_like_autocast(w), _loss_parallel(layout.tp > 1):
                     for _ in range(steps):
@@ -222,6 +223,14 @@ def _schedule_counter() -> Any:
         def resized(self, tensor: Any) -> None:
             super().resized(tensor)
             self._phase_peak()
+
+        def restart(self) -> None:
+            """Forget the peak of the setup: the whole model is built on this rank before
+            it is split (a real job builds each rank's share only); what is held now, the
+            rank's share, is where the step starts."""
+            self.peak = 0
+            self._new_peak()
+            self.phase_peaks = {self.phase: self.current}
 
         def _phase_peak(self) -> None:
             if self.current > self.phase_peaks.get(self.phase, -1):
