@@ -226,6 +226,11 @@ def test_deepspeed_reads_hostfile_and_config(tmp_path, monkeypatch, llama_70b, s
     assert cfg.train_batch_size == 2 * 4 * layout.dp
     assert cfg.gradient_accumulation_steps == 4
     assert cfg.tensor_parallel_config.autotp_size == (tp if tp > 1 else 0)
+    # and accelerate's plugin, which the Accelerator of train.py builds from the file
+    from accelerate.utils import DeepSpeedPlugin
+
+    plugin = DeepSpeedPlugin(hf_ds_config=str(folder / "ds_config.json"))
+    assert plugin.zero_stage == stage
 
 
 def test_no_deepspeed_files_without_zero(tmp_path, llama_70b):
@@ -345,10 +350,13 @@ def test_every_file_names_its_plan(llama_70b, layout):
     files = cluster_launch_files(llama_70b, Workload(seq=8192), cluster(), layout,
                                  model_ref="meta-llama/Llama-3.1-70B")  # fmt: skip
     for name, text in files.items():
-        if name in ("ds_config.json", "train.py"):
+        if name == "train.py":  # the one-machine reference step; its settings are the plan
             continue
+        if name == "ds_config.json":
+            assert json.loads(text)["_gpuwise"]["plan"].endswith("x 8192 tokens")
+        else:
+            assert "FILL IN" in text, name
         assert "gpuwise plan --emit" in text and layout.text() in text, name
-        assert "FILL IN" in text, name
 
 
 @pytest.mark.parametrize("bad", ["H100\nrm -rf ~", "H100\u202e", "H100\x1b[2J"])

@@ -148,7 +148,15 @@ def cluster_launch_files(
         files[HOSTFILE] = hostfile(
             header(spec, w, cluster, layout, "each node's host name"), cluster
         )
-        cfg = cluster_ds_config(spec, w, cluster, layout)
+        # JSON has no comments: the header is a key DeepSpeed ignores (it reads the keys it knows)
+        cfg = {
+            "_gpuwise": {
+                "written_by": "gpuwise plan --emit (cluster plan)",
+                "plan": plan_line(spec, w, cluster, layout),
+                "fill_in": "nothing here; the hosts in hostfile",
+            },
+            **cluster_ds_config(spec, w, cluster, layout),
+        }
         files[DS_CONFIG_FILE] = json.dumps(cfg, indent=2, allow_nan=False) + "\n"
     for name, text in files.items():
         for line in text.split("\n"):
