@@ -105,3 +105,20 @@ def test_context_parallel_divides_the_sequence(h100):
     cp1 = gpu_memory(spec, w, c, Layout(tp=4, dp=2, sharding="fsdp", sequence_parallel=True))
     cp2 = gpu_memory(spec, w, c, Layout(tp=4, cp=2, sharding="fsdp", sequence_parallel=True))
     assert cp2.activations < 0.6 * cp1.activations
+
+
+def test_mixed_precision_computes_as_the_16_bit_model_without_weight_copies(h100):
+    """Megatron-LM and torchtitan keep no autocast copies of the weights: a layer under amp
+    keeps what the bf16 layer keeps, per micro-batch, so many micro-batches in flight do not
+    multiply a weight copy (B found 19 GiB of them on a 70B pp=8 layout)."""
+    spec = load_model("llama-3.1-70b")
+    c = _cluster(h100, 8)
+    layout = Layout(tp=8, pp=8, micro_batches=8, sharding="fsdp", sequence_parallel=True)
+    amp = gpu_memory(
+        spec, Workload(seq=8192, precision="amp-bf16", grad_checkpointing=True), c, layout
+    )
+    bf16 = gpu_memory(spec, Workload(seq=8192, grad_checkpointing=True), c, layout)
+    assert amp.activations == bf16.activations
+    # 8 micro-batches x 10 layers' inputs (8192 x 8192 x 2 bytes / 8) + the running layer
+    assert amp.activations < 3 * GIB
+    assert amp.weights > bf16.weights  # fp32 weights under amp

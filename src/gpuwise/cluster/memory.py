@@ -195,9 +195,39 @@ def _state_of(spec: ModelSpec, w: Workload, blocks: tuple[Any, ...]) -> _State:
     return _State(s.weights, s.grads, s.states, n)
 
 
+def _group_states(spec: ModelSpec, w: Workload) -> dict[str, _State]:
+    """Each group's weights, gradients and states (the same for every batch, context and
+    layout: worked out once per model and training recipe)."""
+    return _group_states_of(
+        spec, w.method, w.precision, w.optimizer, w.lora_rank, w.lora_targets, w.upcast
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _group_states_of(
+    spec: ModelSpec,
+    method: str,
+    precision: str,
+    optimizer: str,
+    lora_rank: int,
+    lora_targets: tuple[str, ...],
+    upcast: bool,
+) -> dict[str, _State]:
+    w = Workload(
+        method=method,  # type: ignore[arg-type]
+        precision=precision,  # type: ignore[arg-type]
+        optimizer=optimizer,  # type: ignore[arg-type]
+        lora_rank=lora_rank,
+        lora_targets=lora_targets,
+        upcast=upcast,
+    )
+    return {name: _state_of(spec, w, blocks) for name, blocks in _groups(spec).items()}
+
+
 def _stage_state(spec: ModelSpec, w: Workload, layout: Layout, stage: int) -> _State:
     """Weights, gradients and states of one tensor-parallel rank of ``stage``, unsharded."""
     groups = _groups(spec)
+    states = _group_states(spec, w)
     L = max(spec.num_layers, 1)
     share = stage_layers(L, layout.pp, stage) / L
     first, last = stage == 0, stage == layout.pp - 1
@@ -210,7 +240,7 @@ def _stage_state(spec: ModelSpec, w: Workload, layout: Layout, stage: int) -> _S
             parts.append(("embed", 1.0, layout.tp))  # the last stage's own copy
     total = _State(0, 0, 0, 0)
     for name, fraction, split in parts:
-        s = _state_of(spec, w, groups[name])
+        s = states[name]
         k = fraction / split
         total = _State(
             total.weights + s.weights * k,
@@ -223,10 +253,9 @@ def _stage_state(spec: ModelSpec, w: Workload, layout: Layout, stage: int) -> _S
 
 def _layer_weights(spec: ModelSpec, w: Workload, layout: Layout) -> tuple[float, float]:
     """(weights, gradients) of one decoder layer of one tensor-parallel rank."""
-    groups = _groups(spec)
+    states = _group_states(spec, w)
     L = max(spec.num_layers, 1)
-    split = _state_of(spec, w, groups["split"])
-    whole = _state_of(spec, w, groups["whole"])
+    split, whole = states["split"], states["whole"]
     return (
         (split.weights / layout.tp + whole.weights) / L,
         (split.grads / layout.tp + whole.grads) / L,
@@ -270,9 +299,19 @@ class _Acts:
 
 
 def _activations(spec: ModelSpec, w: Workload, layout: Layout) -> _Acts:
-    stack, d = activation_terms(spec, w)
-    d = replace(d, s=max(1, w.seq // layout.cp))
-    tp, sp = layout.tp, layout.sequence_parallel
+    return _activations_of(spec, w, layout.tp, layout.cp, layout.sequence_parallel)
+
+
+@functools.lru_cache(maxsize=256)
+def _activations_of(spec: ModelSpec, w: Workload, tp: int, cp: int, sp: bool) -> _Acts:
+    """One micro-batch's activations on one rank. Megatron-LM and torchtitan run the layers
+    in the 16-bit compute dtype with 16-bit weights where they compute (fp32 master weights
+    live in the optimizer; FSDP2's MixedPrecisionPolicy): under ``amp-*`` the 16-bit model's
+    terms, and no autocast copies of the weights."""
+    if w.amp and w.method != "qlora":
+        w = w.with_(precision=w.compute_dtype)
+    stack, d = activation_terms(spec, w, weight_copies=False)
+    d = replace(d, s=max(1, w.seq // cp))
     t = stack.full if stack.n_full else stack.sliding
     L = max(spec.num_layers, 1)
     kept = stack.n_full * _eval(stack.full, "layer", d, tp, sp) + stack.n_sliding * _eval(
