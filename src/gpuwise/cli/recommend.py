@@ -13,6 +13,7 @@ from gpuwise.cli.engine_flags import add_engine_flags, is_machine
 from gpuwise.cli.framework_flags import add_framework_flag, framework_workload
 from gpuwise.cli.lang import help_text
 from gpuwise.cli.model_flags import add_model_source, model_source
+from gpuwise.cli.recommend_cluster import add_cluster_recommend_flags, wants_clusters
 from gpuwise.cli.vllm_flags import add_vllm_flags
 from gpuwise.errors import GpuwiseError
 from gpuwise.i18n import Message
@@ -91,6 +92,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_engine_flags(p)  # --task infer with llama.cpp / Ollama (gpuwise.cli.recommend_infer)
     add_vllm_flags(p)  # and with vLLM
     add_emit_flags(p)
+    add_cluster_recommend_flags(p)  # clusters of nodes (gpuwise.cli.recommend_cluster)
     add_catalog(p)
     add_json(p)
     p.set_defaults(run=run)
@@ -140,6 +142,10 @@ def run(args: argparse.Namespace) -> int:
     from gpuwise.render.recommend_tables import recommend_tables
 
     doc = document(args)
+    if doc.get("kind") == "cluster_recommend":
+        from gpuwise.render.cluster_recommend_tables import cluster_recommend_tables
+
+        return emit(args, doc, cluster_recommend_tables)
     if "engine" in doc:  # llama.cpp / Ollama: its own tables
         from gpuwise.render.recommend_infer_tables import recommend_infer_tables
 
@@ -189,6 +195,12 @@ def document(args: argparse.Namespace) -> dict[str, Any]:
         host_ram_bytes=round(args.host_ram * GIB),
     )
     have = catalog.find(args.have) if args.have else None
+    if wants_clusters(args):
+        from gpuwise.cli.recommend_cluster import cluster_document
+
+        return cluster_document(
+            args, spec, workload, catalog, cards, book, tokens, constraints.deadline_s
+        )
     if engine is not None:
         return _llama_doc(
             args,

@@ -9,7 +9,8 @@ memory), 1F1B and interleaved with two chunks per GPU. A layout fits when its wo
 peak (:func:`gpuwise.cluster.memory.gpu_memory`) is within the card's usable memory; those that
 fit are ranked by step time (:func:`gpuwise.cluster.time.cluster_time`; the step's tokens are the
 same for all of them). ``quick`` tries fewer (what ``recommend`` does over many clusters):
-FSDP, HSDP and ZeRO-1 only, 1F1B only, context parallel only past 16k tokens.
+FSDP, HSDP and ZeRO-1 only, 1F1B only, at most 8 stages, context parallel only past 16k
+tokens.
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ if TYPE_CHECKING:
 GIB = 2**30
 #: Context parallel is tried (quick search) from this many tokens a sequence.
 CP_FROM_SEQ = 16384
+#: The most pipeline stages a quick search tries (a node's worth: deeper pipelines only pay
+#: off for models far past what 64 nodes train).
+QUICK_MAX_PP = 8
 _PARTS = (
     ("tp_comm_s", "tp"),
     ("cp_comm_s", "cp"),
@@ -68,7 +72,7 @@ def candidates(
     shardings: tuple[str, ...] = ("fsdp", "hsdp", "zero1") if quick else SHARDINGS
     cps = [1] if quick and w.seq < CP_FROM_SEQ else _powers(min(world, 16))
     for tp in tps:
-        for pp in _powers(min(world // tp, spec.num_layers)):
+        for pp in _powers(min(world // tp, spec.num_layers, QUICK_MAX_PP if quick else world)):
             for cp in cps:
                 if world % (tp * pp * cp):
                     continue
@@ -113,7 +117,8 @@ def best_layouts(
     """The ``top`` fastest layouts that fit, fastest first (one per tp/pp/cp/schedule shape,
     with its fastest sharding), each with one line saying why; empty when none fits.
     ``global_batch``: sequences per optimizer step (default ``w.batch`` x the cluster's GPUs);
-    ``searched`` gets how many were legal and fit."""
+    ``searched`` gets how many were legal and fit (quick: of those looked at, fastest first,
+    until ``top`` fit)."""
     from gpuwise.catalog import usable_memory
     from gpuwise.cluster.memory import gpu_memory
     from gpuwise.cluster.time import cluster_time
@@ -122,27 +127,33 @@ def best_layouts(
         global_batch = w.batch * cluster.world
     usable = usable_memory(cluster.card).bytes
     legal = candidates(spec, w, cluster, global_batch, quick)
-    fitting: list[tuple[float, int, Layout, GpuMemory, ClusterTime]] = []
-    for i, layout in enumerate(legal):
+    timed = sorted(
+        ((cluster_time(spec, w, cluster, layout), i, layout) for i, layout in enumerate(legal)),
+        key=lambda x: (x[0].step_s, x[1]),
+    )
+    # fastest first; the worst rank's memory (the costly part) is worked out in that order,
+    # for every layout (the count of those that fit) or, quick, until enough fit
+    out: list[tuple[Layout, GpuMemory, ClusterTime, list[Text]]] = []
+    shapes: set[tuple[int, int, int, str]] = set()
+    fit = 0
+    for t, _, layout in timed:
+        shape = (layout.tp, layout.pp, layout.cp, layout.schedule)
+        if quick and len(out) == top:
+            break
+        if quick and shape in shapes:
+            continue
         mem = gpu_memory(spec, w, cluster, layout)
         if mem.total > usable:
             continue
-        t = cluster_time(spec, w, cluster, layout)
-        fitting.append((t.step_s, i, layout, mem, t))
-    if searched is not None:
-        searched.append(Searched(len(legal), len(fitting)))
-    fitting.sort(key=lambda x: (x[0], x[1]))
-    out: list[tuple[Layout, GpuMemory, ClusterTime, list[Text]]] = []
-    shapes: set[tuple[int, int, int, str]] = set()
-    for _, _, layout, mem, t in fitting:
+        fit += 1
         # one layout per shape: FSDP and ZeRO-3 of the same sizes are the same step
-        shape = (layout.tp, layout.pp, layout.cp, layout.schedule)
-        if shape in shapes:
+        if shape in shapes or len(out) == top:
             continue
         shapes.add(shape)
-        out.append((layout, mem, t, [_why(len(out), layout, mem, t, usable, fitting[0][4].step_s)]))
-        if len(out) == top:
-            break
+        best_s = out[0][2].step_s if out else t.step_s
+        out.append((layout, mem, t, [_why(len(out), layout, mem, t, usable, best_s)]))
+    if searched is not None:
+        searched.append(Searched(len(legal), fit))
     return out
 
 

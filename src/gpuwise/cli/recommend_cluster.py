@@ -1,0 +1,108 @@
+"""``gpuwise recommend MODEL --tokens N --deadline D --max-nodes M [--network K,...]``: which
+cluster (card, nodes of 8, network) and layout finish a training job under a deadline for the
+least rental (:mod:`gpuwise.cluster.recommend`)."""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+from gpuwise.cli.lang import help_text
+from gpuwise.errors import GpuwiseError
+from gpuwise.i18n import Message
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from gpuwise.catalog import Card, Catalog
+    from gpuwise.recommend.prices import PriceBook
+
+_FLAGS = ("max_nodes", "network", "gpu_hour_price", "global_batch")
+
+
+def add_cluster_recommend_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group(help_text("cluster_rec.group"))
+    g.add_argument("--max-nodes", metavar="M", help=help_text("cluster_rec.opt.max_nodes"))
+    g.add_argument(
+        "--network", action="append", metavar="NET", help=help_text("cluster_rec.opt.network")
+    )
+    g.add_argument(
+        "--gpu-hour-price", metavar="PRICE", help=help_text("cluster_rec.opt.gpu_hour_price")
+    )
+    g.add_argument("--global-batch", metavar="N", help=help_text("cluster_rec.opt.global_batch"))
+
+
+def wants_clusters(args: argparse.Namespace) -> bool:
+    """Whether the flags ask for clusters: any of --max-nodes, --network, --gpu-hour-price,
+    --global-batch."""
+    return any(getattr(args, f, None) is not None for f in _FLAGS)
+
+
+def _whole(text: str, flag: str, low: int, high: int) -> int:
+    value = text.strip()
+    if not (value.isascii() and value.isdigit()) or not low <= int(value) <= high:
+        shown = value if value.isprintable() and len(value) <= 20 else repr(value[:20])
+        raise GpuwiseError(
+            Message("cluster_rec.bad_whole", flag=flag, low=low, high=high, got=shown)
+        )
+    return int(value)
+
+
+def _price(text: str) -> float:
+    try:
+        value = float(text.strip()) if text.strip().isascii() else math.nan
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and 0.001 <= value <= 10000):
+        shown = text if text.isprintable() and len(text) <= 20 else repr(text[:20])
+        raise GpuwiseError(Message("cluster_rec.bad_price", got=shown))
+    return value
+
+
+def cluster_document(
+    args: argparse.Namespace,
+    spec: Any,
+    workload: Any,
+    catalog: Catalog,
+    cards: list[Card],
+    book: PriceBook,
+    tokens: int | None,
+    deadline_s: float | None,
+) -> dict[str, Any]:
+    """recommend's document over clusters; one line (exit 2) when a flag is bad."""
+    from gpuwise.cli.workload_flags import card_names
+    from gpuwise.cluster import MAX_NODES
+    from gpuwise.cluster.recommend import recommend_clusters, rented_cards, rules
+    from gpuwise.render.cluster_recommend_json import cluster_recommend_doc
+
+    if workload.task != "train":
+        raise GpuwiseError(Message("cluster_rec.train_only"))
+    if tokens is None:
+        raise GpuwiseError(Message("cluster_rec.needs_tokens"))
+    max_nodes = _whole(args.max_nodes or str(MAX_NODES), "--max-nodes", 1, MAX_NODES)
+    price = _price(args.gpu_hour_price) if args.gpu_hour_price is not None else None
+    batch = _whole(args.global_batch, "--global-batch", 1, 1 << 20) if args.global_batch else None
+    keys = card_names(args.network, "--network") if args.network else None
+    if keys:
+        from gpuwise.cluster.network import network
+
+        for key in keys:
+            network(key, args.catalog)  # an unknown key: one line naming the known ones
+    if not args.gpu:
+        cards = rented_cards(cards, book) if price is None else cards
+    rec = recommend_clusters(
+        spec,
+        workload,
+        cards,
+        tokens,
+        book,
+        deadline_s=deadline_s,
+        max_nodes=max_nodes,
+        gpus_per_node=int(rules()["gpus_per_node"]["value"]),
+        network_keys=keys,
+        gpu_hour_price=price,
+        global_batch=batch,
+        catalog_path=args.catalog,
+    )
+    return cluster_recommend_doc(rec, spec, workload, catalog.date, int(args.top))

@@ -1,0 +1,188 @@
+"""``recommend`` over clusters: which card, how many nodes, which network and layout finish a
+training job of ``tokens`` under a deadline for the least rental.
+
+For every card asked (default: the cards the price book rents by the hour), every node count
+of :func:`node_counts` (powers of two up to ``max_nodes``, and ``max_nodes``) and every network
+asked (default: the card's usual fabric, ``data/cluster_recommend.json``), the fastest layout
+that fits (:func:`gpuwise.cluster.search.best_layouts`, quick) gives the job's time
+(``tokens / tokens_per_s``) and its cost (rental per GPU-hour x GPUs x hours). Options that
+meet the deadline come first, cheapest first; then those that miss it, fastest first.
+Clusters where nothing fits are counted, not listed.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from gpuwise.i18n import Message
+from gpuwise.packaged import packaged_json
+from gpuwise.record import field, record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from gpuwise.catalog import Card
+    from gpuwise.cluster.layout import Layout
+    from gpuwise.cluster.memory import GpuMemory
+    from gpuwise.cluster.network import Network
+    from gpuwise.cluster.time import ClusterTime
+    from gpuwise.i18n import Text
+    from gpuwise.models.spec import ModelSpec
+    from gpuwise.recommend.prices import PriceBook
+    from gpuwise.workload import Workload
+
+
+@functools.lru_cache(maxsize=1)
+def rules() -> dict[str, Any]:
+    """Which network a card's cluster is usually built with (``data/cluster_recommend.json``)."""
+    data: dict[str, Any] = packaged_json("gpuwise.cluster", "data/cluster_recommend.json")
+    return data
+
+
+def usual_network(card: Card) -> str:
+    """The network a cluster of ``card`` is usually rented with (the rules file's reason)."""
+    r = rules()["usual_network"]["value"]
+    for tag, key in r["by_slug"].items():
+        if tag in card.slug:
+            return str(key)
+    return str(r["by_segment"].get(card.segment, r["default"]))
+
+
+def node_counts(max_nodes: int) -> list[int]:
+    """1, 2, 4, ... up to ``max_nodes``, and ``max_nodes`` itself."""
+    out, n = [], 1
+    while n <= max_nodes:
+        out.append(n)
+        n *= 2
+    if out[-1] != max_nodes:
+        out.append(max_nodes)
+    return out
+
+
+@record
+class ClusterOption:
+    """One cluster of ``nodes`` x ``gpus_per_node`` ``card`` on ``network`` and its fastest
+    fitting layout; ``hourly`` per GPU-hour (None: no price), ``run_s`` the job's time,
+    ``cost`` its rental, ``meets`` whether it ends by the deadline (None without one)."""
+
+    card: Card
+    nodes: int
+    gpus_per_node: int
+    network: Network | None
+    layout: Layout
+    memory: GpuMemory
+    time: ClusterTime
+    why: list  # Message lines
+    hourly: float | None
+    price_source: Text | None
+    run_s: float
+    cost: float | None
+    meets: bool | None
+
+    @property
+    def world(self) -> int:
+        return self.nodes * self.gpus_per_node
+
+
+@record
+class ClusterRecommendation:
+    """The ranked options, with what was searched and what did not fit."""
+
+    options: list[ClusterOption]
+    tokens: int
+    deadline_s: float | None
+    currency: str
+    clusters_tried: int
+    clusters_without_fit: int
+    notes: list = field(default_factory=list)  # Message lines
+
+
+def _sort_key(o: ClusterOption) -> tuple[Any, ...]:
+    missed = o.meets is False
+    if missed:
+        return (1, o.run_s, o.cost if o.cost is not None else float("inf"))
+    return (0, o.cost is None, o.cost if o.cost is not None else o.run_s, o.run_s)
+
+
+def recommend_clusters(
+    spec: ModelSpec,
+    w: Workload,
+    cards: list[Card],
+    tokens: int,
+    book: PriceBook,
+    *,
+    deadline_s: float | None = None,
+    max_nodes: int = 64,
+    gpus_per_node: int = 8,
+    network_keys: list[str] | None = None,
+    gpu_hour_price: float | None = None,
+    global_batch: int | None = None,
+    catalog_path: str | None = None,
+) -> ClusterRecommendation:
+    """Every cluster of ``cards`` up to ``max_nodes`` nodes, its fastest fitting layout, time
+    and cost for ``tokens`` (see the module's rules), ranked."""
+    from gpuwise.cluster import make_cluster
+    from gpuwise.cluster.network import network
+    from gpuwise.cluster.search import best_layouts
+
+    options: list[ClusterOption] = []
+    tried = without = 0
+    for card in cards:
+        hourly, source = _hourly(card, book, gpu_hour_price)
+        keys = network_keys or [usual_network(card)]
+        nets = [network(k, catalog_path) for k in keys]
+        for nodes in node_counts(max_nodes):
+            for net in nets if nodes > 1 else [None]:
+                cluster = make_cluster(card, nodes, gpus_per_node, net)
+                tried += 1
+                found = best_layouts(
+                    spec, w, cluster, top=1, global_batch=_batch(global_batch, w, cluster),
+                    quick=True,
+                )  # fmt: skip
+                if not found:
+                    without += 1
+                    continue
+                layout, mem, t, why = found[0]
+                run_s = tokens / t.tokens_per_s
+                world = cluster.world
+                cost = hourly * world * run_s / 3600 if hourly is not None else None
+                meets = None if deadline_s is None else run_s <= deadline_s
+                option = ClusterOption(
+                    card, nodes, gpus_per_node, net, layout, mem, t, why, hourly, source,
+                    run_s, cost, meets,
+                )  # fmt: skip
+                options.append(option)
+    options.sort(key=_sort_key)
+    notes: list[Text] = []
+    if without:
+        notes.append(Message("cluster_rec.note.no_fit", count=without, tried=tried))
+    if deadline_s is not None and options and not any(o.meets for o in options):
+        notes.append(Message("cluster_rec.note.none_meets"))
+    return ClusterRecommendation(options, tokens, deadline_s, book.currency, tried, without, notes)
+
+
+def _batch(global_batch: int | None, w: Workload, cluster: Any) -> int:
+    return global_batch if global_batch is not None else w.batch * cluster.world
+
+
+def _hourly(
+    card: Card, book: PriceBook, gpu_hour_price: float | None
+) -> tuple[float | None, Text | None]:
+    if gpu_hour_price is not None:
+        return gpu_hour_price, Message("cluster_rec.price_given")
+    price = book.price(card)
+    if price is None or price.hourly is None:
+        return None, None
+    label = price.hourly_quote.label if price.hourly_quote is not None else price.source
+    return price.hourly, label
+
+
+def rented_cards(cards: list[Card], book: PriceBook) -> list[Card]:
+    """The cards of ``cards`` the price book rents by the hour (the default to compare)."""
+    out = []
+    for card in cards:
+        price = book.price(card)
+        if price is not None and price.hourly is not None:
+            out.append(card)
+    return out
