@@ -72,7 +72,7 @@ def test_bad_flags_are_one_line(cli):
         ),
         (["--nodes", "2", "--network", "ib-ndr", "--layout", "tp=3"], "does not divide"),
         (["--nodes", "2", "--network", "ib-ndr", "--layout", "dp=3"], "but the cluster has 16"),
-        (["--nodes", "2", "--gpus", "8", "--network", "ib-ndr", "--strategy", "fsdp"], "--layout"),
+        (["--nodes", "2", "--network", "ib-ndr", "--strategy", "fsdp"], "--layout"),
         (["--nodes", "2", "--network", "ib-ndr", "--nics", "0"], "--nics must be 1 to 16"),
         (["--nodes", "2", "--gpus", "9", "--network", "ib-ndr"], "--gpus must be 1 to 8"),
     ]
@@ -108,3 +108,52 @@ def test_any_cluster_flags_plan_or_are_one_line(cli, nodes, layout, nics):
         assert "cluster" in r.json()["cards"][0]
     else:
         one_line(r)
+
+
+def test_layout_auto_takes_the_searchs_best_and_lists_the_others(cli):
+    r = cli(
+        "plan",
+        "llama-3.1-8b",
+        "--gpu",
+        "h100-sxm-80gb",
+        "--seq",
+        "8192",
+        "--nodes",
+        "2",
+        "--network",
+        "ib-ndr",
+        "--layout",
+        "auto",
+        "--json",
+    )
+    assert r.code == 0, r.err
+    c = r.json()["cards"][0]["cluster"]
+    assert c["per_gpu_memory"]["fits"]
+    rows = [c, *c["alternatives"]]
+    assert 1 <= len(rows) <= 3
+    for row in rows:
+        lay = row["layout"]
+        assert lay["tp"] * lay["pp"] * lay["cp"] * lay["dp"] == 16
+    steps = [row["time"]["step_s"] for row in rows]
+    assert steps == sorted(steps)  # fastest first
+
+
+def test_emit_writes_the_clusters_launch_files(cli, tmp_path):
+    r = cli(
+        "plan",
+        "llama-3.1-8b",
+        "--gpu",
+        "h100-sxm-80gb",
+        "--nodes",
+        "2",
+        "--network",
+        "ib-ndr",
+        "--layout",
+        "tp=4,pp=2,mb=4,shard=fsdp",
+        "--emit",
+        str(tmp_path),
+        "--json",
+    )
+    assert r.code == 0, r.err
+    names = {p.rsplit("/", 1)[-1] for p in r.json()["emitted"]}
+    assert {"torchrun.sh", "job.sbatch"} <= names

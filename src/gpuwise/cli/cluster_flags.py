@@ -40,6 +40,20 @@ def _whole(text: str, flag: str, low: int, high: int, key: str) -> int:
     return int(value)
 
 
+def node_parallel(args: argparse.Namespace) -> Any:
+    """The one-machine plan a cluster plan's ``cards[]`` show: one node of the cluster (its
+    cards with FSDP, or the one card); --strategy and --shard-size belong to one machine."""
+    from gpuwise.cluster import MAX_GPUS_PER_NODE
+    from gpuwise.parallel import Parallel
+
+    if args.strategy is not None or args.shard_size is not None:
+        raise GpuwiseError(Message("cluster.no_strategy"))
+    gpus = 8 if args.gpus is None else args.gpus
+    if not 1 <= gpus <= MAX_GPUS_PER_NODE:
+        raise GpuwiseError(Message("cluster.gpus_range", most=MAX_GPUS_PER_NODE, got=str(gpus)))
+    return Parallel("fsdp" if gpus > 1 else "single", gpus, None, 1)
+
+
 def cluster_from(args: argparse.Namespace, card: Any) -> tuple[Cluster, Layout | None]:
     """The cluster and layout the flags name for ``card``; one line when a flag is bad."""
     from gpuwise.cluster import MAX_GPUS_PER_NODE, MAX_NICS, MAX_NODES, make_cluster

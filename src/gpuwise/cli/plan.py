@@ -101,7 +101,12 @@ def document(args: argparse.Namespace) -> dict[str, Any]:
     llama = None if engine is None or engine.engine == "vllm" else engine
     machines = machines_from(names, catalog, llama)  # type: ignore[arg-type]  # llama.cpp
     tokens = flags.parse_amount(args.tokens, "--tokens") if args.tokens else None
-    parallel = parallel_from(args)
+    if wants_cluster(args):  # cards[] as one node of the cluster, cards[].cluster the cluster
+        from gpuwise.cli.cluster_flags import node_parallel
+
+        parallel = node_parallel(args)
+    else:
+        parallel = parallel_from(args)
     plan = make_plan(
         spec,
         workload,
@@ -126,6 +131,11 @@ def document(args: argparse.Namespace) -> dict[str, Any]:
     if args.emit:
         model_ref = launch_model_ref(model_ref)
         workload = plan.launch_workload()  # in the cards' precision
-    written = emit_from(args, spec, workload, parallel, model_ref, plan.host_bytes or None)
+    if wants_cluster(args):
+        from gpuwise.cli.emit_flags import emit_cluster_from
+
+        written = emit_cluster_from(args, spec, plan, model_ref, tokens)
+    else:
+        written = emit_from(args, spec, workload, parallel, model_ref, plan.host_bytes or None)
     doc["emitted"] = [str(path) for path in written]
     return doc

@@ -13,8 +13,9 @@ for hsdp, zero1/2/3), to the byte. Otherwise (rules and sources in ``data/memory
   parallel ranks hold the same weights, torchtitan's dp_shard_cp, Megatron's data-parallel
   group with context parallel), for hsdp the part of it inside one node;
 - gradients and optimizer states at today's precision rules
-  (:func:`gpuwise.memory.train.model_state` of each group of blocks); ZeRO and FSDP keep
-  fp32 master weights with 16-bit training;
+  (:func:`gpuwise.memory.train.model_state` of each group of blocks); ZeRO (and Megatron's
+  distributed optimizer) keeps fp32 master weights with 16-bit training, FSDP2 with bf16
+  parameters none (as today's fsdp; torchtitan's fp32 masters are ``--precision amp-bf16``);
 - activations per micro-batch per layer from today's per-layer terms
   (:mod:`gpuwise.memory.terms`) at ``seq / cp`` tokens, with the terms over head, KV, MLP and
   vocab widths divided by ``tp`` and the residual stream's by ``tp`` only with sequence parallel;
@@ -353,7 +354,7 @@ def stage_memory(
     k = shard_group(layout, cluster)
     sharding = layout.sharding
     master = 0.0
-    if sharding != "ddp" and w.method == "full" and w.precision in ("bf16", "fp16"):
+    if sharding.startswith("zero") and w.method == "full" and w.precision in ("bf16", "fp16"):
         master = 4 * s.trainable  # fp32 master weights beside the fp32 states
         notes.append(Message("cluster.memory.master"))
     weights, grads, states = s.weights, s.grads, s.states + master
