@@ -294,11 +294,12 @@ def cluster_time(spec: ModelSpec, w: Workload, cluster: Cluster, layout: Layout)
             bw, hop = _per_gpu_net(cluster), _net_latency_s(cluster)
         ring = st.cp_bytes / bw + st.layers * 3 * (cp - 1) * hop
         cp_s = max(0.0, ring - st.attention_s)
-    # pipeline point-to-point: stages are tp*cp*dp ranks apart
+    # pipeline point-to-point: stages are tp*cp*dp ranks apart; a pipeline spanning nodes has
+    # a boundary on the network, and its slowest boundary sets its pace
     p2p_s = 0.0
     if pp > 1:
         apart = tp * cp * dp
-        if apart >= gpn and cluster.nodes > 1:
+        if apart * pp > gpn and cluster.nodes > 1:
             bw, hop = _per_gpu_net(cluster), _net_latency_s(cluster)
         else:
             bw, hop = _intra_gb_s(cluster, 2), lat
