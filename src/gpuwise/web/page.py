@@ -49,6 +49,7 @@ PAGE_KEYS = (
     "web.page.yes",
     "web.page.no",
     "web.page.advice",
+    "web.page.advice_speed",
     "web.page.cli",
     "web.page.copy",
     "web.page.copied",

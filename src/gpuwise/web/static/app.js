@@ -209,7 +209,7 @@ function drawPlan(doc) {
     );
     body.append(tr);
   }
-  drawAdvice(doc.advice);
+  drawAdvice(doc.card_advice ?? (doc.advice ? [doc.advice] : []));
   drawMemory(cards);
   const chosen = $("fitmap-card").value;
   $("fitmap-card").replaceChildren(...cards.map((c) => new Option(c.name, c.name)));
@@ -284,19 +284,36 @@ function drawFitMap(card, seqs, found) {
   }, true);
 }
 
-function drawAdvice(advice) {
+// The plan's advice, one section per card that does not fit (`card_advice`): the changes that
+// make it fit, the stacked one first, each with the memory a card then needs and its speed.
+function drawAdvice(cardAdvice) {
   const box = $("advice");
-  const changes = advice ? advice.fits_alone : [];
-  box.hidden = !advice || advice.fits_as_asked || changes.length === 0;
-  if (box.hidden) return;
-  $("advice-title").textContent = t("web.page.advice", { card: advice.card });
-  box.querySelector("ul").replaceChildren(
+  const sections = cardAdvice.filter((a) => !a.fits_as_asked).map(adviceSection).filter(Boolean);
+  box.replaceChildren(...sections);
+  box.hidden = sections.length === 0;
+}
+
+function adviceSection(advice) {
+  const stacked = advice.stacked && advice.stacked.fits ? [advice.stacked] : [];
+  const changes = [...stacked, ...advice.fits_alone];
+  if (changes.length === 0) return null;
+  const section = document.createElement("section");
+  section.className = "card-advice";
+  section.dataset.card = advice.card;
+  const title = document.createElement("h3");
+  title.textContent = t("web.page.advice", { card: advice.card });
+  const list = document.createElement("ul");
+  list.append(
     ...changes.map((c) => {
       const li = document.createElement("li");
-      li.textContent = `${c.change}: ${gib(c.required_per_gpu_bytes)} GiB` + (c.caveat ? ` (${c.caveat})` : "");
+      li.dataset.required = c.required_per_gpu_bytes;
+      const speed = c.speed_vs_now == null ? "" : `, ${t("web.page.advice_speed", { value: c.speed_vs_now.toFixed(2) })}`;
+      showText(li, `${c.change}: ${gib(c.required_per_gpu_bytes)} GiB${speed}` + (c.caveat ? ` (${c.caveat})` : ""));
       return li;
     }),
   );
+  section.append(title, list);
+  return section;
 }
 
 function chart(id) {
