@@ -26,6 +26,8 @@ from gpuwise.errors import GpuwiseError
 from gpuwise.record import replace
 from gpuwise.workload import Workload
 
+from .launcher import clean_env
+
 BASH = shutil.which("bash")
 pytestmark = pytest.mark.skipif(BASH is None, reason="needs bash")
 
@@ -231,6 +233,24 @@ def test_deepspeed_reads_hostfile_and_config(tmp_path, monkeypatch, llama_70b, s
 
     plugin = DeepSpeedPlugin(hf_ds_config=str(folder / "ds_config.json"))
     assert plugin.zero_stage == stage
+    assert (folder / ".deepspeed_env").exists() == (tp == 1)
+    if tp == 1:  # DeepSpeed's own launch, as the hostfile's header gives it
+        from deepspeed.launcher.runner import parse_args
+
+        text = (folder / "hostfile").read_text()
+        (line,) = [ln for ln in text.splitlines() if ln.startswith("#   deepspeed ")]
+        args = parse_args(line.removeprefix("#").split()[1:])
+        assert args.hostfile == "hostfile" and args.master_port == 29500
+        assert args.user_script == "train.py" and args.user_args == ["--model", "MODEL"]
+        # .deepspeed_env as DeepSpeed's runner reads it gives train.py's Accelerator ZeRO
+        env = dict(
+            ln.split("=", maxsplit=1) for ln in (folder / ".deepspeed_env").read_text().splitlines()
+        )
+        monkeypatch.chdir(folder)
+        with clean_env(**env):
+            plugin = DeepSpeedPlugin()
+        assert plugin.zero_stage == stage
+        assert plugin.gradient_accumulation_steps == 4
 
 
 def test_no_deepspeed_files_without_zero(tmp_path, llama_70b):
@@ -350,8 +370,8 @@ def test_every_file_names_its_plan(llama_70b, layout):
     files = cluster_launch_files(llama_70b, Workload(seq=8192), cluster(), layout,
                                  model_ref="meta-llama/Llama-3.1-70B")  # fmt: skip
     for name, text in files.items():
-        if name == "train.py":  # the one-machine reference step; its settings are the plan
-            continue
+        if name in ("train.py", ".deepspeed_env"):  # train.py's settings are the plan;
+            continue  # DeepSpeed's KEY=VALUE file has no comments
         if name == "ds_config.json":
             assert json.loads(text)["_gpuwise"]["plan"].endswith("x 8192 tokens")
         else:

@@ -32,17 +32,34 @@ def zero_stage(layout: Layout) -> int | None:
     return None
 
 
-def hostfile(header: str, cluster: Cluster) -> str:
+#: DeepSpeed's file of variables its launcher passes to every node (``runner.py``,
+#: DEEPSPEED_ENVIRONMENT_NAME: KEY=VALUE lines, read from the current folder and ~).
+DS_ENV_FILE = ".deepspeed_env"
+
+
+def hostfile(header: str, cluster: Cluster, layout: Layout, port: int) -> str:
     hosts = [
         f"{HOST_PLACEHOLDER.format(k=k)} slots={cluster.gpus_per_node}"
         for k in range(cluster.nodes)
     ]
+    if layout.tp == 1:
+        how = (
+            "# DeepSpeed's own launcher (it reaches each node by pdsh / ssh), from this folder:\n"
+            f"#   deepspeed --hostfile hostfile --master_addr node-0 --master_port {port} "
+            "train.py --model MODEL\n"
+            f"# with MODEL as torchrun.sh sets it; {DS_ENV_FILE} passes train.py's variables.\n"
+        )
+    else:
+        how = (
+            "# ds_config.json splits tensors with DeepSpeed's AutoTP; gpuwise's train.py is not\n"
+            "# written for it (every rank of a tensor-parallel group must see the same batch):\n"
+            "#   deepspeed --hostfile hostfile YOUR_SCRIPT.py (deepspeed.initialize with "
+            "ds_config.json)\n"
+        )
     return (
         f"{header}"
-        "# FILL IN each node's host name (as `ssh NAME` reaches it from the first node) for\n"
-        "# node-0, node-1, ...; slots = GPUs a node. Used by: deepspeed --hostfile hostfile ...\n"
-        + "\n".join(hosts)
-        + "\n"
+        "# node-0, node-1, ...: each node's host name as `ssh NAME` reaches it from the first\n"
+        "# node; slots = GPUs a node.\n" + how + "\n".join(hosts) + "\n"
     )
 
 

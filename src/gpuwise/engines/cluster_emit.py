@@ -10,7 +10,8 @@ Which files a layout gets:
 - tensor, pipeline or context parallel: torchrun.sh runs ``torchtitan.train`` with the layout's
   arguments (:mod:`gpuwise.engines.cluster_torchtitan`);
 - ZeRO sharding without pipeline or context parallel: ``hostfile`` and ``ds_config.json``
-  (AutoTP for tp > 1) for DeepSpeed's own launcher.
+  (AutoTP for tp > 1) for DeepSpeed's own launcher, and with tp = 1 ``.deepspeed_env``, the
+  variables train.py's Accelerator reads, which DeepSpeed's launcher passes to every node.
 
 Every file opens with a header naming the plan and what to fill in, and every line of every
 file is checked for characters a shell or terminal acts on (as :mod:`gpuwise.engines.emit`).
@@ -24,8 +25,14 @@ import shlex
 
 from gpuwise.engines.accelerate_config import DS_CONFIG_FILE, launcher_env
 from gpuwise.engines.cluster_accelerate import cluster_accelerate_config, layout_parallel
-from gpuwise.engines.cluster_deepspeed import HOSTFILE, cluster_ds_config, hostfile, zero_stage
-from gpuwise.engines.cluster_launch import fabric, torchrun_sh
+from gpuwise.engines.cluster_deepspeed import (
+    DS_ENV_FILE,
+    HOSTFILE,
+    cluster_ds_config,
+    hostfile,
+    zero_stage,
+)
+from gpuwise.engines.cluster_launch import fabric, launch_data, torchrun_sh
 from gpuwise.engines.cluster_slurm import job_sbatch
 from gpuwise.engines.cluster_torchtitan import (
     CONFIG_VAR,
@@ -48,7 +55,15 @@ if TYPE_CHECKING:
     from gpuwise.cluster.layout import Layout
 
 #: Every file some cluster plan writes.
-CLUSTER_FILES = ("torchrun.sh", "job.sbatch", "train.py", CONFIG_FILE, HOSTFILE, DS_CONFIG_FILE)
+CLUSTER_FILES = (
+    "torchrun.sh",
+    "job.sbatch",
+    "train.py",
+    CONFIG_FILE,
+    HOSTFILE,
+    DS_CONFIG_FILE,
+    DS_ENV_FILE,
+)
 
 _JOB_WORD = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -145,9 +160,13 @@ def cluster_launch_files(
         cluster, job, time_s,
     )  # fmt: skip
     if stage is not None and layout.pp == 1 and layout.cp == 1:
+        port = int(launch_data()["rendezvous_port"])
         files[HOSTFILE] = hostfile(
-            header(spec, w, cluster, layout, "each node's host name"), cluster
+            header(spec, w, cluster, layout, "each node's host name"), cluster, layout, port
         )
+        if data_parallel_only(layout):  # DeepSpeed's format has no comments: no header
+            env = launcher_env(spec, w, layout_parallel(cluster, layout))
+            files[DS_ENV_FILE] = "".join(f"{k}={v}\n" for k, v in env.items())
         # JSON has no comments: the header is a key DeepSpeed ignores (it reads the keys it knows)
         cfg = {
             "_gpuwise": {
