@@ -157,3 +157,46 @@ def test_emit_writes_the_clusters_launch_files(cli, tmp_path):
     assert r.code == 0, r.err
     names = {p.rsplit("/", 1)[-1] for p in r.json()["emitted"]}
     assert {"torchrun.sh", "job.sbatch"} <= names
+
+
+def _replan(cli, model, card, seq, network, change):
+    args = ["plan", model, "--gpu", card, "--seq", str(seq), "--network", network]
+    args += ["--nodes", str(change["nodes"]), "--layout", change["layout"]["text"], "--json"]
+    if change["grad_checkpointing"]:
+        args.append("--grad-checkpointing")
+    r = cli(*args)
+    assert r.code == 0, r.err
+    return r.json()["cards"][0]["cluster"]["per_gpu_memory"]
+
+
+def test_each_change_said_to_fit_fits_when_planned_with_its_own_flags(cli):
+    cases = [
+        ("llama-3.1-70b", "rtx-4090", 8192, "eth-100", 2, "auto"),
+        ("llama-3.1-70b", "h100-sxm-80gb", 8192, "ib-ndr", 2, "tp=8,shard=fsdp"),
+        ("llama-3.1-8b", "rtx-4090", 4096, "eth-100", 2, "tp=2,pp=2,mb=4,shard=zero1"),
+    ]
+    seen = 0
+    for model, card, seq, network, nodes, layout in cases:
+        r = cli(
+            "plan",
+            model,
+            "--gpu",
+            card,
+            "--seq",
+            str(seq),
+            "--network",
+            network,
+            "--nodes",
+            str(nodes),
+            "--layout",
+            layout,
+            "--json",
+        )
+        assert r.code == 0, r.err
+        c = r.json()["cards"][0]["cluster"]
+        assert not c["per_gpu_memory"]["fits"], (model, card, layout)
+        for change in c["changes"]:
+            again = _replan(cli, model, card, seq, network, change)
+            assert again["fits"] and again["total"] == change["total"]
+            seen += 1
+    assert seen >= 3

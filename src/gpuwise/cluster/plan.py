@@ -65,6 +65,15 @@ def _search(spec: ModelSpec, w: Workload, cluster: Cluster) -> list[Any]:
     return found
 
 
+def _least_memory(spec: ModelSpec, w: Workload, cluster: Cluster) -> Layout:
+    from gpuwise.cluster.search import candidates
+
+    legal = candidates(spec, w, cluster, w.batch * cluster.world, False)
+    if not legal:
+        raise GpuwiseError(Message("cluster.auto_none", world=cluster.world))
+    return min(legal, key=lambda lay: gpu_memory(spec, w, cluster, lay).total)
+
+
 def cluster_plan(
     spec: ModelSpec, w: Workload, cluster: Cluster, layout: Layout | None
 ) -> ClusterPlan:
@@ -73,10 +82,11 @@ def cluster_plan(
     alternatives: list[Any] = []
     if layout is None:
         alternatives = _search(spec, w, cluster)
-        if not alternatives:
-            raise GpuwiseError(Message("cluster.auto_none", world=cluster.world))
-        layout = alternatives[0][0]
-        alternatives = alternatives[1:]
+        if alternatives:
+            layout = alternatives[0][0]
+            alternatives = alternatives[1:]
+        else:  # nothing fits: the legal layout needing least memory, and what makes it fit
+            layout = _least_memory(spec, w, cluster)
     problem = layout_problem(spec, w, cluster, layout)
     if problem is not None:
         raise GpuwiseError(problem)
@@ -142,6 +152,32 @@ def fitting_changes(
                 False,
             )
         )
+    out = _fit(spec, w, cluster, usable, tries)
+    if out:
+        return out
+    # no one change: checkpointing, sequence parallel and sharded state on more nodes
+    both = replace(layout, sequence_parallel=layout.tp > 1)
+    if both.sharding in ("ddp", "zero2"):
+        both = replace(both, sharding="zero1" if both.pp > 1 else "fsdp")
+    nodes = cluster.nodes * 2
+    while nodes <= MAX_NODES:
+        more = replace(both, dp=both.dp * nodes // cluster.nodes)
+        what = Message("cluster.change.ckpt_nodes", nodes=nodes, sharding=more.sharding)
+        out = _fit(spec, w, cluster, usable, [(what, more, nodes, True)])
+        if out:
+            return out
+        nodes *= 2
+    return []
+
+
+def _fit(
+    spec: ModelSpec,
+    w: Workload,
+    cluster: Cluster,
+    usable: int,
+    tries: list[tuple[Any, Layout, int, bool]],
+) -> list[ClusterChange]:
+    """The tries that fit, re-planned."""
     out = []
     for what, new, nodes, ckpt in tries:
         c = replace(cluster, nodes=nodes)
