@@ -77,10 +77,10 @@ class Layout:
         parts.append(f"shard={self.sharding}")
         if self.sequence_parallel:
             parts.append("sp")
-        if self.schedule != "1f1b":
-            parts.append(f"schedule={self.schedule}")
         if self.virtual_stages != 1:
-            parts.append(f"v={self.virtual_stages}")
+            parts.append(f"v={self.virtual_stages}")  # v implies the interleaved schedule
+        elif self.schedule != "1f1b":
+            parts.append(f"schedule={self.schedule}")
         parts.append(f"mb={self.micro_batches}")
         return ",".join(parts)
 

@@ -67,7 +67,7 @@ def cluster_tables(doc: dict[str, Any]) -> list[Table | str]:
                 [a["layout"]["text"], gib(a["per_gpu_memory"]["total"]), *_time_cells(a["time"])]
             )
         lt = table(title=t("cluster.layouts_title"), title_justify="left")
-        add_columns(lt, heads, lrows, text=(0,))
+        add_columns(lt, heads, lrows)  # a layout's text is a name: never folded
         for i, row in enumerate(lrows):
             lt.add_row(*(styled(row[0], "bold") if i == 0 else row[0], *row[1:]))
         out.append(lt)
@@ -80,7 +80,7 @@ def cluster_tables(doc: dict[str, Any]) -> list[Table | str]:
                 ct,
                 [t("cluster.col.change"), t("cluster.col.layout"), t("cluster.col.total")],
                 crow,
-                text=(0, 1),
+                text=(0,),
             )
             for row in crow:
                 ct.add_row(*row)
