@@ -8,7 +8,7 @@ import subprocess
 import unicodedata
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
 from gpuwise.cluster.layout import SHARDINGS, Layout, layout_problem
@@ -18,6 +18,7 @@ from gpuwise.record import replace
 from gpuwise.workload import Workload
 
 from .test_cluster_emit import cluster, h100, run, titan_config
+from .test_emit_hardening import run_cli
 
 BASH = shutil.which("bash")
 pytestmark = pytest.mark.skipif(BASH is None, reason="needs bash")
@@ -109,3 +110,71 @@ def test_any_name_is_written_safely_or_refused(name, ref):
         assert "\n" not in str(e) and (unsafe(name) or unsafe(ref))
         return
     assert not any(unsafe(line) for text in files.values() for line in text.split("\n"))
+
+
+#: Mostly flags that make a plan (so the files are written and checked), then bad ones.
+GOOD_NODES = st.sampled_from(["2", "4", "8", " 2 "])
+NODES = st.one_of(*[GOOD_NODES] * 4, st.sampled_from(["1", "65", "0", "-1", "2.5", "", "²"]),
+                  st.text(max_size=6))  # fmt: skip
+GOOD_NETWORKS = st.sampled_from(["ib-ndr", "roce-400", "eth-10", "IB-HDR"])
+NETWORKS = st.one_of(*[GOOD_NETWORKS] * 4, st.sampled_from(["nope", ""]),
+                     st.text(max_size=8))  # fmt: skip
+GOOD_LAYOUTS = st.sampled_from(["tp=8", "tp=2,shard=zero1", "tp=4,pp=2,mb=4", "shard=hsdp",
+                                "shard=zero3,mb=2", "tp=8,sp,pp=2,schedule=interleaved,v=2,mb=4",
+                                "tp=2,cp=2,shard=fsdp", "auto"])  # fmt: skip
+LAYOUTS = st.one_of(
+    GOOD_LAYOUTS,
+    GOOD_LAYOUTS,
+    GOOD_LAYOUTS,
+    GOOD_LAYOUTS,
+    st.sampled_from(["tp=3", "sp", "pp=0", "", "tp=8,tp=8", "shard=zero3,pp=2"]),
+    st.text(alphabet="tpcdvmbsh=,0123456789rdzeoxaflu ", max_size=24),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(nodes=NODES, net=NETWORKS, layout=LAYOUTS, gpus=st.sampled_from(["8", "8", "4", "9"]))
+def test_cluster_flags_reaching_emit_write_files_or_one_line(nodes, net, layout, gpus):
+    """`plan --nodes --network --layout --emit`: exit 0 with the cluster's files, or exit 2 with
+    one line and nothing written, never a traceback."""
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "out"
+        argv = ["plan", "llama-3.1-8b", "--gpu", "h100-sxm-80gb", "--gpus", gpus,
+                "--nodes", nodes, "--network", net, "--layout", layout, "--seq", "4096",
+                "--emit", str(folder)]  # fmt: skip
+        code, _, err = run_cli(*argv)
+        event(f"exit {code}")
+        assert code in (0, 2), err
+        assert "Traceback" not in err
+        if code == 2:
+            assert len(err.strip().splitlines()) == 1, err
+            assert not folder.exists()
+        else:
+            names = {p.name for p in folder.iterdir()}
+            assert {"torchrun.sh", "job.sbatch", ".gpuwise-emit.json"} <= names
+
+
+@pytest.mark.parametrize(
+    ("layout", "want"),
+    [
+        ("shard=zero3,mb=2", {"train.py", "accelerate_config.yaml", "hostfile", "ds_config.json",
+                              ".deepspeed_env"}),
+        ("shard=hsdp", {"train.py", "accelerate_config.yaml"}),
+        ("tp=2,shard=zero1", {"hostfile", "ds_config.json"}),
+        ("tp=4,pp=2,mb=4", set()),
+    ],
+)  # fmt: skip
+def test_plan_nodes_emit_writes_the_layouts_files(tmp_path, layout, want):
+    folder = tmp_path / "out"
+    code, _, err = run_cli("plan", "llama-3.1-8b", "--gpu", "h100-sxm-80gb", "--nodes", "2",
+                           "--network", "roce-400", "--layout", layout, "--tokens", "1e9",
+                           "--emit", str(folder))  # fmt: skip
+    assert code == 0, err
+    names = {p.name for p in folder.iterdir()}
+    assert names == {"torchrun.sh", "job.sbatch", ".gpuwise-emit.json"} | want
+    text = (folder / "job.sbatch").read_text()
+    assert "the plan's run time" in text  # --tokens gives --time
+    assert "export NCCL_IB_GID_INDEX" in (folder / "torchrun.sh").read_text()  # RoCE
