@@ -19,7 +19,8 @@ def test_json_has_each_cards_cluster(cli):
     assert (c["nodes"], c["gpus_per_node"], c["world"], c["network"]) == (4, 8, 32, "ib-ndr")
     assert c["layout"]["tp"] == 8 and c["layout"]["pp"] == 4 and c["layout"]["dp"] == 1
     m = c["per_gpu_memory"]
-    parts = ("weights", "gradients", "optimizer", "activations", "comm_buffers", "cuda_context")
+    parts = ("weights", "gradients", "optimizer", "activations", "temporaries")
+    parts += ("comm_buffers", "cuda_context")
     assert m["total"] == sum(m[k] for k in parts)
     assert m["fits"] == (m["total"] <= m["usable"]) and m["stage"] == 0 and m["in_flight"] == 4
     assert c["time"]["step_s"] > 0 and 0 < c["time"]["mfu"] < 1

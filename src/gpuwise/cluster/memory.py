@@ -70,6 +70,7 @@ class GpuMemory:
     in_flight: int  # micro-batches (interleaved: model-chunk micro-batches) held at the peak
     notes: list = field(default_factory=list, compare=False)
     host: int = 0  # host RAM offloaded state needs (all ranks of a node), today's strategies
+    temporaries: int = 0  # the optimizer step's temporaries, when the step is the peak
 
 
 @functools.lru_cache(maxsize=1)
@@ -143,7 +144,11 @@ def _today(spec: ModelSpec, w: Workload, cluster: Cluster, layout: Layout) -> Gp
     r = per_rank_memory(spec, w, p)
     b = r.breakdown
     e = r.estimate
-    acts = b.get("activations", 0) + b.get("temporaries", 0) + b.get("kv_cache", 0)
+    # the optimizer step's temporaries apart; a layer's or the head's transients with the
+    # activations, as a layout's
+    step = e.peak_phase == "optimizer"
+    temporaries = b.get("temporaries", 0) if step else 0
+    acts = b.get("activations", 0) + b.get("kv_cache", 0) + b.get("temporaries", 0) - temporaries
     notes: list[Text] = [Message("cluster.memory.as_today", strategy=p.strategy), *r.notes]
     return GpuMemory(
         weights=b.get("weights", 0),
@@ -157,6 +162,7 @@ def _today(spec: ModelSpec, w: Workload, cluster: Cluster, layout: Layout) -> Gp
         in_flight=1,
         notes=notes,
         host=r.host_bytes,
+        temporaries=temporaries,
     )
 
 
@@ -186,6 +192,10 @@ class _State:
     grads: float
     states: float
     trainable: float  # parameters the optimizer steps (for fp32 master weights)
+    step_tmp: float = 0.0  # the optimizer step's temporaries
+    #: LoRA under tensor parallel: the share of the adapters every rank holds whole (A of a
+    #: column-parallel linear, B of a row-parallel one; the other half is split as its base)
+    replicated: float = 0.0
 
 
 def _state_of(spec: ModelSpec, w: Workload, blocks: tuple[Any, ...]) -> _State:
@@ -193,7 +203,7 @@ def _state_of(spec: ModelSpec, w: Workload, blocks: tuple[Any, ...]) -> _State:
         return _State(0, 0, 0, 0)
     s = model_state(replace(spec, train_blocks=blocks), w)
     n = sum(t.numel * t.count for t in s.trainable)
-    return _State(s.weights, s.grads, s.states, n)
+    return _State(s.weights, s.grads, s.states, n, s.step_tmp)
 
 
 def _group_states(spec: ModelSpec, w: Workload) -> dict[str, _State]:
@@ -222,7 +232,27 @@ def _group_states_of(
         lora_targets=lora_targets,
         upcast=upcast,
     )
-    return {name: _state_of(spec, w, blocks) for name, blocks in _groups(spec).items()}
+    out = {name: _state_of(spec, w, blocks) for name, blocks in _groups(spec).items()}
+    if w.is_lora and out["split"].trainable:
+        out["split"] = replace(out["split"], replicated=_lora_replicated(spec, w))
+    return out
+
+
+def _lora_replicated(spec: ModelSpec, w: Workload) -> float:
+    """The share of the adapters' parameters tensor parallel leaves whole on every rank:
+    A (rank x in) of a column-parallel linear, B (out x rank) of a row-parallel one (the
+    input of a row-parallel linear is split, its output whole), as Megatron / NeMo split
+    them (and gpuwise.probe.simulate_cluster runs them)."""
+    from gpuwise.cluster.time import time_data
+    from gpuwise.models.lora import lora_linears
+
+    row = set(time_data()["row_parallel"]["value"])
+    whole = total = 0
+    for b in lora_linears(spec, w.lora_targets):
+        a_numel, b_numel = w.lora_rank * b.in_features, b.out_features * w.lora_rank
+        total += (a_numel + b_numel) * b.count
+        whole += (b_numel if b.name.rsplit(".", 1)[-1] in row else a_numel) * b.count
+    return whole / total if total else 0.0
 
 
 def _stage_state(spec: ModelSpec, w: Workload, layout: Layout, stage: int) -> _State:
@@ -243,13 +273,31 @@ def _stage_state(spec: ModelSpec, w: Workload, layout: Layout, stage: int) -> _S
     for name, fraction, split in parts:
         s = states[name]
         k = fraction / split
+        # trainable tensors: split as the linears, but for the adapters' whole halves
+        kt = fraction * (s.replicated + (1 - s.replicated) / split)
+        adapters = s.grads if w.is_lora else 0.0  # LoRA: the adapters' own weights
         total = _State(
-            total.weights + s.weights * k,
-            total.grads + s.grads * k,
-            total.states + s.states * k,
-            total.trainable + s.trainable * k,
+            total.weights + (s.weights - adapters) * k + adapters * kt,
+            total.grads + s.grads * kt,
+            total.states + s.states * kt,
+            total.trainable + s.trainable * kt,
+            total.step_tmp + s.step_tmp * kt,
         )
     return total
+
+
+def _root_weights(spec: ModelSpec, w: Workload, layout: Layout, stage: int) -> float:
+    """Weights of the stage's root parameters (embeddings; final norm and head) on one
+    tensor-parallel rank: what FSDP holds gathered through the forward and the backward."""
+    states = _group_states(spec, w)
+    out = 0.0
+    if stage == 0:
+        out += states["embed"].weights / layout.tp
+    if stage == layout.pp - 1:
+        out += states["norm"].weights + states["head"].weights / layout.tp
+        if spec.tie_word_embeddings and not _groups(spec)["head"] and layout.pp > 1:
+            out += states["embed"].weights / layout.tp
+    return out
 
 
 def _layer_weights(spec: ModelSpec, w: Workload, layout: Layout) -> tuple[float, float]:
@@ -322,8 +370,13 @@ def _activations_of(spec: ModelSpec, w: Workload, tp: int, cp: int, sp: bool) ->
     fwd = _eval(t, "layer_fwd_peak", d, tp, sp)
     bwd = _eval(t, "layer_bwd_peak", d, tp, sp)
     head_fwd = _eval(t, "head_fwd_peak", d, tp, sp)
+    loss_bwd = _eval(t, "loss_bwd_peak", d, tp, sp)
+    if tp > 1:
+        # the vocabulary-parallel loss makes one fp32 gradient of its logits' shard where
+        # the whole-vocabulary loss makes two (data/memory.json: vocab_parallel_loss)
+        loss_bwd = max(0, loss_bwd - 4 * w.batch * d.s * spec.vocab_size // tp)
     head_bwd = max(
-        _eval(t, "loss_bwd_peak", d, tp, sp),
+        loss_bwd,
         _eval(t, "lmhead_bwd_peak", d, tp, sp),
         _eval(t, "head_bwd_peak", d, tp, sp),
     )
@@ -358,22 +411,34 @@ def stage_memory(
         master = 4 * s.trainable  # fp32 master weights beside the fp32 states
         notes.append(Message("cluster.memory.master"))
     weights, grads, states = s.weights, s.grads, s.states + master
-    gathered = 0.0
+    step_tmp = s.step_tmp
     if sharding in ("zero1", "zero2", "zero3", "fsdp", "hsdp"):
         states /= k
+        step_tmp /= k
     if sharding in ("zero2", "zero3", "fsdp", "hsdp"):
         grads /= k
+    a = _activations(spec, w, layout)
+    held = in_flight(layout, stage)
+    first, last = stage == 0, stage == layout.pp - 1
+    # a backward has run before the peak (gradients exist) once micro-batches outnumber the
+    # ones in flight (1F1B's steady state); else the peak is the last forward's, before any
+    steady = (
+        layout.micro_batches * (layout.virtual_stages if layout.schedule == "interleaved" else 1)
+        > held
+    )
+    gathered = 0.0
     if sharding in ("zero3", "fsdp", "hsdp"):
         weights /= k
         layer_w, layer_g = _layer_weights(spec, w, layout)
-        gathered = _UNSHARDED_LAYERS * layer_w + layer_g
-        notes.append(Message("cluster.memory.gathered", layers=_UNSHARDED_LAYERS))
-    a = _activations(spec, w, layout)
-    held = in_flight(layout, stage)
+        # FSDP2 (today's fsdp): the root's parameters gathered through forward and backward,
+        # the running layer and the prefetched one (at the head: one layer's all-gather)
+        layers_gathered = 1 if last else _UNSHARDED_LAYERS
+        gathered = _root_weights(spec, w, layout, stage) + layers_gathered * layer_w
+        gathered += layer_g if steady else 0
+        notes.append(Message("cluster.memory.gathered", layers=layers_gathered))
     v = layout.virtual_stages if layout.schedule == "interleaved" else 1
     layers_here = stage_layers(max(spec.num_layers, 1), layout.pp, stage)
     acts = held * a.per_layer * layers_here / v
-    first, last = stage == 0, stage == layout.pp - 1
     if first:
         acts += held * a.pre
     else:
@@ -383,6 +448,16 @@ def stage_memory(
         acts += a.head
         running = max(running, a.head_peak)
     acts += running
+    at_peak_grads = grads if steady else 0.0
+    # the optimizer step: weights, every gradient, the states and the step's temporaries
+    step = weights + grads + states + step_tmp
+    temporaries = 0.0
+    if step > weights + gathered + at_peak_grads + states + acts:
+        acts, gathered, at_peak_grads, temporaries = 0.0, 0.0, grads, step_tmp
+        notes.append(Message("cluster.memory.peak_optimizer"))
+    elif not steady:
+        notes.append(Message("cluster.memory.no_grads_yet"))
+    grads = at_peak_grads
     # NCCL buffers for each group with more than one rank, the pipeline's send / receive
     # buffers, DDP's reducer buckets (a copy of the gradients, as today's ddp)
     groups = sum(n > 1 for n in (layout.tp, layout.cp, layout.pp, layout.dp))
@@ -390,8 +465,14 @@ def stage_memory(
     if layout.pp > 1:
         comm += 2 * a.boundary
     if sharding == "ddp" and layout.dp > 1:
-        comm += round(grads)
-    parts = (round(weights + gathered), round(grads), round(states), round(acts))
+        comm += round(s.grads)
+    parts = (
+        round(weights + gathered),
+        round(grads),
+        round(states),
+        round(acts),
+        round(temporaries),
+    )
     peak = sum(parts) + comm
     context, allocator = overheads(peak)
     if layout.pp > 1:
@@ -407,6 +488,7 @@ def stage_memory(
         stage=stage,
         in_flight=held,
         notes=notes,
+        temporaries=parts[4],
     )
 
 

@@ -33,6 +33,7 @@ def memory_dict(m: GpuMemory) -> dict[str, Any]:
         "gradients": m.gradients,
         "optimizer": m.optimizer,
         "activations": m.activations,
+        "temporaries": m.temporaries,
         "comm_buffers": m.comm_buffers,
         "cuda_context": m.cuda_context,
         "total": m.total,

@@ -18,6 +18,7 @@ _PARTS = (
     ("gradients", "cluster.kind.gradients"),
     ("optimizer", "cluster.kind.optimizer"),
     ("activations", "cluster.kind.activations"),
+    ("temporaries", "cluster.kind.temporaries"),
     ("comm_buffers", "cluster.kind.comm_buffers"),
     ("cuda_context", "cluster.kind.cuda_context"),
 )
