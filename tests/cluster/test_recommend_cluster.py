@@ -159,3 +159,26 @@ def test_recommend_over_clusters_is_under_a_second_of_cpu_cold():
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     assert json.loads(done.stdout)["clusters_tried"] >= 7 * 10  # every rented card, 7 sizes
     assert cpu < 1.0, cpu
+
+
+def test_the_json_has_the_recommend_contract_keys(cli):
+    doc = _doc(cli, "--gpu", "h100", "--max-nodes", "2")
+    assert doc["schema_version"] and doc["gpuwise_version"]
+    for o in doc["options"]:
+        assert o["count"] == o["gpus"] and o["strategy"] == o["sharding"] and o["fits"] is True
+        assert o["memory_per_gpu_bytes"] > 0 and o["time_s"] == o["run_s"]
+        assert o["cost_usd"] == o["cost"] and o["currency"] == "usd"
+        assert (o["reason"] is None) == (o["meets_deadline"] is not False)
+
+
+def test_fastest_ranks_by_time_among_those_on_time(cli):
+    doc = _doc(cli, "--gpu", "h100,4090", "--max-nodes", "8", "--objective", "fastest")
+    on_time = [o for o in doc["options"] if o["meets_deadline"]]
+    assert on_time and [o["run_s"] for o in on_time] == sorted(o["run_s"] for o in on_time)
+    assert doc["objective"] == "fastest"
+
+
+@pytest.mark.parametrize("flag", [("--budget", "1000"), ("--have", "4090"), ("--emit", "out")])
+def test_flags_not_planned_for_clusters_are_refused(cli, flag):
+    r = cli("recommend", *JOB, "--gpu", "h100", "--max-nodes", "2", *flag)
+    assert r.code == 2 and flag[0] in r.err and len(r.err.strip().splitlines()) == 1

@@ -78,6 +78,9 @@ def cluster_document(
 
     if workload.task != "train":
         raise GpuwiseError(Message("cluster_rec.train_only"))
+    for flag, value in (("--budget", args.budget), ("--have", args.have), ("--emit", args.emit)):
+        if value is not None:  # not planned for clusters: never silently ignored
+            raise GpuwiseError(Message("cluster_rec.not_for_clusters", flag=flag))
     if tokens is None:
         raise GpuwiseError(Message("cluster_rec.needs_tokens"))
     max_nodes = _whole(args.max_nodes or str(MAX_NODES), "--max-nodes", 1, MAX_NODES)
@@ -104,5 +107,6 @@ def cluster_document(
         gpu_hour_price=price,
         global_batch=batch,
         catalog_path=args.catalog,
+        objective=args.objective,
     )
     return cluster_recommend_doc(rec, spec, workload, catalog.date, int(args.top))

@@ -7,7 +7,8 @@ asked (default: the card's usual fabric, ``data/cluster_recommend.json``), the f
 that fits (:func:`gpuwise.cluster.search.best_layouts`, quick) gives the job's time
 (``tokens / tokens_per_s``) and its cost (rental per GPU-hour x GPUs x hours). Options that
 meet the deadline come first, cheapest first; then those that miss it, fastest first.
-Clusters where nothing fits are counted, not listed.
+Clusters where nothing fits are counted, not listed. ``--objective fastest`` ranks those
+that meet the deadline by time instead; the other objectives all rank by cost.
 """
 
 from __future__ import annotations
@@ -96,12 +97,16 @@ class ClusterRecommendation:
     clusters_tried: int
     clusters_without_fit: int
     notes: list = field(default_factory=list)  # Message lines
+    objective: str = "cost-to-finish"
 
 
-def _sort_key(o: ClusterOption) -> tuple[Any, ...]:
-    missed = o.meets is False
-    if missed:
+def _sort_key(o: ClusterOption, objective: str) -> tuple[Any, ...]:
+    """Those that meet the deadline first: by cost (``fastest``: by time), unpriced after the
+    priced; then those that miss it, fastest first."""
+    if o.meets is False:
         return (1, o.run_s, o.cost if o.cost is not None else float("inf"))
+    if objective == "fastest":
+        return (0, o.run_s, o.cost if o.cost is not None else float("inf"))
     return (0, o.cost is None, o.cost if o.cost is not None else o.run_s, o.run_s)
 
 
@@ -119,6 +124,7 @@ def recommend_clusters(
     gpu_hour_price: float | None = None,
     global_batch: int | None = None,
     catalog_path: str | None = None,
+    objective: str = "cost-to-finish",
 ) -> ClusterRecommendation:
     """Every cluster of ``cards`` up to ``max_nodes`` nodes, its fastest fitting layout, time
     and cost for ``tokens`` (see the module's rules), ranked."""
@@ -153,13 +159,15 @@ def recommend_clusters(
                     run_s, cost, meets,
                 )  # fmt: skip
                 options.append(option)
-    options.sort(key=_sort_key)
+    options.sort(key=lambda o: _sort_key(o, objective))
     notes: list[Text] = []
     if without:
         notes.append(Message("cluster_rec.note.no_fit", count=without, tried=tried))
     if deadline_s is not None and options and not any(o.meets for o in options):
         notes.append(Message("cluster_rec.note.none_meets"))
-    return ClusterRecommendation(options, tokens, deadline_s, book.currency, tried, without, notes)
+    return ClusterRecommendation(
+        options, tokens, deadline_s, book.currency, tried, without, notes, objective
+    )
 
 
 def _batch(global_batch: int | None, w: Workload, cluster: Any) -> int:

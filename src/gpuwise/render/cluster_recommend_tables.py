@@ -54,6 +54,9 @@ def cluster_recommend_tables(doc: dict[str, Any]) -> list[Any]:
         model=doc["model"]["name"],
         tokens=f"{doc['tokens']:,}",
         deadline=duration(deadline) if deadline is not None else "—",
+        order=t(
+            "cluster_rec.order.time" if doc["objective"] == "fastest" else "cluster_rec.order.cost"
+        ),
     )
     tbl = table(title=title, title_justify="left")
     add_columns(tbl, headers, rows, text=(1, 3))
