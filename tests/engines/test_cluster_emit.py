@@ -334,6 +334,11 @@ def test_torchtitan_parses_the_layout(tmp_path, llama_70b, layout, nodes):
     dims = ParallelDims.from_config(par, cl.world)  # torchtitan's own check of the world
     assert dims.world_size == cl.world
     assert cfg.training.seq_len == 8192
+    # bf16 as the plan counts it: bf16 weights, gradients and states; under ZeRO the fp32
+    # master weights it keeps (sharded fp32 weights, bf16 compute)
+    zero = layout.sharding.startswith("zero")
+    assert cfg.training.dtype == ("float32" if zero else "bfloat16")
+    assert cfg.training.mixed_precision_param == "bfloat16"
     assert cfg.training.steps == 7  # the user's own arguments come through
     # torchtitan's global batch = micro-batch x micro-batches x data-parallel replicas
     assert cfg.training.global_batch_size == 2 * layout.micro_batches * layout.dp
@@ -385,3 +390,23 @@ def test_refuses_unsafe_text(llama_70b, bad):
     with pytest.raises(GpuwiseError) as e:
         cluster_launch_files(llama_70b, Workload(), cl, ZERO3, model_ref="m")
     assert "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize(
+    ("precision", "want"), [("amp-bf16", ("float32", "bfloat16")), ("fp32", ("float32", "float32"))]
+)
+def test_torchtitan_precision(tmp_path, llama_70b, precision, want):
+    w = Workload(precision=precision, seq=4096)
+    folder = emit(tmp_path, llama_70b, w, cluster(2, 8), Layout(tp=8, dp=2, sharding="fsdp"))
+    words, _ = run(folder, "torchrun.sh", "torchrun", {"MASTER_ADDR": "gpu-a17"})
+    cfg = titan_config(words[words.index("torchtitan.train") + 1 :])
+    assert (cfg.training.dtype, cfg.training.mixed_precision_param) == want
+
+
+@pytest.mark.parametrize(
+    "w", [Workload(method="lora"), Workload(precision="fp16"), Workload(precision="amp-fp16")]
+)
+def test_torchtitan_refuses_what_it_cannot_train(llama_70b, w):
+    with pytest.raises(GpuwiseError) as e:
+        cluster_launch_files(llama_70b, w, cluster(2, 8), Layout(tp=8, dp=2), model_ref="m")
+    assert "\n" not in str(e.value) and "torchtitan" in str(e.value)

@@ -39,6 +39,7 @@ from gpuwise.engines.cluster_torchtitan import (
     MODULE_VAR,
     titan_module_lines,
     titan_overrides,
+    titan_problem,
 )
 from gpuwise.engines.emit import _refuse_unsafe, launch_ref
 from gpuwise.engines.launch import CONFIG_FILE, MODEL_ARGS, MODEL_VAR
@@ -136,6 +137,9 @@ def cluster_launch_files(
             cluster_accelerate_config(spec, w, cluster, layout)
         )
     else:
+        problem = titan_problem(w)
+        if problem is not None:
+            raise GpuwiseError(problem)
         lines, note = titan_module_lines(spec)
         fill = ", ".join(x for x in (rdzv, net_fill, "--hf-assets-path (the model's folder)") if x)
         groups = titan_overrides(spec, w, cluster, layout)

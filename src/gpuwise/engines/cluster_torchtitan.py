@@ -14,10 +14,13 @@ and the workload; the model's module and config come from ``data/torchtitan_mode
   sequence parallel on or off; the schedule (``1F1B``, ``Interleaved1F1B``) and, for the
   interleaved one, ``pipeline_parallel_layers_per_stage`` = layers / (pp x v) with no layers
   taken off the first and last stages, so each rank holds exactly v chunks.
-- ``training``: ``seq_len`` (the whole sequence; CP splits it), ``local_batch_size`` (sequences a
-  data-parallel rank takes a step: micro-batch x micro-batches under a pipeline, which splits it
-  into micro-batches of ``pipeline_parallel_microbatch_size``; the micro-batch otherwise, with
-  ``global_batch_size`` making torchtitan accumulate the rest).
+- ``training``: ``dtype`` and ``mixed_precision_param`` (bf16: all in bf16; amp-bf16 and the ZeRO
+  shardings with bf16: fp32 sharded weights, bf16 compute; fp32: fp32; torchtitan has no fp16,
+  and trains the full model only: both refused in one line), ``seq_len`` (the whole sequence;
+  CP splits it), ``local_batch_size`` (sequences a data-parallel rank takes a step: micro-batch
+  x micro-batches under a pipeline, which splits it into micro-batches of
+  ``pipeline_parallel_microbatch_size``; the micro-batch otherwise, with ``global_batch_size``
+  making torchtitan accumulate the rest).
 - ``--training.disable_cuda_graphs`` under a pipeline (torchtitan refuses CUDA graphs with PP).
 - activation checkpointing: the ``activation-checkpoint:full`` / ``activation-checkpoint:none``
   subcommand.
@@ -28,6 +31,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from gpuwise.i18n import Message
 from gpuwise.models.spec import ModelSpec
 from gpuwise.packaged import packaged_json
 from gpuwise.workload import Workload
@@ -59,6 +63,30 @@ def data_parallel_degrees(cluster: Cluster, layout: Layout) -> tuple[int, int]:
         replicate = math.gcd(layout.dp, cluster.nodes)
         return replicate, layout.dp // replicate
     return 1, layout.dp
+
+
+#: gpuwise precision -> torchtitan's (training.dtype, training.mixed_precision_param); torchtitan
+#: 0.3.0 takes only bfloat16 and float32 (TrainingConfig's Literal types).
+PRECISIONS = {"bf16": ("bfloat16", "bfloat16"), "amp-bf16": ("float32", "bfloat16"),
+              "fp32": ("float32", "float32")}  # fmt: skip
+
+
+def titan_problem(w: Workload) -> Message | None:
+    """Why torchtitan cannot run ``w`` (one line), or None."""
+    if w.method != "full":
+        return Message("cluster_emit.titan_full_only", method=w.method)
+    if w.precision not in PRECISIONS:
+        return Message("cluster_emit.titan_precision", precision=w.precision)
+    return None
+
+
+def titan_precision(w: Workload, layout: Layout) -> tuple[str, str]:
+    """torchtitan's dtype and parameter dtype: pure bf16 as bf16 parameters, gradients and
+    states; under a ZeRO sharding fp32 sharded weights with bf16 compute, the fp32 master
+    weights ZeRO keeps beside bf16 training (gpuwise.cluster.memory counts them)."""
+    if w.precision == "bf16" and layout.sharding.startswith("zero"):
+        return "float32", "bfloat16"
+    return PRECISIONS[w.precision]
 
 
 def titan_overrides(
@@ -95,6 +123,9 @@ def titan_overrides(
         args.append(["--training.disable_cuda_graphs"])
     else:
         local = w.batch
+    dtype, param = titan_precision(w, layout)
+    args.append(["--training.dtype", dtype])
+    args.append(["--training.mixed_precision_param", param])
     args.append(["--training.seq_len", str(w.seq)])
     args.append(["--training.local_batch_size", str(local)])
     args.append(["--training.global_batch_size", str(w.batch * layout.micro_batches * layout.dp)])
