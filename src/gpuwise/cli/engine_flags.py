@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 #: --kv-dtype values llama.cpp adds to transformers' (gpuwise.infer.engine.KV_TYPES).
 LLAMA_KV = ("f16", "q8_0", "q4_0")
-_LLAMA_FLAGS = ("gpu_layers", "ubatch", "flash_attn", "host_bandwidth")
+_LLAMA_FLAGS = ("gpu_layers", "ubatch", "flash_attn", "host_bandwidth", "split_mode")
 #: "2x3090", "2 x 3090", "2×3090": a count of one card in a machine.
 _COUNT = re.compile(r"(\d+)\s*[x×*]\s*(\S.*)", re.IGNORECASE)
 #: Most cards of one machine gpuwise plans a layer split over.
@@ -33,6 +33,7 @@ def add_engine_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--ubatch", type=int, help=help_text("infer.opt.ubatch"))
     g.add_argument("--flash-attn", metavar="on|off|auto", help=help_text("infer.opt.flash_attn"))
     g.add_argument("--host-bandwidth", metavar="GB/s", help=help_text("infer.opt.host_bandwidth"))
+    g.add_argument("--split-mode", metavar="layer|row", help=help_text("infer.opt.split_mode"))
     for action in p._actions:  # llama.cpp's cache types join transformers' --kv-dtype choices
         if "--kv-dtype" in action.option_strings and action.choices is not None:
             action.choices = (*action.choices, *(k for k in LLAMA_KV if k not in action.choices))
@@ -83,6 +84,7 @@ def engine_from(args: argparse.Namespace, spec: ModelSpec) -> EngineSettings | V
         host_bandwidth_gb_s=bandwidth,
         host_bandwidth_given=bandwidth_given,
         weight_type_given=weight_given,
+        split_mode=e.split_mode(args.split_mode),
     )
     args.weight_dtype = None
     args.kv_dtype = None

@@ -24,6 +24,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from gpuwise.infer.split import Split
+
 
 @record
 class GpuShare:
@@ -82,6 +84,7 @@ def engine_dict(s: EngineSettings) -> dict[str, Any]:
         "flash_attn": s.flash_attn,
         "host_bandwidth_gb_s": s.host_bandwidth_gb_s,
         "host_bandwidth_given": s.host_bandwidth_given,
+        "split_mode": s.split_mode,
         "rules_from": f"{r['llama_cpp']['repo']} {r['llama_cpp']['read_at']}",
         "defaults_from": (
             "https://github.com/ollama/ollama/tree/" + r["defaults"]["ollama"]["commit"]
@@ -275,15 +278,18 @@ def llama_machine(
         n_ctx = ollama_n_ctx(sum(c.memory_gb for c in cards), spec)
     s = s.with_(n_ctx=n_ctx)
     available = [u - reserve for u in usables]
-    if s.gpu_layers is None:
-        # the layers leave llama.cpp's fit margin on every card
-        margin = fit_margin(s)
-        m = most_layers_split(spec, s, cards, [a - margin for a in available], n_ctx)
-        m = split_memory(spec, s, cards, available, n_ctx, m.gpu_layers)  # headroom as it is
+    if s.split_mode == "row":  # gpuwise.infer.row_split
+        m, speed = _row_split(spec, s, cards, usables, available, n_ctx, min(seq, n_ctx))
     else:
-        m = split_memory(spec, s, cards, available, n_ctx, s.gpu_layers)
+        if s.gpu_layers is None:
+            # the layers leave llama.cpp's fit margin on every card
+            margin = fit_margin(s)
+            m = most_layers_split(spec, s, cards, [a - margin for a in available], n_ctx)
+            m = split_memory(spec, s, cards, available, n_ctx, m.gpu_layers)  # headroom as is
+        else:
+            m = split_memory(spec, s, cards, available, n_ctx, s.gpu_layers)
+        speed = split_speed(spec, s, m, context=min(seq, n_ctx), prompt=min(seq, n_ctx))
     at = min(seq, n_ctx)
-    speed = split_speed(spec, s, m, context=at, prompt=at)
     first = m.shares[0]
     one = LlamaMemory(
         gpu_layers=m.gpu_layers,
@@ -297,7 +303,15 @@ def llama_machine(
         context=first.context,
     )
     notes = _notes(spec, s, cards[0], one, speed, batch)
-    notes.append(Message("infer.note.split", cards=len(cards)))
+    if s.split_mode == "row":
+        from gpuwise.infer.row_split import sync_s
+
+        gib = 1 << 30
+        weights = ", ".join(f"{sh.weights / gib:.2f}" for sh in m.shares)
+        notes.append(Message("infer.note.row_split", cards=len(cards), weights=weights))
+        notes.append(Message("infer.note.row_sync", us=f"{sync_s() * 1e6:.0f}"))
+    else:
+        notes.append(Message("infer.note.split", cards=len(cards)))
     estimate = _estimate(s, first.weights, first.kv, first.compute, first.context, notes)
     time_notes: list[str] = []
     generate_s, energy = run_and_energy(
@@ -331,6 +345,24 @@ def llama_machine(
         time=time,
         offload=Offload(m.gpu_layers, m.total_layers, m.host_bytes, m.n_ctx, per_gpu),
     )
+
+
+def _row_split(
+    spec: ModelSpec,
+    s: EngineSettings,
+    cards: list[Card],
+    totals: list[int],
+    available: list[int],
+    n_ctx: int,
+    at: int,
+) -> tuple[Split, LlamaSpeed]:
+    """llama.cpp's row split: every layer on the cards (llama.cpp's fit does not move weights
+    in row mode), or the --gpu-layers asked; its speed."""
+    from gpuwise.infer.row_split import row_split_memory, row_split_speed
+
+    layers = spec.num_layers + 1 if s.gpu_layers is None else s.gpu_layers
+    m = row_split_memory(spec, s, cards, totals, available, n_ctx, layers)
+    return m, row_split_speed(spec, s, m, totals, context=at, prompt=at)
 
 
 def _estimate(

@@ -80,6 +80,7 @@ class EngineSettings:
     host_bandwidth_gb_s: float = 60.0
     host_bandwidth_given: bool = False
     weight_type_given: bool = True
+    split_mode: str = "layer"  # llama.cpp's --split-mode over several cards: layer or row
 
     @property
     def ollama(self) -> bool:
@@ -189,6 +190,23 @@ def host_bandwidth(value: str | None) -> tuple[float, bool]:
             )
         )
     return gb_s, True
+
+
+#: llama.cpp's --split-mode values gpuwise plans over several cards (none is one card: --gpus 1;
+#: tensor, the experimental mode of 2026, is not planned).
+SPLIT_MODES = ("layer", "row")
+
+
+def split_mode(value: str | None) -> str:
+    """``--split-mode layer|row`` (llama.cpp's ``-sm``); layer when not given."""
+    if value is None:
+        return "layer"
+    key = value.strip().lower()
+    if key not in SPLIT_MODES:
+        raise GpuwiseError(
+            Message("infer.split_mode_value", value=repr(value), allowed=", ".join(SPLIT_MODES))
+        )
+    return key
 
 
 def check(s: EngineSettings) -> EngineSettings:

@@ -55,7 +55,10 @@ class LlamaOption(Option):
 
     @property
     def strategy(self) -> str:
-        return "single" if len(self.machine) == 1 else "layer-split"
+        """single, or the split mode over the machine's cards: layer-split / row-split."""
+        if len(self.machine) == 1:
+            return "single"
+        return f"{self.plan.settings.split_mode if self.plan else 'layer'}-split"
 
     @property
     def name(self) -> str:
@@ -168,7 +171,7 @@ def llama_recommend(
         for count in range(1, constraints.max_gpus + 1):
             o = llama_option(spec, w, s, [card] * count, constraints, book, tokens)
             options.append(o)
-            if o.fits:
+            if o.fits and s.split_mode == "layer":  # a row split reads faster on more cards
                 break
     for machine in machines:
         options.append(llama_option(spec, w, s, machine, constraints, book, tokens))

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 
 def llama_tables(doc: dict[str, Any]) -> list[Table]:
     out = [memory_table(doc), cards_table(doc)]
-    out += [split_table(c) for c in doc["cards"] if c.get("per_gpu")]
+    row = doc["engine"].get("split_mode") == "row"
+    out += [split_table(c, row) for c in doc["cards"] if c.get("per_gpu")]
     if doc.get("advice"):  # the one card asked for does not hold every layer
         from gpuwise.render.infer_advice_tables import llama_advice_table
 
@@ -118,9 +119,11 @@ def cards_table(doc: dict[str, Any]) -> Table:
     return tbl
 
 
-def split_table(card: dict[str, Any]) -> Table:
-    """The cards of one machine's layer split: layers, needed and usable memory."""
-    tbl = table(title=t("infer.table.split", machine=card["name"]))
+def split_table(card: dict[str, Any], by_rows: bool = False) -> Table:
+    """The cards of one machine's layer (or row) split: layers, needed and usable memory."""
+    tbl = table(
+        title=t("infer.table.row_split" if by_rows else "infer.table.split", machine=card["name"])
+    )
     rows = [
         (
             g["name"],

@@ -97,7 +97,10 @@ def recommend_infer_tables(doc: dict[str, Any]) -> list[Any]:
         limits.append(t("recommend.limit.budget", budget=f"{c['budget']:,.0f}", currency=cur))
     if c["max_power_w"] is not None:
         limits.append(t("recommend.limit.power", watts=f"{c['max_power_w']:g}"))
-    limits.append(t("infer.rec.limit_cards", count=c["max_gpus"]))
+    row = e.get("split_mode") == "row"
+    limits.append(
+        t("infer.rec.limit_rows" if row else "infer.rec.limit_cards", count=c["max_gpus"])
+    )
     lines = [
         t("recommend.caption.workload", what=workload_text(_workload(doc["workload"]))),
         t(
