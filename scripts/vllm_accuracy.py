@@ -1,5 +1,6 @@
 """gpuwise's vLLM KV cache against vLLM's own startup logs (tests/infer/data/vllm_logs.json):
-one markdown row per log, with the card, model, flags, vLLM's figure, gpuwise's and the error.
+one markdown row per log, with the card, model, flags, vLLM's figure, gpuwise's, the error and
+whether the row was held out (found after gpuwise's figures were set, used for none of them).
 
     .venv/bin/python scripts/vllm_accuracy.py
 """
@@ -20,8 +21,11 @@ GIB = 1 << 30
 def main() -> None:
     rows = json.loads(ROWS.read_text(encoding="utf-8"))["rows"]
     catalog = load_catalog(None)
-    print("| card | model (log) | vLLM | flags | log KV GiB | gpuwise KV GiB | error | source |")
-    print("| --- | --- | --- | --- | ---: | ---: | ---: | --- |")
+    print(
+        "| card | model (log) | vLLM | flags | log KV GiB | gpuwise KV GiB | error | held out "
+        "| source |"
+    )
+    print("| --- | --- | --- | --- | ---: | ---: | ---: | :---: | --- |")
     for r in rows:
         spec = load_model(r["model"])
         card = catalog.find(r["card"])
@@ -41,7 +45,7 @@ def main() -> None:
         print(
             f"| {card.name} | {r['log_model']} | {r['vllm'].split(' (')[0]} | {flags} | "
             f"{r['kv_cache_gib']:.2f} | {ours:.2f} | {ours / r['kv_cache_gib'] - 1:+.0%} | "
-            f"[log]({r['url']}) |"
+            f"{'yes' if r.get('held_out') else ''} | [log]({r['url']}) |"
         )
 
 
