@@ -178,7 +178,18 @@ def test_fastest_ranks_by_time_among_those_on_time(cli):
     assert doc["objective"] == "fastest"
 
 
-@pytest.mark.parametrize("flag", [("--budget", "1000"), ("--have", "4090"), ("--emit", "out")])
+@pytest.mark.parametrize(
+    "flag",
+    [
+        ("--budget", "1000"),
+        ("--have", "4090"),
+        ("--emit", "out"),
+        ("--max-power", "3000"),
+        ("--max-gpus", "4"),
+        ("--grad-accum", "4"),
+        ("--reserve", "2"),
+    ],
+)
 def test_flags_not_planned_for_clusters_are_refused(cli, flag):
     r = cli("recommend", *JOB, "--gpu", "h100", "--max-nodes", "2", *flag)
     assert r.code == 2 and flag[0] in r.err and len(r.err.strip().splitlines()) == 1

@@ -78,8 +78,19 @@ def cluster_document(
 
     if workload.task != "train":
         raise GpuwiseError(Message("cluster_rec.train_only"))
-    for flag, value in (("--budget", args.budget), ("--have", args.have), ("--emit", args.emit)):
-        if value is not None:  # not planned for clusters: never silently ignored
+    from gpuwise.parallel import MAX_GPUS
+
+    given = (
+        ("--budget", args.budget is not None),
+        ("--have", args.have is not None),
+        ("--emit", args.emit is not None),
+        ("--max-power", args.max_power is not None),
+        ("--max-gpus", args.max_gpus != MAX_GPUS),
+        ("--grad-accum", args.grad_accum != 1),
+        ("--reserve", str(args.reserve).strip() != "0"),
+    )
+    for flag, asked in given:
+        if asked:  # not planned for clusters: never silently ignored
             raise GpuwiseError(Message("cluster_rec.not_for_clusters", flag=flag))
     if tokens is None:
         raise GpuwiseError(Message("cluster_rec.needs_tokens"))
