@@ -374,6 +374,8 @@ def test_torchtitan_placeholders_for_a_model_it_lacks(tmp_path):
 def test_every_file_names_its_plan(llama_70b, layout):
     files = cluster_launch_files(llama_70b, Workload(seq=8192), cluster(), layout,
                                  model_ref="meta-llama/Llama-3.1-70B")  # fmt: skip
+    assert {"torchrun.sh", "job.sbatch"} <= set(files)
+    assert ("ds_config.json" in files) == (layout is ZERO3)
     for name, text in files.items():
         if name in ("train.py", ".deepspeed_env"):  # train.py's settings are the plan;
             continue  # DeepSpeed's KEY=VALUE file has no comments
