@@ -104,3 +104,17 @@ def test_quick_search_keeps_to_legal_fitting_layouts(nodes, gpn, card, batch):
         assert layout_problem(spec, w, cluster, layout) is None and mem.total <= usable
         assert layout.sharding in ("fsdp", "hsdp", "zero1") and layout.schedule == "1f1b"
         assert t.step_s > 0
+
+
+@pytest.mark.parametrize(
+    "model",
+    ["mixtral-8x7b", "qwen3-30b-a3b", "gemma-2-9b", "gpt2", "phi-3-mini", "bert-base-uncased"],
+)
+def test_every_family_gets_a_timed_layout(model):
+    spec = load_model(model)
+    seq = 512 if model in ("gpt2", "bert-base-uncased") else 4096
+    w = Workload(batch=1, seq=seq, precision="bf16", grad_checkpointing=True)
+    best = best_layouts(spec, w, _cluster("h100-sxm-80gb", 2), top=2)
+    assert best
+    for _, _, t, _ in best:
+        assert 0 < t.mfu < 1 and t.step_s > 0 and t.tokens_per_s > 0
