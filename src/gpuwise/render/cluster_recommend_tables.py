@@ -40,7 +40,7 @@ def cluster_recommend_tables(doc: dict[str, Any]) -> list[Any]:
                 t("cluster_rec.cell.cluster", nodes=o["nodes"], gpus=o["gpus_per_node"],
                   card=short_name(o["gpu"])),
                 o["network"] or "—",
-                o["layout"],
+                _compact(o["layout"]),
                 num(o["memory_gib_per_gpu"], 1),
                 num(o["step_s"], 2),
                 f"{o['mfu']:.0%}",
@@ -72,3 +72,10 @@ def cluster_recommend_tables(doc: dict[str, Any]) -> list[Any]:
     lines.extend(str(n) for n in doc["notes"])
     lines.append(t("cluster_rec.model_line"))
     return [tbl, "\n".join(lines)]
+
+
+def _compact(layout: str) -> str:
+    """The ``--layout`` text without the sizes that are 1 by default (still a valid
+    ``--layout``): ``dp=32,shard=fsdp,mb=1`` for ``tp=1,pp=1,cp=1,dp=32,shard=fsdp,mb=1``."""
+    parts = [p for p in layout.split(",") if p not in ("tp=1", "pp=1", "cp=1")]
+    return ",".join(parts)
