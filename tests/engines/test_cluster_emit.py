@@ -186,6 +186,42 @@ def test_sbatch_is_what_slurm_documents(tmp_path, llama_70b, nodes, gpus, time_s
         assert time_s / 60 <= minutes <= time_s * 1.2 / 60 + 1  # never shorter than the plan
 
 
+SLURM_CONF = """ClusterName=gpuwise-check
+GresTypes=gpu
+SlurmctldHost=localhost
+SlurmctldPort=1
+MessageTimeout=1
+NodeName=node[0-63] CPUs=256 Gres=gpu:8 State=UNKNOWN
+PartitionName=main Nodes=ALL Default=YES State=UP
+"""
+
+
+@pytest.mark.skipif(shutil.which("sbatch") is None, reason="needs Slurm's sbatch (slurm-client)")
+@pytest.mark.parametrize(("nodes", "gpus", "time_s"), [(2, 8, None), (64, 4, 3e5), (8, 8, 600.0)])
+def test_real_sbatch_reads_every_directive(tmp_path, llama_70b, nodes, gpus, time_s):
+    """Slurm's own sbatch (slurm-client, Debian's 22.05 here) parses the directives and gets as
+    far as asking a controller for the job: with none running (a config naming no reachable
+    one), that is the only error. A misspelt directive fails earlier, so the check can fail."""
+    conf = tmp_path / "slurm.conf"
+    conf.write_text(SLURM_CONF)
+    layout = Layout(dp=nodes * gpus, sharding="fsdp")
+    folder = emit(tmp_path, llama_70b, Workload(), cluster(nodes, gpus), layout, time_s=time_s)
+    env = {**os.environ, "SLURM_CONF": str(conf)}
+
+    def sbatch(path: Path) -> str:
+        done = subprocess.run(["sbatch", str(path)], env=env, capture_output=True, text=True,
+                              timeout=60, cwd=folder)  # fmt: skip
+        assert done.returncode != 0  # never submitted anywhere
+        return done.stderr
+
+    said = sbatch(folder / "job.sbatch")
+    assert "Unable to contact slurm controller" in said, said
+    assert "nvalid" not in said and "unrecognized" not in said, said
+    bad = tmp_path / "bad.sbatch"
+    bad.write_text((folder / "job.sbatch").read_text().replace("--nodes=", "--nodez=", 1))
+    assert "unrecognized option" in sbatch(bad)
+
+
 def test_sbatch_runs_torchrun_on_every_node_with_the_first_as_host(tmp_path, llama_70b):
     folder = emit(tmp_path, llama_70b, Workload(seq=8192), cluster(2, 8), Layout(dp=16))
     env = {"SLURM_JOB_NODELIST": "gpu-a[17-18]", "SLURM_JOB_ID": "4242",
