@@ -79,6 +79,14 @@ def test_the_range_covers_the_fit_rows(errors):
             assert r["low"] - 1e-9 <= published / ours <= r["high"] + 1e-9, row["id"]
 
 
+def test_the_fitted_constant_is_what_the_fit_rows_give():
+    scale, ratios = cluster_fit.best_scale()
+    assert time_data()["engine_matmul_scale"]["value"] == pytest.approx(scale, abs=0.011)
+    r = time_data()["range"]["value"]
+    assert r["low"] == pytest.approx(ratios[0], abs=0.011)
+    assert r["high"] == pytest.approx(ratios[-1], abs=0.011)
+
+
 def test_a_step_is_never_faster_than_its_flops_at_the_peak():
     spec = load_model("llama-3.1-8b")
     for nodes in (1, 2, 4):
