@@ -193,3 +193,9 @@ def test_fastest_ranks_by_time_among_those_on_time(cli):
 def test_flags_not_planned_for_clusters_are_refused(cli, flag):
     r = cli("recommend", *JOB, "--gpu", "h100", "--max-nodes", "2", *flag)
     assert r.code == 2 and flag[0] in r.err and len(r.err.strip().splitlines()) == 1
+
+
+def test_a_card_without_a_rental_price_is_said(cli):
+    doc = _doc(cli, "--gpu", "rtx-3090", "--max-nodes", "1")
+    assert any("no rental price for GeForce RTX 3090" in n for n in doc["notes"])
+    assert all(o["cost"] is None for o in doc["options"])

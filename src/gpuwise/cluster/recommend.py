@@ -134,8 +134,11 @@ def recommend_clusters(
 
     options: list[ClusterOption] = []
     tried = without = 0
+    unpriced: list[str] = []
     for card in cards:
         hourly, source = _hourly(card, book, gpu_hour_price)
+        if hourly is None:
+            unpriced.append(card.name)
         keys = network_keys or [usual_network(card)]
         nets = [network(k, catalog_path) for k in keys]
         for nodes in node_counts(max_nodes):
@@ -161,6 +164,8 @@ def recommend_clusters(
                 options.append(option)
     options.sort(key=lambda o: _sort_key(o, objective))
     notes: list[Text] = []
+    if unpriced:
+        notes.append(Message("cluster_rec.note.unpriced", cards=", ".join(unpriced)))
     if without:
         notes.append(Message("cluster_rec.note.no_fit", count=without, tried=tried))
     if deadline_s is not None and options and not any(o.meets for o in options):
