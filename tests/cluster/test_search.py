@@ -53,7 +53,9 @@ def test_no_fitting_layout_is_faster_than_the_best():
     cluster = _cluster("h100-sxm-80gb", 2)
     best = best_layouts(spec, W8K, cluster, top=1)[0][2].step_s
     usable = usable_memory(cluster.card).bytes
-    for layout in candidates(spec, W8K, cluster, W8K.batch * cluster.world):
+    layouts = candidates(spec, W8K, cluster, W8K.batch * cluster.world)
+    assert len(layouts) > 10
+    for layout in layouts:
         if gpu_memory(spec, W8K, cluster, layout).total <= usable:
             assert cluster_time(spec, W8K, cluster, layout).step_s >= best - 1e-12
 
@@ -83,7 +85,9 @@ def test_a_pcie_cluster_prefers_less_tensor_parallel_than_nvswitch_would_allow()
 
 def test_why_reads_in_chinese_without_english_left():
     spec = load_model("llama-3.1-8b")
-    for layout, _, _, why in best_layouts(spec, W8K, _cluster("h100-sxm-80gb", 2)):
+    best = best_layouts(spec, W8K, _cluster("h100-sxm-80gb", 2))
+    assert len(best) == 3
+    for layout, _, _, why in best:
         zh = why[0].render("zh-CN")
         assert leftover_english(zh, names=[layout.text(), "MFU", "GiB"]) == [], zh
 
@@ -100,7 +104,10 @@ def test_quick_search_keeps_to_legal_fitting_layouts(nodes, gpn, card, batch):
     w = Workload(batch=batch, seq=4096, precision="bf16", grad_checkpointing=True)
     cluster = _cluster(card, nodes, "roce-200", gpn)
     usable = usable_memory(cluster.card).bytes
-    for layout, mem, t, _ in best_layouts(spec, w, cluster, quick=True):
+    searched: list[Searched] = []
+    found = best_layouts(spec, w, cluster, quick=True, searched=searched)
+    assert searched[0].legal >= searched[0].fit >= len(found)
+    for layout, mem, t, _ in found:
         assert layout_problem(spec, w, cluster, layout) is None and mem.total <= usable
         assert layout.sharding in ("fsdp", "hsdp", "zero1") and layout.schedule == "1f1b"
         assert t.step_s > 0
