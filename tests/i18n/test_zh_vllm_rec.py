@@ -45,3 +45,10 @@ def test_a_mixed_machine_is_one_chinese_line(cli):
     r = cli(*REC, "--gpu", "4090+3090")
     one_line(r, "同型号")
     assert leftover_english(r.err, ["gpuwise recommend", "llama.cpp", "vLLM"]) == [], r.err
+
+
+def test_a_count_vllm_cannot_split_is_one_chinese_line(cli):
+    r = cli(*REC, "--gpu", "3x4090")
+    one_line(r, "张量并行", "3 张显卡")
+    names = ["gpuwise recommend", "vLLM", "GeForce", "RTX", "llama-3.1-8b", "KV"]
+    assert leftover_english(r.err, names) == [], r.err

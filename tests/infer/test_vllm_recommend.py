@@ -127,7 +127,7 @@ def test_a_named_machine_is_tried_as_named_once(cli):
 
 @pytest.mark.parametrize(
     ("gpu", "says"),
-    [("4090+3090", "one kind"), ("3x4090", "tensor parallel"), ("2x", "unknown card")],
+    [("4090+3090", "one kind"), ("3x4090", "cannot split"), ("2x", "unknown card")],
 )
 def test_a_machine_vllm_cannot_run_is_one_line(cli, gpu, says):
     one_line(cli(*REC, "--gpu", gpu), says)

@@ -69,10 +69,22 @@ def _check_vllm_machines(names: list[str], machines: list[list[Card]]) -> None:
 
 def check_vllm_machines(spec: ModelSpec, machines: list[list[Card]]) -> None:
     """Each named machine's card count is a tensor-parallel size vLLM takes for ``spec``."""
-    from gpuwise.infer.vllm import check_tensor_parallel
+    from gpuwise.infer.vllm import tensor_parallel_ok
 
     for machine in machines:
-        check_tensor_parallel(spec, len(machine))
+        if not tensor_parallel_ok(spec, len(machine)):
+            sizes = ", ".join(str(n) for n in range(1, 65) if tensor_parallel_ok(spec, n))
+            raise GpuwiseError(
+                Message(
+                    "vllm_rec.machine_tp",
+                    count=len(machine),
+                    card=machine[0].name,
+                    model=spec.name,
+                    heads=spec.num_attention_heads,
+                    kv=spec.num_kv_heads,
+                    sizes=sizes,
+                )
+            )
 
 
 def vllm_doc(
