@@ -91,6 +91,21 @@ def report() -> None:
             print(f"  mean |error| {sum(errs) / len(errs):.0%}, max {max(errs):.0%}")
 
 
+def loss_at(scale: float) -> tuple[float, list[float]]:
+    """The fit rows' squared log error of MFU at ``engine_matmul_scale`` = ``scale``, and
+    published/ours on them; the data file's value is left as it was."""
+    import gpuwise.cluster.time as ct
+
+    entry = ct.time_data()["engine_matmul_scale"]
+    kept = entry["value"]
+    try:
+        entry["value"] = scale
+        fit = [(o, p) for r, o, p in errors() if r["split"] == "fit"]
+    finally:
+        entry["value"] = kept
+    return sum(math.log(o / p) ** 2 for o, p in fit), sorted(p / o for o, p in fit)
+
+
 def best_scale() -> tuple[float, list[float]]:
     """The engine_matmul_scale the 'fit' rows give (a grid of 0.01 over 0.50..2.00, least
     squared log error of MFU) and published/ours on those rows at it; the data file's value is

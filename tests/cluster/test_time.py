@@ -82,8 +82,11 @@ def test_the_range_covers_the_fit_rows(errors):
 
 
 def test_the_fitted_constant_is_what_the_fit_rows_give():
-    scale, ratios = cluster_fit.best_scale()
-    assert time_data()["engine_matmul_scale"]["value"] == pytest.approx(scale, abs=0.011)
+    # the grid's optimum (scripts/cluster_fit.py --fit): no better a step of 0.01 either side
+    scale = time_data()["engine_matmul_scale"]["value"]
+    loss, ratios = cluster_fit.loss_at(scale)
+    assert loss <= cluster_fit.loss_at(scale - 0.01)[0]
+    assert loss <= cluster_fit.loss_at(scale + 0.01)[0]
     r = time_data()["range"]["value"]
     assert r["low"] == pytest.approx(ratios[0], abs=0.011)
     assert r["high"] == pytest.approx(ratios[-1], abs=0.011)
