@@ -257,3 +257,13 @@ def test_every_legal_layout_gives_finite_positive_times(
         value = getattr(t, name)
         assert math.isfinite(value) and value >= 0, name
     assert t.step_s > 0 and t.mfu < 1
+
+
+def test_more_micro_batches_shrink_the_bubbles_share():
+    spec = load_model("llama-3.1-70b")
+    cluster = _h100(4)
+    shares = []
+    for mb in (4, 8, 16, 32):
+        t = cluster_time(spec, W8K, cluster, Layout(tp=8, pp=4, micro_batches=mb))
+        shares.append(t.pp_bubble_s / t.step_s)
+    assert shares == sorted(shares, reverse=True) and shares[-1] < shares[0] / 4
