@@ -95,6 +95,9 @@ class Workload:
     ckpt_offload: bool = False  # --grad-checkpointing offload: layer inputs go to host RAM
     upcast: bool = True  # False: --no-upcast, QLoRA keeps embeddings / head / norms 16-bit
     packing: bool = False  # --packing: examples concatenated, FlashAttention 2 varlen
+    # torchtune's optimizer_in_bwd (its full recipe's default, set by --framework torchtune):
+    # each parameter is stepped as its gradient is made, so no full set of gradients exists
+    optimizer_in_bwd: bool = False
 
     @property
     def tricks(self) -> tuple[str, ...]:
@@ -111,6 +114,8 @@ class Workload:
             out.append("packing")
         if self.optimizer == "paged-adamw-8bit":
             out.append("paged-adamw-8bit")
+        if self.optimizer_in_bwd:
+            out.append("optimizer-in-bwd")
         return tuple(out)
 
     @property
@@ -253,6 +258,7 @@ def _check_tricks(w: Workload, spec: ModelSpec) -> None:
                 ("--no-upcast", not w.upcast),
                 ("--packing", w.packing),
                 ("--grad-checkpointing offload", w.ckpt_offload),
+                ("--optimizer-in-bwd", w.optimizer_in_bwd),
             )
             if on
         ]

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ..checks import command_loads_none_of, fixture_ok, one_line
@@ -30,6 +30,8 @@ def as_flags(default: dict) -> list[str]:
         return [] if value else ["--no-upcast"]
     if field == "lora_targets":
         return ["--lora-targets", ",".join(value)]
+    if field == "optimizer_in_bwd":
+        return ["--optimizer-in-bwd"] if value else []
     flag = {"loss": "--loss", "optimizer": "--optimizer", "lora_rank": "--lora-rank"}[field]
     return [flag, str(value)]
 
@@ -155,9 +157,23 @@ def test_an_overridden_default_moves_memory_back(cli):
 
 
 def test_not_modelled_defaults_are_said(cli):
+    doc = plan(cli, "--method", "lora", "--framework", "torchtune")
+    assert "bf16_adapters" in doc["framework"]["not_applied"]
+    assert any("bf16" in n for n in doc["memory"]["notes"])
+
+
+def test_torchtune_full_steps_in_the_backward(cli):
+    """torchtune's full recipe steps each parameter as its gradient is made
+    (optimizer_in_bwd): applied and said, and the peak holds no full set of gradients."""
     doc = plan(cli, "--method", "full", "--framework", "torchtune")
-    assert "optimizer_in_bwd" in doc["framework"]["not_applied"]
-    assert any("optimizer_in_bwd" in n for n in doc["memory"]["notes"])
+    assert doc["framework"]["applied"]["optimizer_in_bwd"] is True
+    assert "optimizer_in_bwd" not in doc["framework"]["not_applied"]
+    assert any("optimizer_in_bwd: True" in n for n in doc["memory"]["notes"])
+    assert "optimizer-in-bwd" in [t["name"] for t in doc["workload"]["tricks"]]
+    grads = doc["memory"]["breakdown"]["gradients"]
+    assert grads < 0.1 * 8.03e9 * 2  # at most a layer's or the embedding's, not 16 GB
+    paged = plan(cli, "--method", "full", "--optimizer", "paged-adamw-8bit", "--grad-checkpointing")
+    assert doc["memory"]["required_bytes"] < paged["memory"]["required_bytes"] - 10 * 2**30
 
 
 def test_the_table_says_the_framework_and_its_defaults(cli):
@@ -256,3 +272,29 @@ def test_any_framework_and_flags_plan_or_refuse_in_one_line(cli, name, method, f
     doc = r.json()
     assert doc["memory"]["required_bytes"] > 0
     assert ("framework" in doc) == (name != "transformers")
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    model=st.sampled_from(["gpt2", "qwen2.5-0.5b", "llama-3.2-1b", "llama-3.1-8b"]),
+    method=st.sampled_from(["full", "lora"]),
+    optimizer=st.sampled_from(["adamw", "adamw-8bit", "paged-adamw-8bit", "sgd"]),
+    ckpt=st.booleans(),
+    batch=st.integers(1, 4),
+    seq=st.sampled_from([128, 512, 2048]),
+)
+def test_stepping_in_the_backward_never_needs_more(model, method, optimizer, ckpt, batch, seq):
+    """--optimizer-in-bwd frees each gradient as it is made: a plan never needs more with it,
+    and a full fine-tune's peak holds less than half its gradients (a layer's, or the largest
+    parameter's: the embedding is at most a third of these models)."""
+    from gpuwise.memory.train import model_state
+    from gpuwise.models import load_model
+    from gpuwise.plan import estimate_memory
+    from gpuwise.workload import Workload
+
+    spec = load_model(model)
+    w = Workload(method=method, optimizer=optimizer, grad_checkpointing=ckpt, batch=batch, seq=seq)
+    off, on = estimate_memory(spec, w), estimate_memory(spec, w.with_(optimizer_in_bwd=True))
+    assert on.required_bytes <= off.required_bytes
+    if method == "full":
+        assert on.breakdown["gradients"] <= model_state(spec, w).grads / 2

@@ -27,6 +27,7 @@ _TRACKED = {
     "grad_checkpointing": (None, ("grad_checkpointing", "ckpt_offload")),
     "no_upcast": (False, ("upcast",)),
     "packing": (False, ("packing",)),
+    "optimizer_in_bwd": (False, ("optimizer_in_bwd",)),
     "lora_rank": (None, ("lora_rank",)),
     "lora_targets": (None, ("lora_targets",)),
     # the two that switch off what a framework switches on (the reference's own values)

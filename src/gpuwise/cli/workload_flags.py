@@ -63,6 +63,9 @@ def add_workload(p: argparse.ArgumentParser) -> None:
     g.add_argument("--loss", default="full", choices=LOSSES, help=help_text("workload.opt.loss"))
     g.add_argument("--no-upcast", action="store_true", help=help_text("workload.opt.no_upcast"))
     g.add_argument("--packing", action="store_true", help=help_text("workload.opt.packing"))
+    g.add_argument(
+        "--optimizer-in-bwd", action="store_true", help=help_text("workload.opt.optimizer_in_bwd")
+    )
     g.add_argument("--lora-rank", type=int, help=help_text("workload.opt.lora_rank"))
     g.add_argument(
         "--lora-targets",
@@ -148,6 +151,7 @@ def workload_from(args: argparse.Namespace, spec: ModelSpec) -> Workload:
         loss=getattr(args, "loss", "full"),
         upcast=not getattr(args, "no_upcast", False),
         packing=getattr(args, "packing", False),
+        optimizer_in_bwd=getattr(args, "optimizer_in_bwd", False),
         lora_rank=16 if args.lora_rank is None else args.lora_rank,
         lora_targets=targets,
         optimizer=args.optimizer,

@@ -153,7 +153,9 @@ def config(spec: ModelSpec, w: Workload, p: Parallel, model_ref: str) -> dict[st
     if p.gpus > 1 and p.strategy.endswith("offload"):
         cfg["fsdp_cpu_offload"] = True  # the distributed recipes' FSDP2 offload
     if w.method == "full" and p.gpus == 1:
-        cfg["optimizer_in_bwd"] = False  # the plan keeps every gradient until the step
+        # as the plan: stepped in the backward (torchtune's default) or every gradient kept
+        # until the step; torchtune refuses it with gradient accumulation
+        cfg["optimizer_in_bwd"] = w.optimizer_in_bwd and p.grad_accum == 1
     return cfg
 
 

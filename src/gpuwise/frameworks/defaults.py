@@ -29,12 +29,12 @@ APPLIED = {
     "lora_rank": "frameworks.applied.lora_rank",
     "lora_targets": "frameworks.applied.lora_targets",
     "no_upcast": "frameworks.applied.no_upcast",
+    "optimizer_in_bwd": "frameworks.applied.optimizer_in_bwd",
 }
 #: The note of each default the plan does not model, by the data file's key.
 NOT_APPLIED = {
     "fp32_master": "frameworks.not_applied.fp32_master",
     "loss_chunks": "frameworks.not_applied.loss_chunks",
-    "optimizer_in_bwd": "frameworks.not_applied.optimizer_in_bwd",
     "bf16_adapters": "frameworks.not_applied.bf16_adapters",
     "lora_kernels": "frameworks.not_applied.lora_kernels",
 }

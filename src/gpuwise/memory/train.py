@@ -31,7 +31,13 @@ from gpuwise.memory.terms import (
     mode_key,
     stack_for,
 )
-from gpuwise.memory.tricks import TRICK_FLAGS, analytic_tricks, loss_head, offloaded_bytes
+from gpuwise.memory.tricks import (
+    TRICK_FLAGS,
+    analytic_tricks,
+    in_bwd_gradient_bytes,
+    loss_head,
+    offloaded_bytes,
+)
 from gpuwise.memory.weights import nf4_bytes, quantized
 from gpuwise.models.lora import lora_linears
 from gpuwise.models.spec import ModelSpec, ParamBlock
@@ -274,7 +280,30 @@ def train_phases(spec: ModelSpec, w: Workload, *, weight_copies: bool = True) ->
             "temporaries": state.step_tmp,
         },
     }
+    if w.optimizer_in_bwd:
+        _step_in_backward(phases, state, resident, spec.num_layers)
     return TrainPhases(phases, state, stack.source, notes)
+
+
+def _step_in_backward(
+    phases: dict[str, dict[str, int]], state: ModelState, resident: int, layers: int
+) -> None:
+    """torchtune's ``optimizer_in_bwd`` (gpuwise/memory/tricks.py): each parameter is stepped
+    as its gradient is made and its gradient freed, so the way down the layers holds one
+    layer's gradients (or the largest parameter's), none are left at the end, and the step's
+    states and temporaries are those of that much at a time (paged states page in for it)."""
+    layer = sum(t.numel * DTYPE_BYTES[t.dtype] for t in state.trainable if t.count == layers)
+    live = in_bwd_gradient_bytes(layer, state.trainable)
+    share = live / state.grads if state.grads else 0.0
+    down = phases["backward_layers"]
+    down["gradients"] = min(down["gradients"], live)
+    phases["backward_end"]["gradients"] = 0
+    phases["optimizer"] = {
+        "weights": state.weights,
+        "gradients": live,
+        "optimizer": resident + round((state.states - resident) * share),
+        "temporaries": round(state.step_tmp * share),
+    }
 
 
 @record

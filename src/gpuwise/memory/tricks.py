@@ -13,7 +13,9 @@ Each changes the reference step (docs/reference-step.md) in one place:
   the card runs short, so they count only while the optimizer step runs;
 - no-upcast: QLoRA's unquantized weights stay 16-bit and the step computes as a 16-bit LoRA;
 - packing: the batch's examples in one row with position ids, attention by FlashAttention 2's
-  variable-length kernel: the reference step has no padding, so the memory is the same.
+  variable-length kernel: the reference step has no padding, so the memory is the same;
+- optimizer in the backward (torchtune's ``optimizer_in_bwd``, :func:`in_bwd_gradient_bytes`):
+  each parameter is stepped as its gradient is made, so no full set of gradients exists.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from gpuwise.memory.optimizer import Tensor
     from gpuwise.memory.terms import Dims, Stack
     from gpuwise.workload import Workload
 
@@ -40,6 +43,7 @@ TRICK_FLAGS = {
     "no-upcast": "tricks.flag.no-upcast",
     "packing": "tricks.flag.packing",
     "paged-adamw-8bit": "tricks.flag.paged-adamw-8bit",
+    "optimizer-in-bwd": "tricks.flag.optimizer-in-bwd",
 }
 
 
@@ -145,3 +149,11 @@ def analytic_tricks(w: Workload) -> list[tuple[str, str]]:
         return []  # the reference step: the data file is not read
     data = tricks_data()["tricks"]
     return [(t, data[t]["sources"][0]["url"]) for t in w.tricks if not data[t]["simulated"]]
+
+
+def in_bwd_gradient_bytes(layer_grads: int, trainable: tuple[Tensor, ...]) -> int:
+    """The gradients live at once when each parameter is stepped as its gradient is made
+    (torchtune's ``optimizer_in_bwd``): one layer's (``layer_grads``) while the backward goes
+    down the layers, or the largest single parameter's (the embedding, the LM head)."""
+    largest = max((t.numel * DTYPE_BYTES[t.dtype] for t in trainable), default=0)
+    return max(layer_grads, largest)
