@@ -45,10 +45,12 @@ def _both(model: str, weights: str, *names: str, layers: int | None = None):
 )
 def test_row_split_moves_weights_only(model, weights, cards):
     _, _, _, _, by_layer, by_row = _both(model, weights, *cards)
-    # the same layers on the same cards, so the same KV cache and compute buffers; the weights
-    # on the cards add up to the same bytes, shared differently
+    # the same layers on the same cards, so the same KV cache and graph buffers (each card's
+    # pool for its part of the split products comes on top); the weights on the cards add up
+    # to the same bytes, shared differently
     for a, b in zip(by_layer.shares, by_row.shares, strict=True):
-        assert (a.layers, a.output, a.kv, a.compute) == (b.layers, b.output, b.kv, b.compute)
+        assert (a.layers, a.output, a.kv) == (b.layers, b.output, b.kv)
+        assert 0 < b.compute - a.compute < 256 << 20
     total_layer = sum(s.weights for s in by_layer.shares)
     total_row = sum(s.weights for s in by_row.shares)
     assert abs(total_layer - total_row) <= len(cards)  # rounding of each card's share

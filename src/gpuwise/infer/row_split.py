@@ -32,8 +32,9 @@ from gpuwise.infer.split import Split, split_memory
 from gpuwise.models.spec import ModelSpec
 from gpuwise.record import replace
 
-#: Bytes an activation value crosses PCIe as: q8_1 blocks (32 int8 + a 4-byte scale pair) for
-#: quantized weights (MMQ / MMVQ quantize src1 first), f32 for float weights.
+#: Bytes an activation value crosses PCIe (and takes in a card's pool) as: q8_1 blocks (32
+#: int8 + a 4-byte scale pair) for quantized weights (MMQ / MMVQ quantize src1 first), f32 for
+#: float weights.
 _Q8_1 = 36 / 32
 _F32 = 4
 
@@ -70,7 +71,8 @@ def row_split_memory(
 ) -> Split:
     """Each card's memory with ``gpu_layers`` slots on the cards in row mode: the layer split's
     KV cache, compute buffer and CUDA context (layers placed by ``available``, free memory),
-    the weights of its layers' experts, and its share (by ``totals``) of every dense matrix."""
+    the weights of its layers' experts, its share (by ``totals``) of every dense matrix, and the
+    pool its part of a split matrix product of a ubatch keeps (counted with the compute buffer)."""
     ws = weight_split(spec, s.weight_type)
     m = split_memory(spec, s, cards, available, n_ctx, gpu_layers, ws)
     n = spec.num_layers
@@ -79,8 +81,25 @@ def row_split_memory(
     shares = []
     for i, share in enumerate(m.shares):
         experts = sum(own[il] for il in range(n) if m.slots[il] == i)
-        shares.append(replace(share, weights=round(dense * fractions[i]) + experts))
+        pool = _pool_bytes(spec, s, fractions[i]) if len(cards) > 1 else 0
+        shares.append(
+            replace(
+                share,
+                weights=round(dense * fractions[i]) + experts,
+                compute=share.compute + pool,
+            )
+        )
     return replace(m, shares=tuple(shares))
+
+
+def _pool_bytes(spec: ModelSpec, s: EngineSettings, fraction: float) -> int:
+    """What a card's CUDA memory pool keeps for split matrix products of a ubatch, beside the
+    graph's compute buffer (ggml_cuda_op_mul_mat's pool allocations): the activations copied in
+    as f32 and as q8_1 at the widest input, and its row slice of the widest output in f32."""
+    e, q = spec.hidden_size, spec.num_attention_heads * spec.head_dim
+    ff = 0 if spec.num_experts else spec.intermediate_size
+    widest_in, widest_out = max(e, q, ff), max(e, q, ff)
+    return round(s.ubatch * (widest_in * (_F32 + _Q8_1) + widest_out * _F32 * fraction))
 
 
 def most_layers_row(
