@@ -125,3 +125,14 @@ def test_every_family_gets_a_timed_layout(model):
     assert best
     for _, _, t, _ in best:
         assert 0 < t.mfu < 1 and t.step_s > 0 and t.tokens_per_s > 0
+
+
+@pytest.mark.parametrize(("card", "nodes"), [("h100-sxm-80gb", 4), ("rtx-4090", 2)])
+def test_counting_what_fits_does_not_change_the_answer(card, nodes):
+    spec = load_model("llama-3.1-8b")
+    cluster = _cluster(card, nodes, "roce-200")
+    counted: list[Searched] = []
+    full = best_layouts(spec, W8K, cluster, searched=counted)
+    lazy = best_layouts(spec, W8K, cluster)
+    assert counted[0].fit >= len(full) == 3
+    assert [(a[0], a[2].step_s) for a in full] == [(b[0], b[2].step_s) for b in lazy]

@@ -132,15 +132,17 @@ def best_layouts(
         key=lambda x: (x[0].step_s, x[1]),
     )
     # fastest first; the worst rank's memory (the costly part) is worked out in that order,
-    # for every layout (the count of those that fit) or, quick, until enough fit
+    # for every layout (``searched``: the count of those that fit) or until enough fit
     out: list[tuple[Layout, GpuMemory, ClusterTime, list[Text]]] = []
     shapes: set[tuple[int, int, int, str]] = set()
     fit = 0
+    # without ``searched`` nobody needs the count: stop once ``top`` shapes fit
+    lazy = quick or searched is None
     for t, _, layout in timed:
         shape = (layout.tp, layout.pp, layout.cp, layout.schedule)
-        if quick and len(out) == top:
+        if lazy and len(out) == top:
             break
-        if quick and shape in shapes:
+        if lazy and shape in shapes:
             continue
         mem = gpu_memory(spec, w, cluster, layout)
         if mem.total > usable:
