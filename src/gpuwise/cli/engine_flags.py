@@ -69,7 +69,7 @@ def engine_from(args: argparse.Namespace, spec: ModelSpec) -> EngineSettings | V
         if args.kv_dtype in ("q8_0", "q4_0", "f16"):
             raise GpuwiseError(Message("infer.kv_needs_llama", value=repr(args.kv_dtype)))
         return None
-    if getattr(args, "precision", "auto") != "auto":
+    if getattr(args, "precision", "auto") not in ("auto", None):  # None: not given
         raise GpuwiseError(Message("infer.precision_not_llama", precision=args.precision))
     weight_type, weight_given = e.weight_type(args.weight_dtype)
     bandwidth, bandwidth_given = e.host_bandwidth(args.host_bandwidth)

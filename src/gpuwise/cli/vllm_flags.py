@@ -50,7 +50,7 @@ def vllm_from(args: argparse.Namespace, spec: ModelSpec, llama_given: list[str])
 
     if llama_given:
         raise GpuwiseError(Message("infer.flags_need_llama", flags=", ".join(llama_given)))
-    if getattr(args, "precision", "auto") != "auto":
+    if getattr(args, "precision", "auto") not in ("auto", None):  # None: not given
         raise GpuwiseError(Message("vllm.precision", precision=args.precision))
     weight, given = v.weight_type(_flag(args, "weight_dtype"))
     gpus = _flag(args, "gpus")
