@@ -199,3 +199,10 @@ def test_a_card_without_a_rental_price_is_said(cli):
     doc = _doc(cli, "--gpu", "rtx-3090", "--max-nodes", "1")
     assert any("no rental price for GeForce RTX 3090" in n for n in doc["notes"])
     assert all(o["cost"] is None for o in doc["options"])
+
+
+def test_without_a_deadline_the_title_names_none(cli):
+    r = cli("recommend", "llama-3.1-8b", "--tokens", "1e10", "--gpu", "h100", "--max-nodes", "2")
+    assert r.code == 0, r.err
+    assert "clusters to train 10,000,000,000 tokens, cheapest first" in r.out
+    assert "deadline" not in r.out.splitlines()[0]

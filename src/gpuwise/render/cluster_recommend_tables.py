@@ -49,15 +49,14 @@ def cluster_recommend_tables(doc: dict[str, Any]) -> list[Any]:
             ]
         )  # fmt: skip
     deadline = doc["deadline_s"]
-    title = t(
-        "cluster_rec.title",
-        model=doc["model"]["name"],
-        tokens=f"{doc['tokens']:,}",
-        deadline=duration(deadline) if deadline is not None else "—",
-        order=t(
-            "cluster_rec.order.time" if doc["objective"] == "fastest" else "cluster_rec.order.cost"
-        ),
+    order = t(
+        "cluster_rec.order.time" if doc["objective"] == "fastest" else "cluster_rec.order.cost"
     )
+    common = {"model": doc["model"]["name"], "tokens": f"{doc['tokens']:,}", "order": order}
+    if deadline is None:
+        title = t("cluster_rec.title_no_deadline", **common)
+    else:
+        title = t("cluster_rec.title", deadline=duration(deadline), **common)
     tbl = table(title=title, title_justify="left")
     add_columns(tbl, headers, rows, text=(1, 3))
     for row in rows:
