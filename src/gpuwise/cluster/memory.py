@@ -283,7 +283,28 @@ def _stage_state(spec: ModelSpec, w: Workload, layout: Layout, stage: int) -> _S
             total.trainable + s.trainable * kt,
             total.step_tmp + s.step_tmp * kt,
         )
+    tied = spec.tie_word_embeddings and not groups["head"]
+    if first and layout.tp > 1 and (not tied or layout.pp > 1) and not w.is_lora:
+        # torch's vocabulary-parallel embedding (DTensor RowwiseParallel) leaves a whole
+        # table's gradient on every rank (data/memory.json: embedding_gradient)
+        whole = states["embed"].grads * (1 - 1 / layout.tp)
+        total = replace(total, grads=total.grads + whole)
     return total
+
+
+def _tied_table_transient(
+    spec: ModelSpec, w: Workload, layout: Layout, stage: int, sharding: str
+) -> float:
+    """Tied embeddings on one stage under tensor parallel: at the end of the backward the
+    embedding's whole-table gradient and the head's shard are summed into a new shard (bytes
+    beyond the gradients held then; data/memory.json: tied_embedding_gradient)."""
+    tied = spec.tie_word_embeddings and not _groups(spec)["head"]
+    if not (tied and layout.tp > 1 and layout.pp == 1 and stage == 0 and not w.is_lora):
+        return 0.0
+    if sharding not in ("ddp", "zero1"):
+        return 0.0  # sharded gradients: not measured
+    e = _group_states(spec, w)["embed"].grads
+    return e * (1 + 1 / layout.tp)
 
 
 def _root_weights(spec: ModelSpec, w: Workload, layout: Layout, stage: int) -> float:
@@ -359,7 +380,9 @@ def _activations_of(spec: ModelSpec, w: Workload, tp: int, cp: int, sp: bool) ->
     terms, and no autocast copies of the weights."""
     if w.amp and w.method != "qlora":
         w = w.with_(precision=w.compute_dtype)
-    stack, d = activation_terms(spec, w, weight_copies=False)
+    like = rules()["split_terms_like"]["types"].get(spec.model_type)
+    terms_spec = replace(spec, model_type=like) if like and tp > 1 else spec
+    stack, d = activation_terms(terms_spec, w, weight_copies=False)
     d = replace(d, s=max(1, w.seq // cp))
     t = stack.full if stack.n_full else stack.sliding
     L = max(spec.num_layers, 1)
@@ -367,6 +390,12 @@ def _activations_of(spec: ModelSpec, w: Workload, tp: int, cp: int, sp: bool) ->
         stack.sliding, "layer", d, tp, sp
     )
     per_layer = kept // L
+    if sp and tp > 1 and w.is_lora and not w.grad_checkpointing:
+        # LoRA under sequence parallel keeps part of a layer's hidden-size terms on the whole
+        # sequence (the adapters' inputs; data/memory.json: lora_sequence_parallel)
+        whole = float(rules()["lora_sequence_parallel"]["whole_fraction"])
+        coefficient = t.forms.get("layer", {}).get("T*h", 0.0)
+        per_layer += round(whole * coefficient * d.value("T*h") * (1 - 1 / tp))
     fwd = _eval(t, "layer_fwd_peak", d, tp, sp)
     bwd = _eval(t, "layer_bwd_peak", d, tp, sp)
     head_fwd = _eval(t, "head_fwd_peak", d, tp, sp)
@@ -438,23 +467,34 @@ def stage_memory(
         notes.append(Message("cluster.memory.gathered", layers=layers_gathered))
     v = layout.virtual_stages if layout.schedule == "interleaved" else 1
     layers_here = stage_layers(max(spec.num_layers, 1), layout.pp, stage)
-    acts = held * a.per_layer * layers_here / v
-    if first:
-        acts += held * a.pre
-    else:
-        acts += held * a.boundary  # the input received from the stage before
+    one = a.per_layer * layers_here / v + (a.pre if first else a.boundary)  # one micro-batch
     running = a.layer_peak
+    acts = held * one
     if last:
         acts += a.head
         running = max(running, a.head_peak)
     acts += running
     at_peak_grads = grads if steady else 0.0
+    # without a steady state, the backward of the first micro-batch leaves every gradient
+    # beside the other micro-batches still in flight
+    after_first = weights + gathered + grads + states + (held - 1) * one + a.layer_peak
+    after = not steady and held > 1 and after_first > weights + gathered + states + acts
+    if after:
+        acts, at_peak_grads = (held - 1) * one + a.layer_peak, grads
     # the optimizer step: weights, every gradient, the states and the step's temporaries
     step = weights + grads + states + step_tmp
     temporaries = 0.0
-    if step > weights + gathered + at_peak_grads + states + acts:
+    table = _tied_table_transient(spec, w, layout, stage, sharding)
+    if table and weights + grads + states + table > max(
+        step, weights + gathered + at_peak_grads + states + acts
+    ):
+        acts, gathered, at_peak_grads, temporaries = 0.0, 0.0, grads, table
+        notes.append(Message("cluster.memory.peak_tied_table"))
+    elif step > weights + gathered + at_peak_grads + states + acts:
         acts, gathered, at_peak_grads, temporaries = 0.0, 0.0, grads, step_tmp
         notes.append(Message("cluster.memory.peak_optimizer"))
+    elif after:
+        notes.append(Message("cluster.memory.after_first_backward", held=held - 1))
     elif not steady:
         notes.append(Message("cluster.memory.no_grads_yet"))
     grads = at_peak_grads
