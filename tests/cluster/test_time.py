@@ -267,3 +267,12 @@ def test_more_micro_batches_shrink_the_bubbles_share():
         t = cluster_time(spec, W8K, cluster, Layout(tp=8, pp=4, micro_batches=mb))
         shares.append(t.pp_bubble_s / t.step_s)
     assert shares == sorted(shares, reverse=True) and shares[-1] < shares[0] / 4
+
+
+def test_nodes_without_a_network_are_one_line():
+    from gpuwise.cluster import Cluster
+
+    cluster = Cluster(_card("h100-sxm-80gb"), 2, 8, None, 0)
+    with pytest.raises(GpuwiseError) as e:
+        cluster_time(load_model("llama-3.1-8b"), W8K, cluster, Layout(dp=16))
+    assert "--network" in str(e.value) and "\n" not in str(e.value)

@@ -229,6 +229,8 @@ def _intra_gb_s(cluster: Cluster, ranks: int) -> float:
 
 def _per_gpu_net(cluster: Cluster) -> float:
     """Bytes a second one GPU sends to other nodes while every GPU of its node does too."""
+    if cluster.inter_node_bytes_per_s <= 0:  # a Cluster made without make_cluster's check
+        raise GpuwiseError(Message("cluster.needs_network", nodes=cluster.nodes))
     return cluster.inter_node_bytes_per_s / cluster.gpus_per_node
 
 
