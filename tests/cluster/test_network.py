@@ -133,10 +133,12 @@ def test_any_user_network_entry_loads_or_is_one_line(tmp_path_factory, entry, wh
     path = tmp_path_factory.mktemp("n") / "cards.json"
     body = {"list": [entry], "object": entry, "number": 3}[whole]
     path.write_text(json.dumps({"cards": [], "networks": body}), encoding="utf-8")
+    message, table = "", {}
     try:
         table = networks(str(path))
     except GpuwiseError as e:
-        assert "\n" not in str(e) and str(e).strip()
-        return
+        message = str(e) or "(empty)"
+    assert "\n" not in message and message != "(empty)"
+    assert message or len(table) >= 7  # loaded: the packaged networks at least
     for net in table.values():
         assert 0 < net.bytes_per_s < float("inf")

@@ -358,6 +358,29 @@ def _eval(terms: Terms, window: str, d: Dims, tp: int, sp: bool) -> int:
     return max(0, round(best))
 
 
+def _gathered_inputs(spec: ModelSpec, w: Workload, token_hidden: float, tp: int) -> int:
+    """Sequence parallel as DTensor runs it: the input of the column-parallel linears is
+    gathered to the whole sequence, and what saves it for the backward saves it whole (the
+    base linears' own input when they train, twice a layer: attention's and the MLP's; each
+    adapter's fp32 copy of it under LoRA), where a layer's terms count it split by tp
+    (data/memory.json: sequence_parallel_gathered)."""
+    from gpuwise.memory.terms import compute_class
+    from gpuwise.memory.train import ADAPTER_PER_TOKEN
+    from gpuwise.models.lora import lora_linears
+
+    if w.is_lora:
+        column = set(rules()["sequence_parallel_gathered"]["column_parallel"])
+        copies = sum(
+            1
+            for b in lora_linears(spec, w.lora_targets)
+            if b.count == spec.num_layers and b.name.rsplit(".", 1)[-1] in column
+        )
+        per_token = copies * ADAPTER_PER_TOKEN[compute_class(w.precision)][0]
+    else:
+        per_token = 2 * DTYPE_BYTES[w.compute_dtype]
+    return round(per_token * token_hidden * (1 - 1 / tp))
+
+
 @record
 class _Acts:
     per_layer: int  # kept per layer per micro-batch
@@ -390,12 +413,8 @@ def _activations_of(spec: ModelSpec, w: Workload, tp: int, cp: int, sp: bool) ->
         stack.sliding, "layer", d, tp, sp
     )
     per_layer = kept // L
-    if sp and tp > 1 and w.is_lora and not w.grad_checkpointing:
-        # LoRA under sequence parallel keeps part of a layer's hidden-size terms on the whole
-        # sequence (the adapters' inputs; data/memory.json: lora_sequence_parallel)
-        whole = float(rules()["lora_sequence_parallel"]["whole_fraction"])
-        coefficient = t.forms.get("layer", {}).get("T*h", 0.0)
-        per_layer += round(whole * coefficient * d.value("T*h") * (1 - 1 / tp))
+    if sp and tp > 1 and not w.grad_checkpointing:
+        per_layer += _gathered_inputs(spec, w, d.value("T*h"), tp)
     fwd = _eval(t, "layer_fwd_peak", d, tp, sp)
     bwd = _eval(t, "layer_bwd_peak", d, tp, sp)
     head_fwd = _eval(t, "head_fwd_peak", d, tp, sp)
