@@ -448,3 +448,96 @@ def test_torchtitan_refuses_what_it_cannot_train(llama_70b, w):
     with pytest.raises(GpuwiseError) as e:
         cluster_launch_files(llama_70b, w, cluster(2, 8), Layout(tp=8, dp=2), model_ref="m")
     assert "\n" not in str(e.value) and "torchtitan" in str(e.value)
+
+
+# --- Megatron-LM ---------------------------------------------------------------------------
+
+
+def megatron_validated(monkeypatch, words: list[str], world: int):
+    """Megatron-LM's own parser (``add_megatron_arguments``) and ``validate_args`` over the
+    words torchrun passes pretrain_gpt.py, as rank 0 of ``world`` on a Hopper card. Megatron's
+    training code is not on PyPI (megatron-core holds only megatron/core): the test runs where
+    ``GPUWISE_MEGATRON_LM`` names a Megatron-LM checkout (core_v0.16.1; it also needs ``six``),
+    and is skipped elsewhere."""
+    import argparse
+    import contextlib
+    import io
+
+    root = os.environ.get("GPUWISE_MEGATRON_LM")
+    if root:
+        monkeypatch.syspath_prepend(root)
+    try:
+        import megatron.training.arguments as megatron_arguments
+    except ImportError as e:
+        pytest.skip(f"Megatron-LM's training code does not import ({e}); set GPUWISE_MEGATRON_LM")
+    # the one thing validate_args asks the GPU: its architecture (9: Hopper, the plan's H100)
+    monkeypatch.setattr(megatron_arguments, "get_device_arch_version", lambda: 9)
+    parser = argparse.ArgumentParser(allow_abbrev=False)
+    megatron_arguments.add_megatron_arguments(parser)
+    args = parser.parse_args(words)
+    args.rank, args.world_size = 0, world
+    with contextlib.redirect_stdout(io.StringIO()):  # it prints every argument
+        megatron_arguments.validate_args(args)
+    return args
+
+
+MEGATRON_CASES = [
+    ("llama-3.1-70b", replace(TITAN, sharding="zero1"), 4),
+    ("llama-3.1-70b", Layout(tp=4, cp=2, dp=4, sharding="ddp", micro_batches=2), 4),
+    ("llama-3.1-70b", Layout(tp=8, pp=4, dp=1, micro_batches=8), 4),
+    ("qwen2.5-7b", Layout(tp=2, pp=2, dp=4, sharding="zero1", micro_batches=4), 2),
+    ("qwen3-8b", Layout(tp=4, sequence_parallel=True, dp=4, micro_batches=2), 2),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("model", "layout", "nodes"), MEGATRON_CASES)
+def test_megatron_validates_the_layout(tmp_path, monkeypatch, model, layout, nodes):
+    from gpuwise.models import load_model
+
+    spec = load_model(model)
+    cl = cluster(nodes, 8)
+    w = Workload(batch=1, seq=8192, grad_checkpointing=layout.pp > 1)
+    folder = emit(tmp_path, spec, w, cl, layout, model_ref="org/model")
+    env = {"MASTER_ADDR": "gpu-a17", "MEGATRON_LM": "/opt/Megatron-LM"}
+    words, seen = run(folder, "megatron.sh", "torchrun", env)
+    script = words.index("/opt/Megatron-LM/pretrain_gpt.py")
+    monkeypatch.setenv("CUDA_DEVICE_MAX_CONNECTIONS", seen["CUDA_DEVICE_MAX_CONNECTIONS"])
+    args = megatron_validated(monkeypatch, words[script + 1 :], cl.world)
+    assert args.data_parallel_size == layout.dp
+    assert (args.tensor_model_parallel_size, args.pipeline_model_parallel_size) == (
+        layout.tp, layout.pp)  # fmt: skip
+    assert args.context_parallel_size == layout.cp
+    assert args.sequence_parallel is layout.sequence_parallel
+    assert args.use_distributed_optimizer is (layout.sharding == "zero1")
+    # Megatron's micro-batches a step: global / (micro x dp) = the layout's mb
+    assert args.global_batch_size // (args.micro_batch_size * args.data_parallel_size) == (
+        layout.micro_batches
+    )
+    if layout.schedule == "interleaved":
+        assert args.virtual_pipeline_model_parallel_size == layout.virtual_stages
+    assert (args.num_layers, args.hidden_size, args.num_query_groups) == (
+        spec.num_layers, spec.hidden_size, spec.num_kv_heads)  # fmt: skip
+    assert args.tokenizer_model == "org/model"
+    assert args.bf16
+
+
+def test_no_megatron_where_it_cannot_run(llama_70b):
+    """Megatron-FSDP (fsdp, zero2/3, hsdp) beside tensor parallel, a model family Megatron's
+    arguments here do not describe, or data parallel alone: no megatron.sh."""
+    from gpuwise.models import load_model
+
+    gemma = load_model("gemma-2-9b")
+    cases = [
+        (llama_70b, Layout(tp=8, dp=2, sharding="fsdp")),
+        (llama_70b, Layout(tp=8, dp=2, sharding="zero2")),
+        (gemma, Layout(tp=8, dp=2, sharding="ddp")),
+        (llama_70b, Layout(dp=16)),
+    ]
+    assert len(cases) == 4
+    for spec, layout in cases:
+        files = cluster_launch_files(spec, Workload(), cluster(2, 8), layout, model_ref="m")
+        assert "megatron.sh" not in files and "torchrun.sh" in files
+    files = cluster_launch_files(
+        llama_70b, Workload(), cluster(2, 8), Layout(tp=8, dp=2), model_ref="m"
+    )
+    assert "megatron.sh" in files

@@ -164,8 +164,9 @@ def test_cluster_flags_reaching_emit_write_files_or_one_line(nodes, net, layout,
         ("shard=zero3,mb=2", {"train.py", "accelerate_config.yaml", "hostfile", "ds_config.json",
                               ".deepspeed_env"}),
         ("shard=hsdp", {"train.py", "accelerate_config.yaml"}),
-        ("tp=2,shard=zero1", {"hostfile", "ds_config.json"}),
-        ("tp=4,pp=2,mb=4", set()),
+        ("tp=2,shard=zero1", {"hostfile", "ds_config.json", "megatron.sh"}),
+        ("tp=4,pp=2,mb=4", {"megatron.sh"}),
+        ("tp=4,pp=2,mb=4,shard=fsdp", set()),
     ],
 )  # fmt: skip
 def test_plan_nodes_emit_writes_the_layouts_files(tmp_path, layout, want):

@@ -9,6 +9,9 @@ Which files a layout gets:
   ``accelerate_config.yaml`` for running it through accelerate instead;
 - tensor, pipeline or context parallel: torchrun.sh runs ``torchtitan.train`` with the layout's
   arguments (:mod:`gpuwise.engines.cluster_torchtitan`);
+- tensor, pipeline or context parallel with ddp or zero1 for a Llama / Qwen / Mistral model:
+  ``megatron.sh`` too, the same launch running Megatron-LM's pretrain_gpt.py
+  (:mod:`gpuwise.engines.cluster_megatron`);
 - ZeRO sharding without pipeline or context parallel: ``hostfile`` and ``ds_config.json``
   (AutoTP for tp > 1) for DeepSpeed's own launcher, and with tp = 1 ``.deepspeed_env``, the
   variables train.py's Accelerator reads, which DeepSpeed's launcher passes to every node.
@@ -33,6 +36,7 @@ from gpuwise.engines.cluster_deepspeed import (
     zero_stage,
 )
 from gpuwise.engines.cluster_launch import fabric, launch_data, torchrun_sh
+from gpuwise.engines.cluster_megatron import CHECKOUT_VAR, megatron_args, megatron_fits
 from gpuwise.engines.cluster_slurm import job_sbatch
 from gpuwise.engines.cluster_torchtitan import (
     CONFIG_VAR,
@@ -90,6 +94,45 @@ def header(spec: ModelSpec, w: Workload, cluster: Cluster, layout: Layout, fill:
         f"# Written by `gpuwise plan --emit` for a cluster plan: "
         f"{plan_line(spec, w, cluster, layout)}\n"
         f"# FILL IN: {fill}\n"
+    )
+
+
+def megatron_sh(
+    spec: ModelSpec,
+    w: Workload,
+    cluster: Cluster,
+    layout: Layout,
+    model_ref: str,
+    rdzv: str,
+    net_fill: str,
+) -> str:
+    """megatron.sh: torchrun.sh's launch running Megatron-LM's pretrain_gpt.py instead."""
+    fill = ", ".join(
+        x
+        for x in (f"{CHECKOUT_VAR} (a Megatron-LM checkout, core_v0.16.1)", rdzv, net_fill,
+                  "--rotary-base (the model's rope_theta), --data-path instead of --mock-data, "
+                  "--load (Megatron's checkpoint), --train-iters, --lr")
+        if x
+    )  # fmt: skip
+    note = (
+        "# Megatron needs CUDA_DEVICE_MAX_CONNECTIONS=1 with tensor or context parallel before\n"
+        '# Blackwell; extra arguments ("$@") replace the placeholders --train-iters, --lr.\n'
+    )
+    pre = (
+        f'{CHECKOUT_VAR}="${{{CHECKOUT_VAR}:?set {CHECKOUT_VAR} to a Megatron-LM checkout}}"\n'
+        "export CUDA_DEVICE_MAX_CONNECTIONS=1\n"
+        f"{MODEL_VAR}={shlex.quote(model_ref)}\n"
+    )
+    groups = megatron_args(spec, w, layout)
+    tail = " \\\n    ".join(
+        [" ".join(map(shlex.quote, g)) for g in groups] + [f'--tokenizer-model "${MODEL_VAR}" "$@"']
+    )
+    return torchrun_sh(
+        header(spec, w, cluster, layout, fill) + note,
+        cluster,
+        [f'"${CHECKOUT_VAR}/pretrain_gpt.py"'],
+        tail,
+        pre,
     )
 
 
@@ -157,6 +200,8 @@ def cluster_launch_files(
             tail,
             lines,
         )
+    if megatron_fits(spec, w, layout):
+        files["megatron.sh"] = megatron_sh(spec, w, cluster, layout, model_ref, rdzv, net_fill)
     job = _JOB_WORD.sub("-", f"gpuwise-{spec.name}")[:64]
     files["job.sbatch"] = job_sbatch(
         header(spec, w, cluster, layout, "--partition / --account if your cluster needs them, "

@@ -84,7 +84,9 @@ def torchrun_sh(header: str, cluster: Cluster, script: list[str], tail: str, pre
     script reads), then the torchrun command running ``script`` followed by ``tail`` (already
     shell text: its arguments, then ``"$@"``)."""
     words = torchrun_argv(cluster, script)
-    head = " \\\n    ".join(w if w.startswith("--rdzv-") else shlex.quote(w) for w in words)
+    # the rendezvous flags and a script named through a variable ("$VAR/...") stay shell text
+    raw = ("--rdzv-", '"$')
+    head = " \\\n    ".join(w if w.startswith(raw) else shlex.quote(w) for w in words)
     return (
         "#!/usr/bin/env bash\n"
         f"{header}"
