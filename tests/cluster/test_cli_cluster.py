@@ -202,3 +202,31 @@ def test_each_change_said_to_fit_fits_when_planned_with_its_own_flags(cli):
             assert again["fits"] and again["total"] == change["total"]
             seen += 1
     assert seen >= 3
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    method=st.sampled_from(["full", "lora", "qlora"]),
+    optimizer=st.sampled_from(["adamw", "adamw-8bit", "paged-adamw-8bit", "sgd", "adafactor"]),
+    precision=st.sampled_from(["bf16", "amp-bf16", "fp32"]),
+    tp=st.sampled_from([1, 2]),
+    pp=st.sampled_from([1, 2]),
+    shard=st.sampled_from(["ddp", "fsdp", "hsdp", "zero1", "zero2", "zero3"]),
+    ckpt=st.booleans(),
+)
+def test_any_recipe_on_any_layout_plans_or_is_one_line(
+    cli, method, optimizer, precision, tp, pp, shard, ckpt
+):
+    layout = f"tp={tp},pp={pp},shard={shard},mb=2"
+    args = ["plan", "qwen2.5-0.5b", "--gpu", "a100-sxm-80gb", "--seq", "256", "--nodes", "2"]
+    args += ["--gpus", "4", "--network", "roce-200", "--layout", layout, "--method", method]
+    args += ["--optimizer", optimizer, "--precision", precision, "--json"]
+    r = cli(*args, *(["--grad-checkpointing"] if ckpt else []))
+    assert "Traceback" not in r.err
+    if r.code == 0:
+        m = r.json()["cards"][0]["cluster"]["per_gpu_memory"]
+        assert m["total"] > 0 and m["fits"] == (m["total"] <= m["usable"])
+    else:
+        one_line(r)

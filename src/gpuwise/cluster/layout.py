@@ -227,6 +227,20 @@ def layout_problem(
         return Message("cluster.layout.hsdp_nodes")
     if w.task != "train":
         return Message("cluster.layout.train_only")
+    if w.method == "qlora" and (tp > 1 or pp > 1 or cp > 1):
+        return Message("cluster.layout.qlora_model_parallel")
+    if layout.sharding.startswith("zero"):
+        from gpuwise.memory.rank import ZERO_OPTIMIZERS
+
+        if w.method == "qlora":
+            return Message("cluster.layout.qlora_zero", sharding=layout.sharding)
+        if w.optimizer not in ZERO_OPTIMIZERS:
+            return Message(
+                "cluster.layout.zero_optimizer",
+                sharding=layout.sharding,
+                optimizer=w.optimizer,
+                usable=", ".join(ZERO_OPTIMIZERS),
+            )
     return None
 
 

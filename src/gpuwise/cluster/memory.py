@@ -138,10 +138,14 @@ def gpu_memory(spec: ModelSpec, w: Workload, cluster: Cluster, layout: Layout) -
 
 
 def _today(spec: ModelSpec, w: Workload, cluster: Cluster, layout: Layout) -> GpuMemory:
-    from gpuwise.memory.rank import per_rank_memory
+    from gpuwise.errors import GpuwiseError
+    from gpuwise.memory.rank import Unsupported, per_rank_memory
 
     p = _one_machine(layout, cluster)
-    r = per_rank_memory(spec, w, p)
+    try:
+        r = per_rank_memory(spec, w, p)
+    except Unsupported as why:  # layout_problem says these first; one line all the same
+        raise GpuwiseError(why.args[0]) from None
     b = r.breakdown
     e = r.estimate
     # the optimizer step's temporaries apart; a layer's or the head's transients with the
