@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.checks import one_line
+from tests.checks import command_loads_none_of, one_line
 from tests.i18n.checks import leftover_english, table_lines_aligned
 
 BASE = ["plan", "llama-3.1-70b", "--gpu", "h100-sxm-80gb", "--seq", "4096"]
@@ -230,3 +230,11 @@ def test_any_recipe_on_any_layout_plans_or_is_one_line(
         assert m["total"] > 0 and m["fits"] == (m["total"] <= m["usable"])
     else:
         one_line(r)
+
+
+def test_a_cluster_plan_stays_on_the_fast_path():
+    """plan is on the fast path: a cluster plan (auto included) imports neither torch nor
+    transformers."""
+    args = ["plan", "llama-3.1-8b", "--gpu", "h100-sxm-80gb", "--nodes", "2", "--network"]
+    args += ["ib-ndr", "--layout", "auto", "--json"]
+    command_loads_none_of(args, ("torch", "transformers"))
