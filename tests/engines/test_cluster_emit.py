@@ -427,7 +427,7 @@ def test_refuses_unsafe_text(llama_70b, bad):
     cl = replace(cluster(), card=replace(h100(), name=bad))
     with pytest.raises(GpuwiseError) as e:
         cluster_launch_files(llama_70b, Workload(), cl, ZERO3, model_ref="m")
-    assert "\n" not in str(e.value)
+    assert "\n" not in str(e.value) and "card's name" in str(e.value)
 
 
 @pytest.mark.parametrize(

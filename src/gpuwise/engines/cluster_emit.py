@@ -63,6 +63,7 @@ if TYPE_CHECKING:
 CLUSTER_FILES = (
     "torchrun.sh",
     "job.sbatch",
+    "megatron.sh",
     "train.py",
     CONFIG_FILE,
     HOSTFILE,
@@ -153,7 +154,8 @@ def cluster_launch_files(
     fix = Message("engines.fix.config")
     _refuse_unsafe(Message("engines.what.models_name"), spec.name, fix)
     _refuse_unsafe(Message("engines.what.model_type"), spec.model_type, fix)
-    _refuse_unsafe(Message("engines.what.models_name"), cluster.card.name, fix)
+    card_fix = Message("cluster_emit.fix.card_name")
+    _refuse_unsafe(Message("cluster_emit.what.card_name"), cluster.card.name, card_fix)
     stage = zero_stage(layout)
     rdzv = "MASTER_ADDR (the first node) when not under Slurm"
     nccl = {"ib": "NCCL_IB_HCA", "roce": "NCCL_IB_HCA, NCCL_IB_GID_INDEX", "socket": ""}
