@@ -30,6 +30,7 @@ from gpuwise.frameworks import FRAMEWORKS
 from gpuwise.frameworks.defaults import apply_framework
 from gpuwise.models import ModelSpec, load_model
 from gpuwise.plan import estimate_memory
+from gpuwise.plan.precision import card_workload
 from gpuwise.workload import Workload
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,7 +55,7 @@ GRID = (
 GRID_CARDS = ("rtx-4060-ti-16gb", "rtx-4090")
 
 #: A source field -> the workload fields its flag sets (a framework default is kept off them).
-_GIVEN = {"grad_checkpointing": ("grad_checkpointing", "ckpt_offload")}
+_GIVEN = {"grad_checkpointing": ("grad_checkpointing", "ckpt_offload"), "precision_given": ()}
 
 LABELS = {
     "transformers": "transformers + peft",
@@ -89,6 +90,8 @@ def framework_plan(
     given: set[str] = set()
     for key in fields:
         given.update(_GIVEN.get(key, (key,)))
+    if fields.get("precision_given", True):
+        given.add("master_fp32")  # --precision given: what the weights are is said
     w, _ = apply_framework(framework, Workload(**fields), spec, frozenset(given))
     return spec, w
 
@@ -124,8 +127,12 @@ def grid_table() -> list[str]:
     ]
     for framework in FRAMEWORKS:
         for label, model, fields in GRID:
-            spec, w = framework_plan(framework, model, {"precision": "bf16", **fields})
-            need = estimate_memory(spec, w).required_bytes
+            # no --precision: each card's own, as the framework runs it (bf16 on both cards;
+            # LLaMA-Factory's full fine-tune keeps fp32 weights: amp-bf16)
+            spec, w = framework_plan(framework, model, {"precision_given": False, **fields})
+            needs = {estimate_memory(spec, card_workload(w, c)).required_bytes for c in cards}
+            assert len(needs) == 1, (framework, label)  # the same precision on both cards
+            need = needs.pop()
             fits = " | ".join("yes" if need <= u else "no" for u in usable)
             lines.append(f"| {LABELS[framework]} | {label} | {need / 2**30:.2f} GiB | {fits} |")
     return lines

@@ -98,6 +98,9 @@ class Workload:
     # torchtune's optimizer_in_bwd (its full recipe's default, set by --framework torchtune):
     # each parameter is stepped as its gradient is made, so no full set of gradients exists
     optimizer_in_bwd: bool = False
+    # LLaMA-Factory's full fine-tune (set by --framework llamafactory): the trainable weights in
+    # fp32 where the card's own precision would be pure 16-bit, i.e. amp (plan/precision.py)
+    master_fp32: bool = False
 
     @property
     def tricks(self) -> tuple[str, ...]:

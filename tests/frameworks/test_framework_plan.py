@@ -32,6 +32,8 @@ def as_flags(default: dict) -> list[str]:
         return ["--lora-targets", ",".join(value)]
     if field == "optimizer_in_bwd":
         return ["--optimizer-in-bwd"] if value else []
+    if field == "master_fp32":
+        return []  # BASE gives --precision bf16, which overrides it (its own test below)
     flag = {"loss": "--loss", "optimizer": "--optimizer", "lora_rank": "--lora-rank"}[field]
     return [flag, str(value)]
 
@@ -298,3 +300,31 @@ def test_stepping_in_the_backward_never_needs_more(model, method, optimizer, ckp
     assert on.required_bytes <= off.required_bytes
     if method == "full":
         assert on.breakdown["gradients"] <= model_state(spec, w).grads / 2
+
+
+def test_llamafactory_full_keeps_fp32_weights_unless_precision_is_given(cli):
+    """LLaMA-Factory casts a full fine-tune's trainable weights to fp32 unless pure_bf16: each
+    card is planned in amp (amp-bf16, amp-fp16 without bf16) where it would be pure 16-bit;
+    --precision bf16 (its pure_bf16) wins."""
+
+    def run(*args: str) -> dict:
+        r = cli("plan", "qwen2.5-7b", "--method", "full", "--gpu", "4090", "--gpu", "t4",
+                "--gpu", "1080 ti", *args, "--json")  # fmt: skip
+        assert r.code == 0, r.err
+        return r.json()
+
+    lf = run("--framework", "llamafactory")
+    assert lf["framework"]["applied"]["master_fp32"] is True
+    assert [c["precision"] for c in lf["cards"]] == ["amp-bf16", "amp-fp16", "fp32"]
+    ref = run("--grad-checkpointing", "--optimizer", "adamw-fused")  # its other defaults
+    assert [c["precision"] for c in ref["cards"]] == ["bf16", "amp-fp16", "fp32"]
+    # fp32 weights, gradients and states: 16 bytes a parameter against bf16's 8 on the 4090
+    assert (
+        lf["cards"][0]["memory"]["required_bytes"]
+        > 1.8 * ref["cards"][0]["memory"]["required_bytes"] - 10 * 2**30
+    )
+    assert any("fp32" in n and "LLaMA-Factory" in n for n in lf["memory"]["notes"])
+    pure = run("--framework", "llamafactory", "--precision", "bf16")
+    assert "fp32_master" in pure["framework"]["overridden"]
+    assert pure["cards"][0]["precision"] == "bf16"
+    assert pure["cards"][0]["memory"] == ref["cards"][0]["memory"]

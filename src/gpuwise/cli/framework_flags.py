@@ -28,6 +28,7 @@ _TRACKED = {
     "no_upcast": (False, ("upcast",)),
     "packing": (False, ("packing",)),
     "optimizer_in_bwd": (False, ("optimizer_in_bwd",)),
+    "precision": (flags.AUTO, ("master_fp32",)),  # --precision says what the weights are
     "lora_rank": (None, ("lora_rank",)),
     "lora_targets": (None, ("lora_targets",)),
     # the two that switch off what a framework switches on (the reference's own values)
@@ -59,7 +60,7 @@ def add_framework_flag(p: argparse.ArgumentParser) -> None:
         help=help_text("frameworks.opt.no_ckpt"),
     )
     p.add_argument("--upcast", action="store_true", help=help_text("frameworks.opt.upcast"))
-    p.set_defaults(loss=None, optimizer=None, no_upcast=None, packing=None)
+    p.set_defaults(loss=None, optimizer=None, no_upcast=None, packing=None, precision=None)
 
 
 def framework_name(text: str) -> str:

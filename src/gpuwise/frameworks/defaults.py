@@ -30,10 +30,10 @@ APPLIED = {
     "lora_targets": "frameworks.applied.lora_targets",
     "no_upcast": "frameworks.applied.no_upcast",
     "optimizer_in_bwd": "frameworks.applied.optimizer_in_bwd",
+    "fp32_master": "frameworks.applied.fp32_master",
 }
 #: The note of each default the plan does not model, by the data file's key.
 NOT_APPLIED = {
-    "fp32_master": "frameworks.not_applied.fp32_master",
     "loss_chunks": "frameworks.not_applied.loss_chunks",
     "bf16_adapters": "frameworks.not_applied.bf16_adapters",
     "lora_kernels": "frameworks.not_applied.lora_kernels",

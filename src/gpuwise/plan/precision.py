@@ -49,6 +49,11 @@ DEFAULT_NOTES = {
 NATIVE_WHY = {"bf16": "plan.precision.why_bf16", "fp16": "plan.precision.why_fp16"}
 
 
+#: The mixed precision of a pure 16-bit one, for a workload that keeps fp32 trainable weights
+#: (``Workload.master_fp32``: LLaMA-Factory's full fine-tune without ``pure_bf16``).
+AMP_OF: dict[str, Precision] = {"bf16": "amp-bf16", "fp16": "amp-fp16"}
+
+
 def for_card(w: Workload, card: Card | None) -> tuple[Workload, CardPrecision]:
     """``w`` as ``card`` runs it (its precision resolved; ``precision_given`` then True, so
     that cards alike share their memory and time), and what was chosen and why. ``card`` None:
@@ -115,7 +120,10 @@ def _default(w: Workload, features: tuple[str, ...] | None) -> tuple[Precision, 
     else:
         rule = next(r for r in data["defaults"] if all(f in features for f in r["needs"]))
         note = DEFAULT_NOTES[tuple(rule["needs"])]
-    return rule[key], Message(note)
+    precision: Precision = rule[key]
+    if w.master_fp32 and key == "train" and w.method == "full":
+        precision = AMP_OF.get(precision, precision)  # fp32 weights, 16-bit compute
+    return precision, Message(note)
 
 
 def _not_native(precision: Precision, features: tuple[str, ...]) -> Message | None:
