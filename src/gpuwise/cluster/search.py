@@ -42,6 +42,15 @@ _PARTS = (
     ("dp_comm_s", "dp"),
     ("optimizer_s", "optimizer"),
 )
+#: How each part is said.
+_PART_KEYS = {
+    "tp": "cluster_rec.part.tp",
+    "cp": "cluster_rec.part.cp",
+    "p2p": "cluster_rec.part.p2p",
+    "bubble": "cluster_rec.part.bubble",
+    "dp": "cluster_rec.part.dp",
+    "optimizer": "cluster_rec.part.optimizer",
+}
 
 
 @record
@@ -170,9 +179,7 @@ def _why(
 ) -> Message:
     part, share = biggest_cost(t)
     tail = (
-        Message(
-            "cluster_rec.tail.part", part=Message(f"cluster_rec.part.{part}"), share=f"{share:.0%}"
-        )
+        Message("cluster_rec.tail.part", part=Message(_PART_KEYS[part]), share=f"{share:.0%}")
         if share >= 0.01
         else Message("cluster_rec.tail.hidden")
     )
