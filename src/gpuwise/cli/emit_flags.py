@@ -90,15 +90,33 @@ def emit_cluster_from(
         raise GpuwiseError(Message("cluster_emit.one_card", count=len(plan.cards)))
     from gpuwise.cli.cluster_flags import cluster_from
     from gpuwise.cluster.plan import cluster_plan
-    from gpuwise.engines import write_launch_files
-    from gpuwise.engines.cluster_emit import cluster_launch_files
 
     card = plan.cards[0]
     cluster, layout = cluster_from(args, card.card)
     cp = cluster_plan(spec, card.workload, cluster, layout)
     rate = getattr(cp.time, "tokens_per_s", 0.0) if cp.time is not None else 0.0
     time_s = tokens / rate if tokens and rate > 0 else None
+    return write_cluster_files(args, spec, card.workload, cp.cluster, cp.layout, model_ref, time_s)
+
+
+def write_cluster_files(
+    args: argparse.Namespace,
+    spec: ModelSpec,
+    workload: Workload,
+    cluster: Any,
+    layout: Any,
+    model_ref: str,
+    time_s: float | None = None,
+) -> list[Path]:
+    """Write the launch files of ``layout`` on ``cluster`` into ``--emit``'s folder (the paths
+    written; empty without ``--emit``). ``time_s``: the run's time, job.sbatch's ``--time``."""
+    folder = getattr(args, "emit", None)
+    if folder is None:
+        return []
+    from gpuwise.engines import write_launch_files
+    from gpuwise.engines.cluster_emit import cluster_launch_files
+
     files = cluster_launch_files(
-        spec, card.workload, cp.cluster, cp.layout, model_ref=model_ref, time_s=time_s
+        spec, workload, cluster, layout, model_ref=model_ref, time_s=time_s
     )
     return write_launch_files(folder, files, force=bool(getattr(args, "force", False)))
