@@ -328,3 +328,16 @@ def test_llamafactory_full_keeps_fp32_weights_unless_precision_is_given(cli):
     assert "fp32_master" in pure["framework"]["overridden"]
     assert pure["cards"][0]["precision"] == "bf16"
     assert pure["cards"][0]["memory"] == ref["cards"][0]["memory"]
+
+
+def test_optimizer_in_bwd_and_gradient_accumulation(cli):
+    """Gradients cannot be accumulated when each is stepped as it is made: --optimizer-in-bwd
+    with --grad-accum is one line, exit 2; torchtune's default is turned off and said (its
+    emitted config sets optimizer_in_bwd: False), so the plan keeps the gradients."""
+    r = cli("plan", "llama-3.1-8b", "--method", "full", "--optimizer-in-bwd", "--grad-accum", "4")
+    one_line(r, "--optimizer-in-bwd", "--grad-accum 4")
+    accum = plan(cli, "--method", "full", "--framework", "torchtune", "--grad-accum", "4")
+    single = plan(cli, "--method", "full", "--framework", "torchtune")
+    assert "optimizer_in_bwd" not in accum["framework"]["applied"]
+    assert any("optimizer_in_bwd is off" in n for n in accum["memory"]["notes"])
+    assert accum["memory"]["required_bytes"] > single["memory"]["required_bytes"] + 10 * 2**30

@@ -100,9 +100,15 @@ def framework_workload(
         if getattr(filled, dest, None) is None:
             setattr(filled, dest, reference)
     w = flags.workload_from(filled, spec)
+    accum = getattr(args, "grad_accum", 1)
+    if w.optimizer_in_bwd and isinstance(accum, int) and accum > 1:
+        raise GpuwiseError(Message("frameworks.in_bwd_accum", accum=accum))
     name = getattr(args, "framework", REFERENCE)
     if name == REFERENCE:
         return w, None
-    from gpuwise.frameworks.defaults import apply_framework  # its data: read when asked
+    from gpuwise.frameworks.defaults import apply_framework, without_in_bwd
 
-    return apply_framework(name, w, spec, given)
+    w, applied = apply_framework(name, w, spec, given)
+    if w.optimizer_in_bwd and isinstance(accum, int) and accum > 1:
+        return without_in_bwd(w, applied)  # torchtune refuses it with accumulation
+    return w, applied

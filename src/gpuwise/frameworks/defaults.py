@@ -11,7 +11,7 @@ from gpuwise.i18n import Message
 from gpuwise.models.lora import lora_target_names
 from gpuwise.models.spec import ModelSpec
 from gpuwise.packaged import packaged_json
-from gpuwise.record import record
+from gpuwise.record import record, replace
 from gpuwise.workload import Workload
 
 TYPE_CHECKING = False
@@ -186,6 +186,16 @@ def apply_framework(
         tuple(overridden),
         tuple(not_applied),
     )
+
+
+def without_in_bwd(w: Workload, a: Applied) -> tuple[Workload, Applied]:
+    """``w`` and ``a`` with the framework's ``optimizer_in_bwd`` turned off, and said: a step
+    accumulated over micro-batches keeps its gradients (torchtune refuses the two together)."""
+    key = APPLIED["optimizer_in_bwd"]
+    notes = [n for n in a.notes if n.key != key]
+    notes.append(Message("frameworks.in_bwd_off", framework=a.name))
+    applied = tuple((f, v) for f, v in a.applied if f != "optimizer_in_bwd")
+    return w.with_(optimizer_in_bwd=False), replace(a, notes=tuple(notes), applied=applied)
 
 
 def _applied_note(d: Default, framework: str) -> Message:

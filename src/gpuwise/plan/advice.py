@@ -181,7 +181,7 @@ def single_changes(
         b = max(fitting) if fitting else 1
         accum = w.batch // b * p.grad_accum
         add(
-            w.with_(batch=b),
+            w.with_(batch=b, optimizer_in_bwd=False),  # accumulating keeps the gradients
             Parallel(p.strategy, p.gpus, p.shard_size, accum),
             Message("advice.micro_batch", batch=b, accum=accum),
         )
@@ -318,7 +318,9 @@ def _stack_steps(
     def micro(w: Workload, p: Parallel) -> tuple[Workload, Parallel] | None:
         if w.batch == 1:
             return None
-        return w.with_(batch=1), Parallel(p.strategy, p.gpus, p.shard_size, p.grad_accum * w.batch)
+        # accumulating keeps the gradients: no optimizer step in the backward
+        accum = Parallel(p.strategy, p.gpus, p.shard_size, p.grad_accum * w.batch)
+        return w.with_(batch=1, optimizer_in_bwd=False), accum
 
     def eight_bit(w: Workload, p: Parallel) -> tuple[Workload, Parallel] | None:
         ok = w.method == "full" and w.optimizer in ("adamw", "adamw-fused") and p.engine == "torch"
