@@ -111,3 +111,19 @@ def test_torchtune_full_is_held_by_optimizer_in_bwd():
 
     without = estimate_memory(spec, w.with_(optimizer_in_bwd=False)).peak_allocated_bytes
     assert without > 2 * row["published"] * 2**30
+
+
+def test_readme_says_the_unsloth_slope_the_rows_give():
+    """The README's per-token growth of unsloth's context rows (1 to 7) and of gpuwise's plan
+    of them, in kB, is what the rows and the plan give."""
+    rows = ROWS[:7]
+    assert all(r["source"] == "unsloth-context" and r["framework"] == "unsloth" for r in rows)
+    span = rows[-1]["workload"]["seq"] - rows[0]["workload"]["seq"]
+    published = (rows[-1]["published"] - rows[0]["published"]) * 2**30 / span
+    ours = (fmt.row_bytes(rows[-1]) - fmt.row_bytes(rows[0])) / span
+    words = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    said = (
+        f"its rows grow by {published / 1e3:.0f} kB per token of context, "
+        f"gpuwise's unsloth plan by {ours / 1e3:.0f} kB"
+    )
+    assert said in words
