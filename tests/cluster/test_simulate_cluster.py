@@ -60,9 +60,8 @@ def _run(name: str, layout_text: str, stage: int = 0, steps: int = 2, **workload
 
     config, spec, w = _job(name, **workload)
     layout = parse_layout(layout_text, 64)
-    world = layout.tp * layout.pp * layout.cp
     if "dp=" not in layout_text:
-        layout = parse_layout(layout_text, world)
+        layout = parse_layout(layout_text, layout.tp * layout.pp * layout.cp)
     return simulate_cluster(config, spec, w, layout, stage=stage, steps=steps)
 
 

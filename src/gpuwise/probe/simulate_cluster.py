@@ -280,6 +280,7 @@ def _build_stage(
         return _build(config, spec, torch_dtype(w.param_dtype))
     config = dict(config)
     config["num_hidden_layers"] = layers
+    config["tie_word_embeddings"] = False  # the head is the last stage's own copy
     if isinstance(config.get("layer_types"), list):
         offset = stage_layers(spec.num_layers, stages, stage)[0]
         config["layer_types"] = config["layer_types"][offset : offset + layers]
