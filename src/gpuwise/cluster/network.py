@@ -13,6 +13,7 @@ A key already known overrides only the fields given; a new key gives them all bu
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -79,7 +80,7 @@ def networks(catalog: str | None = None) -> dict[str, Network]:
 
     path = user_catalog_path(catalog)
     if path is not None:
-        for raw in user_networks(_read(path), path):
+        for raw in _user_entries(path, _stamp(path)):
             key = raw["key"]
             if key not in table:
                 missing = ", ".join(f for f in _FIELDS[:5] if f not in raw)
@@ -114,6 +115,23 @@ def network(key: str, catalog: str | None = None) -> Network:
             Message("cluster.network.unknown", key=_shown(key), known=", ".join(table))
         )
     return found
+
+
+def _stamp(path: str) -> tuple[int, ...] | None:
+    """The user file's size, times and inode: it is read again when one changes."""
+    import os
+
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino
+
+
+@functools.lru_cache(maxsize=4)
+def _user_entries(path: str, stamp: tuple[int, ...] | None) -> tuple[dict[str, Any], ...]:
+    """The checked ``networks`` of the user file (a large card file is parsed once)."""
+    return tuple(user_networks(_read(path), path))
 
 
 def _read(path: str) -> Any:
