@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -238,3 +240,30 @@ def test_a_cluster_plan_stays_on_the_fast_path():
     args = ["plan", "llama-3.1-8b", "--gpu", "h100-sxm-80gb", "--nodes", "2", "--network"]
     args += ["ib-ndr", "--layout", "auto", "--json"]
     command_loads_none_of(args, ("torch", "transformers"))
+
+
+def test_a_network_from_the_card_file(cli, tmp_path):
+    path = tmp_path / "cards.json"
+    body = {
+        "cards": [],
+        "networks": [
+            {
+                "key": "lab-ib",
+                "name": "our lab's fabric",
+                "gbit_s": 100,
+                "latency_us": 5,
+                "bus_efficiency": 0.5,
+                "source": "our nccl-tests run",
+            }
+        ],
+    }
+    path.write_text(json.dumps(body), encoding="utf-8")
+    args = ["plan", "llama-3.1-8b", "--gpu", "h100-sxm-80gb", "--nodes", "2", "--catalog"]
+    args += [str(path), "--network", "lab-ib", "--layout", "shard=fsdp", "--json"]
+    r = cli(*args)
+    assert r.code == 0, r.err
+    assert r.json()["cards"][0]["cluster"]["network"] == "lab-ib"
+    # a bad entry is one line naming the file, the network and the field
+    body["networks"][0]["bus_efficiency"] = 2
+    path.write_text(json.dumps(body), encoding="utf-8")
+    one_line(cli(*args), "lab-ib", "bus_efficiency", "0.01 to 1")
