@@ -503,6 +503,7 @@ def test_megatron_validates_the_layout(tmp_path, monkeypatch, model, layout, nod
     script = words.index("/opt/Megatron-LM/pretrain_gpt.py")
     monkeypatch.setenv("CUDA_DEVICE_MAX_CONNECTIONS", seen["CUDA_DEVICE_MAX_CONNECTIONS"])
     args = megatron_validated(monkeypatch, words[script + 1 :], cl.world)
+    assert "megatron.sh instead of torchrun.sh" in (folder / "job.sbatch").read_text()
     assert args.data_parallel_size == layout.dp
     assert (args.tensor_model_parallel_size, args.pipeline_model_parallel_size) == (
         layout.tp, layout.pp)  # fmt: skip

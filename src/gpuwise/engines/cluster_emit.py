@@ -205,11 +205,14 @@ def cluster_launch_files(
     if megatron_fits(spec, w, layout):
         files["megatron.sh"] = megatron_sh(spec, w, cluster, layout, model_ref, rdzv, net_fill)
     job = _JOB_WORD.sub("-", f"gpuwise-{spec.name}")[:64]
-    files["job.sbatch"] = job_sbatch(
-        header(spec, w, cluster, layout, "--partition / --account if your cluster needs them, "
-               "--cpus-per-task, --time" + (f", {net_fill}" if net_fill else "")),
-        cluster, job, time_s,
-    )  # fmt: skip
+    sbatch_header = header(spec, w, cluster, layout, "--partition / --account if your cluster "
+                           "needs them, --cpus-per-task, --time"
+                           + (f", {net_fill}" if net_fill else ""))  # fmt: skip
+    if "megatron.sh" in files:
+        sbatch_header += (
+            "# For Megatron-LM, name megatron.sh instead of torchrun.sh in the srun line.\n"
+        )
+    files["job.sbatch"] = job_sbatch(sbatch_header, cluster, job, time_s)
     if stage is not None and layout.pp == 1 and layout.cp == 1:
         port = int(launch_data()["rendezvous_port"])
         files[HOSTFILE] = hostfile(
