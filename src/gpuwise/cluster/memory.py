@@ -17,14 +17,22 @@ for hsdp, zero1/2/3), to the byte. Otherwise (rules and sources in ``data/memory
   distributed optimizer) keeps fp32 master weights with 16-bit training, FSDP2 with bf16
   parameters none (as today's fsdp; torchtitan's fp32 masters are ``--precision amp-bf16``);
 - activations per micro-batch per layer from today's per-layer terms
-  (:mod:`gpuwise.memory.terms`) at ``seq / cp`` tokens, with the terms over head, KV, MLP and
-  vocab widths divided by ``tp`` and the residual stream's by ``tp`` only with sequence parallel;
-  a stage holds its in-flight micro-batches (1F1B, interleaved: Megatron-LM's warm-up counts);
-  the last stage adds one micro-batch's fp32 logits and loss (vocab-parallel);
+  (:mod:`gpuwise.memory.terms`) at ``seq / cp`` tokens, computed as the 16-bit model without
+  autocast's weight copies, with the terms over head, KV, MLP and vocab widths divided by
+  ``tp`` and the residual stream's by ``tp`` only with sequence parallel (whose gathered
+  column-parallel inputs stay whole, as DTensor saves them);
+- the schedule: a stage holds its in-flight micro-batches (1F1B; interleaved: Megatron-LM's
+  warm-up counts); its peak is the largest of the last forward before a backward (with every
+  gradient once a backward ran before it), the moment after the first backward when no steady
+  state comes, and the optimizer step (with its temporaries); the last stage adds one
+  micro-batch's fp32 logits and loss (vocab-parallel);
+- torch's tensor parallel as it runs: the vocab-parallel embedding keeps a whole table's
+  gradient, tied embeddings sum it into the head's shard at the end of the backward;
 - NCCL buffers per communicator; the CUDA context and allocator overhead as today's plans.
 
-The peak rank is the stage with the largest total (the first stage, as a rule: most micro-batches
-in flight and the embeddings; the last when the logits weigh more).
+Held to the rank simulated on fake tensors (:mod:`gpuwise.probe.simulate_cluster`,
+docs/cluster-memory.md). The peak rank is the stage with the largest total (as a rule the
+first: most micro-batches in flight and the embeddings; the last when the logits weigh more).
 """
 
 from __future__ import annotations
@@ -553,10 +561,6 @@ def stage_memory(
         notes=notes,
         temporaries=parts[4],
     )
-
-
-def fits(memory: GpuMemory, usable_bytes: int) -> bool:
-    return memory.total <= usable_bytes
 
 
 __all__ = ["GpuMemory", "gpu_memory", "in_flight", "stage_layers", "stage_memory"]
