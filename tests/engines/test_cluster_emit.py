@@ -542,3 +542,15 @@ def test_no_megatron_where_it_cannot_run(llama_70b):
         llama_70b, Workload(), cluster(2, 8), Layout(tp=8, dp=2), model_ref="m"
     )
     assert "megatron.sh" in files
+
+
+def test_one_node_layout_is_its_own_rendezvous(tmp_path, llama_70b):
+    """`plan --layout tp=8` on one node: torchrun.sh runs as it is, on localhost."""
+    from torch.distributed.run import config_from_args, get_args_parser
+
+    cl = make_cluster(h100(), 1, 8, None)
+    folder = emit(tmp_path, llama_70b, Workload(seq=4096), cl, Layout(tp=8))
+    words, seen = run(folder, "torchrun.sh", "torchrun", {})  # no MASTER_ADDR given
+    config, _, _ = config_from_args(get_args_parser().parse_args(words[1:]))
+    assert (config.max_nodes, config.rdzv_endpoint) == (1, "localhost:29500")
+    assert not any(k.startswith("NCCL_") for k in seen)  # no network between nodes

@@ -157,7 +157,7 @@ def cluster_launch_files(
     card_fix = Message("cluster_emit.fix.card_name")
     _refuse_unsafe(Message("cluster_emit.what.card_name"), cluster.card.name, card_fix)
     stage = zero_stage(layout)
-    rdzv = "MASTER_ADDR (the first node) when not under Slurm"
+    rdzv = "MASTER_ADDR (the first node) when not under Slurm" if cluster.nodes > 1 else ""
     nccl = {"ib": "NCCL_IB_HCA", "roce": "NCCL_IB_HCA, NCCL_IB_GID_INDEX", "socket": ""}
     net_fill = nccl.get(fabric(cluster), "")
     net_fill = (

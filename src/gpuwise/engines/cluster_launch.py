@@ -62,7 +62,11 @@ def env_block(cluster: Cluster) -> str:
     lines = [
         "# Rendezvous: the first node's host name (or address) every node can reach, a free port",
         "# on it, and an id shared by the job's nodes (job.sbatch sets all three from Slurm).",
-        'MASTER_ADDR="${MASTER_ADDR:?set MASTER_ADDR to the first node (host name or IP)}"',
+        (
+            'MASTER_ADDR="${MASTER_ADDR:?set MASTER_ADDR to the first node (host name or IP)}"'
+            if cluster.nodes > 1
+            else 'MASTER_ADDR="${MASTER_ADDR:-localhost}"'  # one node: its own rendezvous
+        ),
         f'MASTER_PORT="${{MASTER_PORT:-{port}}}"',
         'RDZV_ID="${RDZV_ID:-gpuwise}"',
         "export MASTER_ADDR MASTER_PORT RDZV_ID",
