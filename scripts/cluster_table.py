@@ -56,6 +56,8 @@ WORDS = {
         "no_fit": "no layout fits",
         "cmp_head": "| Published run | Model | GPUs | Layout | Seq | Published MFU | gpuwise MFU |",
         "tps": "from {tps:,} tokens/s/GPU",
+        "fit_head": "| Row | Split | Published MFU | gpuwise MFU | Error |",
+        "split": {"fit": "fit", "held-out": "held out"},
     },
     "zh": {
         "70b_full": "Llama-3.1-70B 全参数微调",
@@ -66,6 +68,8 @@ WORDS = {
         "cmp_head": "| 公布的运行 | 模型 | 显卡数 | 布局 | 序列长度 | 公布的 MFU "
         "| gpuwise 的 MFU |",
         "tps": "由每卡 {tps:,} token/s 换算",
+        "fit_head": "| 数据行 | 用途 | 公布的 MFU | gpuwise 的 MFU | 误差 |",
+        "split": {"fit": "拟合", "held-out": "留出"},
     },
 }
 
@@ -170,9 +174,29 @@ def comparison(lang: str = "en") -> str:
     return "\n".join(lines)
 
 
+def fit_rows(lang: str = "en") -> str:
+    """Every fit and held-out row of cluster_mfu.json: published MFU, gpuwise's, the error."""
+    import cluster_fit
+
+    words = WORDS[lang]
+    lines = [words["fit_head"], "|" + "---|" * 5]
+    for split in ("fit", "held-out"):
+        for r, ours, published in cluster_fit.errors():
+            if r["split"] == split:
+                lines.append(
+                    f"| `{r['id']}` | {words['split'][split]} | {published:.1%} | {ours:.1%} | "
+                    f"{ours / published - 1:+.0%} |"
+                )
+    return "\n".join(lines)
+
+
 def blocks(lang: str = "en") -> dict[str, str]:
     """The generated blocks of the doc, by marker name."""
-    return {"cluster_table": table(lang), "cluster_published": comparison(lang)}
+    return {
+        "cluster_table": table(lang),
+        "cluster_published": comparison(lang),
+        "cluster_fit": fit_rows(lang),
+    }
 
 
 DOCS = {"en": ROOT / "docs" / "multi-node.md", "zh": ROOT / "docs" / "multi-node.zh-CN.md"}
