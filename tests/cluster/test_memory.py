@@ -7,7 +7,13 @@ import pytest
 from gpuwise.catalog import load_catalog
 from gpuwise.cluster import make_cluster
 from gpuwise.cluster.layout import Layout
-from gpuwise.cluster.memory import gpu_memory, in_flight, stage_layers, stage_memory
+from gpuwise.cluster.memory import (
+    _activations,
+    gpu_memory,
+    in_flight,
+    stage_layers,
+    stage_memory,
+)
 from gpuwise.cluster.network import network
 from gpuwise.memory.rank import per_rank_memory
 from gpuwise.models import load_model
@@ -119,11 +125,15 @@ def test_mixed_precision_computes_as_the_16_bit_model_without_weight_copies(h100
     spec = load_model("llama-3.1-70b")
     c = _cluster(h100, 8)
     layout = Layout(tp=8, pp=8, micro_batches=8, sharding="fsdp", sequence_parallel=True)
-    amp = gpu_memory(
-        spec, Workload(seq=8192, precision="amp-bf16", grad_checkpointing=True), c, layout
-    )
-    bf16 = gpu_memory(spec, Workload(seq=8192, grad_checkpointing=True), c, layout)
-    assert amp.activations == bf16.activations
+    amp_w = Workload(seq=8192, precision="amp-bf16", grad_checkpointing=True)
+    bf16_w = Workload(seq=8192, grad_checkpointing=True)
+    # stage 0 before its first backward: 8 micro-batches in flight, no gradients yet
+    amp = stage_memory(spec, amp_w, c, layout, 0)
+    bf16 = stage_memory(spec, bf16_w, c, layout, 0)
+    assert amp.in_flight == bf16.in_flight == 8
+    assert _activations(spec, amp_w, layout) == _activations(spec, bf16_w, layout)
     # 8 micro-batches x 10 layers' inputs (8192 x 8192 x 2 bytes / 8) + the running layer
-    assert amp.activations < 3 * GIB
-    assert amp.weights > bf16.weights  # fp32 weights under amp
+    assert bf16.activations < 3 * GIB
+    # fp32 weights, gradients and states under amp: the optimizer step is its peak
+    worst = gpu_memory(spec, amp_w, c, layout)
+    assert worst.temporaries > 0 and worst.activations == 0 and worst.total < 30 * GIB

@@ -425,10 +425,13 @@ def _activations_of(spec: ModelSpec, w: Workload, tp: int, cp: int, sp: bool) ->
         stack.sliding, "layer", d, tp, sp
     )
     per_layer = kept // L
-    if sp and tp > 1 and not w.grad_checkpointing:
-        per_layer += _gathered_inputs(spec, w, d.value("T*h"), tp)
+    gathered = _gathered_inputs(spec, w, d.value("T*h"), tp) if sp and tp > 1 else 0
+    if not w.grad_checkpointing:
+        per_layer += gathered
     fwd = _eval(t, "layer_fwd_peak", d, tp, sp)
     bwd = _eval(t, "layer_bwd_peak", d, tp, sp)
+    if w.grad_checkpointing:  # the recomputed layer holds them through its backward
+        bwd += gathered
     head_fwd = _eval(t, "head_fwd_peak", d, tp, sp)
     loss_bwd = _eval(t, "loss_bwd_peak", d, tp, sp)
     if tp > 1:
