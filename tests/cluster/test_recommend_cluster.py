@@ -206,3 +206,13 @@ def test_without_a_deadline_the_title_names_none(cli):
     assert r.code == 0, r.err
     assert "clusters to train 10,000,000,000 tokens, cheapest first" in r.out
     assert "deadline" not in r.out.splitlines()[0]
+
+
+def test_every_cluster_runs_the_same_global_batch(cli):
+    doc = _doc(cli, "--gpu", "h100,4090", "--max-nodes", "8")
+    assert doc["global_batch"] == 1 * 8 * 8 and doc["options"]
+    for o in doc["options"]:
+        assert o["dp"] * o["micro_batches"] * doc["workload"]["batch"] == doc["global_batch"]
+    doc = _doc(cli, "--gpu", "h100", "--max-nodes", "4", "--global-batch", "96")
+    assert doc["global_batch"] == 96 and doc["options"]
+    assert all(o["dp"] * o["micro_batches"] == 96 for o in doc["options"])

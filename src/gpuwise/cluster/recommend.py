@@ -5,8 +5,11 @@ For every card asked (default: the cards the price book rents by the hour), ever
 of :func:`node_counts` (powers of two up to ``max_nodes``, and ``max_nodes``) and every network
 asked (default: the card's usual fabric, ``data/cluster_recommend.json``), the fastest layout
 that fits (:func:`gpuwise.cluster.search.best_layouts`, quick) gives the job's time
-(``tokens / tokens_per_s``) and its cost (rental per GPU-hour x GPUs x hours). Options that
-meet the deadline come first, cheapest first; then those that miss it, fastest first.
+(``tokens / tokens_per_s``) and its cost (rental per GPU-hour x GPUs x hours), every cluster
+running the same job: the same sequences per optimizer step (``--global-batch``; default
+``--batch`` x the GPUs of the largest cluster), in more micro-batches on smaller clusters.
+Options that meet the deadline come first, cheapest first; then those that miss it, fastest
+first.
 Clusters where nothing fits are counted, not listed. ``--objective fastest`` ranks those
 that meet the deadline by time instead; the other objectives all rank by cost.
 """
@@ -98,6 +101,7 @@ class ClusterRecommendation:
     clusters_without_fit: int
     notes: list = field(default_factory=list)  # Message lines
     objective: str = "cost-to-finish"
+    global_batch: int = 0  # sequences per optimizer step on every cluster
 
 
 def _sort_key(o: ClusterOption, objective: str) -> tuple[Any, ...]:
@@ -132,6 +136,9 @@ def recommend_clusters(
     from gpuwise.cluster.network import network
     from gpuwise.cluster.search import best_layouts
 
+    # the same job on every cluster: as many sequences a step (default: w.batch per GPU of
+    # the largest cluster), split into more micro-batches on smaller ones
+    batch = global_batch if global_batch is not None else w.batch * gpus_per_node * max_nodes
     options: list[ClusterOption] = []
     tried = without = 0
     unpriced: list[str] = []
@@ -146,7 +153,7 @@ def recommend_clusters(
                 cluster = make_cluster(card, nodes, gpus_per_node, net)
                 tried += 1
                 found = best_layouts(
-                    spec, w, cluster, top=1, global_batch=_batch(global_batch, w, cluster),
+                    spec, w, cluster, top=1, global_batch=batch,
                     quick=True,
                 )  # fmt: skip
                 if not found:
@@ -171,12 +178,8 @@ def recommend_clusters(
     if deadline_s is not None and options and not any(o.meets for o in options):
         notes.append(Message("cluster_rec.note.none_meets"))
     return ClusterRecommendation(
-        options, tokens, deadline_s, book.currency, tried, without, notes, objective
+        options, tokens, deadline_s, book.currency, tried, without, notes, objective, batch
     )
-
-
-def _batch(global_batch: int | None, w: Workload, cluster: Any) -> int:
-    return global_batch if global_batch is not None else w.batch * cluster.world
 
 
 def _hourly(

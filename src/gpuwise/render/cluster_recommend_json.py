@@ -30,6 +30,7 @@ def cluster_recommend_doc(
             "workload": workload_dict(w),
             "tokens": rec.tokens,
             "objective": rec.objective,
+            "global_batch": rec.global_batch,
             "deadline_s": rec.deadline_s,
             "currency": rec.currency,
             "clusters_tried": rec.clusters_tried,
