@@ -216,3 +216,9 @@ def test_every_cluster_runs_the_same_global_batch(cli):
     doc = _doc(cli, "--gpu", "h100", "--max-nodes", "4", "--global-batch", "96")
     assert doc["global_batch"] == 96 and doc["options"]
     assert all(o["dp"] * o["micro_batches"] == 96 for o in doc["options"])
+
+
+def test_a_global_batch_no_layout_splits_is_said_as_such(cli):
+    doc = _doc(cli, "--gpu", "h100", "--max-nodes", "64", "--global-batch", "1")
+    assert doc["clusters_without_fit"] >= 1
+    assert any("cannot split 1 sequences a step" in n for n in doc["notes"])

@@ -98,7 +98,7 @@ class ClusterRecommendation:
     deadline_s: float | None
     currency: str
     clusters_tried: int
-    clusters_without_fit: int
+    clusters_without_fit: int  # no layout fits, or none splits the global batch
     notes: list = field(default_factory=list)  # Message lines
     objective: str = "cost-to-finish"
     global_batch: int = 0  # sequences per optimizer step on every cluster
@@ -134,13 +134,13 @@ def recommend_clusters(
     and cost for ``tokens`` (see the module's rules), ranked."""
     from gpuwise.cluster import make_cluster
     from gpuwise.cluster.network import network
-    from gpuwise.cluster.search import best_layouts
+    from gpuwise.cluster.search import Searched, best_layouts
 
     # the same job on every cluster: as many sequences a step (default: w.batch per GPU of
     # the largest cluster), split into more micro-batches on smaller ones
     batch = global_batch if global_batch is not None else w.batch * gpus_per_node * max_nodes
     options: list[ClusterOption] = []
-    tried = without = 0
+    tried = without = unsplit = 0
     unpriced: list[str] = []
     for card in cards:
         hourly, source = _hourly(card, book, gpu_hour_price)
@@ -152,12 +152,15 @@ def recommend_clusters(
             for net in nets if nodes > 1 else [None]:
                 cluster = make_cluster(card, nodes, gpus_per_node, net)
                 tried += 1
+                searched: list[Searched] = []
                 found = best_layouts(
-                    spec, w, cluster, top=1, global_batch=batch,
-                    quick=True,
+                    spec, w, cluster, top=1, global_batch=batch, quick=True, searched=searched,
                 )  # fmt: skip
                 if not found:
-                    without += 1
+                    if searched[0].legal == 0:
+                        unsplit += 1  # no layout splits the step's sequences on this many GPUs
+                    else:
+                        without += 1
                     continue
                 layout, mem, t, why = found[0]
                 run_s = tokens / t.tokens_per_s
@@ -175,10 +178,20 @@ def recommend_clusters(
         notes.append(Message("cluster_rec.note.unpriced", cards=", ".join(unpriced)))
     if without:
         notes.append(Message("cluster_rec.note.no_fit", count=without, tried=tried))
+    if unsplit:
+        notes.append(Message("cluster_rec.note.unsplit", count=unsplit, tried=tried, batch=batch))
     if deadline_s is not None and options and not any(o.meets for o in options):
         notes.append(Message("cluster_rec.note.none_meets"))
     return ClusterRecommendation(
-        options, tokens, deadline_s, book.currency, tried, without, notes, objective, batch
+        options,
+        tokens,
+        deadline_s,
+        book.currency,
+        tried,
+        without + unsplit,
+        notes,
+        objective,
+        batch,
     )
 
 
