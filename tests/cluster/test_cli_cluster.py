@@ -140,6 +140,10 @@ def test_layout_auto_takes_the_searchs_best_and_lists_the_others(cli):
         assert lay["tp"] * lay["pp"] * lay["cp"] * lay["dp"] == 16
     steps = [row["time"]["step_s"] for row in rows]
     assert steps == sorted(steps)  # fastest first
+    # each says why, naming its layout
+    assert c["why"] and c["layout"]["text"] in c["why"][0]
+    for a in c["alternatives"]:
+        assert a["why"] and a["layout"]["text"] in a["why"][0]
 
 
 def test_emit_writes_the_clusters_launch_files(cli, tmp_path):

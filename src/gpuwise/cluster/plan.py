@@ -43,6 +43,7 @@ class ClusterPlan:
     time: Any  # gpuwise.cluster.time.ClusterTime, or None without a known matmul rate
     alternatives: list = field(default_factory=list)  # (Layout, GpuMemory, ClusterTime, why)
     changes: list = field(default_factory=list)  # ClusterChange, when it does not fit
+    why: list = field(default_factory=list)  # --layout auto: why the search chose it
 
 
 def _time(spec: ModelSpec, w: Workload, cluster: Cluster, layout: Layout) -> Any:
@@ -80,10 +81,11 @@ def cluster_plan(
     """The plan of ``layout`` (None: the search's best) for ``w`` on ``cluster``; one line
     (GpuwiseError) when the layout breaks a rule."""
     alternatives: list[Any] = []
+    why: list[Any] = []
     if layout is None:
         alternatives = _search(spec, w, cluster)
         if alternatives:
-            layout = alternatives[0][0]
+            layout, why = alternatives[0][0], list(alternatives[0][3])
             alternatives = alternatives[1:]
         else:  # nothing fits: the legal layout needing least memory, and what makes it fit
             layout = _least_memory(spec, w, cluster)
@@ -103,6 +105,7 @@ def cluster_plan(
         _time(spec, w, cluster, layout),
         alternatives,
         changes,
+        why,
     )
 
 

@@ -76,6 +76,7 @@ def cluster_dict(p: ClusterPlan) -> dict[str, Any]:
         "global_batch_factor": p.layout.dp * p.layout.micro_batches,
         "per_gpu_memory": {**memory_dict(p.memory), "usable": p.usable_bytes, "fits": p.fits},
         "time": time_dict(p.time),
+        "why": list(p.why),
         "alternatives": [
             {
                 "layout": layout_dict(a[0]),

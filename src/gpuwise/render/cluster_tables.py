@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from gpuwise.i18n import t
-from gpuwise.render.table_kit import add_columns, styled, table
+from gpuwise.render.table_kit import add_columns, cells, styled, table
 from gpuwise.units import gib, num
 
 TYPE_CHECKING = False
@@ -68,10 +68,16 @@ def cluster_tables(doc: dict[str, Any]) -> list[Table | str]:
                 [a["layout"]["text"], gib(a["per_gpu_memory"]["total"]), *_time_cells(a["time"])]
             )
         lt = table(title=t("cluster.layouts_title"), title_justify="left")
-        add_columns(lt, heads, lrows)  # a layout's text is a name: never folded
+        # a layout's text is a name: never folded, left as text is
+        width = max(cells(r[0]) for r in [[heads[0]], *lrows])
+        lt.add_column(heads[0], no_wrap=True, min_width=width)
+        add_columns(lt, heads[1:], [r[1:] for r in lrows])
         for i, row in enumerate(lrows):
             lt.add_row(*(styled(row[0], "bold") if i == 0 else row[0], *row[1:]))
         out.append(lt)
+        whys = [*c.get("why", []), *(w for a in c["alternatives"] for w in a["why"])]
+        if whys:  # --layout auto: why each was chosen
+            out.append("\n".join(f"- {w}" for w in whys))
         if c["changes"]:
             ct = table(title=t("cluster.changes_title"), title_justify="left")
             crow = [
