@@ -3,6 +3,7 @@ name reaching the files is written safely or refused in one line."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import unicodedata
@@ -17,10 +18,12 @@ from gpuwise.errors import GpuwiseError
 from gpuwise.record import replace
 from gpuwise.workload import Workload
 
-from .test_cluster_emit import cluster, h100, run, titan_config
+from .test_cluster_emit import cluster, h100, megatron_validated, run, titan_config
 from .test_emit_hardening import run_cli
 
 BASH = shutil.which("bash")
+#: Megatron-LM's own checks join in where GPUWISE_MEGATRON_LM names a checkout (never in CI).
+MEGATRON = bool(os.environ.get("GPUWISE_MEGATRON_LM"))
 pytestmark = pytest.mark.skipif(BASH is None, reason="needs bash")
 
 
@@ -65,7 +68,7 @@ def jobs(draw):
     max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(job=jobs())
-def test_any_legal_layout_launches(tmp_path_factory, llama_8b, job):
+def test_any_legal_layout_launches(tmp_path_factory, monkeypatch, llama_8b, job):
     from torch.distributed.run import config_from_args, get_args_parser
 
     from gpuwise.engines import write_launch_files
@@ -90,6 +93,14 @@ def test_any_legal_layout_launches(tmp_path_factory, llama_8b, job):
 
         assert ParallelDims.from_config(cfg.parallelism, cl.world).world_size == cl.world
         assert cfg.training.global_batch_size == w.batch * layout.micro_batches * layout.dp
+    if "megatron.sh" in files and MEGATRON:  # where a Megatron-LM checkout is named
+        env = {"MASTER_ADDR": "10.0.0.1", "MEGATRON_LM": "/m"}
+        words, seen = run(folder, "megatron.sh", "torchrun", env)
+        monkeypatch.setenv("CUDA_DEVICE_MAX_CONNECTIONS", seen["CUDA_DEVICE_MAX_CONNECTIONS"])
+        args = megatron_validated(monkeypatch, words[words.index("/m/pretrain_gpt.py") + 1 :],
+                                  cl.world)  # fmt: skip
+        assert args.data_parallel_size == layout.dp
+        event("checked by Megatron-LM")
 
 
 def unsafe(text: str) -> bool:
