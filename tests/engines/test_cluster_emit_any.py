@@ -191,3 +191,23 @@ def test_plan_nodes_emit_writes_the_layouts_files(tmp_path, layout, want):
     text = (folder / "job.sbatch").read_text()
     assert "the plan's run time" in text  # --tokens gives --time
     assert "export NCCL_IB_GID_INDEX" in (folder / "torchrun.sh").read_text()  # RoCE
+
+
+def test_force_turns_a_one_machine_folder_into_a_cluster_one(tmp_path):
+    """--force over an earlier one-machine --emit: its launch files that the cluster plan does
+    not write (launch.sh, plan.txt) go, the user's own file stays."""
+    folder = tmp_path / "out"
+    one = ["plan", "llama-3.1-8b", "--gpu", "h100-sxm-80gb", "--gpus", "8", "--strategy", "fsdp",
+           "--emit", str(folder)]  # fmt: skip
+    code, _, err = run_cli(*one)
+    assert code == 0, err
+    assert (folder / "launch.sh").exists()
+    (folder / "notes.txt").write_text("mine")
+    many = ["plan", "llama-3.1-8b", "--gpu", "h100-sxm-80gb", "--nodes", "2", "--network",
+            "ib-ndr", "--layout", "tp=8", "--emit", str(folder)]  # fmt: skip
+    code, _, err = run_cli(*many)
+    assert code == 2 and "--force" in err  # not without --force
+    code, _, err = run_cli(*many, "--force")
+    assert code == 0, err
+    names = {p.name for p in folder.iterdir()}
+    assert names == {"torchrun.sh", "job.sbatch", "megatron.sh", "notes.txt", ".gpuwise-emit.json"}
