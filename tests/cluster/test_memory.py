@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gpuwise.catalog import load_catalog
 from gpuwise.cluster import make_cluster
@@ -137,3 +139,45 @@ def test_mixed_precision_computes_as_the_16_bit_model_without_weight_copies(h100
     # fp32 weights, gradients and states under amp: the optimizer step is its peak
     worst = gpu_memory(spec, amp_w, c, layout)
     assert worst.temporaries > 0 and worst.activations == 0 and worst.total < 30 * GIB
+
+
+_SHAPES = st.fixed_dictionaries(
+    {
+        "tp": st.sampled_from([1, 2, 4, 8]),
+        "pp": st.sampled_from([1, 2, 4]),
+        "m": st.sampled_from([1, 2, 4, 8]),
+        "sharding": st.sampled_from(["ddp", "fsdp", "zero1", "zero3"]),
+        "method": st.sampled_from(["full", "lora"]),
+        "precision": st.sampled_from(["bf16", "amp-bf16"]),
+        "seq": st.sampled_from([512, 2048, 8192]),
+    }
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(shape=_SHAPES)
+def test_memory_moves_the_way_each_knob_promises(h100, shape):
+    """Sequence parallel and checkpointing never add memory; a longer sequence never takes
+    less; the parts always sum to the total."""
+    spec = load_model("llama-3.1-8b")
+    c = _cluster(h100, 4)  # 32 GPUs
+    tp, pp = shape["tp"], shape["pp"]
+    sharding = "zero1" if pp > 1 and shape["sharding"] == "zero3" else shape["sharding"]
+    layout = Layout(tp=tp, pp=pp, dp=32 // (tp * pp), sharding=sharding, micro_batches=shape["m"])
+    w = Workload(seq=shape["seq"], method=shape["method"], precision=shape["precision"])
+    base = gpu_memory(spec, w, c, layout)
+    parts = (base.weights, base.gradients, base.optimizer, base.activations, base.temporaries)
+    assert base.total == sum(parts) + base.comm_buffers + base.cuda_context
+    assert gpu_memory(spec, w.with_(grad_checkpointing=True), c, layout).total <= base.total
+    if tp > 1:
+        sp = gpu_memory(spec, w, c, Layout(**{**_fields(layout), "sequence_parallel": True}))
+        assert sp.total <= base.total
+    if shape["seq"] < 8192:
+        longer = gpu_memory(spec, w.with_(seq=shape["seq"] * 4), c, layout)
+        assert longer.total >= base.total
+
+
+def _fields(layout):
+    from gpuwise.record import fields
+
+    return {name: getattr(layout, name) for name in fields(layout)}
