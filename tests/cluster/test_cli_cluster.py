@@ -79,7 +79,11 @@ def test_bad_flags_are_one_line(cli):
         (["--nodes", "2", "--network", "ib-ndr", "--nics", "0"], "--nics must be 1 to 16"),
         (["--nodes", "2", "--gpus", "9", "--network", "ib-ndr"], "--gpus must be 1 to 8"),
     ]
-    assert len(cases) == 10
+    cases += [
+        (["--network", "ib-ndr"], "--network is for a cluster"),
+        (["--nodes", "1", "--nics", "2"], "--nics is for a cluster"),
+    ]
+    assert len(cases) == 12
     for extra, says in cases:
         one_line(cli("plan", "llama-3.1-8b", "--gpu", "h100-sxm-80gb", *extra), says)
 

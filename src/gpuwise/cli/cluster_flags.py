@@ -26,9 +26,17 @@ def add_cluster_flags(p: argparse.ArgumentParser) -> None:
 
 def wants_cluster(args: argparse.Namespace) -> bool:
     """Whether the flags ask for a cluster plan: --nodes other than 1, or a --layout (--nodes 1
-    alone is today's plan, unchanged)."""
+    alone is today's plan, unchanged). --network or --nics without either is one line: they
+    would change nothing."""
     nodes = getattr(args, "nodes", None)
-    return (nodes is not None and nodes.strip() != "1") or getattr(args, "layout", None) is not None
+    wanted = (nodes is not None and nodes.strip() != "1") or getattr(
+        args, "layout", None
+    ) is not None
+    if not wanted:
+        for flag, value in (("--network", "network"), ("--nics", "nics")):
+            if getattr(args, value, None) is not None:
+                raise GpuwiseError(Message("cluster.flag_alone", flag=flag))
+    return wanted
 
 
 def _whole(text: str, flag: str, low: int, high: int, key: str) -> int:
