@@ -7,6 +7,7 @@ torchtitan arguments by torchtitan's ConfigManager and ParallelDims."""
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -411,10 +412,12 @@ def test_every_file_names_its_plan(llama_70b, layout):
     files = cluster_launch_files(llama_70b, Workload(seq=8192), cluster(), layout,
                                  model_ref="meta-llama/Llama-3.1-70B")  # fmt: skip
     assert {"torchrun.sh", "job.sbatch"} <= set(files)
-    assert ("ds_config.json" in files) == (layout is ZERO3)
+    assert ("ds_config.json" in files) == ("train.py" in files) == (layout is ZERO3)
     for name, text in files.items():
-        if name in ("train.py", ".deepspeed_env"):  # train.py's settings are the plan;
-            continue  # DeepSpeed's KEY=VALUE file has no comments
+        if name == ".deepspeed_env":  # DeepSpeed's KEY=VALUE file has no comments
+            continue
+        if name == "train.py":  # still the module's docstring after the header's comments
+            assert ast.get_docstring(ast.parse(text)).startswith("Training script written")
         if name == "ds_config.json":
             assert json.loads(text)["_gpuwise"]["plan"].endswith("x 8192 tokens")
         else:

@@ -176,7 +176,14 @@ def cluster_launch_files(
         files["torchrun.sh"] = torchrun_sh(
             header(spec, w, cluster, layout, fill), cluster, ["train.py"], f'{MODEL_ARGS} "$@"', pre
         )
-        files["train.py"] = train_py(spec, w, p, model_ref)
+        run_it = (
+            "nothing here. Run it with torchrun.sh on every node (job.sbatch under Slurm), or\n"
+            "# accelerate launch --config_file accelerate_config.yaml --machine_rank K train.py;\n"
+            "# the launch.sh named below is the one-machine plan's.\n"
+        )
+        files["train.py"] = header(spec, w, cluster, layout, run_it) + (
+            train_py(spec, w, p, model_ref)
+        )
         main = "main_process_ip (the first node), and on node k `--machine_rank k`"
         files[CONFIG_FILE] = header(spec, w, cluster, layout, main) + dump(
             cluster_accelerate_config(spec, w, cluster, layout)
