@@ -41,9 +41,10 @@ LAYOUTS: list[tuple[str, tuple[int, ...]]] = [
     ("pp=4,mb=4", (0, 1, 3)),
     ("tp=2,pp=2,sp,mb=2", (0, 1)),
 ]
-#: A real config (tied head, 14 heads / 2 KV heads, 24 layers, a 152k vocabulary), a few
-#: layouts at one shape, checkpointing off (minutes a case on a shared 2-core machine).
-REAL = {"qwen2.5-0.5b": [(1, 512)]}
+#: Real configs (tied heads; Qwen2.5-0.5B: 14 heads / 2 KV heads, 24 layers, a 152k vocabulary;
+#: Llama-3.2-1B: 32 / 8, 16 layers, 128k), a few layouts at one shape, checkpointing off (a
+#: minute or two a case on a shared 2-core machine).
+REAL = {"qwen2.5-0.5b": [(1, 512)], "llama-3.2-1b": [(1, 1024)]}
 REAL_LAYOUTS: list[tuple[str, tuple[int, ...]]] = [
     ("tp=2,sp", (0,)),
     ("pp=2,mb=2", (0, 1)),
@@ -184,8 +185,13 @@ def analytic_terms(c: dict[str, Any]) -> dict[str, int]:
 
 
 def analytic(c: dict[str, Any]) -> int:
-    t = analytic_terms(c)
-    return sum(v for k, v in t.items() if k != "in_flight")
+    from gpuwise.cluster.memory import stage_memory
+    from gpuwise.probe.simulate_cluster import analytic_tensor_bytes
+
+    _, spec = model_for(c)
+    lay = layout(c)
+    planned = stage_memory(spec, workload(c, spec), cluster(c), lay, c["stage"])
+    return analytic_tensor_bytes(planned, lay)
 
 
 def _quiet_simulate(c: dict[str, Any]) -> dict[str, Any]:

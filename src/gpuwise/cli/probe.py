@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from gpuwise.cli.cluster_flags import add_cluster_flags, wants_cluster
 from gpuwise.cli.common import add_json, emit
 from gpuwise.cli.lang import help_text
 from gpuwise.cli.model_flags import add_model_source, model_source
@@ -40,8 +41,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_model_source(p)
     add_workload(p)
     add_parallel(p)
+    add_cluster_flags(p)
     add_json(p)
-    p.set_defaults(run=run)
+    p.set_defaults(run=run, catalog=None)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -57,6 +59,12 @@ def run(args: argparse.Namespace) -> int:
         assumptions=found.assumptions,
     )
     workload = validate(workload_from(args, spec), spec)
+    if wants_cluster(args):  # one rank of a tensor / pipeline parallel layout
+        if args.measure:
+            raise GpuwiseError(Message("probe.error.measure_one_card"))
+        from gpuwise.cli.probe_cluster import run_cluster_simulation
+
+        return run_cluster_simulation(args, found.config, spec, *for_card(workload, None))
     parallel = parallel_from(args)
     if parallel.strategy != "single":
         if args.measure:

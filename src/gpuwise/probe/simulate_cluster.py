@@ -199,6 +199,19 @@ def simulate_cluster(
     )
 
 
+def analytic_tensor_bytes(planned: Any, layout: Any) -> int:
+    """What the cluster plan's figure (a ``GpuMemory``) says tensors hold, to set beside a
+    simulated rank: its total less the CUDA context and allocator overhead and less NCCL's
+    own buffers (``nccl_buffer_mib_per_communicator`` for each group of more than one rank),
+    which no tensor holds; the pipeline's send / receive buffers stay in."""
+    from gpuwise.cluster.memory import rules
+    from gpuwise.units import MIB
+
+    groups = sum(n > 1 for n in (layout.tp, layout.cp, layout.pp, layout.dp))
+    nccl = groups * int(rules()["nccl_buffer_mib_per_communicator"]["value"]) * MIB
+    return int(planned.total - planned.cuda_context - nccl)
+
+
 def _layout_text(layout: Any) -> str:
     text = getattr(layout, "text", None)
     return str(text()) if callable(text) else repr(layout)
