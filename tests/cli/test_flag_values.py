@@ -51,7 +51,9 @@ def test_no_value_is_one_line_naming_the_flag(cli, flag):
 )
 @given(
     which=st.sampled_from(FLAGS),
-    value=st.sampled_from(MALFORMED) | st.text(max_size=3),
+    # a command line cannot carry a NUL byte (argv strings end at one)
+    value=st.sampled_from(MALFORMED)
+    | st.text(st.characters(exclude_characters="\x00"), max_size=3),
     infer=st.booleans(),
 )
 def test_a_malformed_value_is_an_answer_or_one_line(

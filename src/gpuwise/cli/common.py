@@ -25,14 +25,13 @@ def refuse_missing_values(
     the end-of-options marker and stores an empty list, without calling the flag's type, and
     ``--grad-checkpointing=--`` (a value that may be left out) as the flag alone. Said as
     argparse says a missing value ("argument --batch: expected one argument"), one line."""
-    problem = argparse._("expected one argument")  # type: ignore[attr-defined]
     for word in words or ():
         if word == "--":
             break
         name, eq, given = word.partition("=")
         flag = parser._option_string_actions.get(name) if eq and given == "--" else None
         if flag is not None and flag.nargs == argparse.OPTIONAL:
-            parser.error(str(argparse.ArgumentError(flag, problem)))
+            _no_value(parser, flag)
     for action in parser._actions:
         if action.nargs is not None or not action.option_strings:
             continue  # a flag of several values, or a positional argument
@@ -41,7 +40,14 @@ def refuse_missing_values(
             continue
         appended = isinstance(action, argparse._AppendAction)
         if not appended or any(isinstance(v, list) for v in value):
-            parser.error(str(argparse.ArgumentError(action, problem)))
+            _no_value(parser, action)
+
+
+def _no_value(parser: argparse.ArgumentParser, action: argparse.Action) -> None:
+    """argparse's own one line for a flag given no value (its words read from the catalogue
+    only now: a command that parses cleanly loads none)."""
+    problem = argparse._("expected one argument")  # type: ignore[attr-defined]
+    parser.error(str(argparse.ArgumentError(action, problem)))
 
 
 def add_json(parser: argparse.ArgumentParser) -> None:
