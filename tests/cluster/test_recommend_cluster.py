@@ -221,4 +221,4 @@ def test_every_cluster_runs_the_same_global_batch(cli):
 def test_a_global_batch_no_layout_splits_is_said_as_such(cli):
     doc = _doc(cli, "--gpu", "h100", "--max-nodes", "64", "--global-batch", "1")
     assert doc["clusters_without_fit"] >= 1
-    assert any("cannot split 1 sequences a step" in n for n in doc["notes"])
+    assert any("cannot split a step of 1 sequence (--global-batch)" in n for n in doc["notes"])

@@ -179,7 +179,8 @@ def recommend_clusters(
     if without:
         notes.append(Message("cluster_rec.note.no_fit", count=without, tried=tried))
     if unsplit:
-        notes.append(Message("cluster_rec.note.unsplit", count=unsplit, tried=tried, batch=batch))
+        seqs = Message("cluster_rec.sequences", count=batch)
+        notes.append(Message("cluster_rec.note.unsplit", count=unsplit, tried=tried, batch=seqs))
     if deadline_s is not None and options and not any(o.meets for o in options):
         notes.append(Message("cluster_rec.note.none_meets"))
     return ClusterRecommendation(
