@@ -52,3 +52,10 @@ def test_a_count_vllm_cannot_split_is_one_chinese_line(cli):
     one_line(r, "张量并行", "3 张显卡")
     names = ["gpuwise recommend", "vLLM", "GeForce", "RTX", "llama-3.1-8b", "KV"]
     assert leftover_english(r.err, names) == [], r.err
+
+
+def test_emit_is_refused_in_one_chinese_line(cli, tmp_path):
+    r = cli(*REC, "--gpu", "4090", "--emit", str(tmp_path / "out"))
+    one_line(r, "启动文件")
+    names = ["gpuwise recommend", "vLLM", "MODEL", "N"]
+    assert leftover_english(r.err, names) == [], r.err

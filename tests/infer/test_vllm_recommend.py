@@ -145,3 +145,8 @@ def test_a_machine_vllm_cannot_run_is_one_line(cli, gpu, says):
 def test_bad_vllm_flags_in_recommend_are_one_line(cli, flag, value):
     # none is a count from 1 or a fraction in (0, 1]
     one_line(cli(*REC, "--gpu", "4090", f"{flag}={value}", "--json"))
+
+
+def test_emit_is_refused_naming_vllm_serve(cli, tmp_path):
+    one_line(cli(*REC, "--gpu", "4090", "--emit", str(tmp_path / "out")), "vllm serve")
+    assert not (tmp_path / "out").exists()

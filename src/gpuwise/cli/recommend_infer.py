@@ -33,7 +33,8 @@ def llama_engine(args: argparse.Namespace, spec: ModelSpec) -> EngineSettings | 
     if engine is None:
         return None
     if getattr(args, "emit", None):
-        raise GpuwiseError(Message("infer.rec.no_emit"))
+        vllm = engine.engine == "vllm"
+        raise GpuwiseError(Message("vllm_rec.no_emit" if vllm else "infer.rec.no_emit"))
     if args.grad_accum != 1:
         raise GpuwiseError(Message("recommend.grad_accum_infer"))
     return engine
