@@ -118,9 +118,12 @@ def simulate_cluster(
     *,
     stage: int = 0,
     steps: int = 2,
+    real_tensors: bool = False,
 ) -> SimulatedClusterRank:
     """Rank 0 of the tensor- and data-parallel groups of pipeline ``stage``: ``steps``
-    optimizer steps of ``layout.micro_batches`` micro-batches of ``w.batch`` x ``w.seq``."""
+    optimizer steps of ``layout.micro_batches`` micro-batches of ``w.batch`` x ``w.seq``.
+    ``real_tensors``: on real CPU tensors instead (tiny models only: it checks that fake
+    tensors change nothing)."""
     reason = unsupported_cluster_reason(spec, w, layout)
     if reason:
         raise GpuwiseError(Message("probe.error.cannot_simulate_job", reason=reason))
@@ -139,7 +142,10 @@ def simulate_cluster(
     world = layout.dp * layout.tp
     with _fake_process_group(world):
         mesh = _mesh(layout)
-        with FakeTensorMode(allow_non_fake_inputs=True):
+        tensors = (
+            contextlib.nullcontext() if real_tensors else FakeTensorMode(allow_non_fake_inputs=True)
+        )
+        with tensors:
             model = _build_stage(config, spec, w, layout.pp, stage, last - first)
             attn = str(getattr(model.config, "_attn_implementation", "unknown"))
             model, unwrapped_optimizer = _prepare_training(model, spec, w, counter)
