@@ -297,6 +297,13 @@ def _step_in_backward(
     share = live / state.grads if state.grads else 0.0
     down = phases["backward_layers"]
     down["gradients"] = min(down["gradients"], live)
+    if state.grads:
+        # the LM head's weight (or the tied embedding) gets its gradient at the start of the
+        # backward and is stepped right then, beside the loss's and head's transients
+        largest = max(t.numel * DTYPE_BYTES[t.dtype] for t in state.trainable) / state.grads
+        head = phases["backward"]
+        head["temporaries"] += round(state.step_tmp * largest)
+        head["optimizer"] += round((state.states - resident) * largest)
     phases["backward_end"]["gradients"] = 0
     phases["optimizer"] = {
         "weights": state.weights,

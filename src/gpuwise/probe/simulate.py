@@ -220,11 +220,14 @@ def _train_steps(
     import torch
 
     if tag_gradients:
+
+        def tag(param: Any) -> None:
+            if param.grad is not None:  # None: stepped and freed already (--optimizer-in-bwd)
+                counter.retag(param.grad, "gradients")
+
         for q in model.parameters():
             if q.requires_grad:
-                q.register_post_accumulate_grad_hook(
-                    lambda param: counter.retag(param.grad, "gradients")
-                )
+                q.register_post_accumulate_grad_hook(tag)
     for _ in range(steps):
         counter.phase, counter.kind = "forward", "activations"
         ids = torch.randint(0, spec.vocab_size, (w.batch, w.seq))

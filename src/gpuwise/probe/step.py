@@ -140,7 +140,40 @@ def prepare_training(
         model = (get_peft_model or peft.get_peft_model)(model, lora_config(w))
         model.train()
     params = [p for p in model.parameters() if p.requires_grad]
+    if w.optimizer_in_bwd:
+        return model, InBackward(params, w.optimizer, foreach)
     return model, make_optimizer(params, w.optimizer, foreach)
+
+
+class InBackward:
+    """torchtune's ``OptimizerInBackward`` (torchtune/modules/optim.py, ``--optimizer-in-bwd``):
+    one optimizer per parameter, stepped by a post-accumulate-grad hook as soon as the
+    parameter's gradient is made, then the gradient freed. The step loop's ``step()`` and
+    ``zero_grad()`` then have nothing left to do."""
+
+    def __init__(self, params: list[Any], name: str, foreach: bool | None) -> None:
+        self._optimizers = {id(p): make_optimizer([p], name, foreach) for p in params}
+        for p in params:
+            p.register_post_accumulate_grad_hook(self._step_and_clear)
+
+    def _step_and_clear(self, param: Any) -> None:
+        optimizer = self._optimizers[id(param)]
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+
+    @property
+    def state(self) -> dict[Any, Any]:
+        """Every parameter's optimizer state, as one optimizer's ``state``."""
+        out: dict[Any, Any] = {}
+        for optimizer in self._optimizers.values():
+            out.update(optimizer.state)
+        return out
+
+    def step(self) -> None:
+        """Nothing: each parameter was stepped in the backward."""
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Nothing: each gradient was freed once its parameter was stepped."""
 
 
 def make_optimizer(params: list[Any], name: str, foreach: bool | None) -> Any:
