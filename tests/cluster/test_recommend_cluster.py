@@ -93,7 +93,10 @@ def test_nothing_that_fits_is_said(cli):
         (("--gpu-hour-price", "-1"), "--gpu-hour-price must be a number"),
         (("--global-batch", "1.5"), "--global-batch must be a whole number"),
         (("--network", "ib-xyz"), "unknown network"),
-        (("--network", ""), "--network"),
+        (("--network", ""), "--network '' has an empty name; give network keys such as ib-ndr"),
+        (("--network", "ib-ndr,,eth-10"), "has an empty name; give network keys"),
+        (("--max-nodes", ""), "--max-nodes must be a whole number from 1 to 64"),
+        (("--global-batch", ""), "--global-batch must be a whole number"),
     ],
 )
 def test_bad_flags_are_one_line_and_exit_2(cli, extra, says):

@@ -60,6 +60,20 @@ def _price(text: str) -> float:
     return value
 
 
+def _network_keys(values: list[str]) -> list[str]:
+    """The network keys of repeated, comma-separated ``--network`` flags; an empty one (from
+    an unset shell variable, or ``a,,b``) is one line naming what is accepted."""
+    keys = []
+    for value in values:
+        for key in value.split(","):
+            if not key.strip():
+                plain = value.strip() and value.isprintable() and len(value) <= 40
+                shown = value if plain else repr(value[:40])
+                raise GpuwiseError(Message("cluster_rec.empty_network", got=shown))
+            keys.append(key.strip())
+    return keys
+
+
 def cluster_document(
     args: argparse.Namespace,
     spec: Any,
@@ -71,7 +85,6 @@ def cluster_document(
     deadline_s: float | None,
 ) -> dict[str, Any]:
     """recommend's document over clusters; one line (exit 2) when a flag is bad."""
-    from gpuwise.cli.workload_flags import card_names
     from gpuwise.cluster import MAX_NODES
     from gpuwise.cluster.recommend import recommend_clusters, rented_cards, rules
     from gpuwise.render.cluster_recommend_json import cluster_recommend_doc
@@ -94,10 +107,13 @@ def cluster_document(
             raise GpuwiseError(Message("cluster_rec.not_for_clusters", flag=flag))
     if tokens is None:
         raise GpuwiseError(Message("cluster_rec.needs_tokens"))
-    max_nodes = _whole(args.max_nodes or str(MAX_NODES), "--max-nodes", 1, MAX_NODES)
+    given_nodes = args.max_nodes if args.max_nodes is not None else str(MAX_NODES)
+    max_nodes = _whole(given_nodes, "--max-nodes", 1, MAX_NODES)  # '' too: one line
     price = _price(args.gpu_hour_price) if args.gpu_hour_price is not None else None
-    batch = _whole(args.global_batch, "--global-batch", 1, 1 << 20) if args.global_batch else None
-    keys = card_names(args.network, "--network") if args.network else None
+    batch = None
+    if args.global_batch is not None:
+        batch = _whole(args.global_batch, "--global-batch", 1, 1 << 20)
+    keys = _network_keys(args.network) if args.network is not None else None
     if keys:
         from gpuwise.cluster.network import network
 

@@ -58,7 +58,8 @@ def cluster_recommend_tables(doc: dict[str, Any]) -> list[Any]:
     else:
         title = t("cluster_rec.title", deadline=duration(deadline), **common)
     tbl = table(title=title, title_justify="left")
-    add_columns(tbl, headers, rows, text=(1, 3))
+    add_columns(tbl, headers, rows, text=(1,))  # a layout is never broken inside
+    tbl.columns[3].justify = "left"
     for row in rows:
         tbl.add_row(*row)
     lines = [t("cluster_rec.searched", tried=doc["clusters_tried"], shown=len(rows),
