@@ -26,6 +26,12 @@ def test_json_has_each_cards_cluster(cli):
     assert m["total"] == sum(m[k] for k in parts)
     assert m["fits"] == (m["total"] <= m["usable"]) and m["stage"] == 0 and m["in_flight"] == 4
     assert c["time"]["step_s"] > 0 and 0 < c["time"]["mfu"] < 1
+    # the card's verdict is the cluster's; nothing of a one-machine plan is left to misread
+    doc = r.json()
+    card = doc["cards"][0]
+    assert card["fits"] == m["fits"] and card["headroom_bytes"] == m["usable"] - m["total"]
+    assert doc["memory"] is None and doc["parallel"] is None and doc["advice"] is None
+    assert card["time"] is None and card["memory"] is None
 
 
 def test_a_layout_too_big_says_what_makes_it_fit(cli):
@@ -83,7 +89,12 @@ def test_bad_flags_are_one_line(cli):
         (["--network", "ib-ndr"], "--network is for a cluster"),
         (["--nodes", "1", "--nics", "2"], "--nics is for a cluster"),
     ]
-    assert len(cases) == 12
+    cases += [  # empty values are not the defaults
+        (["--nodes=", "--network", "ib-ndr"], "--nodes must be 1 to 64, not ''"),
+        (["--nodes", "2", "--network", "ib-ndr", "--layout="], "bad --layout: it is empty"),
+        (["--nodes", "2", "--network="], 'unknown network ""'),
+    ]
+    assert len(cases) == 15
     for extra, says in cases:
         one_line(cli("plan", "llama-3.1-8b", "--gpu", "h100-sxm-80gb", *extra), says)
 

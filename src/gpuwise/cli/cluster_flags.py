@@ -43,7 +43,7 @@ def _whole(text: str, flag: str, low: int, high: int, key: str) -> int:
     value = text.strip()
     # ASCII digits only: int() takes other scripts' digits, signs and underscores
     if not (value.isascii() and value.isdigit()) or not low <= int(value) <= high:
-        shown = value if value.isprintable() and len(value) <= 20 else repr(value[:20])
+        shown = value if value and value.isprintable() and len(value) <= 20 else repr(value[:20])
         raise GpuwiseError(Message(key, most=high, got=shown))
     return int(value)
 
@@ -70,7 +70,9 @@ def cluster_from(args: argparse.Namespace, card: Any) -> tuple[Cluster, Layout |
 
     if args.strategy is not None or args.shard_size is not None:
         raise GpuwiseError(Message("cluster.no_strategy"))
-    nodes = _whole(args.nodes or "1", "--nodes", 1, MAX_NODES, "cluster.nodes_range")
+    nodes = _whole(
+        "1" if args.nodes is None else args.nodes, "--nodes", 1, MAX_NODES, "cluster.nodes_range"
+    )
     gpus = 8 if args.gpus is None else args.gpus
     if not 1 <= gpus <= MAX_GPUS_PER_NODE:
         raise GpuwiseError(Message("cluster.gpus_range", most=MAX_GPUS_PER_NODE, got=str(gpus)))
@@ -83,7 +85,7 @@ def cluster_from(args: argparse.Namespace, card: Any) -> tuple[Cluster, Layout |
     if args.nics is not None:
         nics = _whole(args.nics, "--nics", 1, MAX_NICS, "cluster.nics_range")
     cluster = make_cluster(card, nodes, gpus, net, nics)
-    layout = parse_layout(args.layout or "auto", cluster.world)
+    layout = parse_layout("auto" if args.layout is None else args.layout, cluster.world)
     if layout is not None and args.grad_accum != 1 and "mb=" not in (args.layout or ""):
         from gpuwise.record import replace
 
@@ -94,8 +96,10 @@ def cluster_from(args: argparse.Namespace, card: Any) -> tuple[Cluster, Layout |
 def add_cluster_docs(args: argparse.Namespace, doc: dict[str, Any], plan: Any) -> None:
     """Each card's ``cluster`` entry of the plan document."""
     from gpuwise.cluster.plan import cluster_plan
-    from gpuwise.render.cluster_json import cluster_dict
+    from gpuwise.render.cluster_json import cluster_plan_doc
 
-    for entry, c in zip(doc["cards"], plan.cards, strict=True):
+    plans = []
+    for c in plan.cards:
         cluster, layout = cluster_from(args, c.card)
-        entry["cluster"] = cluster_dict(cluster_plan(plan.spec, c.workload, cluster, layout))
+        plans.append(cluster_plan(plan.spec, c.workload, cluster, layout))
+    cluster_plan_doc(doc, plans)

@@ -469,11 +469,15 @@ def stage_memory(
     s = _stage_state(spec, w, layout, stage)
     k = shard_group(layout, cluster)
     sharding = layout.sharding
-    master = 0.0
+    master, kept_states = 0.0, s.states
     if sharding.startswith("zero") and w.method == "full" and w.precision in ("bf16", "fp16"):
-        master = 4 * s.trainable  # fp32 master weights beside the fp32 states
+        # DeepSpeed ZeRO and Megatron's distributed optimizer: fp32 master weights and fp32
+        # states beside 16-bit training (2 + 2 + 12 bytes a parameter with AdamW), as today's
+        # zero strategies
+        master = 4 * s.trainable
+        kept_states = s.states * 4 / DTYPE_BYTES[w.param_dtype]
         notes.append(Message("cluster.memory.master"))
-    weights, grads, states = s.weights, s.grads, s.states + master
+    weights, grads, states = s.weights, s.grads, kept_states + master
     step_tmp = s.step_tmp
     if sharding in ("zero1", "zero2", "zero3", "fsdp", "hsdp"):
         states /= k

@@ -207,7 +207,7 @@ def _unexpected(name: str, value: Any) -> Message | None:
 
 
 def _shown(value: Any, limit: int = 40) -> str:
-    plain = isinstance(value, str) and value.isprintable()
+    plain = isinstance(value, str) and value.isprintable() and value.strip() != ""
     text = value if plain else json.dumps(value, ensure_ascii=False)
     text = text if text.isprintable() else json.dumps(text)
     return text if len(text) <= limit else text[: limit - 3] + "..."

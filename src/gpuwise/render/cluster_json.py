@@ -97,3 +97,23 @@ def cluster_dict(p: ClusterPlan) -> dict[str, Any]:
             for ch in p.changes
         ],
     }
+
+
+def cluster_plan_doc(doc: dict[str, Any], plans: list[ClusterPlan]) -> None:
+    """Turn a plan document into a cluster plan's: each card's ``cluster``, and its verdict
+    (``fits``, ``headroom_bytes``) the cluster's. What described one machine of the cards (the
+    top-level ``memory`` and ``parallel``, a card's ``memory``, ``time``, ``max_batch``,
+    ``max_seq`` and ``problems``, the one-machine ``advice``) is null: the cluster's own are
+    in ``cluster`` (its ``changes`` are the advice)."""
+    for entry, p in zip(doc["cards"], plans, strict=True):
+        entry["cluster"] = cluster_dict(p)
+        entry["fits"] = p.fits
+        entry["headroom_bytes"] = p.usable_bytes - p.memory.total
+        entry["usable_memory_bytes"] = p.usable_bytes
+        for key in ("memory", "time", "max_batch", "max_seq"):
+            entry[key] = None
+        entry["problems"] = []
+    doc["memory"] = None
+    doc["parallel"] = None
+    doc["advice"] = None
+    doc["card_advice"] = []
