@@ -96,6 +96,7 @@ def test_reference_step_holds_on_the_hf_rows() -> None:
 
 def test_data_file_is_json_with_sources() -> None:
     d = json.loads(fmt.DATA.read_text(encoding="utf-8"))
+    assert len(d["sources"]) == 4 and d["rows"]
     for key, source in d["sources"].items():
         assert source["words"] and source["title"] and source["commit"], key
 

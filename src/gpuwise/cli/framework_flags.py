@@ -28,7 +28,9 @@ _TRACKED = {
     "no_upcast": (False, ("upcast",)),
     "packing": (False, ("packing",)),
     "optimizer_in_bwd": (False, ("optimizer_in_bwd",)),
-    "precision": (flags.AUTO, ("master_fp32",)),  # --precision says what the weights are
+    # --precision other than auto says what the weights are (auto: each card's own, as the
+    # framework runs it)
+    "precision": (flags.AUTO, ("master_fp32",)),
     "lora_rank": (None, ("lora_rank",)),
     "lora_targets": (None, ("lora_targets",)),
     # the two that switch off what a framework switches on (the reference's own values)
@@ -60,7 +62,7 @@ def add_framework_flag(p: argparse.ArgumentParser) -> None:
         help=help_text("frameworks.opt.no_ckpt"),
     )
     p.add_argument("--upcast", action="store_true", help=help_text("frameworks.opt.upcast"))
-    p.set_defaults(loss=None, optimizer=None, no_upcast=None, packing=None, precision=None)
+    p.set_defaults(loss=None, optimizer=None, no_upcast=None, packing=None)
 
 
 def framework_name(text: str) -> str:
@@ -79,10 +81,11 @@ def framework_name(text: str) -> str:
 def given_fields(args: argparse.Namespace) -> frozenset[str]:
     """The workload fields the user set by a flag."""
     out: set[str] = set()
-    for dest, (_, fields) in _TRACKED.items():
+    for dest, (reference, fields) in _TRACKED.items():
         value = getattr(args, dest, None)
-        if value is not None and value is not False:
-            out.update(fields)
+        if value is None or value is False or (dest == "precision" and value == reference):
+            continue
+        out.update(fields)
     return frozenset(out)
 
 
