@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -129,6 +130,31 @@ def simulate_cluster(
         raise GpuwiseError(Message("probe.error.cannot_simulate_job", reason=reason))
     if not 0 <= stage < layout.pp:
         raise GpuwiseError(Message("simcluster.error.stage", stage=stage, stages=layout.pp))
+    require_torch("probe --simulate")
+    started = time.perf_counter()
+    import transformers
+
+    # transformers' and peft's deprecation and config notes are no news to the user here
+    verbosity = transformers.logging.get_verbosity()
+    transformers.logging.set_verbosity_error()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            return _simulate(config, spec, w, layout, stage, steps, real_tensors, started)
+    finally:
+        transformers.logging.set_verbosity(verbosity)
+
+
+def _simulate(
+    config: dict[str, Any],
+    spec: ModelSpec,
+    w: Workload,
+    layout: Any,
+    stage: int,
+    steps: int,
+    real_tensors: bool,
+    started: float,
+) -> SimulatedClusterRank:
     torch = require_torch("probe --simulate")
     import transformers
     from torch._subclasses.fake_tensor import FakeTensorMode
@@ -136,7 +162,6 @@ def simulate_cluster(
     from gpuwise.probe.simulate import _prepare_training, cuda_like_autocast
     from gpuwise.probe.simulate_parallel import _fake_process_group, _fsdp_tagging
 
-    started = time.perf_counter()
     counter = _schedule_counter()
     first, last = stage_layers(spec.num_layers, layout.pp, stage)
     world = layout.dp * layout.tp

@@ -37,8 +37,7 @@ def probe_cluster_table(doc: dict[str, Any]) -> Table:
             gib(sim["breakdown"].get(kind, 0)),
             gib(ana["breakdown"].get(kind, 0)),
         )
-        for kind, key in _KINDS.items()
-        if sim["breakdown"].get(kind) or ana["breakdown"].get(kind)
+        for kind, key in _KINDS.items()  # every kind, zeros too: the same rows each time
     ]
     rows.append((t("simcluster.row.comm_buffers"), gib(0), gib(ana["breakdown"]["comm_buffers"])))
     rows.append(
