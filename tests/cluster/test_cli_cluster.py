@@ -59,7 +59,7 @@ def test_tables_in_english_and_chinese(cli):
             "H100 SXM5 80 GB",
             "ib-ndr",
             "tp=8,pp=4,cp=1,dp=1,shard=zero1,sp,mb=8",
-            "InfiniBand NDR (400 Gb/s per port)",
+            "InfiniBand NDR, 400 Gb/s",
         ],
     )
 

@@ -139,9 +139,7 @@ def gpu_memory(spec: ModelSpec, w: Workload, cluster: Cluster, layout: Layout) -
     worst = max(stages, key=lambda g: (g.total, -g.stage))
     if layout.pp == 1:
         return worst
-    why = Message(
-        "cluster.memory.peak_stage", stage=worst.stage + 1, stages=layout.pp, held=worst.in_flight
-    )
+    why = Message("cluster.memory.peak_stage", stage=worst.stage + 1, stages=layout.pp)
     return replace(worst, notes=[*worst.notes, why])
 
 
@@ -502,7 +500,7 @@ def stage_memory(
         layers_gathered = 1 if last else _UNSHARDED_LAYERS
         gathered = _root_weights(spec, w, layout, stage) + layers_gathered * layer_w
         gathered += layer_g if steady else 0
-        notes.append(Message("cluster.memory.gathered", layers=layers_gathered))
+        notes.append(Message("cluster.memory.gathered", count=layers_gathered))
     v = layout.virtual_stages if layout.schedule == "interleaved" else 1
     layers_here = stage_layers(max(spec.num_layers, 1), layout.pp, stage)
     one = a.per_layer * layers_here / v + (a.pre if first else a.boundary)  # one micro-batch
@@ -554,7 +552,18 @@ def stage_memory(
     peak = sum(parts) + comm
     context, allocator = overheads(peak)
     if layout.pp > 1:
-        notes.append(Message("cluster.memory.in_flight", held=held, stage=stage + 1))
+        if v > 1:
+            notes.append(
+                Message(
+                    "cluster.memory.in_flight_chunks",
+                    held=held,
+                    stage=stage + 1,
+                    v=v,
+                    m=layout.micro_batches,
+                )
+            )
+        else:
+            notes.append(Message("cluster.memory.in_flight", held=held, stage=stage + 1))
     return GpuMemory(
         weights=parts[0],
         gradients=parts[1],

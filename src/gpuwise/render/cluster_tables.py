@@ -43,8 +43,7 @@ def cluster_tables(doc: dict[str, Any]) -> list[Table | str]:
             nodes=c["nodes"],
             gpus=c["gpus_per_node"],
             network=c["network"] or "—",
-            layout=lay["text"],
-        )
+        )  # the layout is the first row of the layouts table (a title would fold it)
         tbl = table(title=title, title_justify="left")
         rows = [[t(key), gib(m[part])] for part, key in _PARTS]
         rows.append([t("cluster.kind.total"), gib(m["total"])])
