@@ -51,7 +51,10 @@ REAL_LAYOUTS: list[tuple[str, tuple[int, ...]]] = [
 ]
 REAL_CHECKPOINTING = (False,)
 METHODS = ("full", "lora")
-PRECISIONS = ("bf16",)
+#: 16-bit models (tiny and real) and amp-bf16 (fp32 weights, gradients and states, bf16
+#: compute under autocast; FSDP2 with MixedPrecisionPolicy(bf16, reduce fp32)) for the tiny ones.
+PRECISIONS = ("bf16", "amp-bf16")
+REAL_PRECISIONS = ("bf16",)
 
 
 def cases() -> list[dict[str, Any]]:
@@ -63,8 +66,9 @@ def cases() -> list[dict[str, Any]]:
     out = []
     for name, kind, shapes, layouts in models:
         ckpts = REAL_CHECKPOINTING if kind == "real" else (False, True)
+        precisions = REAL_PRECISIONS if kind == "real" else PRECISIONS
         for (b, s), (layout, stages), method, prec, ckpt in itertools.product(
-            shapes, layouts, METHODS, PRECISIONS, ckpts
+            shapes, layouts, METHODS, precisions, ckpts
         ):
             for stage in stages:
                 out.append(
