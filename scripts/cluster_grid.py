@@ -1,6 +1,6 @@
 """The cluster grid: one rank of TP / PP layouts simulated on fake tensors, vs the analytic model.
 
-    python scripts/cluster_grid.py simulate [--jobs 2] [--only TEXT]   # ~10 min on 2 cores
+    python scripts/cluster_grid.py simulate [--jobs 2] [--only TEXT]   # ~25 min on 2 cores
     python scripts/cluster_grid.py report [--only TEXT]                # analytic vs file
 
 ``simulate`` runs every case through ``gpuwise.probe.simulate_cluster`` (torch's fake process
