@@ -35,7 +35,7 @@ def test_the_advice_is_chinese(cli):
     r = cli(*REC, "--gpu", "4090", "--have", "4090", "--seq", "8192", "--concurrency", "64")
     assert r.code == 0, r.err
     assert table_lines_aligned(r.out) == []
-    advice = r.out[r.out.index("你用 --have") - 200 :]
+    advice = r.out[r.out.rindex("\n", 0, r.out.index("你用 --have")) :]  # from its line on
     assert "张量并行" in advice and "提示和回答要更短" in advice
     for line in advice.splitlines():
         assert leftover_english(line, NAMES) == [], line

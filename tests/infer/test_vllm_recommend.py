@@ -70,7 +70,9 @@ def test_a_machine_holding_fewer_sequences_than_the_load_is_held_back(cli):
         assert o["ok"] == enough, o
         if not enough:
             assert "--concurrency 64" in o["reason"], o["reason"]
-    assert [o["count"] for o in doc["options"] if o["ok"]] == [8]
+    held = sorted(o["count"] for o in doc["options"] if not o["ok"])
+    assert held == [1, 2]  # 5 and 24 sequences of 8,192 tokens; 4 cards hold 64
+    assert 8 in [o["count"] for o in doc["options"] if o["ok"]]
 
 
 def test_a_card_too_small_says_why_and_the_advice_names_what_fits(cli):

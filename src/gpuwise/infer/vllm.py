@@ -188,10 +188,11 @@ def activation_peak(spec: ModelSpec, tokens: int, seqs: int) -> int:
 
 
 def non_torch_bytes(card: Card, tp: int) -> int:
-    """Memory outside torch on each rank (published per card kind; data/vllm.json)."""
+    """Memory outside torch on each rank (published per card kind, and at tensor parallel 2;
+    data/vllm.json)."""
     r = rules()["non_torch_bytes"]
     one = r["geforce_gib"] if card.segment == "geforce" else r["other_gib"]
-    return round(one * tp * GIB)
+    return round(one * (r["tensor_parallel_factor"] if tp > 1 else 1) * GIB)
 
 
 def cuda_graph_bytes(spec: ModelSpec, params: int, tp: int) -> int:

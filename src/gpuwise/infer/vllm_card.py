@@ -5,6 +5,8 @@ memory as a :class:`~gpuwise.memory.rank.RankMemory` (per rank), the speed as an
 
 from __future__ import annotations
 
+import math
+
 from gpuwise.catalog import Card
 from gpuwise.i18n import Message
 from gpuwise.infer.vllm import (
@@ -271,7 +273,34 @@ def _notes(
             tokens=f"{m.max_num_batched_tokens:,}",
             seqs=f"{m.max_num_seqs:,}",
         ),
-        Message(
+        _budget_note(m, seq),
+        Message("vllm.note.cuda_graph", gib=f"{m.cuda_graph / gib:.2f}"),
+    ]
+    if s.tensor_parallel > 1:
+        notes.append(Message("vllm.note.tensor_parallel", tp=s.tensor_parallel))
+    if batch > 1:
+        notes.append(Message("vllm.note.batch", batch=batch, load=f"{load:,}"))
+    if m.kv_cache_tokens < seq and m.budget_bytes > _fixed(m):
+        notes.append(
+            Message("vllm.note.seq_too_long", seq=f"{seq:,}", tokens=f"{m.kv_cache_tokens:,}")
+        )
+    elif most < load:
+        notes.append(Message("vllm.note.queued", load=f"{load:,}", most=f"{most:,}"))
+    return notes
+
+
+def _fixed(m: VllmMemory) -> int:
+    """What vLLM holds on a rank before its KV cache: weights, activation peak, non-torch."""
+    return m.weights + m.activation + m.non_torch
+
+
+def _budget_note(m: VllmMemory, seq: int) -> Message:
+    """How vLLM's share splits; when the fixed parts alone exceed it, that, and the
+    --gpu-memory-utilization that would leave room for one sequence of ``seq`` tokens."""
+    gib = 1 << 30
+    fixed = _fixed(m)
+    if m.budget_bytes > fixed:
+        return Message(
             "vllm.note.budget",
             budget=f"{m.budget_bytes / gib:.2f}",
             weights=f"{m.weights / gib:.2f}",
@@ -279,17 +308,23 @@ def _notes(
             other=f"{m.non_torch / gib:.2f}",
             kv=f"{m.kv_cache_bytes / gib:.2f}",
             tokens=f"{m.kv_cache_tokens:,}",
-        ),
-        Message("vllm.note.cuda_graph", gib=f"{m.cuda_graph / gib:.2f}"),
-    ]
-    if s.tensor_parallel > 1:
-        notes.append(Message("vllm.note.tensor_parallel", tp=s.tensor_parallel))
-    if batch > 1:
-        notes.append(Message("vllm.note.batch", batch=batch, load=f"{load:,}"))
-    if m.kv_cache_tokens < seq:
-        notes.append(
-            Message("vllm.note.seq_too_long", seq=f"{seq:,}", tokens=f"{m.kv_cache_tokens:,}")
         )
-    elif most < load:
-        notes.append(Message("vllm.note.queued", load=f"{load:,}", most=f"{most:,}"))
-    return notes
+    block = int(rules()["block_size"]["value"])
+    need = fixed + -(-seq // block) * block * m.kv_bytes_per_token
+    util = math.ceil(need / m.total_bytes * 100) / 100
+    from gpuwise.infer.vllm_advice import MOST_UTILIZATION as most
+
+    fix = (
+        Message("vllm.note.fix_util", util=f"{util:.2f}", seq=f"{seq:,}")
+        if util <= most
+        else Message("vllm.note.fix_weights")
+    )
+    return Message(
+        "vllm.note.budget_short",
+        budget=f"{m.budget_bytes / gib:.2f}",
+        weights=f"{m.weights / gib:.2f}",
+        act=f"{m.activation / gib:.2f}",
+        other=f"{m.non_torch / gib:.2f}",
+        fixed=f"{fixed / gib:.2f}",
+        fix=fix,
+    )
