@@ -5,7 +5,7 @@ Every row of ``scripts/bench_cold.py`` and a broad set of ``plan``, ``explain`` 
 objectives, mixed machines, a user file of 10,000 cards, Chinese tables) run once with each
 tree's ``src`` first on ``PYTHONPATH``; stdout, stderr and the exit code must be byte-identical.
 
-Usage: python scripts/speed_identity.py BASE_TREE [TREE] [--many-cards N] [--jobs 2]
+Usage: python scripts/speed_identity.py BASE_TREE [TREE] [--many-cards N] [--jobs 2] [--only TEXT]
 (TREE defaults to this checkout; e.g. ``git worktree add --detach /tmp/base main`` for BASE_TREE)
 """
 
@@ -224,6 +224,7 @@ def main() -> int:
     parser.add_argument("tree", type=Path, nargs="?", default=ROOT)
     parser.add_argument("--many-cards", type=int, default=10_000)
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--only", default="", help="only the command lines containing this")
     args = parser.parse_args()
     folder = tempfile.mkdtemp()
     cards = bench_cold.many_cards(args.many_cards, folder)
@@ -231,6 +232,7 @@ def main() -> int:
     env.pop("GPUWISE_CATALOG", None)
     commands = [c for c, _ in bench_cold.COMMANDS] + EXTRA
     commands = [[a.replace("{cards}", cards) for a in c] for c in commands]
+    commands = [c for c in commands if args.only in " ".join(c)]
 
     def check(argv: list[str]) -> tuple[list[str], bool, str]:
         a, b = run(args.base, argv, env), run(args.tree, argv, env)
