@@ -92,7 +92,13 @@ def link_key(card: Card) -> tuple[Any, ...]:
 
 def _all_to_all(card: Card) -> bool:
     """Whether the card's NVLink joins every card of a machine (SXM boards), not two."""
-    return any(tag in card.slug for tag in _v("nvlink_all_to_all"))
+    return _all_to_all_slug(card.slug)
+
+
+@functools.lru_cache(maxsize=65536)
+def _all_to_all_slug(slug: str) -> bool:
+    # by slug, once: a search asks for every card's links once per count and strategy
+    return any(tag in slug for tag in _v("nvlink_all_to_all"))
 
 
 def card_link(card: Card, gpus: int) -> Link:
