@@ -27,7 +27,6 @@ from gpuwise.i18n import Message, cut
 
 _DROP = re.compile(r"\b(nvidia|geforce|tesla|quadro)\b")
 _JUNK = re.compile(r"[\s\-_/]+")
-_PREFIX = re.compile(r"^(rtx|gtx)")
 _WORD = re.compile(r"[a-z]+|\d+")
 #: A memory size at the end of a name: "24GB", "24 gb", "22G", "11.5 GiB".
 _MEMORY = re.compile(r"^(.*?\S)[\s\-_]+(\d{1,4}(?:\.\d{1,2})?)\s*(?:gb|gib|g)\s*$", re.IGNORECASE)
@@ -43,13 +42,16 @@ _VARIANT_WORDS = frozenset(
 
 
 def normalise(name: str) -> str:
-    text = _DROP.sub(" ", name.lower())
+    text = name.lower()
+    # most names have none of the words _DROP takes out
+    if "nvidia" in text or "geforce" in text or "tesla" in text or "quadro" in text:
+        text = _DROP.sub(" ", text)
     return _JUNK.sub("", text).replace("gib", "gb")
 
 
 def _keys(name: str) -> set[str]:
     n = normalise(name)
-    return {n, _PREFIX.sub("", n)} - {""}
+    return {n, n[3:] if n.startswith(("rtx", "gtx")) else n} - {""}
 
 
 def words(name: str) -> tuple[str, ...]:

@@ -44,7 +44,6 @@ def engine_from(args: argparse.Namespace, spec: ModelSpec) -> EngineSettings | V
     For llama.cpp the GGUF ``--weight-dtype`` and ``--kv-dtype`` are taken here and cleared from
     ``args``, so that the transformers workload built from it does not see them."""
     from gpuwise.cli.vllm_flags import refuse_unless_vllm, vllm_from
-    from gpuwise.infer import engine as e
 
     given = [f"--{n.replace('_', '-')}" for n in _LLAMA_FLAGS if getattr(args, n) is not None]
     if args.task != "infer":
@@ -53,6 +52,8 @@ def engine_from(args: argparse.Namespace, spec: ModelSpec) -> EngineSettings | V
             flags = ", ".join((["--engine"] if args.engine is not None else []) + given)
             raise GpuwiseError(Message("infer.flags_need_infer", flags=flags))
         return None
+    from gpuwise.infer import engine as e  # inference only: a training plan never loads it
+
     own = spec.extra.get("gguf_file_type")  # a GGUF file: by default, llama.cpp at its types
     if args.weight_dtype is None and isinstance(own, str) and e.gguf_type(own) is not None:
         args.weight_dtype = own

@@ -169,6 +169,7 @@ def layer_kv(spec: ModelSpec, kv_type: str, ctx: int, ubatch: int) -> tuple[int,
     return tuple(per_token * kv_cells(spec, il, ctx, ubatch) for il in range(spec.num_layers))
 
 
+@functools.lru_cache(maxsize=1024)
 def llama_memory(
     spec: ModelSpec,
     s: EngineSettings,
@@ -176,7 +177,9 @@ def llama_memory(
     gpu_layers: int,
     split: WeightSplit | None = None,
 ) -> LlamaMemory:
-    """llama.cpp's memory for ``spec`` at context ``n_ctx`` with ``gpu_layers`` on the card."""
+    """llama.cpp's memory for ``spec`` at context ``n_ctx`` with ``gpu_layers`` on the card.
+    Cached: the search for the most layers a card holds meets the same counts card after
+    card."""
     split = split or weight_split(spec, s.weight_type)
     n = spec.num_layers
     start = max(n + 1 - gpu_layers, 0)  # layer slots >= start are on the GPU; slot n: output

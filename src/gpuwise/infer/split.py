@@ -13,6 +13,7 @@ several cards (pipeline parallelism), and the prefill overlap that pipelining gi
 from __future__ import annotations
 
 import bisect
+import functools
 
 from gpuwise.catalog import Card
 from gpuwise.infer.engine import EngineSettings
@@ -86,6 +87,13 @@ class Split:
 
 def slot_devices(n_layers: int, gpu_layers: int, fractions: list[float]) -> list[int]:
     """The device of each of the n + 1 layer slots (slot n: the output layer); -1 = host."""
+    return list(_slot_devices(n_layers, gpu_layers, tuple(fractions)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _slot_devices(n_layers: int, gpu_layers: int, fractions: tuple[float, ...]) -> tuple[int, ...]:
+    # worked out once per layer count and shares: a search meets the same ones machine after
+    # machine (one card, or equal cards, whatever their memory)
     start = max(n_layers + 1 - gpu_layers, 0)
     active = min(gpu_layers, n_layers + 1)
     total = sum(fractions)
@@ -100,7 +108,7 @@ def slot_devices(n_layers: int, gpu_layers: int, fractions: list[float]) -> list
         else:
             i = bisect.bisect_right(cumulative, (il - start) / active)
             out.append(min(i, len(fractions) - 1))
-    return out
+    return tuple(out)
 
 
 def _buffers(spec: ModelSpec, s: EngineSettings, n_ctx: int, all_on_gpu: bool) -> tuple[int, int]:
@@ -123,18 +131,58 @@ def split_memory(
     usables: list[int],
     n_ctx: int,
     gpu_layers: int,
-    ws: WeightSplit | None = None,
 ) -> Split:
     """The memory of each card when ``gpu_layers`` slots are split over ``cards`` by their
     ``usables`` (free memory), and what stays in host RAM."""
-    ws = ws or weight_split(spec, s.weight_type)
     n = spec.num_layers
     ctx = padded_ctx(n_ctx)
-    per_layer = layer_kv(spec, s.kv_type, ctx, s.ubatch)
-    devices = slot_devices(n, gpu_layers, [float(max(u, 1)) for u in usables])
-    layers = [0] * len(cards)
-    weights = [0] * len(cards)
-    kv = [0] * len(cards)
+    fractions = tuple(float(max(u, 1)) for u in usables)
+    if len(set(fractions)) == 1 and fractions[0] < 2.0**48:
+        # equal cards share the slots as equal shares of 1 do (whole bytes, sums exact:
+        # f / (k * f) rounds to 1 / k whatever f is), so their memory need not be the key
+        fractions = (1.0,) * len(fractions)
+    devices, layers, weights, kv, weights_host, kv_host = _placed(
+        spec, s.weight_type, s.kv_type, s.ubatch, ctx, gpu_layers, fractions
+    )
+    out_dev = devices[n]
+    layer_buf, head_buf = _buffers(spec, s, ctx, gpu_layers >= n + 1)
+    shares = tuple(
+        CardShare(
+            card=card,
+            usable_bytes=usables[i],
+            layers=layers[i],
+            output=out_dev == i,
+            weights=weights[i],
+            kv=kv[i],
+            compute=(max(layer_buf, head_buf) if out_dev == i else layer_buf if layers[i] else 0),
+            context=context_bytes(),
+        )
+        for i, card in enumerate(cards)
+    )
+    return Split(gpu_layers, n + 1, ctx, shares, weights_host, kv_host, tuple(devices))
+
+
+@functools.lru_cache(maxsize=1024)
+def _placed(
+    spec: ModelSpec,
+    weight_type: str,
+    kv_type: str,
+    ubatch: int,
+    ctx: int,
+    gpu_layers: int,
+    fractions: tuple[float, ...],
+) -> tuple[tuple[int, ...], list[int], list[int], list[int], int, int]:
+    """Where each layer slot goes and what that puts on each card: ``(devices, layers,
+    weights, kv, weights_host, kv_host)``; worked out once per split (a search over the
+    catalogue meets the same split, one card or equal ones, machine after machine). Read it,
+    never change it."""
+    ws = weight_split(spec, weight_type)
+    n = spec.num_layers
+    per_layer = layer_kv(spec, kv_type, ctx, ubatch)
+    devices = _slot_devices(n, gpu_layers, fractions)
+    layers = [0] * len(fractions)
+    weights = [0] * len(fractions)
+    kv = [0] * len(fractions)
     weights_host = ws.token_embd
     kv_host = 0
     for il in range(n):
@@ -152,21 +200,7 @@ def split_memory(
         weights_host += ws.output
     else:
         weights[out_dev] += ws.output
-    layer_buf, head_buf = _buffers(spec, s, ctx, gpu_layers >= n + 1)
-    shares = tuple(
-        CardShare(
-            card=card,
-            usable_bytes=usables[i],
-            layers=layers[i],
-            output=out_dev == i,
-            weights=weights[i],
-            kv=kv[i],
-            compute=(max(layer_buf, head_buf) if out_dev == i else layer_buf if layers[i] else 0),
-            context=context_bytes(),
-        )
-        for i, card in enumerate(cards)
-    )
-    return Split(gpu_layers, n + 1, ctx, shares, weights_host, kv_host, tuple(devices))
+    return devices, layers, weights, kv, weights_host, kv_host
 
 
 #: The layer count most_layers_split found, by what decides it (the cards' free memory, not which
@@ -189,7 +223,7 @@ def most_layers_split(
         if len(_MOST) > 4096:
             _MOST.clear()
         _MOST[key] = k
-    return split_memory(spec, s, cards, usables, n_ctx, k, ws)
+    return split_memory(spec, s, cards, usables, n_ctx, k)
 
 
 def _most_layers(
@@ -213,9 +247,27 @@ def _most_layers(
         layer_buf, head_buf = _buffers(spec, s, ctx, k >= n + 1)
         if tail[n + 1 - k] + max(layer_buf, head_buf) > room:
             continue
-        if split_memory(spec, s, cards, usables, n_ctx, k, ws).fits:
+        if split_memory(spec, s, cards, usables, n_ctx, k).fits:
             return k
     return 0
+
+
+@functools.lru_cache(maxsize=256)
+def _layer_reads(spec: ModelSpec, s: EngineSettings, n_ctx: int, context: int) -> tuple[float, ...]:
+    """Bytes each repeating layer reads per decoded token at ``context`` (its weights, less the
+    experts a token does not use, and its KV cache), whichever card it is on: the same for
+    every machine a search tries."""
+    ws = weight_split(spec, s.weight_type)
+    per_token = kv_per_token(spec, s.kv_type)
+    unread = 0.0
+    if spec.num_experts and ws.experts:
+        unread = 1 - min(1.0, spec.num_experts_per_tok / spec.num_experts)
+    return tuple(
+        ws.layers[il]
+        - ws.experts[il] * unread
+        + per_token * min(context, kv_cells(spec, il, n_ctx, s.ubatch))
+        for il in range(spec.num_layers)
+    )
 
 
 def split_speed(
@@ -226,21 +278,12 @@ def split_speed(
     c = constants()
     ws = weight_split(spec, s.weight_type)
     eff = float(c["decode_bandwidth_efficiency"][quant_kind(s.weight_type)])
-    per_token = kv_per_token(spec, s.kv_type)
-    unread = 0.0
-    if spec.num_experts and ws.experts:
-        unread = 1 - min(1.0, spec.num_experts_per_tok / spec.num_experts)
     read = [0.0] * len(m.shares)
     # the output layer when it is in host RAM; host layers are added below (token_embd is
     # looked up, one row a token)
     host = float(ws.output if m.slots[spec.num_layers] < 0 else 0)
-    for il in range(spec.num_layers):
+    for il, b in enumerate(_layer_reads(spec, s, m.n_ctx, context)):
         d = m.slots[il]
-        b = (
-            ws.layers[il]
-            - ws.experts[il] * unread
-            + per_token * min(context, kv_cells(spec, il, m.n_ctx, s.ubatch))
-        )
         if d < 0:
             host += b
         else:

@@ -113,6 +113,31 @@ def dims_for(
     tied to the input embeddings (its gradient is then summed from two parts); ``Wa``: LoRA
     adapters of one layer (``rank`` x (in + out) of each targeted linear, all of them when
     ``targets`` is None)."""
+    layer_linear, adapters, inter = _layer_sizes(spec, rank, targets)
+    return Dims(
+        b=batch,
+        s=seq,
+        h=spec.hidden_size,
+        q=spec.num_attention_heads * spec.head_dim,
+        kv=spec.num_kv_heads * spec.head_dim,
+        nh=spec.num_attention_heads,
+        I=inter,
+        V=spec.vocab_size,
+        hd=spec.head_dim,
+        r=rank,
+        Wl=layer_linear,
+        Wh=spec.vocab_size * spec.hidden_size,
+        Wa=adapters,
+        Wt=spec.vocab_size * spec.hidden_size if spec.tie_word_embeddings else 0,
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _layer_sizes(
+    spec: ModelSpec, rank: int, targets: tuple[str, ...] | None
+) -> tuple[int, int, int]:
+    """``(Wl, Wa, I)`` of :func:`dims_for`, the same for every batch and sequence (a search
+    over them works them out once)."""
     in_layer = [
         b
         for b in spec.train_blocks
@@ -133,22 +158,7 @@ def dims_for(
             if b.part == "mlp" and b.linear and b.count == spec.moe_layers
         )
         inter = max(1, (routed + shared) // (3 * spec.hidden_size))
-    return Dims(
-        b=batch,
-        s=seq,
-        h=spec.hidden_size,
-        q=spec.num_attention_heads * spec.head_dim,
-        kv=spec.num_kv_heads * spec.head_dim,
-        nh=spec.num_attention_heads,
-        I=inter,
-        V=spec.vocab_size,
-        hd=spec.head_dim,
-        r=rank,
-        Wl=layer_linear,
-        Wh=spec.vocab_size * spec.hidden_size,
-        Wa=adapters,
-        Wt=spec.vocab_size * spec.hidden_size if spec.tie_word_embeddings else 0,
-    )
+    return layer_linear, adapters, inter
 
 
 def compute_class(precision: str) -> str:

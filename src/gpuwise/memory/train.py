@@ -244,7 +244,15 @@ def train_phases(spec: ModelSpec, w: Workload, *, weight_copies: bool = True) ->
     """The phases of the step. ``weight_copies=False``: under ``amp-*`` the weights are
     already 16-bit where they compute (FSDP's MixedPrecisionPolicy), so autocast makes no
     16-bit copies of them, the LM head's included; the rest of autocast (fp32 norms,
-    softmax) stays."""
+    softmax) stays. Worked out once per job (every strategy on every count of cards starts
+    from the same phases); each caller gets its own dicts and list to change."""
+    t = _train_phases(spec, w, weight_copies)
+    phases = {name: dict(parts) for name, parts in t.phases.items()}
+    return TrainPhases(phases, t.state, t.terms_from, list(t.notes))
+
+
+@functools.lru_cache(maxsize=256)
+def _train_phases(spec: ModelSpec, w: Workload, weight_copies: bool) -> TrainPhases:
     state = model_state(spec, w)
     precision = _terms_precision(w)
     stack, d = activation_terms(spec, w, weight_copies=weight_copies)

@@ -8,6 +8,8 @@ with a scale per output channel).
 
 from __future__ import annotations
 
+import functools
+
 from gpuwise.models.hf_layouts import (
     NF4_BLOCK,
     NF4_NESTED_BLOCK,
@@ -34,9 +36,11 @@ __all__ = [
 CHECKPOINT_DTYPES = ("awq", "gptq", "fp8")
 
 
+@functools.lru_cache(maxsize=512)
 def weights_bytes(spec: ModelSpec, dtype: str, blocks: tuple[ParamBlock, ...] | None = None) -> int:
     """Bytes of the weights stored as ``dtype`` (one of :data:`WEIGHT_DTYPES` or
-    :data:`CHECKPOINT_DTYPES`)."""
+    :data:`CHECKPOINT_DTYPES`). Cached: the searches over batch and context ask again and
+    again."""
     if dtype in CHECKPOINT_DTYPES:
         from gpuwise.models.weight_types import checkpoint_bytes
 

@@ -278,8 +278,9 @@ class _Search:
         facts = _CardFacts(self, card)
         out = []
         ckpt: _CardFacts | None = None
+        try_ckpt = self.try_ckpt and not facts.cannot
         for n in facts.job.counts:
-            if self.try_ckpt and not facts.cannot and not _may_help(facts, n, False):
+            if try_ckpt and not _may_help(facts, n, False):
                 # the job as asked fits no strategy on n cards (its reason would go unsaid
                 # when checkpointing makes it fit)
                 ckpt = ckpt or facts.with_checkpointing()
@@ -290,7 +291,7 @@ class _Search:
                         out.append(c)
                         continue
             o = _evaluate(self, facts, n)
-            if self.try_ckpt and not facts.cannot and _needs_host(o):
+            if try_ckpt and _needs_host(o):
                 ckpt = ckpt or facts.with_checkpointing()
                 if not _may_help(ckpt, n, o.fits):
                     out.append(o)

@@ -92,20 +92,31 @@ def link_key(card: Card) -> tuple[Any, ...]:
 
 def _all_to_all(card: Card) -> bool:
     """Whether the card's NVLink joins every card of a machine (SXM boards), not two."""
-    return any(tag in card.slug for tag in _v("nvlink_all_to_all"))
+    return _all_to_all_slug(card.slug)
+
+
+@functools.lru_cache(maxsize=65536)
+def _all_to_all_slug(slug: str) -> bool:
+    # by slug, once: a search asks for every card's links once per count and strategy
+    return any(tag in slug for tag in _v("nvlink_all_to_all"))
 
 
 def card_link(card: Card, gpus: int) -> Link:
     """The link collectives between ``gpus`` cards of this model use."""
-    all_to_all = _all_to_all(card)
-    bridged = bool(card.nvlink_gb_s) and (all_to_all or gpus <= 2)
+    return _key_link(link_key(card), gpus)
+
+
+def _key_link(key: tuple[Any, ...], gpus: int) -> Link:
+    """The link between ``gpus`` cards whose :func:`link_key` is ``key``."""
+    lanes, gen, nvlink_gb_s, all_to_all, p2p = key
+    bridged = bool(nvlink_gb_s) and (all_to_all or gpus <= 2)
     return _link(
-        card.pcie_lanes or 16,
-        card.pcie_gen or 3,
-        card.nvlink_gb_s if bridged else None,
+        lanes or 16,
+        gen or 3,
+        nvlink_gb_s if bridged else None,
         all_to_all,
-        card.segment in _P2P_SEGMENTS,
-        bool(card.nvlink_gb_s),
+        p2p,
+        bool(nvlink_gb_s),
     )
 
 
@@ -280,19 +291,9 @@ def _step(
     step's compute in all, so a step takes at least as long as its traffic; offload adds host
     traffic and the CPU's optimizer step. ``step_s`` and ``tokens_per_s`` are None when the
     card's rate is unknown."""
-    t = _traffic(spec, w, p)
-    link = card_link(card, p.gpus)
-    # a hybrid shard group can sit on a faster link (NVLink pairs) than the whole machine
-    group = card_link(card, p.shard_group) if p.strategy == "fsdp-hybrid" else link
-    g_s = t.comm.gather / (group.gb_s * GB)
-    r_s = t.comm.reduce / (group.gb_s * GB) + t.comm.across / (link.gb_s * GB)
-    after_s = t.comm.after_step / (link.gb_s * GB)
-    offload_s = fetch_s = 0.0
-    if t.offloads_optimizer or t.fetch_bytes:
-        host = host_link_gb_s(card) * GB
-        offload_s = t.offload_bytes / host + t.cpu_s
-        fetch_s = t.fetch_bytes / host
-    comm_s = g_s + r_s + fetch_s + after_s
+    t, link, group, g_s, r_s, after_s, offload_s, fetch_s, comm_s = _moves(
+        spec, w, p, link_key(card)
+    )
     if single.compute_s is None or single.step_s is None:
         return link, group, comm_s, comm_s, offload_s, after_s, None, None
     hide_gather_fraction, hide_reduce_fraction = _overlap()
@@ -309,6 +310,31 @@ def _step(
     optimizer_s = 0.0 if t.offloads_optimizer else single.optimizer_s / t.state_split
     step_s = p.grad_accum * (compute + exposed) + optimizer_s + offload_s + after_s
     return link, group, comm_s, exposed, offload_s, after_s, step_s, t.step_tokens / step_s
+
+
+@functools.lru_cache(maxsize=4096)
+def _moves(
+    spec: ModelSpec, w: Workload, p: Parallel, key: tuple[Any, ...]
+) -> tuple[_Traffic, Link, Link, float, float, float, float, float, float]:
+    """What of :func:`_step` depends on the card only through its links (:func:`link_key`):
+    ``(traffic, link, shard group's link, gather_s, reduce_s, after_s, offload_s, fetch_s,
+    comm_s)``, worked out once for the cards alike (a search over thousands of cards meets a
+    few dozen links)."""
+    t = _traffic(spec, w, p)
+    link = _key_link(key, p.gpus)
+    # a hybrid shard group can sit on a faster link (NVLink pairs) than the whole machine
+    group = _key_link(key, p.shard_group) if p.strategy == "fsdp-hybrid" else link
+    g_s = t.comm.gather / (group.gb_s * GB)
+    r_s = t.comm.reduce / (group.gb_s * GB) + t.comm.across / (link.gb_s * GB)
+    after_s = t.comm.after_step / (link.gb_s * GB)
+    offload_s = fetch_s = 0.0
+    if t.offloads_optimizer or t.fetch_bytes:
+        lanes, gen = key[0], key[1]
+        host = _host_link(gen or 3, lanes or 16) * GB
+        offload_s = t.offload_bytes / host + t.cpu_s
+        fetch_s = t.fetch_bytes / host
+    comm_s = g_s + r_s + fetch_s + after_s
+    return t, link, group, g_s, r_s, after_s, offload_s, fetch_s, comm_s
 
 
 @functools.lru_cache(maxsize=64)
