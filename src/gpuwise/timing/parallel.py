@@ -394,6 +394,11 @@ def parallel_train_time(
         if group is not link:
             notes.append(Message("timing.note.group", size=p.shard_group, link=group.note))
     time_to_train, energy = run_and_energy(card, tokens, tps, notes, p.gpus)
+    mfu = single.mfu
+    if p.gpus > 1 and single.compute_s:
+        # the step's share of the peak over the whole step, collectives and offload included
+        # (one card's mfu is its compute's share: a card of N runs tps / N tokens a second)
+        mfu *= tps / p.gpus / (w.batch * w.seq / single.compute_s)
     return ParallelTime(
         train_tokens_per_s=tps,
         step_s=step_s,
@@ -403,7 +408,7 @@ def parallel_train_time(
         offload_s=offload_s,
         time_to_train_s=time_to_train,
         energy_kwh=energy,
-        mfu=single.mfu,
+        mfu=mfu,
         link=link,
         notes=tuple(notes),
     )
