@@ -104,6 +104,12 @@ def document(args: argparse.Namespace) -> dict[str, Any]:
     if wants_cluster(args):  # cards[] as one node of the cluster, cards[].cluster the cluster
         from gpuwise.cli.cluster_flags import node_parallel
 
+        if framework is not None:
+            from gpuwise.errors import GpuwiseError
+            from gpuwise.i18n import Message
+
+            raise GpuwiseError(Message("cluster.no_framework", framework=framework.framework))
+
         parallel = node_parallel(args)
     else:
         parallel = parallel_from(args)

@@ -1,0 +1,41 @@
+"""A cluster plan is the step torchtitan / Megatron-LM run: --framework (a one-machine
+framework's defaults) with --nodes or --layout is one line, exit 2, never a traceback."""
+
+from __future__ import annotations
+
+import pytest
+
+from ..checks import one_line
+
+FRAMEWORKS = ["llamafactory", "unsloth", "axolotl", "torchtune", "trl"]
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+@pytest.mark.parametrize(
+    "cluster", [("--nodes", "2", "--network", "ib-ndr"), ("--layout", "tp=2", "--gpus", "8")]
+)
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_framework_on_a_cluster_is_one_line(cli, framework, cluster, lang):
+    argv = ("plan", "llama-3.1-8b", "--method", "lora", "--gpu", "4090", "--framework", framework)
+    r = cli(*argv, *cluster, "--lang", lang)
+    assert r.out == ""
+    one_line(r, f"--framework {framework}", "--nodes / --layout")
+
+
+def test_the_reference_framework_is_a_cluster_plan(cli):
+    r = cli(
+        "plan",
+        "llama-3.1-8b",
+        "--method",
+        "lora",
+        "--gpu",
+        "4090",
+        "--framework",
+        "transformers",
+        "--layout",
+        "tp=2",
+        "--gpus",
+        "8",
+        "--json",
+    )
+    assert r.code == 0, r.err
