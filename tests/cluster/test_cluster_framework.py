@@ -39,3 +39,19 @@ def test_the_reference_framework_is_a_cluster_plan(cli):
         "--json",
     )
     assert r.code == 0, r.err
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_recommend_over_clusters_refuses_a_framework(cli, framework):
+    r = cli(
+        "recommend",
+        "llama-3.1-8b",
+        "--tokens",
+        "1e10",
+        "--max-nodes",
+        "2",
+        "--framework",
+        framework,
+    )
+    assert r.out == ""
+    one_line(r, "--framework")

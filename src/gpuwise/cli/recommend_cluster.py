@@ -101,6 +101,7 @@ def cluster_document(
         ("--max-gpus", args.max_gpus != MAX_GPUS),
         ("--grad-accum", args.grad_accum != 1),
         ("--reserve", str(args.reserve).strip() != "0"),
+        ("--framework", getattr(args, "framework", None) not in (None, "transformers")),
     )
     for flag, asked in given:
         if asked:  # not planned for clusters: never silently ignored
