@@ -120,8 +120,8 @@ def cluster_document(
 
         for key in keys:
             network(key, args.catalog)  # an unknown key: one line naming the known ones
-    if not args.gpu:
-        cards = rented_cards(cards, book) if price is None else cards
+    if not args.gpu:  # the cards rented by the hour (--gpu-hour-price sets their price)
+        cards = rented_cards(cards, book)
     rec = recommend_clusters(
         spec,
         workload,
