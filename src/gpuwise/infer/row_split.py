@@ -74,7 +74,7 @@ def row_split_memory(
     the weights of its layers' experts, its share (by ``totals``) of every dense matrix, and the
     pool its part of a split matrix product of a ubatch keeps (counted with the compute buffer)."""
     ws = weight_split(spec, s.weight_type)
-    m = split_memory(spec, s, cards, available, n_ctx, gpu_layers, ws)
+    m = split_memory(spec, s, cards, available, n_ctx, gpu_layers)  # weights split as ws
     n = spec.num_layers
     own, dense = _split_bytes(ws, m.slots, n)
     fractions = row_fractions(totals)
