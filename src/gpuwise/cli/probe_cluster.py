@@ -12,7 +12,7 @@ from gpuwise.errors import GpuwiseError
 from gpuwise.i18n import Message
 from gpuwise.memory.estimate import overheads
 from gpuwise.models.spec import ModelSpec
-from gpuwise.plan import defaults
+from gpuwise.plan.defaults import defaults
 from gpuwise.plan.precision import CardPrecision
 from gpuwise.render.document import envelope
 from gpuwise.render.plan_json import workload_dict
