@@ -98,12 +98,21 @@ def is_machine(name: str) -> bool:
 
 
 def machines_from(
-    names: list[str], catalog: Catalog, engine: EngineSettings | None
+    names: list[str], catalog: Catalog, engine: EngineSettings | None, vllm: bool = False
 ) -> list[list[Card]] | None:
     """The machines ``--gpu 4090+3090`` / ``2x3090`` name, for llama.cpp's layer split; None
-    when no name is one (each --gpu is then one card)."""
+    when no name is one (each --gpu is then one card). ``vllm``: the plan is vLLM's, whose
+    tensor parallel is written --gpu CARD --gpus N (a machine name is one line saying so)."""
     if not any(is_machine(n) for n in names):
         return None
+    if vllm:
+        name = next(n for n in names if is_machine(n))
+        m = _COUNT.fullmatch(name.strip())
+        if m and "+" not in name:
+            raise GpuwiseError(
+                Message("vllm.machine_count", name=name, card=m.group(2).strip(), count=m.group(1))
+            )
+        raise GpuwiseError(Message("vllm.machine_mixed", name=name))
     if engine is None:
         raise GpuwiseError(
             Message("infer.machine_needs_llama", name=next(n for n in names if is_machine(n)))

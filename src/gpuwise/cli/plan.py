@@ -99,7 +99,8 @@ def document(args: argparse.Namespace) -> dict[str, Any]:
     catalog = load_catalog(args.catalog)
     names = flags.card_names(args.gpu)
     llama = None if engine is None or engine.engine == "vllm" else engine
-    machines = machines_from(names, catalog, llama)  # type: ignore[arg-type]  # llama.cpp
+    vllm = engine is not None and engine.engine == "vllm"
+    machines = machines_from(names, catalog, llama, vllm)  # type: ignore[arg-type]  # llama.cpp
     tokens = flags.parse_amount(args.tokens, "--tokens") if args.tokens else None
     if wants_cluster(args):  # cards[] as one node of the cluster, cards[].cluster the cluster
         from gpuwise.cli.cluster_flags import node_parallel
