@@ -21,6 +21,7 @@ import functools
 from gpuwise.i18n import Message
 from gpuwise.packaged import packaged_json
 from gpuwise.record import field, record
+from gpuwise.units import GIB
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -129,9 +130,12 @@ def recommend_clusters(
     global_batch: int | None = None,
     catalog_path: str | None = None,
     objective: str = "cost-to-finish",
+    advise: bool = True,
 ) -> ClusterRecommendation:
     """Every cluster of ``cards`` up to ``max_nodes`` nodes, its fastest fitting layout, time
-    and cost for ``tokens`` (see the module's rules), ranked."""
+    and cost for ``tokens`` (see the module's rules), ranked. ``advise``: when no cluster fits,
+    search again with checkpointing and with up to 64 nodes (the same global batch) and say
+    which of those makes it fit."""
     from gpuwise.cluster import make_cluster
     from gpuwise.cluster.network import network
     from gpuwise.cluster.search import Searched, best_layouts
@@ -183,6 +187,14 @@ def recommend_clusters(
         notes.append(Message("cluster_rec.note.unsplit", count=unsplit, tried=tried, batch=seqs))
     if deadline_s is not None and options and not any(o.meets for o in options):
         notes.append(Message("cluster_rec.note.none_meets"))
+    if advise and not options and without:
+        again = functools.partial(
+            recommend_clusters, spec, cards=cards, tokens=tokens, book=book,
+            deadline_s=deadline_s, gpus_per_node=gpus_per_node, network_keys=network_keys,
+            gpu_hour_price=gpu_hour_price, global_batch=batch, catalog_path=catalog_path,
+            objective=objective, advise=False,
+        )  # fmt: skip
+        notes += _what_fits(again, w, max_nodes)
     return ClusterRecommendation(
         options,
         tokens,
@@ -216,3 +228,35 @@ def rented_cards(cards: list[Card], book: PriceBook) -> list[Card]:
         if price is not None and price.hourly is not None:
             out.append(card)
     return out
+
+
+def _what_fits(again: Any, w: Workload, max_nodes: int) -> list[Text]:
+    """When no cluster fits: the changes (checkpointing, up to 64 nodes, both) with which one
+    does, each searched again with the same global batch, the first that fits of each named;
+    or one line saying none of them does."""
+    from gpuwise.cluster import MAX_NODES
+
+    tries: list[tuple[str, Workload, int]] = []
+    if not w.grad_checkpointing:
+        tries.append(("--grad-checkpointing", w.with_(grad_checkpointing=True), max_nodes))
+    if max_nodes < MAX_NODES:
+        tries.append((f"--max-nodes {MAX_NODES}", w, MAX_NODES))
+        if not w.grad_checkpointing:
+            both = f"--grad-checkpointing --max-nodes {MAX_NODES}"
+            tries.append((both, w.with_(grad_checkpointing=True), MAX_NODES))
+    for change, changed, nodes in tries:
+        rec = again(changed, max_nodes=nodes)
+        if rec.options:
+            o = rec.options[0]
+            return [
+                Message(
+                    "cluster_rec.note.fits_with",
+                    change=change,
+                    nodes=o.nodes,
+                    gpus=o.gpus_per_node,
+                    card=o.card.name,
+                    layout=o.layout.text(),
+                    gib=f"{o.memory.total / GIB:.1f}",
+                )
+            ]
+    return [Message("cluster_rec.note.nothing_fits")]
