@@ -112,9 +112,12 @@ def launch_files(
         cfg = deepspeed_config(spec, w, p)
         files[DS_CONFIG_FILE] = json.dumps(cfg, indent=2, allow_nan=False) + "\n"
     if framework != "transformers":
-        from gpuwise.engines.framework_files import framework_files
+        from gpuwise.engines.framework_files import framework_files, framework_launch_sh
 
         files.update(framework_files(framework, spec, w, p, model_ref))
+        launch = framework_launch_sh(framework, w, p, model_ref)
+        if launch is not None:  # the framework's run, not the reference step's
+            files["launch.sh"] = launch
     for name, text in files.items():  # whatever else reached the text from the user's input
         for line in text.split("\n"):
             what = Message("engines.what.line", name=name)
