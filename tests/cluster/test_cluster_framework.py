@@ -55,3 +55,17 @@ def test_recommend_over_clusters_refuses_a_framework(cli, framework):
     )
     assert r.out == ""
     one_line(r, "--framework")
+
+
+def test_tokens_give_the_cluster_its_time_to_train(cli):
+    argv = ("plan", "llama-3.1-8b", "--gpu", "h100", "--nodes", "2", "--network", "ib-ndr")
+    r = cli(*argv, "--tokens", "1e10", "--json")
+    assert r.code == 0, r.err
+    import json
+
+    tm = json.loads(r.out)["cards"][0]["cluster"]["time"]
+    assert tm["time_to_train_s"] == pytest.approx(1e10 / tm["tokens_per_s"])
+    shown = cli(*argv, "--tokens", "1e10")
+    assert "10,000,000,000 tokens take" in shown.out
+    without = json.loads(cli(*argv, "--json").out)["cards"][0]["cluster"]["time"]
+    assert without["time_to_train_s"] is None

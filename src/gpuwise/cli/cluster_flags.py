@@ -93,8 +93,11 @@ def cluster_from(args: argparse.Namespace, card: Any) -> tuple[Cluster, Layout |
     return cluster, layout
 
 
-def add_cluster_docs(args: argparse.Namespace, doc: dict[str, Any], plan: Any) -> None:
-    """Each card's ``cluster`` entry of the plan document."""
+def add_cluster_docs(
+    args: argparse.Namespace, doc: dict[str, Any], plan: Any, tokens: int | None = None
+) -> None:
+    """Each card's ``cluster`` entry of the plan document (``tokens``: --tokens, for the
+    time to train them)."""
     from gpuwise.cluster.plan import cluster_plan
     from gpuwise.render.cluster_json import cluster_plan_doc
 
@@ -102,4 +105,4 @@ def add_cluster_docs(args: argparse.Namespace, doc: dict[str, Any], plan: Any) -
     for c in plan.cards:
         cluster, layout = cluster_from(args, c.card)
         plans.append(cluster_plan(plan.spec, c.workload, cluster, layout))
-    cluster_plan_doc(doc, plans)
+    cluster_plan_doc(doc, plans, tokens)

@@ -129,7 +129,7 @@ def document(args: argparse.Namespace) -> dict[str, Any]:
     if wants_cluster(args):  # --nodes M / --layout: each card's cluster plan
         from gpuwise.cli.cluster_flags import add_cluster_docs
 
-        add_cluster_docs(args, doc, plan)
+        add_cluster_docs(args, doc, plan, tokens)
     if framework is not None:  # --framework other than transformers
         from gpuwise.frameworks.defaults import applied_dict, framework_notes
 

@@ -43,7 +43,9 @@ def memory_dict(m: GpuMemory) -> dict[str, Any]:
     }
 
 
-def time_dict(t: Any) -> dict[str, Any] | None:
+def time_dict(t: Any, tokens: int | None = None) -> dict[str, Any] | None:
+    """A layout's step time; with ``tokens`` (--tokens) the time to train them at its rate
+    (``time_to_train_s``, null without)."""
     if t is None:
         return None
     keys = (
@@ -60,11 +62,13 @@ def time_dict(t: Any) -> dict[str, Any] | None:
         "mfu",
     )
     out: dict[str, Any] = {k: getattr(t, k) for k in keys if hasattr(t, k)}
+    tps = out.get("tokens_per_s")
+    out["time_to_train_s"] = tokens / tps if tokens and tps else None
     out["notes"] = list(getattr(t, "notes", []))
     return out
 
 
-def cluster_dict(p: ClusterPlan) -> dict[str, Any]:
+def cluster_dict(p: ClusterPlan, tokens: int | None = None) -> dict[str, Any]:
     c = p.cluster
     return {
         "nodes": c.nodes,
@@ -75,7 +79,7 @@ def cluster_dict(p: ClusterPlan) -> dict[str, Any]:
         "layout": layout_dict(p.layout),
         "global_batch_factor": p.layout.dp * p.layout.micro_batches,
         "per_gpu_memory": {**memory_dict(p.memory), "usable": p.usable_bytes, "fits": p.fits},
-        "time": time_dict(p.time),
+        "time": time_dict(p.time, tokens),
         "why": list(p.why),
         "alternatives": [
             {
@@ -99,14 +103,16 @@ def cluster_dict(p: ClusterPlan) -> dict[str, Any]:
     }
 
 
-def cluster_plan_doc(doc: dict[str, Any], plans: list[ClusterPlan]) -> None:
+def cluster_plan_doc(
+    doc: dict[str, Any], plans: list[ClusterPlan], tokens: int | None = None
+) -> None:
     """Turn a plan document into a cluster plan's: each card's ``cluster``, and its verdict
     (``fits``, ``headroom_bytes``) the cluster's. What described one machine of the cards (the
     top-level ``memory`` and ``parallel``, a card's ``memory``, ``time``, ``max_batch``,
     ``max_seq`` and ``problems``, the one-machine ``advice``) is null: the cluster's own are
     in ``cluster`` (its ``changes`` are the advice)."""
     for entry, p in zip(doc["cards"], plans, strict=True):
-        entry["cluster"] = cluster_dict(p)
+        entry["cluster"] = cluster_dict(p, tokens)
         entry["fits"] = p.fits
         entry["headroom_bytes"] = p.usable_bytes - p.memory.total
         entry["usable_memory_bytes"] = p.usable_bytes

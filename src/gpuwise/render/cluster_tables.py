@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from gpuwise.i18n import t
+from gpuwise.render.plan_tables import duration
 from gpuwise.render.table_kit import add_columns, cells, styled, table
 from gpuwise.units import gib, num
 
@@ -94,6 +95,10 @@ def cluster_tables(doc: dict[str, Any]) -> list[Table | str]:
         elif not m["fits"]:
             out.append(t("cluster.no_change"))
         notes = [*m["notes"], *((c["time"] or {}).get("notes", []))]
+        run_s = (c["time"] or {}).get("time_to_train_s")
+        if run_s is not None:
+            trained = f"{doc['tokens']:,}"
+            notes.insert(0, t("cluster.time_to_train", tokens=trained, time=duration(run_s)))
         if notes:
             out.append("\n".join(f"- {n}" for n in notes))
     return out
