@@ -9,8 +9,12 @@ from gpuwise.i18n import t
 from gpuwise.recommend import currency_word
 from gpuwise.render.card_tables import short_name
 from gpuwise.render.price_text import PriceText
-from gpuwise.render.recommend_tables import _OBJECTIVES, _why_not, advice_fits_lines
-from gpuwise.render.table_kit import add_columns, table
+from gpuwise.render.recommend_tables import (
+    _why_not,
+    advice_fits_lines,
+    objective_limits,
+    ranked_table,
+)
 from gpuwise.units import GIB, num
 
 TYPE_CHECKING = False
@@ -46,7 +50,7 @@ def recommend_infer_tables(doc: dict[str, Any]) -> list[Any]:
 
         return recommend_vllm_tables(doc)
 
-    m, options, e = doc["model"], doc["options"], doc["engine"]
+    options, e = doc["options"], doc["engine"]
     c = doc["constraints"]
     cur = str(currency_word(c["currency"]))
     prices = PriceText(doc)
@@ -78,25 +82,8 @@ def recommend_infer_tables(doc: dict[str, Any]) -> list[Any]:
         )
         if not o["ok"]:
             held_back.append((o["rank"], str(o["reason"] or "")))
-    tbl = table(
-        title=t(
-            "recommend.title",
-            model=m["name"],
-            ok=doc["options_ok"],
-            total=doc["options_total"],
-            count=doc["cards_considered"],
-        ),
-    )
-    add_columns(tbl, headers, rows, text=(1,))
-    for row, o in zip(rows, options, strict=True):
-        tbl.add_row(*row, style="" if o["ok"] else "dim")
-    objective = doc["objective"]
-    said = t(_OBJECTIVES[objective]) if objective in _OBJECTIVES else objective
-    limits = [t("recommend.limit.objective", objective=said)]
-    if c["budget"] is not None:
-        limits.append(t("recommend.limit.budget", budget=f"{c['budget']:,.0f}", currency=cur))
-    if c["max_power_w"] is not None:
-        limits.append(t("recommend.limit.power", watts=f"{c['max_power_w']:g}"))
+    tbl = ranked_table(doc, headers, rows)
+    limits = objective_limits(doc)
     row = e.get("split_mode") == "row"
     limits.append(
         t("infer.rec.limit_rows" if row else "infer.rec.limit_cards", count=c["max_gpus"])

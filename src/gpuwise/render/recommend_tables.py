@@ -17,6 +17,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from rich.table import Table
+
 #: Each objective as a word of the language in use.
 _OBJECTIVES = {
     "cost-to-finish": "recommend.objective.cost_to_finish",
@@ -43,9 +45,10 @@ def duration(seconds: float | None) -> str:
     return t("recommend.unit.s", n=f"{seconds:,.2f}")
 
 
-def _limits(doc: dict[str, Any]) -> str:
-    """The constraints every option was held to, one line."""
-    c, w = doc["constraints"], doc["workload"]
+def objective_limits(doc: dict[str, Any]) -> list[str]:
+    """What every recommend ranked by and was held to: the objective, the budget and the power
+    limit where given (each engine's table adds its own limits after these)."""
+    c = doc["constraints"]
     cur = str(currency_word(c["currency"]))
     objective = doc["objective"]
     said = t(_OBJECTIVES[objective]) if objective in _OBJECTIVES else objective
@@ -54,6 +57,39 @@ def _limits(doc: dict[str, Any]) -> str:
         limits.append(t("recommend.limit.budget", budget=f"{c['budget']:,.0f}", currency=cur))
     if c["max_power_w"] is not None:
         limits.append(t("recommend.limit.power", watts=f"{c['max_power_w']:g}"))
+    return limits
+
+
+def ranked_table(
+    doc: dict[str, Any],
+    headers: list[str],
+    rows: list[list[str]],
+    left: tuple[int, ...] = (),
+) -> Table:
+    """recommend's ranked options: the title with its counts, the columns sized to the rows
+    (only a long card name folds; ``left``: columns of words, not figures), the options held
+    back dimmed."""
+    tbl = table(
+        title=t(
+            "recommend.title",
+            model=doc["model"]["name"],
+            ok=doc["options_ok"],
+            total=doc["options_total"],
+            count=doc["cards_considered"],
+        ),
+    )
+    add_columns(tbl, headers, rows, text=(1,))
+    for i in left:
+        tbl.columns[i].justify = "left"
+    for row, o in zip(rows, doc["options"], strict=True):
+        tbl.add_row(*row, style="" if o["ok"] else "dim")
+    return tbl
+
+
+def _limits(doc: dict[str, Any]) -> str:
+    """The constraints every option was held to, one line."""
+    c, w = doc["constraints"], doc["workload"]
+    limits = objective_limits(doc)
     if w["task"] == "infer":
         limits.append(t("recommend.limit.one_card"))
     else:
@@ -94,7 +130,7 @@ def recommend_tables(doc: dict[str, Any]) -> list[Any]:
     from gpuwise.render.plan_tables import advice_table
     from gpuwise.render.precision_text import precision_cell, precision_notes, workload_text
 
-    m, options = doc["model"], doc["options"]
+    options = doc["options"]
     cur = str(currency_word(doc["constraints"]["currency"]))
     prices = PriceText(doc)
     # what is the same on every row goes below the table, not in a column
@@ -141,20 +177,7 @@ def recommend_tables(doc: dict[str, Any]) -> list[Any]:
         rows.append(row)
         if not o["ok"]:
             held_back.append((o["rank"], str(o["reason"] or "")))
-    tbl = table(
-        title=t(
-            "recommend.title",
-            model=m["name"],
-            ok=doc["options_ok"],
-            total=doc["options_total"],
-            count=doc["cards_considered"],
-        ),
-    )
-    add_columns(tbl, headers, rows, text=(1,))  # only a long card name folds
-    if several:
-        tbl.columns[3].justify = "left"  # the strategy: a word, not a figure
-    for row, o in zip(rows, options, strict=True):
-        tbl.add_row(*row, style="" if o["ok"] else "dim")
+    tbl = ranked_table(doc, headers, rows, left=(3,) if several else ())  # 3: the strategy
     lines = [
         t("recommend.caption.workload", what=workload_text(doc["workload"])),
         *[str(n) for n in doc.get("framework", {}).get("notes", [])],  # --framework

@@ -10,7 +10,7 @@ from gpuwise.i18n import t
 from gpuwise.recommend import currency_word
 from gpuwise.render.card_tables import short_name
 from gpuwise.render.price_text import PriceText
-from gpuwise.render.recommend_tables import _OBJECTIVES, _why_not
+from gpuwise.render.recommend_tables import _why_not, objective_limits, ranked_table
 from gpuwise.render.table_kit import add_columns, table
 from gpuwise.units import gib, num
 
@@ -28,7 +28,7 @@ def recommend_vllm_tables(doc: dict[str, Any]) -> list[Any]:
     """The ranked vLLM machines, the lines below them, and the advice table."""
     from gpuwise.render.precision_text import workload_text
 
-    m, options, e, c = doc["model"], doc["options"], doc["engine"], doc["constraints"]
+    options, e, c = doc["options"], doc["engine"], doc["constraints"]
     cur = str(currency_word(c["currency"]))
     prices = PriceText(doc)
     headers = [
@@ -62,25 +62,8 @@ def recommend_vllm_tables(doc: dict[str, Any]) -> list[Any]:
         )
         if not o["ok"]:
             held_back.append((o["rank"], str(o["reason"] or "")))
-    tbl = table(
-        title=t(
-            "recommend.title",
-            model=m["name"],
-            ok=doc["options_ok"],
-            total=doc["options_total"],
-            count=doc["cards_considered"],
-        ),
-    )
-    add_columns(tbl, headers, rows, text=(1,))
-    for row, o in zip(rows, options, strict=True):
-        tbl.add_row(*row, style="" if o["ok"] else "dim")
-    objective = doc["objective"]
-    said = t(_OBJECTIVES[objective]) if objective in _OBJECTIVES else objective
-    limits = [t("recommend.limit.objective", objective=said)]
-    if c["budget"] is not None:
-        limits.append(t("recommend.limit.budget", budget=f"{c['budget']:,.0f}", currency=cur))
-    if c["max_power_w"] is not None:
-        limits.append(t("recommend.limit.power", watts=f"{c['max_power_w']:g}"))
+    tbl = ranked_table(doc, headers, rows)
+    limits = objective_limits(doc)
     limits.append(t("vllm_rec.limit_cards", count=c["max_gpus"]))
     workload = {k: v for k, v in doc["workload"].items() if k not in _ENGINE_SAYS}
     lines = [
