@@ -21,13 +21,14 @@ from gpuwise.i18n import Message
 from gpuwise.infer.card import LlamaCard, fit_margin, llama_card, llama_machine
 from gpuwise.infer.engine import EngineSettings
 from gpuwise.infer.memory import llama_memory, weight_split
+from gpuwise.infer.trials import first_fit
 from gpuwise.models.spec import ModelSpec
 from gpuwise.models.weight_types import GGUF_TYPES
 from gpuwise.record import record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
+    from collections.abc import Callable, Iterator
     from typing import Any
 
     from gpuwise.i18n import Text
@@ -110,9 +111,9 @@ def llama_advice(
         return LlamaChange(what, s2, cards, lc, lc.fits, speed, caveat)
 
     tried = [
-        _first_fit(trial(*t) for t in _weights(spec, s)),
-        _first_fit(trial(*t) for t in _kv(s)),
-        _first_fit(trial(*t) for t in _context(spec, s, usable - reserve, n_ctx)),
+        first_fit(trial(*t) for t in _weights(spec, s)),
+        first_fit(trial(*t) for t in _kv(s)),
+        first_fit(trial(*t) for t in _context(spec, s, usable - reserve, n_ctx)),
     ]
     if now.offload.gpu_layers > 0 and s.gpu_layers is None:
         layers = now.offload.gpu_layers
@@ -120,7 +121,7 @@ def llama_advice(
         what = Message("infer.advice.gpu_layers", layers=layers, total=now.offload.total_layers)
         tried.append(trial(what, s.with_(gpu_layers=layers), 1, host))
     tried.append(
-        _first_fit(
+        first_fit(
             trial(Message("infer.advice.cards", count=n), s, n) for n in range(2, max_cards + 1)
         )
     )
@@ -133,16 +134,6 @@ def llama_advice(
         tuple(c for c in changes if c.fits),
         tuple(c for c in changes if not c.fits),
     )
-
-
-def _first_fit(changes: Iterable[LlamaChange]) -> LlamaChange | None:
-    """The first change that fits, else the last tried (None when none was)."""
-    last = None
-    for c in changes:
-        if c.fits:
-            return c
-        last = c
-    return last
 
 
 def _weights(spec: ModelSpec, s: EngineSettings) -> Iterator[Trial]:

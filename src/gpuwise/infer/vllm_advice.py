@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from gpuwise.catalog import Card
 from gpuwise.i18n import Message
+from gpuwise.infer.trials import first_fit
 from gpuwise.infer.vllm import VllmSettings, rules, tensor_parallel_ok
 from gpuwise.infer.vllm_card import VllmCard, card_problems, vllm_card
 from gpuwise.models.spec import ModelSpec
@@ -21,7 +22,6 @@ from gpuwise.record import record, replace
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable
     from typing import Any
 
     from gpuwise.i18n import Text
@@ -99,7 +99,7 @@ def vllm_advice(
     if s.kv_type != "fp8":
         tried.append(trial(Message("vllm_rec.advice.kv_fp8"), replace(s, kv_type="fp8")))
     tried.append(
-        _first_fit(
+        first_fit(
             trial(
                 Message("vllm_rec.advice.weights", weights=w.upper(), asked=s.weight_type),
                 replace(s, weight_type=w, weight_type_given=True),
@@ -121,7 +121,7 @@ def vllm_advice(
                 )
             )
     tried.append(
-        _first_fit(
+        first_fit(
             trial(Message("vllm_rec.advice.cards", count=n), replace(s, tensor_parallel=n))
             for n in range(s.tensor_parallel + 1, max_cards + 1)
             if tensor_parallel_ok(spec, n)
@@ -129,7 +129,7 @@ def vllm_advice(
     )
     steps = range(round(s.gpu_memory_utilization * 100) + 1, round(MOST_UTILIZATION * 100) + 1)
     tried.append(
-        _first_fit(
+        first_fit(
             trial(
                 Message("vllm_rec.advice.utilization", util=f"{u / 100:g}"),
                 replace(s, gpu_memory_utilization=u / 100),
@@ -149,16 +149,6 @@ def vllm_advice(
         tuple(c for c in changes if c.fits),
         tuple(c for c in changes if not c.fits),
     )
-
-
-def _first_fit(changes: Iterable[VllmChange]) -> VllmChange | None:
-    """The first change that fits, else the last tried (None when none was)."""
-    last = None
-    for c in changes:
-        if c.fits:
-            return c
-        last = c
-    return last
 
 
 def advice_dict(a: VllmAdvice) -> dict[str, Any]:
