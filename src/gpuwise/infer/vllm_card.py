@@ -141,7 +141,7 @@ def vllm_card(
     )
     block = int(rules()["block_size"]["value"])
     need_one = -(-seq // block) * block * m.kv_bytes_per_token
-    available = m.budget_bytes - m.weights - m.activation - m.non_torch
+    available = m.budget_bytes - _fixed(m)
     problems = card_problems(card, s)
     if m.budget_bytes > total_bytes - reserve:
         problems.append(
@@ -153,7 +153,7 @@ def vllm_card(
             )
         )
     headroom = available - need_one
-    notes = _notes(spec, s, m, seq, most, asked, batch)
+    notes = _notes(spec, s, m, seq, most, asked, batch, need_one)
     estimate = MemoryEstimate(
         peak_allocated_bytes=m.weights + m.activation + m.kv_cache_bytes,
         breakdown={
@@ -261,8 +261,17 @@ def card_problems(card: Card, s: VllmSettings) -> list[Message]:
 
 
 def _notes(
-    spec: ModelSpec, s: VllmSettings, m: VllmMemory, seq: int, most: int, load: int, batch: int
+    spec: ModelSpec,
+    s: VllmSettings,
+    m: VllmMemory,
+    seq: int,
+    most: int,
+    load: int,
+    batch: int,
+    need_one: int,
 ) -> list[Any]:
+    """The plan's notes on vLLM's settings and memory (``need_one``: one ``seq``-token
+    sequence's KV cache, in whole blocks)."""
     gib = 1 << 30
     notes: list[Any] = [
         Message(
@@ -273,7 +282,7 @@ def _notes(
             tokens=f"{m.max_num_batched_tokens:,}",
             seqs=f"{m.max_num_seqs:,}",
         ),
-        _budget_note(m, seq),
+        _budget_note(m, seq, need_one),
         Message("vllm.note.cuda_graph", gib=f"{m.cuda_graph / gib:.2f}"),
     ]
     if s.tensor_parallel > 1:
@@ -294,9 +303,10 @@ def _fixed(m: VllmMemory) -> int:
     return m.weights + m.activation + m.non_torch
 
 
-def _budget_note(m: VllmMemory, seq: int) -> Message:
+def _budget_note(m: VllmMemory, seq: int, need_one: int) -> Message:
     """How vLLM's share splits; when the fixed parts alone exceed it, that, and the
-    --gpu-memory-utilization that would leave room for one sequence of ``seq`` tokens."""
+    --gpu-memory-utilization that would leave room for one sequence of ``seq`` tokens
+    (``need_one`` bytes of KV cache)."""
     gib = 1 << 30
     fixed = _fixed(m)
     if m.budget_bytes > fixed:
@@ -309,9 +319,7 @@ def _budget_note(m: VllmMemory, seq: int) -> Message:
             kv=f"{m.kv_cache_bytes / gib:.2f}",
             tokens=f"{m.kv_cache_tokens:,}",
         )
-    block = int(rules()["block_size"]["value"])
-    need = fixed + -(-seq // block) * block * m.kv_bytes_per_token
-    util = math.ceil(need / m.total_bytes * 100) / 100
+    util = math.ceil((fixed + need_one) / m.total_bytes * 100) / 100
     from gpuwise.infer.vllm_advice import MOST_UTILIZATION as most
 
     fix = (
